@@ -1,0 +1,264 @@
+"""The neutral message vocabulary.
+
+Handlers speak in these small values; each platform adapter has one renderer that turns them
+into Block Kit, Adaptive Cards or plain text. All text here is plain, already in the reader's
+language; renderers escape it for their platform. Incoming events arrive as `Command`,
+`ActionTaken` or `FormSubmitted`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# --- what the bot says -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Words of the team (a contribution), shown as a quotation and never as markup."""
+
+    text: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fields:
+    pairs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Divider:
+    pass
+
+
+@dataclass(frozen=True)
+class Image:
+    path: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    label: str
+    value: str = ""
+    style: Literal["default", "primary", "danger"] = "default"
+
+
+@dataclass(frozen=True)
+class Choices:
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TextInput:
+    name: str
+    label: str
+    multiline: bool = False
+    max_length: int = 4000
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class DateInput:
+    name: str
+    label: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Select:
+    name: str
+    label: str
+    options: tuple[Option, ...]
+    multiple: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    title: str
+    fields: tuple[TextInput | DateInput | Select, ...]
+    submit: str
+    context: str = ""  # an id the submission refers to, e.g. a round
+
+
+Block = Heading | Text | Quote | Bullets | Fields | Divider | Image | Choices | Form
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a message goes: a team's channel or a person's direct messages."""
+
+    kind: Literal["channel", "dm"]
+    id: int  # team id or person id
+    thread: str = ""
+
+    @classmethod
+    def channel(cls, team_id: int) -> Destination:
+        return cls("channel", team_id)
+
+    @classmethod
+    def dm(cls, person_id: int) -> Destination:
+        return cls("dm", person_id)
+
+
+@dataclass(frozen=True)
+class Message:
+    blocks: tuple[Block, ...]
+
+    @property
+    def plain_text(self) -> str:
+        """A fallback text (notifications, screen readers, logs without user data)."""
+        for block in self.blocks:
+            if isinstance(block, Heading | Text):
+                return block.text
+        return ""
+
+
+def message(*blocks: Block) -> Message:
+    return Message(tuple(blocks))
+
+
+# --- serialisation for the outbox --------------------------------------------------------------
+
+_BLOCK_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        Heading,
+        Text,
+        Quote,
+        Bullets,
+        Fields,
+        Divider,
+        Image,
+        Choices,
+        Form,
+        Action,
+        Option,
+        TextInput,
+        DateInput,
+        Select,
+    )
+}
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"type": type(value).__name__, **data}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "type" in value:
+        cls = _BLOCK_TYPES[value["type"]]
+        kwargs = {k: _decode(v) for k, v in value.items() if k != "type"}
+        return cls(**kwargs)
+    if isinstance(value, list):
+        return tuple(_decode(v) for v in value)
+    return value
+
+
+def encode_message(msg: Message) -> dict[str, Any]:
+    return {"blocks": [_encode(b) for b in msg.blocks]}
+
+
+def decode_message(data: dict[str, Any]) -> Message:
+    return Message(tuple(_decode(b) for b in data["blocks"]))
+
+
+def encode_destination(dest: Destination) -> dict[str, Any]:
+    return {"kind": dest.kind, "id": dest.id, "thread": dest.thread}
+
+
+def decode_destination(data: dict[str, Any]) -> Destination:
+    return Destination(data["kind"], int(data["id"]), data.get("thread", ""))
+
+
+# --- what comes in -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, as the platform knows them."""
+
+    platform: str
+    workspace: str
+    user_id: str
+    display_name: str = ""
+    organisation: str = ""
+    locale: str = ""  # empty: use the stored preference or the workspace default
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where it happened: a channel (team) or a direct message."""
+
+    kind: Literal["channel", "dm"]
+    channel_id: str = ""
+    channel_name: str = ""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    actor: Actor
+    place: Place
+    args: str = ""
+    event_key: str = ""
+
+
+@dataclass(frozen=True)
+class ActionTaken:
+    action_id: str
+    value: str
+    actor: Actor
+    place: Place
+    event_key: str = ""
+
+
+@dataclass(frozen=True)
+class FormSubmitted:
+    form_id: str
+    values: dict[str, str] = field(default_factory=dict)
+    actor: Actor = Actor("console", "", "")
+    place: Place = Place("dm")
+    context: str = ""
+    event_key: str = ""
+
+
+Event = Command | ActionTaken | FormSubmitted
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The immediate answer to the person who acted (ephemeral where the platform allows)."""
+
+    message: Message

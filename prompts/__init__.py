@@ -1,0 +1,1 @@
+"""Every word the bot says, as data: message catalogs per language and session formats."""

@@ -1,0 +1,64 @@
+"""Message catalogs: `prompts/<lang>/*.yaml`, flattened to dotted keys, rendered with Jinja2.
+
+Catalog text is plain (no markup): renderers escape it for their platform.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+HERE = Path(__file__).parent
+LANGUAGES = ("nl", "en")
+DEFAULT_LANGUAGE = "nl"
+
+_env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
+    elif isinstance(node, list):
+        out[prefix] = "\n".join(str(item) for item in node)
+    else:
+        out[prefix] = str(node)
+
+
+@cache
+def raw_catalog(lang: str) -> dict[str, str]:
+    """All keys of one language, `file.section.key` -> template source."""
+    out: dict[str, str] = {}
+    for path in sorted((HERE / lang).glob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            _flatten(path.stem, yaml.safe_load(fh) or {}, out)
+    return out
+
+
+@cache
+def _template(lang: str, key: str) -> jinja2.Template:
+    return _env.from_string(raw_catalog(lang)[key])
+
+
+def language(lang: str | None) -> str:
+    """The supported language closest to `lang` ("en-GB" -> "en"), else the default."""
+    base = (lang or "").split("-")[0].split("_")[0].lower()
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def has(key: str) -> bool:
+    return key in raw_catalog(DEFAULT_LANGUAGE)
+
+
+def t(lang: str | None, key: str, **params: Any) -> str:
+    """The text for `key` in `lang`, with its placeholders filled in."""
+    return _template(language(lang), key).render(**params).strip()
+
+
+def words(lang: str | None, key: str) -> list[str]:
+    """A list entry of the catalog (e.g. command aliases), one item per line."""
+    return [w for w in raw_catalog(language(lang))[key].split("\n") if w]

@@ -1,0 +1,78 @@
+"""Claiming due outbox rows for sending, safely across processes.
+
+PostgreSQL: `FOR UPDATE SKIP LOCKED` lets several workers claim disjoint rows. SQLite: every
+transaction starts with BEGIN IMMEDIATE (see storage.db), so one claim runs at a time.
+A claim sets a lease; a row whose lease ran out (its worker died) can be claimed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.model import OutboxMessage, OutboxStatus
+from storage import tables as t
+
+MAX_ATTEMPTS = 8
+
+
+class SqlOutboxWorker:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def claim_due(
+        self, now: datetime, lease_seconds: int, limit: int
+    ) -> Sequence[OutboxMessage]:
+        o = t.outbox.c
+        async with self._sessions() as s, s.begin():
+            due: Any = (
+                sa.select(o.id)
+                .where(
+                    o.status == OutboxStatus.PENDING.value,
+                    o.due_at <= now,
+                    sa.or_(o.lease_until.is_(None), o.lease_until < now),
+                )
+                .order_by(o.due_at, o.id)
+                .limit(limit)
+            )
+            if s.bind.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            claimed = (
+                await s.execute(
+                    sa.update(t.outbox)
+                    .where(o.id.in_(due.scalar_subquery()))
+                    .values(
+                        lease_until=now + timedelta(seconds=lease_seconds),
+                        attempts=o.attempts + 1,
+                    )
+                    .returning(o.id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).scalars().all()
+            if not claimed:
+                return []
+            rows = await s.scalars(
+                sa.select(OutboxMessage).where(o.id.in_(claimed)).order_by(o.due_at, o.id)
+            )
+            return list(rows.all())
+
+    async def mark_sent(self, message_id: int, at: datetime) -> None:
+        await self._set(message_id, status=OutboxStatus.SENT, sent_at=at, lease_until=None)
+
+    async def mark_skipped(self, message_id: int, reason: str) -> None:
+        await self._set(message_id, status=OutboxStatus.SKIPPED, reason=reason, lease_until=None)
+
+    async def mark_failed(self, message_id: int, reason: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt: try again at `retry_at`, or give up when it is None."""
+        if retry_at is None:
+            await self._set(message_id, status=OutboxStatus.FAILED, reason=reason, lease_until=None)
+        else:
+            await self._set(message_id, reason=reason, due_at=retry_at, lease_until=None)
+
+    async def _set(self, message_id: int, **values: Any) -> None:
+        async with self._sessions() as s, s.begin():
+            await s.execute(sa.update(t.outbox).where(t.outbox.c.id == message_id).values(**values))

@@ -1,0 +1,346 @@
+"""The database schema (SQLAlchemy Core). Migrations in `storage/migrations` must match it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from handlers import model
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware datetimes in UTC on every backend (SQLite stores no offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: datetime | None, dialect: sa.Dialect
+    ) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def enum(cls: type[StrEnum]) -> sa.Enum:
+    return sa.Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def pk() -> sa.Column[Any]:
+    return sa.Column("id", sa.Integer, primary_key=True)
+
+
+def fk(name: str, target: str, nullable: bool = False, cascade: bool = True) -> sa.Column[Any]:
+    return sa.Column(
+        name,
+        sa.Integer,
+        sa.ForeignKey(f"{target}.id", ondelete="CASCADE" if cascade else "SET NULL"),
+        nullable=nullable,
+        index=True,
+    )
+
+
+workspaces = sa.Table(
+    "workspaces",
+    metadata,
+    pk(),
+    sa.Column("platform", enum(model.Platform), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("locale", sa.String(8), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.UniqueConstraint("platform", "external_id", name="uq_workspaces_platform_external"),
+)
+
+people = sa.Table(
+    "people",
+    metadata,
+    pk(),
+    fk("workspace_id", "workspaces"),
+    sa.Column("platform_id", sa.String(255), nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("organisation", sa.String(255), nullable=False),
+    sa.Column("discipline", sa.String(255), nullable=False),
+    sa.Column("locale", sa.String(8), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("quiet_start", sa.Time, nullable=False),
+    sa.Column("quiet_end", sa.Time, nullable=False),
+    sa.Column("nudges_paused", sa.Boolean, nullable=False),
+    sa.Column("erased", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("workspace_id", "platform_id", name="uq_people_workspace_platform_id"),
+)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    pk(),
+    fk("workspace_id", "workspaces"),
+    sa.Column("channel_id", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.UniqueConstraint("workspace_id", "channel_id", name="uq_teams_workspace_channel"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    pk(),
+    fk("team_id", "teams"),
+    fk("person_id", "people"),
+    sa.Column("role", enum(model.Role), nullable=False),
+    sa.UniqueConstraint("team_id", "person_id", name="uq_memberships_team_person"),
+)
+
+series = sa.Table(
+    "series",
+    metadata,
+    pk(),
+    fk("team_id", "teams"),
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("format", sa.String(64), nullable=False),
+    sa.Column("rrule", sa.String(512), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    pk(),
+    fk("team_id", "teams"),
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("format", sa.String(64), nullable=False),
+    fk("created_by", "people", nullable=True, cascade=False),
+    sa.Column("locale", sa.String(8), nullable=False),
+    sa.Column("anonymous", sa.Boolean, nullable=False),
+    sa.Column("vote_budget", sa.Integer, nullable=False),
+    sa.Column("status", enum(model.SessionStatus), nullable=False),
+    sa.Column("starts_at", UTCDateTime),
+    fk("series_id", "series", nullable=True, cascade=False),
+    sa.Column("created_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+)
+
+rounds = sa.Table(
+    "rounds",
+    metadata,
+    pk(),
+    fk("session_id", "sessions"),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("kind", enum(model.RoundKind), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("categories", JSON, nullable=False),
+    sa.Column("pillar", sa.String(32), nullable=False),
+    sa.Column("status", enum(model.RoundStatus), nullable=False),
+    sa.Column("opens_at", UTCDateTime),
+    sa.Column("closes_at", UTCDateTime),
+    sa.UniqueConstraint("session_id", "position", name="uq_rounds_session_position"),
+)
+
+themes = sa.Table(
+    "themes",
+    metadata,
+    pk(),
+    fk("round_id", "rounds"),
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+contributions = sa.Table(
+    "contributions",
+    metadata,
+    pk(),
+    fk("round_id", "rounds"),
+    fk("author_id", "people", nullable=True, cascade=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("category", sa.String(64), nullable=False),
+    fk("theme_id", "themes", nullable=True, cascade=False),
+    sa.Column("created_at", UTCDateTime),
+)
+
+votes = sa.Table(
+    "votes",
+    metadata,
+    pk(),
+    fk("round_id", "rounds"),
+    fk("person_id", "people"),
+    fk("theme_id", "themes"),
+    sa.Column("dots", sa.Integer, nullable=False),
+    sa.UniqueConstraint("round_id", "person_id", "theme_id", name="uq_votes_round_person_theme"),
+)
+
+factors = sa.Table(
+    "factors",
+    metadata,
+    pk(),
+    fk("team_id", "teams"),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.UniqueConstraint("team_id", "key", name="uq_factors_team_key"),
+)
+
+links = sa.Table(
+    "links",
+    metadata,
+    pk(),
+    fk("team_id", "teams"),
+    fk("source_id", "factors"),
+    fk("target_id", "factors"),
+    sa.Column("polarity", enum(model.Polarity), nullable=False),
+    sa.Column("delay", sa.Boolean, nullable=False),
+    fk("session_id", "sessions", nullable=True, cascade=False),
+    fk("proposed_by", "people", nullable=True, cascade=False),
+    sa.UniqueConstraint("team_id", "source_id", "target_id", name="uq_links_team_source_target"),
+)
+
+commitments = sa.Table(
+    "commitments",
+    metadata,
+    pk(),
+    fk("session_id", "sessions"),
+    fk("team_id", "teams"),
+    fk("owner_id", "people", nullable=True, cascade=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("mode", enum(model.CommitmentMode), nullable=False),
+    sa.Column("status", enum(model.CommitmentStatus), nullable=False),
+    sa.Column("co_owner_ids", JSON, nullable=False),
+    fk("factor_id", "factors", nullable=True, cascade=False),
+    sa.Column("loop_key", sa.String(255), nullable=False),
+    sa.Column("iceberg_level", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime),
+)
+
+check_ins = sa.Table(
+    "check_ins",
+    metadata,
+    pk(),
+    fk("commitment_id", "commitments"),
+    fk("person_id", "people", nullable=True, cascade=False),
+    sa.Column("status", enum(model.CommitmentStatus), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime),
+)
+
+actors = sa.Table(
+    "actors",
+    metadata,
+    pk(),
+    fk("session_id", "sessions"),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("organisation", sa.String(255), nullable=False),
+    sa.Column("interest", sa.Text, nullable=False),
+    sa.Column("influence", sa.Integer, nullable=False),
+    sa.Column("stance", sa.String(64), nullable=False),
+)
+
+forces = sa.Table(
+    "forces",
+    metadata,
+    pk(),
+    fk("session_id", "sessions"),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("direction", enum(model.ForceDirection), nullable=False),
+    sa.Column("strength", sa.Integer, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    pk(),
+    sa.Column("dedupe_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("destination", JSON, nullable=False),
+    sa.Column("payload", JSON, nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    fk("person_id", "people", nullable=True, cascade=False),
+    sa.Column("status", enum(model.OutboxStatus), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_outbox_status_due_at", "status", "due_at"),
+)
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    pk(),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("platform", enum(model.Platform), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+)
+
+conversation_refs = sa.Table(
+    "conversation_refs",
+    metadata,
+    pk(),
+    sa.Column("platform", enum(model.Platform), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("owner_id", sa.Integer, nullable=False),
+    sa.Column("reference", JSON, nullable=False),
+    sa.UniqueConstraint("platform", "scope", "owner_id", name="uq_conversation_refs_owner"),
+)
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    pk(),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    fk("actor_id", "people", nullable=True, cascade=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+)
+
+MAPPED: tuple[tuple[type, sa.Table], ...] = (
+    (model.Workspace, workspaces),
+    (model.Person, people),
+    (model.Team, teams),
+    (model.Membership, memberships),
+    (model.Series, series),
+    (model.Session, sessions),
+    (model.Round, rounds),
+    (model.Theme, themes),
+    (model.Contribution, contributions),
+    (model.Vote, votes),
+    (model.Factor, factors),
+    (model.Link, links),
+    (model.Commitment, commitments),
+    (model.CheckIn, check_ins),
+    (model.Actor, actors),
+    (model.Force, forces),
+    (model.OutboxMessage, outbox),
+    (model.InboundEvent, inbox),
+    (model.ConversationRef, conversation_refs),
+    (model.AuditEntry, audit),
+)

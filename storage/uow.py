@@ -1,0 +1,258 @@
+"""The unit of work and its repositories over one AsyncSession (one transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.model import (
+    CheckIn,
+    Commitment,
+    CommitmentStatus,
+    Contribution,
+    Factor,
+    InboundEvent,
+    Link,
+    Membership,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Round,
+    Session,
+    SessionStatus,
+    Team,
+    Theme,
+    Vote,
+    Workspace,
+)
+from storage import tables as t
+
+T = TypeVar("T")
+
+
+def insert_ignoring_duplicates(session: AsyncSession, table: sa.Table) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the dialect of the session's database."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
+
+
+class _Repo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    async def _all(self, kind: type[T], *where: Any, order: Any = None) -> list[T]:
+        stmt = sa.select(kind).where(*where)
+        if order is not None:
+            stmt = stmt.order_by(order)
+        return list((await self.s.scalars(stmt)).all())
+
+    async def _one(self, kind: type[T], *where: Any) -> T | None:
+        return (await self.s.scalars(sa.select(kind).where(*where).limit(1))).first()
+
+
+class SqlDirectory(_Repo):
+    async def workspace(self, platform: str, external_id: str) -> Workspace | None:
+        return await self._one(
+            Workspace, t.workspaces.c.platform == platform, t.workspaces.c.external_id == external_id
+        )
+
+    async def person_by_platform_id(self, workspace_id: int, platform_id: str) -> Person | None:
+        return await self._one(
+            Person, t.people.c.workspace_id == workspace_id, t.people.c.platform_id == platform_id
+        )
+
+    async def team_by_channel(self, workspace_id: int, channel_id: str) -> Team | None:
+        return await self._one(
+            Team, t.teams.c.workspace_id == workspace_id, t.teams.c.channel_id == channel_id
+        )
+
+    async def membership(self, team_id: int, person_id: int) -> Membership | None:
+        return await self._one(
+            Membership,
+            t.memberships.c.team_id == team_id,
+            t.memberships.c.person_id == person_id,
+        )
+
+    async def members(self, team_id: int) -> Sequence[tuple[Membership, Person]]:
+        stmt = (
+            sa.select(Membership, Person)
+            .join_from(Membership, Person, t.memberships.c.person_id == t.people.c.id)
+            .where(t.memberships.c.team_id == team_id, t.people.c.erased.is_(False))
+            .order_by(t.memberships.c.id)
+        )
+        return [(m, p) for m, p in (await self.s.execute(stmt)).all()]
+
+    async def teams_of(self, person_id: int) -> Sequence[Team]:
+        stmt = (
+            sa.select(Team)
+            .join_from(Team, Membership, t.memberships.c.team_id == t.teams.c.id)
+            .where(t.memberships.c.person_id == person_id)
+            .order_by(t.teams.c.id)
+        )
+        return list((await self.s.scalars(stmt)).all())
+
+
+class SqlSessions(_Repo):
+    async def current_for_team(self, team_id: int) -> Session | None:
+        stmt = (
+            sa.select(Session)
+            .where(
+                t.sessions.c.team_id == team_id,
+                t.sessions.c.status != SessionStatus.CLOSED.value,
+            )
+            .order_by(t.sessions.c.id.desc())
+            .limit(1)
+        )
+        return (await self.s.scalars(stmt)).first()
+
+    async def for_team(self, team_id: int) -> Sequence[Session]:
+        return await self._all(Session, t.sessions.c.team_id == team_id, order=t.sessions.c.id)
+
+    async def rounds(self, session_id: int) -> Sequence[Round]:
+        return await self._all(
+            Round, t.rounds.c.session_id == session_id, order=t.rounds.c.position
+        )
+
+    async def contributions(self, round_ids: Sequence[int]) -> Sequence[Contribution]:
+        if not round_ids:
+            return []
+        return await self._all(
+            Contribution, t.contributions.c.round_id.in_(round_ids), order=t.contributions.c.id
+        )
+
+    async def themes(self, round_id: int) -> Sequence[Theme]:
+        return await self._all(
+            Theme, t.themes.c.round_id == round_id, order=(t.themes.c.position)
+        )
+
+    async def votes(self, round_id: int) -> Sequence[Vote]:
+        return await self._all(Vote, t.votes.c.round_id == round_id, order=t.votes.c.id)
+
+
+_FINISHED = (CommitmentStatus.DONE.value, CommitmentStatus.RELEASED.value)
+
+
+class SqlCommitments(_Repo):
+    async def for_session(self, session_id: int) -> Sequence[Commitment]:
+        return await self._all(
+            Commitment, t.commitments.c.session_id == session_id, order=t.commitments.c.id
+        )
+
+    async def open_for_team(self, team_id: int) -> Sequence[Commitment]:
+        return await self._all(
+            Commitment,
+            t.commitments.c.team_id == team_id,
+            t.commitments.c.status.not_in(_FINISHED),
+            order=t.commitments.c.id,
+        )
+
+    async def for_person(self, person_id: int) -> Sequence[Commitment]:
+        # Co-owners are a small JSON list; filtering them in Python keeps one query portable.
+        rows = await self._all(
+            Commitment, t.commitments.c.status.not_in(_FINISHED), order=t.commitments.c.due_date
+        )
+        return [c for c in rows if c.owner_id == person_id or person_id in c.co_owner_ids]
+
+    async def check_ins(self, commitment_id: int) -> Sequence[CheckIn]:
+        return await self._all(
+            CheckIn, t.check_ins.c.commitment_id == commitment_id, order=t.check_ins.c.id
+        )
+
+
+class SqlCausalMap(_Repo):
+    async def factor_by_key(self, team_id: int, key: str) -> Factor | None:
+        return await self._one(Factor, t.factors.c.team_id == team_id, t.factors.c.key == key)
+
+    async def factors(self, team_id: int) -> Sequence[Factor]:
+        return await self._all(Factor, t.factors.c.team_id == team_id, order=t.factors.c.id)
+
+    async def links(self, team_id: int) -> Sequence[Link]:
+        return await self._all(Link, t.links.c.team_id == team_id, order=t.links.c.id)
+
+    async def link_between(self, team_id: int, source_id: int, target_id: int) -> Link | None:
+        return await self._one(
+            Link,
+            t.links.c.team_id == team_id,
+            t.links.c.source_id == source_id,
+            t.links.c.target_id == target_id,
+        )
+
+
+class SqlOutbox(_Repo):
+    async def enqueue(self, message: OutboxMessage) -> bool:
+        values = {
+            "dedupe_key": message.dedupe_key,
+            "kind": message.kind,
+            "destination": message.destination,
+            "payload": message.payload,
+            "due_at": message.due_at,
+            "person_id": message.person_id,
+            "status": message.status,
+            "attempts": message.attempts,
+            "reason": message.reason,
+        }
+        stmt = insert_ignoring_duplicates(self.s, t.outbox).values(values).returning(t.outbox.c.id)
+        new_id = (await self.s.execute(stmt)).scalar()
+        if new_id is not None:
+            message.id = new_id
+        return new_id is not None
+
+    async def pending(self, due_before: datetime | None = None) -> Sequence[OutboxMessage]:
+        where = [t.outbox.c.status == OutboxStatus.PENDING.value]
+        if due_before is not None:
+            where.append(t.outbox.c.due_at <= due_before)
+        return await self._all(OutboxMessage, *where, order=t.outbox.c.due_at)
+
+
+class SqlInbox(_Repo):
+    async def record(self, event: InboundEvent) -> bool:
+        stmt = (
+            insert_ignoring_duplicates(self.s, t.inbox)
+            .values(key=event.key, platform=event.platform, received_at=event.received_at)
+            .returning(t.inbox.c.id)
+        )
+        return (await self.s.execute(stmt)).scalar() is not None
+
+
+class SqlUnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = sessions
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self.session = self._factory()
+        self.directory = SqlDirectory(self.session)
+        self.sessions = SqlSessions(self.session)
+        self.commitments = SqlCommitments(self.session)
+        self.causal = SqlCausalMap(self.session)
+        self.outbox = SqlOutbox(self.session)
+        self.inbox = SqlInbox(self.session)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        # Anything not committed is rolled back: nothing is half-stored.
+        await self.session.rollback()
+        await self.session.close()
+
+    def add(self, entity: object) -> None:
+        self.session.add(entity)
+
+    async def delete(self, entity: object) -> None:
+        await self.session.delete(entity)
+
+    async def get(self, kind: type[T], id: int) -> T | None:
+        return await self.session.get(kind, id)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
