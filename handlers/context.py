@@ -1,0 +1,111 @@
+"""What every flow gets: the transaction, the clock, who acts, where, and how to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from handlers.messages import Destination, Message, Text, encode_destination, encode_message
+from handlers.model import Membership, OutboxMessage, Person, Role, Team, Workspace
+from handlers.ports import Clock, UnitOfWork
+from prompts.catalog import t
+
+# Limits on what people type; beyond them we say so and store nothing.
+MAX_TEXT = 4000
+MAX_TITLE = 200
+
+
+class Refusal(Exception):
+    """A polite no. The transaction is rolled back and the person gets the catalog text."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass
+class Context:
+    uow: UnitOfWork
+    clock: Clock
+    workspace: Workspace
+    person: Person
+    team: Team | None
+    membership: Membership | None
+    replies: list[Message] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.person.locale
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        """Today where the person is."""
+        return self.now.astimezone(ZoneInfo(self.person.timezone)).date()
+
+    @property
+    def person_id(self) -> int:
+        assert self.person.id is not None
+        return self.person.id
+
+    def t(self, key: str, **params: Any) -> str:
+        return t(self.lang, key, **params)
+
+    def reply(self, message: Message) -> None:
+        self.replies.append(message)
+
+    def say(self, key: str, **params: Any) -> None:
+        self.reply(Message((Text(self.t(key, **params)),)))
+
+    def require_team(self) -> Team:
+        if self.team is None or self.membership is None:
+            raise Refusal("errors.no_team")
+        return self.team
+
+    @property
+    def team_id(self) -> int:
+        team = self.require_team()
+        assert team.id is not None
+        return team.id
+
+    def require_coordinator(self) -> None:
+        self.require_team()
+        assert self.membership is not None
+        if self.membership.role != Role.COORDINATOR:
+            raise Refusal("errors.coordinators_only")
+
+    async def post(
+        self,
+        to: Destination,
+        message: Message,
+        *,
+        kind: str,
+        dedupe_key: str,
+        due_at: datetime | None = None,
+    ) -> bool:
+        """Queue a message in the outbox; a second one with the same key is ignored."""
+        return await self.uow.outbox.enqueue(
+            OutboxMessage(
+                dedupe_key=dedupe_key,
+                kind=kind,
+                destination=encode_destination(to),
+                payload=encode_message(message),
+                due_at=due_at or self.now,
+                person_id=to.id if to.kind == "dm" else None,
+            )
+        )
+
+
+def clean_text(raw: str, limit: int = MAX_TEXT) -> str:
+    """User text, trimmed; a Refusal when empty or over the limit."""
+    text = (raw or "").strip()
+    if not text:
+        raise Refusal("errors.empty_text")
+    if len(text) > limit:
+        raise Refusal("errors.too_long", limit=limit, length=len(text))
+    return text

@@ -1,0 +1,53 @@
+"""Finding the session and round a person is acting on, and naming rounds in a language."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.context import Context, Refusal
+from handlers.model import Round, RoundKind, RoundStatus, Session, SessionStatus
+from prompts.catalog import t
+
+
+def round_title(lang: str, rnd: Round) -> str:
+    return t(lang, f"rounds.{rnd.name}.title")
+
+
+def category_label(lang: str, rnd: Round, category: str) -> str:
+    if not category:
+        return t(lang, "rounds.no_category")
+    return t(lang, f"rounds.{rnd.name}.categories.{category}")
+
+
+async def require_session(ctx: Context) -> Session:
+    """The team's current session (draft or running)."""
+    session = await ctx.uow.sessions.current_for_team(ctx.team_id)
+    if session is None:
+        raise Refusal("errors.no_session")
+    return session
+
+
+async def require_running_session(ctx: Context) -> Session:
+    session = await require_session(ctx)
+    if session.status != SessionStatus.OPEN:
+        raise Refusal("errors.session_not_started")
+    return session
+
+
+async def current_round(ctx: Context, session: Session) -> Round | None:
+    assert session.id is not None
+    for rnd in await ctx.uow.sessions.rounds(session.id):
+        if rnd.status == RoundStatus.OPEN:
+            return rnd
+    return None
+
+
+async def require_open_round(ctx: Context, kinds: Sequence[RoundKind]) -> tuple[Session, Round]:
+    """The team's running session and its open round, which must be of one of `kinds`."""
+    session = await require_running_session(ctx)
+    rnd = await current_round(ctx, session)
+    if rnd is None:
+        raise Refusal("errors.no_open_round")
+    if rnd.kind not in kinds:
+        raise Refusal("errors.wrong_round", title=round_title(ctx.lang, rnd))
+    return session, rnd

@@ -1,0 +1,130 @@
+"""People, their team and their preferences: who is acting, in which role and language."""
+
+from __future__ import annotations
+
+from handlers.context import Context, Refusal
+from handlers.messages import Actor, Place
+from handlers.model import Membership, Person, Platform, Role, SessionStatus, Team, Workspace
+from handlers.ports import Clock, UnitOfWork
+from prompts.catalog import LANGUAGES, language
+
+
+async def resolve(uow: UnitOfWork, clock: Clock, actor: Actor, place: Place) -> Context:
+    """The acting person and their team, created on first sight.
+
+    The first member of a new team becomes its coordinator: whoever brings Coulisse into a
+    channel sets it up, and can hand the role on.
+    """
+    workspace = await uow.directory.workspace(actor.platform, actor.workspace)
+    if workspace is None:
+        workspace = Workspace(Platform(actor.platform), actor.workspace)
+        if actor.locale:
+            workspace.locale = language(actor.locale)
+        uow.add(workspace)
+        await uow.flush()
+    assert workspace.id is not None
+
+    person = await uow.directory.person_by_platform_id(workspace.id, actor.user_id)
+    if person is None:
+        person = Person(
+            workspace_id=workspace.id,
+            platform_id=actor.user_id,
+            display_name=actor.display_name or actor.user_id,
+            organisation=actor.organisation,
+            locale=language(actor.locale or workspace.locale),
+            timezone=workspace.timezone,
+        )
+        uow.add(person)
+        await uow.flush()
+    elif actor.organisation and not person.organisation:
+        person.organisation = actor.organisation
+    assert person.id is not None
+
+    team, membership = await _team_for(uow, workspace.id, person.id, place)
+    if team is None and place.kind == "channel" and place.channel_id:
+        team = Team(workspace.id, place.channel_id, place.channel_name or place.channel_id)
+        uow.add(team)
+        await uow.flush()
+    if team is not None and membership is None and place.kind == "channel":
+        assert team.id is not None
+        first = not await uow.directory.members(team.id)
+        membership = Membership(
+            team.id, person.id, Role.COORDINATOR if first else Role.PARTICIPANT
+        )
+        uow.add(membership)
+        await uow.flush()
+    return Context(uow, clock, workspace, person, team, membership)
+
+
+async def _team_for(
+    uow: UnitOfWork, workspace_id: int, person_id: int, place: Place
+) -> tuple[Team | None, Membership | None]:
+    if place.kind == "channel":
+        team = await uow.directory.team_by_channel(workspace_id, place.channel_id)
+        if team is None:
+            return None, None
+        assert team.id is not None
+        return team, await uow.directory.membership(team.id, person_id)
+    # In a direct message: the person's team with a running session, else their first team.
+    teams = await uow.directory.teams_of(person_id)
+    chosen = None
+    for team in teams:
+        assert team.id is not None
+        session = await uow.sessions.current_for_team(team.id)
+        if session is not None and session.status == SessionStatus.OPEN:
+            chosen = team
+            break
+    chosen = chosen or (teams[0] if teams else None)
+    if chosen is None:
+        return None, None
+    assert chosen.id is not None
+    return chosen, await uow.directory.membership(chosen.id, person_id)
+
+
+async def find_member(ctx: Context, name_or_id: str) -> Person:
+    """A member of the team by platform id or display name (case-insensitive)."""
+    wanted = name_or_id.strip().lstrip("@").casefold()
+    for _membership, person in await ctx.uow.directory.members(ctx.team_id):
+        if wanted in (person.platform_id.casefold(), person.display_name.casefold()):
+            return person
+    raise Refusal("errors.unknown_member", name=name_or_id.strip())
+
+
+async def set_language(ctx: Context, args: str) -> None:
+    wanted = args.strip().lower()
+    if wanted not in LANGUAGES:
+        raise Refusal("errors.unknown_language", languages=", ".join(LANGUAGES))
+    ctx.person.locale = wanted
+    ctx.say("people.language_set")
+
+
+async def pause(ctx: Context) -> None:
+    ctx.person.nudges_paused = True
+    ctx.say("people.paused")
+
+
+async def resume(ctx: Context) -> None:
+    ctx.person.nudges_paused = False
+    ctx.say("people.resumed")
+
+
+async def set_role(ctx: Context, args: str) -> None:
+    """`role NAME coordinator|participant`: coordinators hand the role on or share it."""
+    ctx.require_coordinator()
+    name, _, role_word = args.strip().rpartition(" ")
+    try:
+        role = Role(role_word.strip().lower())
+    except ValueError:
+        raise Refusal("errors.role_usage") from None
+    person = await find_member(ctx, name)
+    assert person.id is not None
+    membership = await ctx.uow.directory.membership(ctx.team_id, person.id)
+    assert membership is not None
+    if role == Role.PARTICIPANT and person.id == ctx.person_id:
+        coordinators = [
+            m for m, _ in await ctx.uow.directory.members(ctx.team_id) if m.role == Role.COORDINATOR
+        ]
+        if len(coordinators) == 1:
+            raise Refusal("errors.last_coordinator")
+    membership.role = role
+    ctx.say("people.role_set", name=person.display_name, role=ctx.t(f"roles.{role.value}"))

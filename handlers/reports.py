@@ -1,0 +1,167 @@
+"""The session summary: what the team shared, chose and took on, with no author names.
+
+`build_summary` gives plain data (JSON-ready); exporters and the chat message render it.
+Commitment owners appear as pseudonyms with their organisation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from handlers.commitments import mode_label, status_label
+from handlers.lookup import category_label, round_title
+from handlers.messages import Heading, Message, Text, message
+from handlers.model import Person, RoundKind, Session, Theme
+from handlers.ports import UnitOfWork
+from prompts.catalog import t
+
+EXAMPLES_PER_THEME = 3
+
+
+def pseudonym(lang: str, index: int) -> str:
+    """"Deelnemer A", "Deelnemer B", … "Deelnemer AA": stable within one summary only."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return t(lang, "summary.pseudonym", letters=letters)
+
+
+async def build_summary(uow: UnitOfWork, session: Session, lang: str | None = None) -> dict[str, Any]:
+    lang = lang or session.locale
+    assert session.id is not None
+    rounds = list(await uow.sessions.rounds(session.id))
+    contributions = await uow.sessions.contributions([r.id for r in rounds if r.id is not None])
+    members = await uow.directory.members(session.team_id)
+    organisations = Counter(p.organisation or t(lang, "summary.no_organisation") for _, p in members)
+
+    round_data = []
+    for rnd in rounds:
+        mine = [c for c in contributions if c.round_id == rnd.id]
+        by_category: dict[str, list[str]] = {}
+        for c in mine:
+            by_category.setdefault(category_label(lang, rnd, c.category), []).append(c.text)
+        round_data.append({
+            "position": rnd.position,
+            "name": rnd.name,
+            "title": round_title(lang, rnd),
+            "kind": rnd.kind.value,
+            "pillar": rnd.pillar,
+            "status": rnd.status.value,
+            "question": t(lang, f"rounds.{rnd.name}.question"),
+            "contributions": len(mine),
+            "by_category": by_category,
+        })
+
+    themes: list[Theme] = []
+    dots: Counter[int] = Counter()
+    for rnd in rounds:
+        if rnd.kind == RoundKind.GROUP and rnd.id is not None:
+            themes = list(await uow.sessions.themes(rnd.id))
+        if rnd.kind == RoundKind.VOTE and rnd.id is not None:
+            for vote in await uow.sessions.votes(rnd.id):
+                dots[vote.theme_id] += vote.dots
+    theme_data = sorted(
+        (
+            {
+                "title": th.title,
+                "category": th.category,
+                "votes": dots[th.id or 0],
+                "contributions": sum(1 for c in contributions if c.theme_id == th.id),
+                "examples": [c.text for c in contributions if c.theme_id == th.id][
+                    :EXAMPLES_PER_THEME
+                ],
+            }
+            for th in themes
+        ),
+        key=lambda d: -int(d["votes"]),  # type: ignore[call-overload]
+    )
+
+    factors = {f.id: f.name for f in await uow.causal.factors(session.team_id)}
+    links = [
+        {
+            "source": factors[link.source_id],
+            "target": factors[link.target_id],
+            "polarity": link.polarity.value,
+            "delay": link.delay,
+        }
+        for link in await uow.causal.links(session.team_id)
+    ]
+
+    aliases: dict[int, str] = {}
+    commitments = []
+    for c in await uow.commitments.for_session(session.id):
+        owner = await uow.get(Person, c.owner_id) if c.owner_id else None
+        if c.owner_id is not None and c.owner_id not in aliases:
+            aliases[c.owner_id] = pseudonym(lang, len(aliases))
+        assert c.id is not None
+        commitments.append({
+            "number": c.id,
+            "text": c.text,
+            "owner": aliases.get(c.owner_id or 0, t(lang, "summary.former_participant")),
+            "organisation": owner.organisation if owner and not owner.erased else "",
+            "co_owners": len(c.co_owner_ids),
+            "due_date": c.due_date.isoformat(),
+            "mode": c.mode.value,
+            "mode_label": mode_label(lang, c.mode),
+            "status": c.status.value,
+            "status_label": status_label(lang, c.status),
+            "check_ins": [
+                {"status": ci.status.value, "at": ci.at.isoformat() if ci.at else None}
+                for ci in await uow.commitments.check_ins(c.id)
+            ],
+        })
+
+    return {
+        "session": {
+            "id": session.id,
+            "title": session.title,
+            "question": session.question,
+            "format": session.format,
+            "language": lang,
+            "status": session.status.value,
+            "anonymous": session.anonymous,
+            "created_at": session.created_at.isoformat() if session.created_at else None,
+            "closed_at": session.closed_at.isoformat() if session.closed_at else None,
+        },
+        "participants": {"total": len(members), "by_organisation": dict(sorted(organisations.items()))},
+        "rounds": round_data,
+        "themes": theme_data,
+        "causal_links": links,
+        "commitments": commitments,
+    }
+
+
+async def summary_message(uow: UnitOfWork, session: Session, lang: str | None = None) -> Message:
+    """The summary in chat: credit to the team, the chosen themes, the commitments."""
+    data = await build_summary(uow, session, lang)
+    lang = data["session"]["language"]
+    contributions = sum(r["contributions"] for r in data["rounds"])
+    blocks: list = [
+        Heading(t(lang, "summary.heading", title=session.title)),
+        Text(
+            t(
+                lang,
+                "summary.credit",
+                people=data["participants"]["total"],
+                contributions=contributions,
+                themes=len(data["themes"]),
+                links=len(data["causal_links"]),
+                commitments=len(data["commitments"]),
+            )
+        ),
+    ]
+    if data["themes"]:
+        blocks.append(Heading(t(lang, "summary.themes_heading")))
+        blocks += [
+            Text(t(lang, "votes.result_line", rank=i, title=th["title"], dots=th["votes"]))
+            for i, th in enumerate(data["themes"][:5], start=1)
+        ]
+    if data["commitments"]:
+        blocks.append(Heading(t(lang, "summary.commitments_heading")))
+        blocks += [
+            Text(t(lang, "summary.commitment_line", **c)) for c in data["commitments"]
+        ]
+    return message(*blocks)

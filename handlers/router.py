@@ -1,0 +1,176 @@
+"""The one entry point for adapters: a neutral event in, the replies to the actor out.
+
+Each event is handled in one transaction. A retried delivery (same event key) has no second
+effect; a refusal rolls everything back and answers politely in the person's language.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from handlers import commitments, contributions, people, sessions, systems, themes, votes
+from handlers.context import Context, Refusal
+from handlers.lookup import require_open_round, require_running_session
+from handlers.messages import (
+    ActionTaken,
+    Bullets,
+    Command,
+    Event,
+    FormSubmitted,
+    Heading,
+    Message,
+    Text,
+    message,
+)
+from handlers.model import InboundEvent, Platform, RoundKind
+from handlers.ports import Clock, UnitOfWorkFactory
+from prompts.catalog import LANGUAGES, t, words
+
+log = logging.getLogger(__name__)
+
+Flow = Callable[[Context, str], Awaitable[None]]
+
+PARTICIPANT_COMMANDS = (
+    "help", "status", "my", "add", "vote", "unvote", "merge", "rename", "commit", "checkin",
+    "link", "map", "summary", "pause", "resume", "lang",
+)  # fmt: skip
+COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role")
+
+
+def canonical_command(word: str) -> str | None:
+    """The command meant by `word`, in Dutch or English (`nieuw` -> `new`)."""
+    word = word.strip().lstrip("/").casefold()
+    for name in (*PARTICIPANT_COMMANDS, *COORDINATOR_COMMANDS):
+        if word == name:
+            return name
+        for lang in LANGUAGES:
+            if word in words(lang, f"commands.aliases.{name}"):
+                return name
+    return None
+
+
+async def _board(ctx: Context, _args: str) -> None:
+    session, rnd = await require_open_round(ctx, (RoundKind.GROUP,))
+    ctx.reply(await themes.board(ctx, session, rnd))
+
+
+async def _new(ctx: Context, _args: str) -> None:
+    ctx.require_coordinator()
+    ctx.reply(message(sessions.new_session_form(ctx.lang)))
+
+
+async def _commit(ctx: Context, args: str) -> None:
+    if args.strip():
+        raise Refusal("errors.commit_use_form")
+    ctx.reply(message(commitments.commitment_form(ctx.lang)))
+
+
+def _no_args(flow: Callable[[Context], Awaitable[None]]) -> Flow:
+    async def run(ctx: Context, _args: str) -> None:
+        await flow(ctx)
+
+    return run
+
+
+async def _help(ctx: Context, _args: str) -> None:
+    ctx.reply(help_message(ctx))
+
+
+async def _link(ctx: Context, args: str) -> None:
+    await systems.add_links_from_text(ctx, await require_running_session(ctx), args)
+
+
+COMMANDS: dict[str, Flow] = {
+    "help": _help,
+    "new": _new,
+    "start": _no_args(sessions.start),
+    "next": _no_args(sessions.advance),
+    "end": _no_args(sessions.end),
+    "status": _no_args(sessions.status),
+    "summary": _no_args(sessions.summary),
+    "my": _no_args(commitments.my_commitments),
+    "pause": _no_args(people.pause),
+    "resume": _no_args(people.resume),
+    "lang": people.set_language,
+    "role": people.set_role,
+    "add": contributions.contribute,
+    "themes": _board,
+    "merge": themes.merge,
+    "rename": themes.rename,
+    "vote": votes.cast,
+    "unvote": lambda ctx, args: votes.cast(ctx, args, remove=True),
+    "commit": _commit,
+    "checkin": commitments.check_in,
+    "link": _link,
+    "map": _no_args(systems.show_map),
+}
+
+ACTIONS: dict[str, Flow] = {
+    "vote": votes.cast,
+    "checkin": commitments.check_in,
+    "new": _new,
+    "commit": _commit,
+}
+
+
+def help_message(ctx: Context) -> Message:
+    lang = ctx.lang
+    lines = tuple(t(lang, f"help.commands.{name}") for name in PARTICIPANT_COMMANDS)
+    blocks: list = [Heading(t(lang, "help.heading")), Text(t(lang, "help.intro")), Bullets(lines)]
+    if ctx.membership is not None and ctx.membership.role.value == "coordinator":
+        blocks.append(Heading(t(lang, "help.coordinator_heading")))
+        blocks.append(Bullets(tuple(t(lang, f"help.commands.{n}") for n in COORDINATOR_COMMANDS)))
+    return message(*blocks)
+
+
+class Coulisse:
+    """Platform-free handling of everything people do."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow_factory = uow_factory
+        self.clock = clock
+
+    async def handle(self, event: Event) -> list[Message]:
+        async with self.uow_factory() as uow:
+            if event.event_key and not await uow.inbox.record(
+                InboundEvent(event.event_key, Platform(event.actor.platform), self.clock.now())
+            ):
+                log.info("duplicate delivery ignored")
+                return []
+            ctx = await people.resolve(uow, self.clock, event.actor, event.place)
+            try:
+                await self._dispatch(ctx, event)
+            except Refusal as refusal:
+                lang = ctx.lang  # read before the rollback expires the person
+                await uow.rollback()
+                return [message(Text(t(lang, refusal.key, **refusal.params)))]
+            await uow.commit()
+            return ctx.replies
+
+    async def _dispatch(self, ctx: Context, event: Event) -> None:
+        if isinstance(event, Command):
+            name = canonical_command(event.name)
+            if name is None:
+                ctx.say("help.unknown", command=event.name[:40])
+                ctx.reply(help_message(ctx))
+                return
+            await COMMANDS[name](ctx, event.args)
+        elif isinstance(event, ActionTaken):
+            flow = ACTIONS.get(event.action_id)
+            if flow is None:
+                raise Refusal("errors.unknown_action")
+            await flow(ctx, event.value)
+        elif isinstance(event, FormSubmitted):
+            await self._form(ctx, event)
+
+    async def _form(self, ctx: Context, event: FormSubmitted) -> None:
+        values = {k: (v or "") for k, v in event.values.items()}
+        if event.form_id == "new_session":
+            await sessions.create(ctx, values)
+        elif event.form_id == "commit":
+            await commitments.commit(ctx, values)
+        elif event.form_id == "contribute":
+            await contributions.contribute(ctx, values.get("text", ""), values.get("category", ""))
+        else:
+            raise Refusal("errors.unknown_action")

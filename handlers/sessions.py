@@ -1,0 +1,249 @@
+"""A session's life: a coordinator creates and starts it, rounds follow one another, and it
+closes with the team's summary. Only coordinators steer; everyone can see where it stands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers import rounds as round_flow
+from handlers.commitments import review
+from handlers.context import MAX_TITLE, Context, Refusal, clean_text
+from handlers.lookup import current_round, require_running_session, require_session, round_title
+from handlers.messages import (
+    Destination,
+    Fields,
+    Form,
+    Heading,
+    Option,
+    Select,
+    Text,
+    TextInput,
+    message,
+)
+from handlers.model import Round, RoundKind, RoundStatus, Series, Session, SessionStatus
+from handlers.reports import summary_message
+from prompts.catalog import LANGUAGES, language, t
+from prompts.formats import SessionFormat, custom_format, formats
+
+MAX_VOTE_BUDGET = 20
+_YES = {"yes", "ja", "y", "j", "true", "1", "on"}
+_NO = {"no", "nee", "n", "false", "0", "off"}
+
+
+def _format(values: dict[str, str]) -> SessionFormat:
+    key = values.get("format", "").strip().lower() or "retro"
+    if key == "custom":
+        names = [n.strip() for n in values.get("rounds", "").replace(",", " ").split() if n]
+        chosen = custom_format(names)
+        if chosen is None:
+            raise Refusal("errors.unknown_rounds")
+        return chosen
+    if key not in formats():
+        raise Refusal("errors.unknown_format", formats=", ".join(sorted(formats())))
+    return formats()[key]
+
+
+def _flag(values: dict[str, str], name: str, default: bool) -> bool:
+    word = values.get(name, "").strip().lower()
+    if not word:
+        return default
+    if word in _YES | _NO:
+        return word in _YES
+    raise Refusal("errors.yes_or_no", field=name)
+
+
+def _budget(values: dict[str, str]) -> int:
+    word = values.get("vote_budget", "").strip() or "3"
+    if not word.isdigit() or not 1 <= int(word) <= MAX_VOTE_BUDGET:
+        raise Refusal("errors.vote_budget", maximum=MAX_VOTE_BUDGET)
+    return int(word)
+
+
+def _starts_at(values: dict[str, str]) -> datetime | None:
+    word = values.get("starts_at", "").strip()
+    if not word:
+        return None
+    try:
+        when = datetime.fromisoformat(word)
+    except ValueError:
+        raise Refusal("errors.bad_datetime") from None
+    if when.tzinfo is None:
+        raise Refusal("errors.bad_datetime")
+    return when
+
+
+def new_session_form(lang: str) -> Form:
+    """What a coordinator fills in; Slack shows it as a modal, Teams as a card."""
+    fmt_options = tuple(Option(key, t(lang, f"formats.{key}")) for key in sorted(formats()))
+    return Form(
+        "new_session",
+        t(lang, "sessions.form_title"),
+        (
+            TextInput("title", t(lang, "sessions.title_label"), max_length=MAX_TITLE),
+            TextInput("question", t(lang, "sessions.question_label"), multiline=True,
+                      max_length=1000),
+            Select("format", t(lang, "sessions.format_label"), fmt_options),
+            Select("language", t(lang, "sessions.language_label"),
+                   tuple(Option(code, t(lang, f"languages.{code}")) for code in LANGUAGES)),
+            Select("anonymous", t(lang, "sessions.anonymous_label"),
+                   (Option("yes", t(lang, "sessions.yes")), Option("no", t(lang, "sessions.no")))),
+        ),
+        t(lang, "sessions.create"),
+    )
+
+
+async def create(ctx: Context, values: dict[str, str]) -> None:
+    """A new session for the team, in draft until a coordinator starts it."""
+    ctx.require_coordinator()
+    if await ctx.uow.sessions.current_for_team(ctx.team_id) is not None:
+        raise Refusal("errors.session_exists")
+    title = clean_text(values.get("title", ""), MAX_TITLE)
+    question = clean_text(values.get("question", ""), 1000)
+    fmt = _format(values)
+    lang_word = values.get("language", "").strip().lower()
+    if lang_word and lang_word not in LANGUAGES:
+        raise Refusal("errors.unknown_language", languages=", ".join(LANGUAGES))
+    series_id = None
+    if values.get("rrule", "").strip():
+        series = Series(ctx.team_id, title, fmt.key, values["rrule"].strip()[:512])
+        ctx.uow.add(series)
+        await ctx.uow.flush()
+        series_id = series.id
+    session = Session(
+        team_id=ctx.team_id,
+        title=title,
+        question=question,
+        format=fmt.key,
+        created_by=ctx.person_id,
+        locale=language(lang_word or ctx.workspace.locale),
+        anonymous=_flag(values, "anonymous", True),
+        vote_budget=_budget(values),
+        starts_at=_starts_at(values),
+        series_id=series_id,
+        created_at=ctx.now,
+    )
+    ctx.uow.add(session)
+    await ctx.uow.flush()
+    assert session.id is not None
+    for position, spec in enumerate(fmt.rounds, start=1):
+        ctx.uow.add(
+            Round(session.id, position, RoundKind(spec.kind), spec.name, list(spec.categories),
+                  spec.pillar)
+        )
+    names = ", ".join(round_title(ctx.lang, r) for r in await _rounds_after_flush(ctx, session))
+    ctx.say("sessions.created", title=title, rounds=names, count=len(fmt.rounds))
+
+
+async def _rounds_after_flush(ctx: Context, session: Session) -> list[Round]:
+    await ctx.uow.flush()
+    assert session.id is not None
+    return list(await ctx.uow.sessions.rounds(session.id))
+
+
+async def start(ctx: Context) -> None:
+    ctx.require_coordinator()
+    session = await require_session(ctx)
+    if session.status != SessionStatus.DRAFT:
+        raise Refusal("errors.already_started")
+    session.status = SessionStatus.OPEN
+    lang = session.locale
+    assert session.id is not None
+    rounds = await ctx.uow.sessions.rounds(session.id)
+    await ctx.post(
+        Destination.channel(session.team_id),
+        message(
+            Heading(t(lang, "sessions.welcome_heading", title=session.title)),
+            Fields(((t(lang, "sessions.question_label"), session.question),)),
+            Text(t(lang, "sessions.welcome", rounds=len(rounds))),
+        ),
+        kind="session_open",
+        dedupe_key=f"session-open:{session.id}",
+    )
+    await review(ctx, session)
+    await round_flow.open_round(ctx, session, rounds[0], len(rounds))
+    ctx.say("sessions.started", title=session.title)
+
+
+async def advance(ctx: Context) -> None:
+    """Close the open round (its reveal goes to the channel) and open the next one."""
+    ctx.require_coordinator()
+    session = await require_running_session(ctx)
+    assert session.id is not None
+    rounds = list(await ctx.uow.sessions.rounds(session.id))
+    current = await current_round(ctx, session)
+    if current is not None:
+        await round_flow.close_round(ctx, session, current)
+        await ctx.uow.flush()
+    upcoming = [r for r in rounds if r.status == RoundStatus.PENDING]
+    if not upcoming:
+        await _finish(ctx, session)
+        return
+    await round_flow.open_round(ctx, session, upcoming[0], len(rounds))
+    ctx.say("sessions.advanced", title=round_title(ctx.lang, upcoming[0]))
+
+
+async def end(ctx: Context) -> None:
+    ctx.require_coordinator()
+    session = await require_session(ctx)
+    current = await current_round(ctx, session)
+    if current is not None:
+        await round_flow.close_round(ctx, session, current)
+        await ctx.uow.flush()
+    await _finish(ctx, session)
+
+
+async def _finish(ctx: Context, session: Session) -> None:
+    assert session.id is not None
+    for rnd in await ctx.uow.sessions.rounds(session.id):
+        if rnd.status == RoundStatus.PENDING:
+            rnd.status = RoundStatus.CLOSED
+    session.status = SessionStatus.CLOSED
+    session.closed_at = ctx.now
+    await ctx.uow.flush()
+    await ctx.post(
+        Destination.channel(session.team_id),
+        await summary_message(ctx.uow, session),
+        kind="summary",
+        dedupe_key=f"summary:{session.id}",
+    )
+    ctx.say("sessions.closed", title=session.title)
+
+
+async def status(ctx: Context) -> None:
+    """Where the session stands; counts only, never who has or has not answered."""
+    session = await require_session(ctx)
+    assert session.id is not None
+    rounds = await ctx.uow.sessions.rounds(session.id)
+    current = await current_round(ctx, session)
+    pairs = [
+        (ctx.t("sessions.question_label"), session.question),
+        (ctx.t("sessions.status_label"), ctx.t(f"sessions.statuses.{session.status.value}")),
+    ]
+    if current is not None:
+        pairs.append(
+            (
+                ctx.t("sessions.round_label"),
+                ctx.t("sessions.round_value", position=current.position, total=len(rounds),
+                      title=round_title(ctx.lang, current)),
+            )
+        )
+    blocks: list = [Heading(session.title), Fields(tuple(pairs))]
+    if current is not None and current.kind in (RoundKind.CHECKIN, RoundKind.REFLECT):
+        assert current.id is not None
+        authors = {c.author_id for c in await ctx.uow.sessions.contributions([current.id])}
+        members = await ctx.uow.directory.members(session.team_id)
+        blocks.append(Text(ctx.t("sessions.shared_count", shared=len(authors),
+                                 members=len(members))))
+    ctx.reply(message(*blocks))
+
+
+async def summary(ctx: Context) -> None:
+    session = await _latest_session(ctx)
+    ctx.reply(await summary_message(ctx.uow, session, ctx.lang))
+
+
+async def _latest_session(ctx: Context) -> Session:
+    sessions = await ctx.uow.sessions.for_team(ctx.team_id)
+    if not sessions:
+        raise Refusal("errors.no_session")
+    return sessions[-1]

@@ -1,0 +1,129 @@
+"""Grouping contributions into themes: by category first, then by shared words; the team
+merges and renames until the themes say what they mean."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from handlers.context import Context, Refusal, clean_text
+from handlers.lookup import require_open_round
+from handlers.messages import Heading, Message, Quote, Text, message
+from handlers.model import Contribution, Round, RoundKind, Session, Theme
+from prompts.catalog import LANGUAGES, t, words
+
+TITLE_LENGTH = 60
+_WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
+
+
+def _keywords(text: str, stopwords: set[str]) -> set[str]:
+    return {w for w in (m.casefold() for m in _WORD.findall(text)) if w not in stopwords}
+
+
+def group_by_words(items: Sequence[Contribution], stopwords: set[str]) -> list[list[Contribution]]:
+    """Contributions that share a meaningful word end up together (connected components)."""
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        for word in _keywords(item.text, stopwords):
+            if word in first_seen:
+                parent[root(i)] = root(first_seen[word])
+            else:
+                first_seen[word] = i
+    groups: dict[int, list[Contribution]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(root(i), []).append(item)
+    return list(groups.values())
+
+
+def _title(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+async def form_themes(ctx: Context, session: Session, group_round: Round) -> None:
+    """Make the first themes from the session's reflection rounds."""
+    assert session.id is not None and group_round.id is not None
+    rounds = [r for r in await ctx.uow.sessions.rounds(session.id) if r.kind == RoundKind.REFLECT]
+    stopwords = {w.casefold() for lang in LANGUAGES for w in words(lang, "grouping.stopwords")}
+    position = 0
+    for rnd in rounds:
+        assert rnd.id is not None
+        contributions = await ctx.uow.sessions.contributions([rnd.id])
+        for category in [*rnd.categories, ""]:
+            in_category = [c for c in contributions if c.category == category]
+            for group in group_by_words(in_category, stopwords):
+                position += 1
+                theme = Theme(group_round.id, _title(group[0].text), category, position)
+                ctx.uow.add(theme)
+                await ctx.uow.flush()
+                for c in group:
+                    c.theme_id = theme.id
+
+
+async def board(ctx: Context, session: Session, group_round: Round) -> Message:
+    """The themes with their contributions, numbered, in the session's language."""
+    lang = session.locale
+    assert group_round.id is not None
+    themes = await ctx.uow.sessions.themes(group_round.id)
+    contributions = await ctx.uow.sessions.contributions(await _round_ids(ctx, session))
+    blocks: list = [Text(t(lang, "themes.board_intro", count=len(themes)))]
+    for theme in themes:
+        members = [c for c in contributions if c.theme_id == theme.id]
+        blocks.append(Heading(f"{theme.position}. {theme.title} ({len(members)})"))
+        for c in members:
+            blocks.append(Quote(c.text))
+    if not themes:
+        blocks.append(Text(t(lang, "themes.none")))
+    blocks.append(Text(t(lang, "themes.how_to_edit")))
+    return message(*blocks)
+
+
+async def _theme_at(themes: Sequence[Theme], number: str) -> Theme:
+    for theme in themes:
+        if str(theme.position) == number.strip().lstrip("#"):
+            return theme
+    raise Refusal("errors.unknown_theme", number=number.strip()[:20])
+
+
+async def merge(ctx: Context, args: str) -> None:
+    """`merge 2 5`: theme 5 joins theme 2; the numbers after it move up."""
+    session, rnd = await require_open_round(ctx, (RoundKind.GROUP,))
+    parts = args.split()
+    if len(parts) != 2:
+        raise Refusal("errors.merge_usage")
+    assert rnd.id is not None
+    themes = list(await ctx.uow.sessions.themes(rnd.id))
+    keep, gone = await _theme_at(themes, parts[0]), await _theme_at(themes, parts[1])
+    if keep is gone:
+        raise Refusal("errors.merge_usage")
+    for c in await ctx.uow.sessions.contributions(await _round_ids(ctx, session)):
+        if c.theme_id == gone.id:
+            c.theme_id = keep.id
+    await ctx.uow.flush()
+    await ctx.uow.delete(gone)
+    for theme in themes:
+        if theme.position > gone.position:
+            theme.position -= 1
+    ctx.say("themes.merged", title=keep.title)
+
+
+async def rename(ctx: Context, args: str) -> None:
+    """`rename 2 Trust between partners`."""
+    _session, rnd = await require_open_round(ctx, (RoundKind.GROUP,))
+    number, _, title = args.strip().partition(" ")
+    assert rnd.id is not None
+    theme = await _theme_at(await ctx.uow.sessions.themes(rnd.id), number)
+    theme.title = clean_text(title, limit=120)
+    ctx.say("themes.renamed", number=theme.position, title=theme.title)
+
+
+async def _round_ids(ctx: Context, session: Session) -> list[int]:
+    return [r.id for r in await ctx.uow.sessions.rounds(session.id or 0) if r.id is not None]
