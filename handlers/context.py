@@ -34,6 +34,7 @@ class Context:
     person: Person
     team: Team | None
     membership: Membership | None
+    joined_now: bool = False  # the membership was made by this very event
     replies: list[Message] = field(default_factory=list)
 
     @property

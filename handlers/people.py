@@ -53,6 +53,7 @@ async def resolve(uow: UnitOfWork, clock: Clock, actor: Actor, place: Place) -> 
         )
         uow.add(membership)
         await uow.flush()
+        return Context(uow, clock, workspace, person, team, membership, joined_now=True)
     return Context(uow, clock, workspace, person, team, membership)
 
 
@@ -88,6 +89,14 @@ async def find_member(ctx: Context, name_or_id: str) -> Person:
         if wanted in (person.platform_id.casefold(), person.display_name.casefold()):
             return person
     raise Refusal("errors.unknown_member", name=name_or_id.strip())
+
+
+async def join(ctx: Context) -> None:
+    """Someone joins the team (first message in its channel, or the platform said so)."""
+    team = ctx.require_team()
+    assert ctx.membership is not None
+    role = ctx.t(f"roles.{ctx.membership.role.value}")
+    ctx.say("people.welcome" if ctx.joined_now else "people.member", team=team.name, role=role)
 
 
 async def set_language(ctx: Context, args: str) -> None:

@@ -39,10 +39,15 @@ async def build_summary(uow: UnitOfWork, session: Session, lang: str | None = No
 
     round_data = []
     for rnd in rounds:
-        mine = [c for c in contributions if c.round_id == rnd.id]
-        by_category: dict[str, list[str]] = {}
-        for c in mine:
-            by_category.setdefault(category_label(lang, rnd, c.category), []).append(c.text)
+        answers = [
+            {
+                "category": c.category,
+                "category_label": category_label(lang, rnd, c.category) if rnd.categories else "",
+                "text": c.text,
+            }
+            for c in contributions
+            if c.round_id == rnd.id
+        ]
         round_data.append({
             "position": rnd.position,
             "name": rnd.name,
@@ -51,8 +56,8 @@ async def build_summary(uow: UnitOfWork, session: Session, lang: str | None = No
             "pillar": rnd.pillar,
             "status": rnd.status.value,
             "question": t(lang, f"rounds.{rnd.name}.question"),
-            "contributions": len(mine),
-            "by_category": by_category,
+            "contribution_count": len(answers),
+            "contributions": answers,
         })
 
     themes: list[Theme] = []
@@ -138,7 +143,7 @@ async def summary_message(uow: UnitOfWork, session: Session, lang: str | None = 
     """The summary in chat: credit to the team, the chosen themes, the commitments."""
     data = await build_summary(uow, session, lang)
     lang = data["session"]["language"]
-    contributions = sum(r["contributions"] for r in data["rounds"])
+    contributions = sum(r["contribution_count"] for r in data["rounds"])
     blocks: list = [
         Heading(t(lang, "summary.heading", title=session.title)),
         Text(

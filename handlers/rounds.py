@@ -111,8 +111,6 @@ async def close_round(ctx: Context, session: Session, rnd: Round) -> None:
         await _to_channel(ctx, session, rnd, "reveal", await reveal(ctx, session, rnd, contributions))
     elif rnd.kind == RoundKind.CAUSAL:
         await _to_channel(ctx, session, rnd, "reveal", await map_message(ctx, session))
-    elif rnd.kind == RoundKind.GROUP:
-        await _to_channel(ctx, session, rnd, "reveal", await theme_flow.board(ctx, session, rnd))
     elif rnd.kind == RoundKind.VOTE:
         await _to_channel(ctx, session, rnd, "reveal", await vote_flow.results(ctx, session, rnd))
     elif rnd.kind == RoundKind.COMMIT:

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 Flow = Callable[[Context, str], Awaitable[None]]
 
 PARTICIPANT_COMMANDS = (
-    "help", "status", "my", "add", "vote", "unvote", "merge", "rename", "commit", "checkin",
+    "help", "join", "status", "my", "add", "vote", "unvote", "merge", "rename", "commit", "checkin",
     "link", "map", "summary", "pause", "resume", "lang",
 )  # fmt: skip
 COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role")
@@ -83,6 +83,7 @@ async def _link(ctx: Context, args: str) -> None:
 
 COMMANDS: dict[str, Flow] = {
     "help": _help,
+    "join": _no_args(people.join),
     "new": _new,
     "start": _no_args(sessions.start),
     "next": _no_args(sessions.advance),

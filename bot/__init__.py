@@ -1,0 +1,1 @@
+"""The running application: configuration, wiring, CLI and platform adapters."""

@@ -1,0 +1,19 @@
+"""Settings, from the environment (or a .env file in the working directory)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///coulisse.db",
+        validation_alias="COULISSE_DATABASE_URL",
+        description="SQLAlchemy URL; SQLite file in the working directory by default.",
+    )
+    default_language: str = Field(default="nl", validation_alias="COULISSE_LANGUAGE")
+    timezone: str = Field(default="Europe/Amsterdam", validation_alias="COULISSE_TIMEZONE")
+    log_level: str = Field(default="WARNING", validation_alias="COULISSE_LOG_LEVEL")

@@ -1,0 +1,159 @@
+"""The console adapter: typed lines become neutral events; the bot's answers and the outbox
+(channel posts and direct messages) are printed. Everything the chat platforms offer is here:
+slash-like commands, forms as `;`-separated fields, buttons as commands."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from bot.console.render import render
+from bot.outbox import OutboxDispatcher
+from bot.wiring import App
+from handlers.messages import (
+    Actor,
+    Command,
+    Destination,
+    Event,
+    FormSubmitted,
+    Message,
+    Place,
+)
+from handlers.model import OutboxMessage, Person, Team
+from handlers.ports import Clock
+from handlers.router import canonical_command
+from prompts.catalog import t
+
+WORKSPACE = "local"
+FORM_FIELDS = {
+    "new": ("new_session", ("format", "title", "question")),
+    "commit": ("commit", ("text", "due", "mode", "co_owners")),
+}
+
+
+@dataclass
+class Local:
+    """A console-only instruction that never reaches the handlers."""
+
+    name: str
+    args: list[str] = field(default_factory=list)
+
+
+def form_values(names: tuple[str, ...], parts: list[str]) -> dict[str, str]:
+    """Positional fields first, then any `key=value` extras."""
+    values: dict[str, str] = {}
+    positional = [p for p in parts if "=" not in p.split(" ", 1)[0]]
+    for name, value in zip(names, positional, strict=False):
+        values[name] = value
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if sep and " " not in key.strip():
+            values[key.strip()] = value.strip()
+    return values
+
+
+class Console:
+    def __init__(
+        self, app: App, clock: Clock, out: Callable[[str], None], *, team: str, lang: str
+    ) -> None:
+        self.app = app
+        self.clock = clock
+        self.out = out
+        self.team = team
+        self.lang = lang
+        self.actor: Actor | None = None
+        self._last_dm: Message | None = None  # to fold identical DMs to several people
+        self.dispatcher = OutboxDispatcher(app.outbox, self._deliver, clock)
+
+    @property
+    def place(self) -> Place:
+        return Place("channel", channel_id=self.team, channel_name=self.team)
+
+    def parse(self, line: str) -> Event | Local | None:
+        line = line.strip()
+        if not line:
+            return None
+        if not line.startswith("/"):
+            return (Command("add", self._actor(), self.place, args=line))
+        word, _, rest = line[1:].partition(" ")
+        if word in ("as", "quit", "exit"):
+            try:
+                args = shlex.split(rest)
+            except ValueError:
+                args = rest.split()
+            return Local(word, args)
+        name = canonical_command(word) or word
+        if name in FORM_FIELDS and rest.strip():
+            form_id, names = FORM_FIELDS[name]
+            parts = [p.strip() for p in rest.split(";")]
+            return (
+                FormSubmitted(form_id, form_values(names, parts), self._actor(), self.place)
+            )
+        return (Command(name, self._actor(), self.place, args=rest.strip()))
+
+    def _actor(self) -> Actor:
+        if self.actor is None:
+            raise LookupError("no actor")
+        return self.actor
+
+    async def handle_line(self, line: str, event_key: str = "") -> bool:
+        """Handle one typed line; False when the person asked to stop."""
+        try:
+            parsed = self.parse(line)
+        except LookupError:
+            self._say(t(self.lang, "console.who_first"))
+            return True
+        if parsed is None:
+            return True
+        if isinstance(parsed, Local):
+            return await self._local(parsed, event_key)
+        if event_key:
+            parsed = replace(parsed, event_key=event_key)
+        replies = await self.app.coulisse.handle(parsed)
+        assert self.actor is not None
+        self._print(t(self.lang, "console.reply_to", name=self.actor.display_name), replies)
+        await self.dispatcher.drain()
+        return True
+
+    async def _local(self, local: Local, event_key: str) -> bool:
+        if local.name in ("quit", "exit"):
+            return False
+        if not local.args:
+            self._say(t(self.lang, "console.who_first"))
+            return True
+        self.act_as(local.args[0], " ".join(local.args[1:]))
+        self._say(t(self.lang, "console.acting_as", name=local.args[0]))
+        # Acting in the team's channel makes one a member, as joining a channel does.
+        await self.handle_line("/join", event_key)
+        return True
+
+    def act_as(self, name: str, organisation: str = "") -> None:
+        self.actor = Actor("console", WORKSPACE, name.casefold(), name, organisation, self.lang)
+
+    async def _deliver(self, item: OutboxMessage, to: Destination, message: Message) -> None:
+        async with self.app.uow() as uow:
+            if to.kind == "dm":
+                person = await uow.get(Person, to.id)
+                name = person.display_name if person else "?"
+                lang = person.locale if person else self.lang
+            else:
+                team = await uow.get(Team, to.id)
+                label = t(self.lang, "console.channel", team=team.name if team else "?")
+                lang = self.lang
+        if to.kind == "dm" and message == self._last_dm:
+            self.out(f"  ── {t(self.lang, 'console.also_dm', name=name)} ──")
+            return
+        self._last_dm = message if to.kind == "dm" else None
+        if to.kind == "dm":
+            label = t(self.lang, "console.dm", name=name)
+        self._print(label, [message], lang)
+
+    def _print(self, label: str, messages: list[Message], lang: str | None = None) -> None:
+        for message in messages:
+            self.out(f"  ── {label} ──")
+            for line in render(message, lang or self.lang):
+                self.out(line)
+
+    def _say(self, text: str) -> None:
+        self.out(f"  {text}")

@@ -1,0 +1,93 @@
+"""`coulisse demo`: a complete, scripted regie session on the embedded default.
+
+Every step carries a stable event key, so `--resume` after a crash continues where the
+database says the demo was: steps that were acknowledged are not done twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from bot.clock import ManualClock
+from bot.console.adapter import Console
+from bot.export.summary import write_summary
+from bot.wiring import App, build
+from handlers.reports import build_summary
+from prompts.catalog import t
+
+SCRIPTS = Path(__file__).parent / "scripts"
+START = datetime(2027, 1, 12, 9, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))
+STEP = timedelta(minutes=2)
+_RELATIVE_DATE = re.compile(r"\{\+(\d+)d\}")
+
+
+def load_script(lang: str) -> dict[str, Any]:
+    with (SCRIPTS / f"demo-{lang}.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)  # type: ignore[no-any-return]
+
+
+def _dates(line: str) -> str:
+    return _RELATIVE_DATE.sub(
+        lambda m: (START.date() + timedelta(days=int(m[1]))).isoformat(), line
+    )
+
+
+async def run_demo(
+    out_dir: Path, lang: str, out: Callable[[str], None], *, resume: bool = False,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db_file = out_dir / "coulisse-demo.db"
+    if not resume and database_url is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    url = database_url or f"sqlite+aiosqlite:///{db_file}"
+    clock = ManualClock(START)
+    app = await build(url, clock)
+    try:
+        return await _play(app, clock, out_dir, lang, out)
+    finally:
+        await app.close()
+
+
+async def _play(
+    app: App, clock: ManualClock, out_dir: Path, lang: str, out: Callable[[str], None]
+) -> dict[str, Any]:
+    script = load_script(lang)
+    console = Console(app, clock, out, team=script["team"], lang=lang)
+    out(t(lang, "demo.intro", team=script["team"], people=len(script["people"])))
+    await console.dispatcher.drain()  # what a crash left unsent goes out first
+    step = 0
+    for name, organisation in script["people"].items():
+        step += 1
+        clock.set(START + step * STEP)
+        out(f"\n{name} › /as {name} {organisation}")
+        await console.handle_line(f'/as {name} "{organisation}"', event_key=f"demo:{lang}:{step}")
+    for name, line in script["steps"]:
+        step += 1
+        clock.set(START + step * STEP)
+        organisation = script["people"][name]
+        if console.actor is None or console.actor.display_name != name:
+            console.act_as(name, organisation)
+        line = _dates(line)
+        out(f"\n{name} › {line}")
+        await console.handle_line(line, event_key=f"demo:{lang}:{step}")
+    async with app.uow() as uow:
+        sessions = await uow.sessions.for_team((await _team_id(uow, script["team"])))
+        summary = await build_summary(uow, sessions[-1], lang)
+    md, js = write_summary(summary, out_dir, lang)
+    out("\n" + t(lang, "demo.written", markdown=str(md), json=str(js)))
+    return summary
+
+
+async def _team_id(uow: Any, channel: str) -> int:
+    workspace = await uow.directory.workspace("console", "local")
+    team = await uow.directory.team_by_channel(workspace.id, channel)
+    return int(team.id)

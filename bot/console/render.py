@@ -1,0 +1,80 @@
+"""Neutral messages as plain terminal text."""
+
+from __future__ import annotations
+
+import textwrap
+
+from handlers.messages import (
+    Bullets,
+    Choices,
+    DateInput,
+    Divider,
+    Fields,
+    Form,
+    Heading,
+    Image,
+    Message,
+    Quote,
+    Select,
+    Text,
+    TextInput,
+)
+from prompts.catalog import t
+
+WIDTH = 96
+# How a form is filled in on the console: the command that submits it.
+FORM_COMMANDS = {"new_session": "/new", "commit": "/commit", "contribute": ""}
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines += textwrap.wrap(paragraph, WIDTH, initial_indent=indent,
+                               subsequent_indent=indent) or [indent]
+    return lines
+
+
+def _form(lang: str, form: Form) -> list[str]:
+    command = FORM_COMMANDS.get(form.id, "")
+    if not command:
+        return _wrap(t(lang, "console.reply_hint"))
+    placeholders = []
+    for field in form.fields:
+        label = f"<{field.label}>"
+        if isinstance(field, Select):
+            label = "<" + "|".join(o.value for o in field.options) + ">"
+        elif isinstance(field, DateInput):
+            label = "<YYYY-MM-DD>"
+        if isinstance(field, TextInput | DateInput | Select) and field.optional:
+            label = f"[{label}]"
+        placeholders.append(label)
+    return _wrap(t(lang, "console.form_hint", title=form.title,
+                   usage=f"{command} " + " ; ".join(placeholders)))
+
+
+def render(message: Message, lang: str) -> list[str]:
+    lines: list[str] = []
+    for block in message.blocks:
+        if isinstance(block, Heading):
+            lines.append(f"  ▌ {block.text}")
+        elif isinstance(block, Text):
+            lines += _wrap(block.text)
+        elif isinstance(block, Quote):
+            suffix = f" — {block.label}" if block.label else ""
+            lines += _wrap(f"“{block.text}”{suffix}", "    ")
+        elif isinstance(block, Bullets):
+            for item in block.items:
+                lines += _wrap(f"• {item}", "    ")
+        elif isinstance(block, Fields):
+            for label, value in block.pairs:
+                lines += _wrap(f"{label}: {value}")
+        elif isinstance(block, Divider):
+            lines.append("  " + "─" * 40)
+        elif isinstance(block, Image):
+            lines.append(f"  [{block.alt}: {block.path}]")
+        elif isinstance(block, Choices):
+            buttons = [f"[{a.label} → /{a.id} {a.value}]" for a in block.actions]
+            lines += _wrap("  ".join(buttons))
+        elif isinstance(block, Form):
+            lines += _form(lang, block)
+    return lines

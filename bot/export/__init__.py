@@ -1,0 +1,1 @@
+"""Renderers of the session summary for the municipality."""

@@ -1,0 +1,77 @@
+"""The session summary as Markdown and JSON files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from prompts.catalog import t
+
+
+def markdown(summary: dict[str, Any], lang: str) -> str:
+    s = summary["session"]
+    lines = [f"# {t(lang, 'export.title', title=md_escape(s['title']))}", ""]
+    lines += [f"**{t(lang, 'export.question')}:** {md_escape(s['question'])}", ""]
+    p = summary["participants"]
+    lines += [f"## {t(lang, 'export.participants')}", ""]
+    lines += [t(lang, "export.participants_total", total=p["total"]), ""]
+    lines += [f"- {md_escape(org)}: {count}" for org, count in p["by_organisation"].items()] + [""]
+    lines += [f"## {t(lang, 'export.rounds')}", ""]
+    for rnd in summary["rounds"]:
+        lines += [f"### {rnd['position']}. {rnd['title']}", "", f"_{rnd['question']}_", ""]
+        lines += [t(lang, "export.contribution_count", count=rnd["contribution_count"]), ""]
+        shown_label = None
+        for answer in rnd["contributions"]:
+            if answer["category_label"] and answer["category_label"] != shown_label:
+                shown_label = answer["category_label"]
+                lines += ["", f"**{md_escape(shown_label)}**", ""]
+            lines.append(f"- “{md_escape(answer['text'])}”")
+        lines.append("")
+    if summary["themes"]:
+        lines += [f"## {t(lang, 'export.themes')}", ""]
+        lines += [f"| {t(lang, 'export.theme')} | {t(lang, 'export.votes')} | "
+                  f"{t(lang, 'export.contributions')} |", "|---|---:|---:|"]
+        lines += [f"| {_cell(th['title'])} | {th['votes']} | {th['contributions']} |"
+                  for th in summary["themes"]] + [""]
+    if summary["causal_links"]:
+        lines += [f"## {t(lang, 'export.causal_links')}", ""]
+        for link in summary["causal_links"]:
+            sign = "+" if link["polarity"] == "+" else "−"
+            delay = f" ({t(lang, 'export.delay')})" if link["delay"] else ""
+            lines.append(f"- {md_escape(link['source'])} → {sign} {md_escape(link['target'])}{delay}")
+        lines.append("")
+    lines += [f"## {t(lang, 'export.commitments')}", ""]
+    if summary["commitments"]:
+        header = [t(lang, f"export.{k}") for k in ("commitment", "owner", "due", "mode", "status")]
+        lines += ["| " + " | ".join(header) + " |", "|---|---|---|---|---|"]
+        for c in summary["commitments"]:
+            owner = c["owner"] + (f" ({c['organisation']})" if c["organisation"] else "")
+            lines.append(f"| {_cell(c['text'])} | {_cell(owner)} | {c['due_date']} | "
+                         f"{c['mode_label']} | {c['status_label']} |")
+    else:
+        lines.append(t(lang, "export.no_commitments"))
+    lines += ["", f"_{t(lang, 'export.credit')}_", ""]
+    return "\n".join(lines)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+
+
+def md_escape(text: str) -> str:
+    """User text as literal Markdown: no markup, no raw HTML, one line."""
+    text = " ".join(text.split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _cell(text: str) -> str:
+    return md_escape(text)
+
+
+def write_summary(summary: dict[str, Any], out_dir: Path, lang: str) -> tuple[Path, Path]:
+    md_path, json_path = out_dir / "summary.md", out_dir / "summary.json"
+    md_path.write_text(markdown(summary, lang), encoding="utf-8")
+    json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return md_path, json_path

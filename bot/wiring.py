@@ -1,0 +1,47 @@
+"""Builds the object graph for one process: database, handlers, outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handlers.ports import Clock
+from handlers.router import Coulisse
+from storage.db import create_engine, normalise_url, session_factory
+from storage.migrate import upgrade_async
+from storage.outbox import SqlOutboxWorker
+from storage.uow import SqlUnitOfWork
+
+
+@dataclass
+class App:
+    engine: AsyncEngine
+    coulisse: Coulisse
+    outbox: SqlOutboxWorker
+    uow: SqlUnitOfWorkFactory
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = session_factory(engine)
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalise_url(url)).get_backend_name() == "sqlite"
+
+
+async def build(database_url: str, clock: Clock, *, migrate: bool = True) -> App:
+    """Wire everything. The embedded SQLite default migrates itself on start."""
+    if migrate:
+        await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    uow = SqlUnitOfWorkFactory(engine)
+    return App(engine, Coulisse(uow, clock), SqlOutboxWorker(session_factory(engine)), uow)
