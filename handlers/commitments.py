@@ -125,19 +125,36 @@ async def commit(ctx: Context, values: dict[str, str]) -> None:
         if person.id is not None and person.id != ctx.person_id and person.id not in co_owners:
             co_owners.append(person.id)
     assert session.id is not None
-    commitment = Commitment(session.id, ctx.team_id, ctx.person_id, text, due, mode,
-                            co_owner_ids=co_owners, created_at=ctx.now)
+    commitment = Commitment(
+        session.id,
+        ctx.team_id,
+        ctx.person_id,
+        text,
+        due,
+        mode,
+        co_owner_ids=co_owners,
+        created_at=ctx.now,
+    )
     ctx.uow.add(commitment)
     await ctx.uow.flush()
-    ctx.say("commitments.recorded", number=commitment.id, text=text, due=due.isoformat(),
-            mode=mode_label(ctx.lang, mode))
+    ctx.say(
+        "commitments.recorded",
+        number=commitment.id,
+        text=text,
+        due=due.isoformat(),
+        mode=mode_label(ctx.lang, mode),
+    )
 
 
 def check_in_buttons(lang: str, commitment: Commitment) -> Choices:
     return Choices(
         tuple(
-            Action("checkin", status_label(lang, s), f"{commitment.id}:{s.value}",
-                   "primary" if s == CommitmentStatus.DONE else "default")
+            Action(
+                "checkin",
+                status_label(lang, s),
+                f"{commitment.id}:{s.value}",
+                "primary" if s == CommitmentStatus.DONE else "default",
+            )
             for s in CHECK_IN_CHOICES
         )
     )
@@ -174,8 +191,15 @@ async def check_in(ctx: Context, args: str) -> None:
 
 
 def commitment_line(lang: str, c: Commitment) -> str:
-    return t(lang, "commitments.line", number=c.id, text=c.text, due=c.due_date.isoformat(),
-             mode=mode_label(lang, c.mode), status=status_label(lang, c.status))
+    return t(
+        lang,
+        "commitments.line",
+        number=c.id,
+        text=c.text,
+        due=c.due_date.isoformat(),
+        mode=mode_label(lang, c.mode),
+        status=status_label(lang, c.status),
+    )
 
 
 async def my_commitments(ctx: Context) -> None:
@@ -203,15 +227,22 @@ async def commitments_message(ctx: Context, session: Session) -> Message:
 async def review(ctx: Context, session: Session) -> None:
     """Open the session with the team's open commitments; owners get check-in buttons by DM."""
     assert session.id is not None
-    earlier = [c for c in await ctx.uow.commitments.open_for_team(session.team_id)
-               if c.session_id != session.id]
+    earlier = [
+        c
+        for c in await ctx.uow.commitments.open_for_team(session.team_id)
+        if c.session_id != session.id
+    ]
     if not earlier:
         return
     lang = session.locale
     blocks: list = [Heading(t(lang, "commitments.review_heading", count=len(earlier)))]
     blocks += [Text(commitment_line(lang, c)) for c in earlier]
-    await ctx.post(Destination.channel(session.team_id), message(*blocks), kind="review",
-                   dedupe_key=f"review:{session.id}")
+    await ctx.post(
+        Destination.channel(session.team_id),
+        message(*blocks),
+        kind="review",
+        dedupe_key=f"review:{session.id}",
+    )
     for c in earlier:
         owner = await ctx.uow.get(Person, c.owner_id) if c.owner_id else None
         if owner is None or owner.id is None:

@@ -48,9 +48,7 @@ async def resolve(uow: UnitOfWork, clock: Clock, actor: Actor, place: Place) -> 
     if team is not None and membership is None and place.kind == "channel":
         assert team.id is not None
         first = not await uow.directory.members(team.id)
-        membership = Membership(
-            team.id, person.id, Role.COORDINATOR if first else Role.PARTICIPANT
-        )
+        membership = Membership(team.id, person.id, Role.COORDINATOR if first else Role.PARTICIPANT)
         uow.add(membership)
         await uow.flush()
         return Context(uow, clock, workspace, person, team, membership, joined_now=True)

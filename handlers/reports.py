@@ -20,7 +20,7 @@ EXAMPLES_PER_THEME = 3
 
 
 def pseudonym(lang: str, index: int) -> str:
-    """"Deelnemer A", "Deelnemer B", … "Deelnemer AA": stable within one summary only."""
+    """ "Deelnemer A", "Deelnemer B", … "Deelnemer AA": stable within one summary only."""
     letters = ""
     index += 1
     while index:
@@ -29,13 +29,17 @@ def pseudonym(lang: str, index: int) -> str:
     return t(lang, "summary.pseudonym", letters=letters)
 
 
-async def build_summary(uow: UnitOfWork, session: Session, lang: str | None = None) -> dict[str, Any]:
+async def build_summary(
+    uow: UnitOfWork, session: Session, lang: str | None = None
+) -> dict[str, Any]:
     lang = lang or session.locale
     assert session.id is not None
     rounds = list(await uow.sessions.rounds(session.id))
     contributions = await uow.sessions.contributions([r.id for r in rounds if r.id is not None])
     members = await uow.directory.members(session.team_id)
-    organisations = Counter(p.organisation or t(lang, "summary.no_organisation") for _, p in members)
+    organisations = Counter(
+        p.organisation or t(lang, "summary.no_organisation") for _, p in members
+    )
 
     round_data = []
     for rnd in rounds:
@@ -48,17 +52,19 @@ async def build_summary(uow: UnitOfWork, session: Session, lang: str | None = No
             for c in contributions
             if c.round_id == rnd.id
         ]
-        round_data.append({
-            "position": rnd.position,
-            "name": rnd.name,
-            "title": round_title(lang, rnd),
-            "kind": rnd.kind.value,
-            "pillar": rnd.pillar,
-            "status": rnd.status.value,
-            "question": t(lang, f"rounds.{rnd.name}.question"),
-            "contribution_count": len(answers),
-            "contributions": answers,
-        })
+        round_data.append(
+            {
+                "position": rnd.position,
+                "name": rnd.name,
+                "title": round_title(lang, rnd),
+                "kind": rnd.kind.value,
+                "pillar": rnd.pillar,
+                "status": rnd.status.value,
+                "question": t(lang, f"rounds.{rnd.name}.question"),
+                "contribution_count": len(answers),
+                "contributions": answers,
+            }
+        )
 
     themes: list[Theme] = []
     dots: Counter[int] = Counter()
@@ -102,22 +108,24 @@ async def build_summary(uow: UnitOfWork, session: Session, lang: str | None = No
         if c.owner_id is not None and c.owner_id not in aliases:
             aliases[c.owner_id] = pseudonym(lang, len(aliases))
         assert c.id is not None
-        commitments.append({
-            "number": c.id,
-            "text": c.text,
-            "owner": aliases.get(c.owner_id or 0, t(lang, "summary.former_participant")),
-            "organisation": owner.organisation if owner and not owner.erased else "",
-            "co_owners": len(c.co_owner_ids),
-            "due_date": c.due_date.isoformat(),
-            "mode": c.mode.value,
-            "mode_label": mode_label(lang, c.mode),
-            "status": c.status.value,
-            "status_label": status_label(lang, c.status),
-            "check_ins": [
-                {"status": ci.status.value, "at": ci.at.isoformat() if ci.at else None}
-                for ci in await uow.commitments.check_ins(c.id)
-            ],
-        })
+        commitments.append(
+            {
+                "number": c.id,
+                "text": c.text,
+                "owner": aliases.get(c.owner_id or 0, t(lang, "summary.former_participant")),
+                "organisation": owner.organisation if owner and not owner.erased else "",
+                "co_owners": len(c.co_owner_ids),
+                "due_date": c.due_date.isoformat(),
+                "mode": c.mode.value,
+                "mode_label": mode_label(lang, c.mode),
+                "status": c.status.value,
+                "status_label": status_label(lang, c.status),
+                "check_ins": [
+                    {"status": ci.status.value, "at": ci.at.isoformat() if ci.at else None}
+                    for ci in await uow.commitments.check_ins(c.id)
+                ],
+            }
+        )
 
     return {
         "session": {
@@ -131,7 +139,10 @@ async def build_summary(uow: UnitOfWork, session: Session, lang: str | None = No
             "created_at": session.created_at.isoformat() if session.created_at else None,
             "closed_at": session.closed_at.isoformat() if session.closed_at else None,
         },
-        "participants": {"total": len(members), "by_organisation": dict(sorted(organisations.items()))},
+        "participants": {
+            "total": len(members),
+            "by_organisation": dict(sorted(organisations.items())),
+        },
         "rounds": round_data,
         "themes": theme_data,
         "causal_links": links,
@@ -166,7 +177,5 @@ async def summary_message(uow: UnitOfWork, session: Session, lang: str | None = 
         ]
     if data["commitments"]:
         blocks.append(Heading(t(lang, "summary.commitments_heading")))
-        blocks += [
-            Text(t(lang, "summary.commitment_line", **c)) for c in data["commitments"]
-        ]
+        blocks += [Text(t(lang, "summary.commitment_line", **c)) for c in data["commitments"]]
     return message(*blocks)

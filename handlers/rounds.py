@@ -28,6 +28,7 @@ from handlers.model import Contribution, Person, Round, RoundKind, RoundStatus, 
 from handlers.systems import map_message
 from prompts.catalog import t
 
+
 async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> None:
     rnd.status = RoundStatus.OPEN
     rnd.opens_at = ctx.now
@@ -98,7 +99,9 @@ def round_prompt(person: Person, session: Session, rnd: Round, total: int) -> Me
         options = tuple(Option(c, category_label(lang, rnd, c)) for c in rnd.categories)
         fields.append(Select("category", t(lang, "rounds.category_label"), options))
     blocks.append(
-        Form("contribute", round_title(lang, rnd), tuple(fields), t(lang, "rounds.send"), str(rnd.id))
+        Form(
+            "contribute", round_title(lang, rnd), tuple(fields), t(lang, "rounds.send"), str(rnd.id)
+        )
     )
     return message(*blocks)
 
@@ -108,7 +111,9 @@ async def close_round(ctx: Context, session: Session, rnd: Round) -> None:
     rnd.closes_at = ctx.now
     if rnd.kind in (RoundKind.CHECKIN, RoundKind.REFLECT):
         contributions = await ctx.uow.sessions.contributions([rnd.id] if rnd.id else [])
-        await _to_channel(ctx, session, rnd, "reveal", await reveal(ctx, session, rnd, contributions))
+        await _to_channel(
+            ctx, session, rnd, "reveal", await reveal(ctx, session, rnd, contributions)
+        )
     elif rnd.kind == RoundKind.CAUSAL:
         await _to_channel(ctx, session, rnd, "reveal", await map_message(ctx, session))
     elif rnd.kind == RoundKind.VOTE:
@@ -137,7 +142,7 @@ async def reveal(
             )
         ),
     ]
-    order = list(rnd.categories) + [""]
+    order = [*rnd.categories, ""]
     for category in order:
         group = [c for c in contributions if c.category == category]
         if not group:

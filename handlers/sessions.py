@@ -80,13 +80,20 @@ def new_session_form(lang: str) -> Form:
         t(lang, "sessions.form_title"),
         (
             TextInput("title", t(lang, "sessions.title_label"), max_length=MAX_TITLE),
-            TextInput("question", t(lang, "sessions.question_label"), multiline=True,
-                      max_length=1000),
+            TextInput(
+                "question", t(lang, "sessions.question_label"), multiline=True, max_length=1000
+            ),
             Select("format", t(lang, "sessions.format_label"), fmt_options),
-            Select("language", t(lang, "sessions.language_label"),
-                   tuple(Option(code, t(lang, f"languages.{code}")) for code in LANGUAGES)),
-            Select("anonymous", t(lang, "sessions.anonymous_label"),
-                   (Option("yes", t(lang, "sessions.yes")), Option("no", t(lang, "sessions.no")))),
+            Select(
+                "language",
+                t(lang, "sessions.language_label"),
+                tuple(Option(code, t(lang, f"languages.{code}")) for code in LANGUAGES),
+            ),
+            Select(
+                "anonymous",
+                t(lang, "sessions.anonymous_label"),
+                (Option("yes", t(lang, "sessions.yes")), Option("no", t(lang, "sessions.no"))),
+            ),
         ),
         t(lang, "sessions.create"),
     )
@@ -127,8 +134,14 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     assert session.id is not None
     for position, spec in enumerate(fmt.rounds, start=1):
         ctx.uow.add(
-            Round(session.id, position, RoundKind(spec.kind), spec.name, list(spec.categories),
-                  spec.pillar)
+            Round(
+                session.id,
+                position,
+                RoundKind(spec.kind),
+                spec.name,
+                list(spec.categories),
+                spec.pillar,
+            )
         )
     names = ", ".join(round_title(ctx.lang, r) for r in await _rounds_after_flush(ctx, session))
     ctx.say("sessions.created", title=title, rounds=names, count=len(fmt.rounds))
@@ -223,8 +236,12 @@ async def status(ctx: Context) -> None:
         pairs.append(
             (
                 ctx.t("sessions.round_label"),
-                ctx.t("sessions.round_value", position=current.position, total=len(rounds),
-                      title=round_title(ctx.lang, current)),
+                ctx.t(
+                    "sessions.round_value",
+                    position=current.position,
+                    total=len(rounds),
+                    title=round_title(ctx.lang, current),
+                ),
             )
         )
     blocks: list = [Heading(session.title), Fields(tuple(pairs))]
@@ -232,8 +249,9 @@ async def status(ctx: Context) -> None:
         assert current.id is not None
         authors = {c.author_id for c in await ctx.uow.sessions.contributions([current.id])}
         members = await ctx.uow.directory.members(session.team_id)
-        blocks.append(Text(ctx.t("sessions.shared_count", shared=len(authors),
-                                 members=len(members))))
+        blocks.append(
+            Text(ctx.t("sessions.shared_count", shared=len(authors), members=len(members)))
+        )
     ctx.reply(message(*blocks))
 
 

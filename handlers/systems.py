@@ -97,8 +97,9 @@ async def add_links_from_text(ctx: Context, session: Session, raw: str) -> None:
         if existing is not None:
             known.append(describe(ctx.lang, source.name, target.name, existing))
             continue
-        new = Link(ctx.team_id, source.id, target.id, link.polarity, link.delay,
-                   session.id, ctx.person_id)
+        new = Link(
+            ctx.team_id, source.id, target.id, link.polarity, link.delay, session.id, ctx.person_id
+        )
         ctx.uow.add(new)
         await ctx.uow.flush()
         added.append(describe(ctx.lang, source.name, target.name, new))
@@ -106,8 +107,14 @@ async def add_links_from_text(ctx: Context, session: Session, raw: str) -> None:
 
 
 def describe(lang: str, source: str, target: str, link: Link) -> str:
-    return t(lang, "systems.link_line", source=source, target=target,
-             polarity=link.polarity.value, delay=link.delay)
+    return t(
+        lang,
+        "systems.link_line",
+        source=source,
+        target=target,
+        polarity=link.polarity.value,
+        delay=link.delay,
+    )
 
 
 async def map_message(ctx: Context, session: Session) -> Message:

@@ -43,14 +43,26 @@ async def ballot(ctx: Context, session: Session, vote_round: Round) -> Message:
     counts = await tally(ctx, vote_round)
     blocks: list = [Text(t(lang, "votes.intro", budget=session.vote_budget))]
     for theme in themes:
-        blocks.append(Text(t(lang, "votes.line", number=theme.position, title=theme.title,
-                             dots=counts[theme.id or 0])))
+        blocks.append(
+            Text(
+                t(
+                    lang,
+                    "votes.line",
+                    number=theme.position,
+                    title=theme.title,
+                    dots=counts[theme.id or 0],
+                )
+            )
+        )
     if themes:
         blocks.append(
             Choices(
                 tuple(
-                    Action("vote", t(lang, "votes.button", number=theme.position),
-                           f"{vote_round.id}:{theme.position}")
+                    Action(
+                        "vote",
+                        t(lang, "votes.button", number=theme.position),
+                        f"{vote_round.id}:{theme.position}",
+                    )
                     for theme in themes
                 )
             )
@@ -80,8 +92,9 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
     round_ref, number, dots = _parse(args)
     if round_ref and round_ref != str(rnd.id):
         raise Refusal("errors.round_closed")  # a button from an earlier vote
-    theme = next((th for th in await themes_for(ctx, session, rnd) if str(th.position) == number),
-                 None)
+    theme = next(
+        (th for th in await themes_for(ctx, session, rnd) if str(th.position) == number), None
+    )
     if theme is None or theme.id is None or rnd.id is None:
         raise Refusal("errors.unknown_theme", number=number[:20])
     mine = [v for v in await ctx.uow.sessions.votes(rnd.id) if v.person_id == ctx.person_id]
@@ -97,22 +110,30 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         ctx.say("votes.removed", number=theme.position, left=session.vote_budget - used + taken)
         return
     if used + dots > session.vote_budget:
-        raise Refusal("errors.over_budget", budget=session.vote_budget,
-                      left=session.vote_budget - used)
+        raise Refusal(
+            "errors.over_budget", budget=session.vote_budget, left=session.vote_budget - used
+        )
     if existing is None:
         ctx.uow.add(Vote(rnd.id, ctx.person_id, theme.id, dots))
     else:
         existing.dots += dots
-    ctx.say("votes.cast", number=theme.position, title=theme.title, dots=dots,
-            left=session.vote_budget - used - dots)
+    ctx.say(
+        "votes.cast",
+        number=theme.position,
+        title=theme.title,
+        dots=dots,
+        left=session.vote_budget - used - dots,
+    )
 
 
 async def results(ctx: Context, session: Session, vote_round: Round) -> Message:
     """The themes, most dots first: what the team chose to work on."""
     lang = session.locale
     counts = await tally(ctx, vote_round)
-    ranked = sorted(await themes_for(ctx, session, vote_round),
-                    key=lambda th: (-counts[th.id or 0], th.position))
+    ranked = sorted(
+        await themes_for(ctx, session, vote_round),
+        key=lambda th: (-counts[th.id or 0], th.position),
+    )
     blocks: list = [Heading(t(lang, "votes.results_heading"))]
     blocks += [
         Text(t(lang, "votes.result_line", rank=i, title=th.title, dots=counts[th.id or 0]))

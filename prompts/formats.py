@@ -31,7 +31,7 @@ class SessionFormat:
     rounds: tuple[RoundSpec, ...]
 
 
-def _load(path: Path) -> dict:  # type: ignore[type-arg]
+def _load(path: Path) -> dict:
     with path.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}
 

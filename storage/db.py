@@ -14,7 +14,7 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def normalise_url(url: str) -> str:
-    """Accept the plain forms people paste (sqlite:///x.db, postgresql://…) and pick async drivers."""
+    """Accept plain URLs (sqlite:///x.db, postgresql://…) and pick the async drivers."""
     parsed = make_url(url)
     driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}.get(
         parsed.drivername, parsed.drivername

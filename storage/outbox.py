@@ -42,17 +42,21 @@ class SqlOutboxWorker:
             if s.bind.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             claimed = (
-                await s.execute(
-                    sa.update(t.outbox)
-                    .where(o.id.in_(due.scalar_subquery()))
-                    .values(
-                        lease_until=now + timedelta(seconds=lease_seconds),
-                        attempts=o.attempts + 1,
+                (
+                    await s.execute(
+                        sa.update(t.outbox)
+                        .where(o.id.in_(due.scalar_subquery()))
+                        .values(
+                            lease_until=now + timedelta(seconds=lease_seconds),
+                            attempts=o.attempts + 1,
+                        )
+                        .returning(o.id)
+                        .execution_options(synchronize_session=False)
                     )
-                    .returning(o.id)
-                    .execution_options(synchronize_session=False)
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if not claimed:
                 return []
             rows = await s.scalars(

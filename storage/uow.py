@@ -59,7 +59,9 @@ class _Repo:
 class SqlDirectory(_Repo):
     async def workspace(self, platform: str, external_id: str) -> Workspace | None:
         return await self._one(
-            Workspace, t.workspaces.c.platform == platform, t.workspaces.c.external_id == external_id
+            Workspace,
+            t.workspaces.c.platform == platform,
+            t.workspaces.c.external_id == external_id,
         )
 
     async def person_by_platform_id(self, workspace_id: int, platform_id: str) -> Person | None:
@@ -127,9 +129,7 @@ class SqlSessions(_Repo):
         )
 
     async def themes(self, round_id: int) -> Sequence[Theme]:
-        return await self._all(
-            Theme, t.themes.c.round_id == round_id, order=(t.themes.c.position)
-        )
+        return await self._all(Theme, t.themes.c.round_id == round_id, order=(t.themes.c.position))
 
     async def votes(self, round_id: int) -> Sequence[Vote]:
         return await self._all(Vote, t.votes.c.round_id == round_id, order=t.votes.c.id)

@@ -75,7 +75,7 @@ class Console:
         if not line:
             return None
         if not line.startswith("/"):
-            return (Command("add", self._actor(), self.place, args=line))
+            return Command("add", self._actor(), self.place, args=line)
         word, _, rest = line[1:].partition(" ")
         if word in ("as", "quit", "exit"):
             try:
@@ -87,10 +87,8 @@ class Console:
         if name in FORM_FIELDS and rest.strip():
             form_id, names = FORM_FIELDS[name]
             parts = [p.strip() for p in rest.split(";")]
-            return (
-                FormSubmitted(form_id, form_values(names, parts), self._actor(), self.place)
-            )
-        return (Command(name, self._actor(), self.place, args=rest.strip()))
+            return FormSubmitted(form_id, form_values(names, parts), self._actor(), self.place)
+        return Command(name, self._actor(), self.place, args=rest.strip())
 
     def _actor(self) -> Actor:
         if self.actor is None:

@@ -30,7 +30,7 @@ _RELATIVE_DATE = re.compile(r"\{\+(\d+)d\}")
 
 def load_script(lang: str) -> dict[str, Any]:
     with (SCRIPTS / f"demo-{lang}.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)  # type: ignore[no-any-return]
+        return yaml.safe_load(fh)
 
 
 def _dates(line: str) -> str:
@@ -39,16 +39,25 @@ def _dates(line: str) -> str:
     )
 
 
-async def run_demo(
-    out_dir: Path, lang: str, out: Callable[[str], None], *, resume: bool = False,
-    database_url: str | None = None,
-) -> dict[str, Any]:
+def prepare_database(out_dir: Path, resume: bool) -> str:
+    """The demo's own SQLite file in its output folder; fresh unless resuming."""
     out_dir.mkdir(parents=True, exist_ok=True)
     db_file = out_dir / "coulisse-demo.db"
-    if not resume and database_url is None:
+    if not resume:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-    url = database_url or f"sqlite+aiosqlite:///{db_file}"
+    return f"sqlite+aiosqlite:///{db_file}"
+
+
+async def run_demo(
+    out_dir: Path,
+    lang: str,
+    out: Callable[[str], None],
+    *,
+    resume: bool = False,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    url = database_url or prepare_database(out_dir, resume)
     clock = ManualClock(START)
     app = await build(url, clock)
     try:
@@ -80,7 +89,7 @@ async def _play(
         out(f"\n{name} › {line}")
         await console.handle_line(line, event_key=f"demo:{lang}:{step}")
     async with app.uow() as uow:
-        sessions = await uow.sessions.for_team((await _team_id(uow, script["team"])))
+        sessions = await uow.sessions.for_team(await _team_id(uow, script["team"]))
         summary = await build_summary(uow, sessions[-1], lang)
     md, js = write_summary(summary, out_dir, lang)
     out("\n" + t(lang, "demo.written", markdown=str(md), json=str(js)))

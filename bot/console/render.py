@@ -29,8 +29,9 @@ FORM_COMMANDS = {"new_session": "/new", "commit": "/commit", "contribute": ""}
 def _wrap(text: str, indent: str = "  ") -> list[str]:
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
-        lines += textwrap.wrap(paragraph, WIDTH, initial_indent=indent,
-                               subsequent_indent=indent) or [indent]
+        lines += textwrap.wrap(
+            paragraph, WIDTH, initial_indent=indent, subsequent_indent=indent
+        ) or [indent]
     return lines
 
 
@@ -48,8 +49,14 @@ def _form(lang: str, form: Form) -> list[str]:
         if isinstance(field, TextInput | DateInput | Select) and field.optional:
             label = f"[{label}]"
         placeholders.append(label)
-    return _wrap(t(lang, "console.form_hint", title=form.title,
-                   usage=f"{command} " + " ; ".join(placeholders)))
+    return _wrap(
+        t(
+            lang,
+            "console.form_hint",
+            title=form.title,
+            usage=f"{command} " + " ; ".join(placeholders),
+        )
+    )
 
 
 def render(message: Message, lang: str) -> list[str]:

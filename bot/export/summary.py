@@ -31,16 +31,23 @@ def markdown(summary: dict[str, Any], lang: str) -> str:
         lines.append("")
     if summary["themes"]:
         lines += [f"## {t(lang, 'export.themes')}", ""]
-        lines += [f"| {t(lang, 'export.theme')} | {t(lang, 'export.votes')} | "
-                  f"{t(lang, 'export.contributions')} |", "|---|---:|---:|"]
-        lines += [f"| {_cell(th['title'])} | {th['votes']} | {th['contributions']} |"
-                  for th in summary["themes"]] + [""]
+        lines += [
+            f"| {t(lang, 'export.theme')} | {t(lang, 'export.votes')} | "
+            f"{t(lang, 'export.contributions')} |",
+            "|---|---:|---:|",
+        ]
+        lines += [
+            f"| {_cell(th['title'])} | {th['votes']} | {th['contributions']} |"
+            for th in summary["themes"]
+        ] + [""]
     if summary["causal_links"]:
         lines += [f"## {t(lang, 'export.causal_links')}", ""]
         for link in summary["causal_links"]:
             sign = "+" if link["polarity"] == "+" else "−"
             delay = f" ({t(lang, 'export.delay')})" if link["delay"] else ""
-            lines.append(f"- {md_escape(link['source'])} → {sign} {md_escape(link['target'])}{delay}")
+            lines.append(
+                f"- {md_escape(link['source'])} → {sign} {md_escape(link['target'])}{delay}"
+            )
         lines.append("")
     lines += [f"## {t(lang, 'export.commitments')}", ""]
     if summary["commitments"]:
@@ -48,8 +55,10 @@ def markdown(summary: dict[str, Any], lang: str) -> str:
         lines += ["| " + " | ".join(header) + " |", "|---|---|---|---|---|"]
         for c in summary["commitments"]:
             owner = c["owner"] + (f" ({c['organisation']})" if c["organisation"] else "")
-            lines.append(f"| {_cell(c['text'])} | {_cell(owner)} | {c['due_date']} | "
-                         f"{c['mode_label']} | {c['status_label']} |")
+            lines.append(
+                f"| {_cell(c['text'])} | {_cell(owner)} | {c['due_date']} | "
+                f"{c['mode_label']} | {c['status_label']} |"
+            )
     else:
         lines.append(t(lang, "export.no_commitments"))
     lines += ["", f"_{t(lang, 'export.credit')}_", ""]
