@@ -48,10 +48,13 @@ def demo(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a demo that was interrupted")
     ] = False,
+    pace: Annotated[
+        float, typer.Option("--pace", help="Seconds to pause after each step (presenting)")
+    ] = 0.0,
 ) -> None:
     """Run a complete, scripted regie session with five simulated participants."""
     _settings()
-    asyncio.run(run_demo(out, lang, _echo, resume=resume))
+    asyncio.run(run_demo(out, lang, _echo, resume=resume, pace=pace))
 
 
 @app.command()

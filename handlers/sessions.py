@@ -224,7 +224,7 @@ async def _finish(ctx: Context, session: Session) -> None:
 
 async def status(ctx: Context) -> None:
     """Where the session stands; counts only, never who has or has not answered."""
-    session = await require_session(ctx)
+    session = await _latest_session(ctx)
     assert session.id is not None
     rounds = await ctx.uow.sessions.rounds(session.id)
     current = await current_round(ctx, session)

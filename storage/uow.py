@@ -235,8 +235,8 @@ class SqlUnitOfWork:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        # Anything not committed is rolled back: nothing is half-stored.
-        await self.session.rollback()
+        # Closing rolls back anything not committed (nothing is half-stored) and, unlike an
+        # explicit rollback, leaves the objects read here usable, detached, by the caller.
         await self.session.close()
 
     def add(self, entity: object) -> None:

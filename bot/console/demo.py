@@ -6,6 +6,7 @@ database says the demo was: steps that were acknowledged are not done twice.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -56,18 +57,24 @@ async def run_demo(
     *,
     resume: bool = False,
     database_url: str | None = None,
+    pace: float = 0.0,
 ) -> dict[str, Any]:
     url = database_url or prepare_database(out_dir, resume)
     clock = ManualClock(START)
     app = await build(url, clock)
     try:
-        return await _play(app, clock, out_dir, lang, out)
+        return await _play(app, clock, out_dir, lang, out, pace)
     finally:
         await app.close()
 
 
 async def _play(
-    app: App, clock: ManualClock, out_dir: Path, lang: str, out: Callable[[str], None]
+    app: App,
+    clock: ManualClock,
+    out_dir: Path,
+    lang: str,
+    out: Callable[[str], None],
+    pace: float,
 ) -> dict[str, Any]:
     script = load_script(lang)
     console = Console(app, clock, out, team=script["team"], lang=lang)
@@ -88,6 +95,8 @@ async def _play(
         line = _dates(line)
         out(f"\n{name} › {line}")
         await console.handle_line(line, event_key=f"demo:{lang}:{step}")
+        if pace:
+            await asyncio.sleep(pace)
     async with app.uow() as uow:
         sessions = await uow.sessions.for_team(await _team_id(uow, script["team"]))
         summary = await build_summary(uow, sessions[-1], lang)

@@ -1,0 +1,212 @@
+"""A whole session through the handlers, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.clock import ManualClock
+from bot.wiring import App
+from handlers.model import CommitmentStatus, Platform, Polarity, Workspace
+from tests.driver import Driver, started_session, team_of
+
+
+async def test_retro_from_opening_to_commitments(app: App, clock: ManualClock) -> None:
+    d = Driver(app, organisations={"Ahmed": "wijkteam", "Fleur": "GGD", "Joost": "school"})
+    await started_session(d)
+    opened = await d.deliver()
+    # The session opens in the channel and the check-in question goes to all four by DM.
+    assert [s.kind for s in opened].count("round_prompt") == 4
+    assert {s.to.kind for s in opened if s.kind == "round_prompt"} == {"dm"}
+    assert any("Ronde 1 van 5: Check-in" in s.text for s in opened if s.to.kind == "channel")
+
+    for who, words in [("Ahmed", "Moe"), ("Fleur", "Blij"), ("Joost", "Benieuwd")]:
+        assert "opgeslagen" in await d.cmd(who, "add", words)
+    await d.cmd("Sanne", "next")
+    reveal = next(s for s in await d.deliver() if s.kind == "reveal")
+    assert "3 bijdragen van 3 van de 4 mensen" in reveal.text
+    assert "Moe" in reveal.text and "Ahmed" not in reveal.text  # anonymous by default
+
+    await d.cmd("Ahmed", "add", "stop: de lange overleggen over de wachtlijst")
+    await d.cmd("Fleur", "add", "Stop: wachtlijst per partner bijhouden")
+    await d.cmd("Joost", "add", "doorgaan: samen lunchen")
+    await d.cmd("Sanne", "add", "start: één intake voor alle gezinnen")
+    await d.cmd("Sanne", "next")  # reveal, then the group round forms themes
+    board = "\n".join(s.text for s in await d.deliver() if s.to.kind == "channel")
+    # The two "stop" answers share the word "wachtlijst" and start as one theme.
+    assert "De bijdragen vallen in 3 thema's" in board
+    assert "(2)" in board
+
+    assert "heet nu" in await d.cmd("Fleur", "rename", "2 Minder dubbel werk")
+    await d.cmd("Sanne", "next")
+    await d.deliver()
+    assert "Nog 1 over" in await d.cmd("Ahmed", "vote", "2 2")
+    assert "Nog 2 over" in await d.cmd("Fleur", "vote", "2")
+    # A vote button carries the round: "<round id>:<theme number>".
+    async with app.uow() as uow:
+        vote_round = [r for r in await uow.sessions.rounds(1) if r.kind.value == "vote"][0]
+    assert "Nog 1 over" in await d.action("Fleur", "vote", f"{vote_round.id}:3")
+    await d.cmd("Sanne", "next")
+    results = next(s for s in await d.deliver() if s.kind == "reveal")
+    assert "1. Minder dubbel werk (3 stippen)" in results.text
+    assert 'Het team koos "Minder dubbel werk"' in results.text
+
+    due = (clock.now() + timedelta(days=14)).date().isoformat()
+    reply = await d.form(
+        "Ahmed",
+        "commit",
+        text="Eén intake proberen",
+        due=due,
+        mode="samen maken",
+        co_owners="Fleur",
+    )
+    assert "Afspraak 1 staat genoteerd" in reply and "samen maken" in reply
+    assert "klaar" in await d.cmd("Fleur", "checkin", "1 klaar")  # co-owners may check in
+    await d.cmd("Sanne", "next")  # last round closes: the session ends with its summary
+    summary = next(s for s in await d.deliver() if s.kind == "summary")
+    assert "namen 1 afspraak op zich" in summary.text
+    assert "Deelnemer A (wijkteam)" in summary.text and "Ahmed" not in summary.text
+    assert "gesloten" in await d.cmd("Joost", "status")
+
+
+async def test_causal_links_are_stored_as_factors_and_links(app: App) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="causal commit")
+    reply = await d.cmd(
+        "Ahmed", "add", "wachtlijst -> +druk op huisarts\nmore trust -> -escalations (delay)"
+    )
+    assert "wachtlijst → + druk op huisarts" in reply
+    assert "more trust → − escalations (met vertraging)" in reply
+    # The same factor, written differently, is one factor; a known link is not added twice.
+    reply = await d.cmd(
+        "Fleur", "link", "Druk op  huisarts -> meer Wachtlijst; Wachtlijst -> +druk op huisarts"
+    )
+    assert "Stond al op de kaart" in reply
+    async with app.uow() as uow:
+        factors = await uow.causal.factors(1)
+        links = await uow.causal.links(1)
+    assert sorted(f.key for f in factors) == [
+        "druk op huisarts", "escalations", "more trust", "wachtlijst",
+    ]  # fmt: skip
+    assert [(link.polarity, link.delay) for link in links] == [
+        (Polarity.SAME, False), (Polarity.OPPOSITE, True), (Polarity.SAME, False),
+    ]  # fmt: skip
+
+
+async def test_bad_input_is_answered_and_changes_nothing(app: App, clock: ManualClock) -> None:
+    d = Driver(app)
+    await started_session(d)
+    await d.deliver()
+    before = await d.snapshot()
+    cases = [
+        (d.cmd("Ahmed", "add", "   "), "lijkt leeg"),
+        (d.cmd("Ahmed", "add", "x" * 4001), "4001 tekens; het maximum is 4000"),
+        (d.cmd("Ahmed", "next"), "Dat doet een coördinator"),
+        (d.cmd("Ahmed", "end"), "Dat doet een coördinator"),
+        (d.form("Ahmed", "new_session", title="t", question="q"), "Dat doet een coördinator"),
+        (d.cmd("Ahmed", "vote", "1"), "past dit niet in"),
+        (d.cmd("Ahmed", "link", "wachtlijst en huisarts"), "lees ik niet als verband"),
+        (d.cmd("Ahmed", "link", "a -> +A"), "met zichzelf"),
+        (d.cmd("Ahmed", "checkin", "99 klaar"), "niet van jou"),
+        (d.form("Ahmed", "commit", text="x", due="2020-01-01"), "al voorbij"),
+        (d.form("Ahmed", "commit", text="x", due="morgen"), "kan ik niet lezen"),
+        (d.form("Ahmed", "commit", text="x", due="2099-01-01", mode="zomaar"), "Welke manier"),
+        (d.form("Ahmed", "commit", text="", due="2099-01-01"), "lijkt leeg"),
+        (d.cmd("Ahmed", "xyzzy"), '"xyzzy" ken ik niet'),
+        (d.action("Ahmed", "nonsense", "1"), "herken ik niet"),
+        (d.form("Sanne", "new_session", title="t", question="q"), "al een sessie"),
+    ]
+    for call, expected in cases:
+        assert expected in await call
+    assert await d.snapshot() == before
+
+
+async def test_voting_respects_the_budget_and_closed_rounds(app: App) -> None:
+    d = Driver(app)
+    await started_session(
+        d, fmt="custom", rounds="start-stop-continue group vote commit", vote_budget="2"
+    )
+    await d.cmd("Ahmed", "add", "start: samen eten")
+    await d.cmd("Fleur", "add", "stop: dubbele intakes")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Sanne", "next")
+    assert "Nog 0 over" in await d.cmd("Ahmed", "vote", "1 2")
+    before = await d.snapshot()
+    assert "nog 0 over" in await d.cmd("Ahmed", "vote", "2")
+    assert "geen thema met nummer 7" in await d.cmd("Ahmed", "vote", "7")
+    assert "Stem met het nummer" in await d.cmd("Ahmed", "vote", "1 veel")
+    assert await d.snapshot() == before
+    assert "Nog 1 over" in await d.cmd("Ahmed", "unvote", "1")
+    async with app.uow() as uow:
+        vote_round = [r for r in await uow.sessions.rounds(1) if r.kind.value == "vote"][0]
+    await d.cmd("Sanne", "next")  # the vote closes, commitments open
+    before = await d.snapshot()
+    stale_button = await d.action("Fleur", "vote", f"{vote_round.id}:1")
+    assert 'De open ronde is "Afspraken"' in stale_button
+    await d.cmd("Sanne", "end")
+    assert "geen sessie van dit team" in await d.cmd("Ahmed", "vote", "1")
+    assert (await d.snapshot())["votes"] == before["votes"]
+
+
+async def test_a_retried_delivery_has_one_effect(app: App) -> None:
+    d = Driver(app)
+    await started_session(d)
+    first = await d.cmd("Ahmed", "add", "Goed", key="slack:Ev123")
+    again = await d.cmd("Ahmed", "add", "Goed", key="slack:Ev123")
+    assert "opgeslagen" in first and again == ""
+    assert await d.count("contributions") == 1
+
+
+async def test_stuck_goes_to_the_team_and_the_next_session_reviews(
+    app: App, clock: ManualClock
+) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="commit")
+    due = (clock.now() + timedelta(days=7)).date().isoformat()
+    await d.form("Ahmed", "commit", text="Huisartsen bellen", due=due, mode="co-produce")
+    await d.deliver()
+    assert "vastgelopen" in await d.action("Ahmed", "checkin", "1:stuck")
+    stuck = [s for s in await d.deliver() if s.kind == "stuck"]
+    assert len(stuck) == 1 and stuck[0].to.kind == "channel"
+    assert "Wie kan helpen?" in stuck[0].text and "Ahmed" not in stuck[0].text
+    assert "is gesloten" in await d.cmd("Sanne", "end")
+
+    clock.advance(timedelta(days=14))
+    await d.form("Sanne", "new_session", format="retro", title="Ronde twee", question="En nu?")
+    await d.cmd("Sanne", "start")
+    sent = await d.deliver()
+    review = [s for s in sent if s.kind == "review"]
+    asks = [s for s in sent if s.kind == "review_checkin"]
+    assert len(review) == 1 and "1 open afspraak van de vorige keer" in review[0].text
+    assert "Huisartsen bellen" in review[0].text
+    assert len(asks) == 1 and asks[0].to.kind == "dm"
+    async with app.uow() as uow:
+        assert (await uow.commitments.open_for_team(1))[0].status == CommitmentStatus.STUCK
+
+
+async def test_people_choose_their_language_and_commands_work_in_both(app: App) -> None:
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed")
+    assert "Engels" not in await d.cmd("Ahmed", "taal", "en")
+    assert "You have no open commitments" in await d.cmd("Ahmed", "mine")
+    assert "Je hebt geen open afspraken" in await d.cmd("Sanne", "mijn")
+    assert "What you can do" in await d.cmd("Ahmed", "hulp")
+    assert "Which language" in await d.cmd("Ahmed", "lang", "fr")
+
+
+async def test_only_coordinators_hand_on_the_role(app: App) -> None:
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed")
+    assert "enige coördinator" in await d.cmd("Sanne", "role", "Sanne participant")
+    assert "Ahmed is nu coördinator" in await d.cmd("Sanne", "role", "Ahmed coordinator")
+    assert "Sanne is nu deelnemer" in await d.cmd("Sanne", "role", "Sanne participant")
+    assert "Dat doet een coördinator" in await d.cmd("Sanne", "new")
+    assert "Een nieuwe sessie" in await d.cmd("Ahmed", "new")
+
+
+async def test_uow_rolls_back_what_was_not_committed(app: App) -> None:
+    async with app.uow() as uow:
+        uow.add(Workspace(Platform.CONSOLE, "half-done"))
+        await uow.flush()
+        assert await uow.directory.workspace("console", "half-done") is not None
+    async with app.uow() as uow:
+        assert await uow.directory.workspace("console", "half-done") is None
