@@ -1,0 +1,214 @@
+"""The storage ports against each implementation: SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bot.clock import ManualClock
+from bot.wiring import App, build
+from handlers.messages import Destination, encode_destination
+from handlers.model import (
+    Commitment,
+    CommitmentStatus,
+    Factor,
+    InboundEvent,
+    Membership,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    Platform,
+    Role,
+    Session,
+    SessionStatus,
+    Team,
+    Workspace,
+)
+from storage.db import create_engine
+from storage.outbox import SqlOutboxWorker
+from storage.tables import metadata
+from tests.driver import Driver, started_session
+
+NOW = datetime(2027, 3, 9, 9, 0, tzinfo=UTC)
+
+
+async def test_migrations_create_exactly_the_schema_in_tables_py(database_url: str) -> None:
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
+    await engine.dispose()
+    assert diff == []
+
+
+async def _seed(app: App) -> tuple[int, int, int]:
+    async with app.uow() as uow:
+        ws = Workspace(Platform.SLACK, "T1")
+        uow.add(ws)
+        await uow.flush()
+        assert ws.id is not None
+        anna, bram = Person(ws.id, "U1", "Anna", "GGD"), Person(ws.id, "U2", "Bram")
+        team = Team(ws.id, "C1", "noord")
+        for item in (anna, bram, team):
+            uow.add(item)
+        await uow.flush()
+        assert anna.id and bram.id and team.id
+        uow.add(Membership(team.id, anna.id, Role.COORDINATOR))
+        uow.add(Membership(team.id, bram.id))
+        await uow.commit()
+        return team.id, anna.id, bram.id
+
+
+async def test_directory_finds_people_teams_and_members(app: App) -> None:
+    team_id, anna_id, bram_id = await _seed(app)
+    async with app.uow() as uow:
+        ws = await uow.directory.workspace("slack", "T1")
+        assert ws is not None and ws.id is not None and ws.locale == "nl"
+        person = await uow.directory.person_by_platform_id(ws.id, "U1")
+        assert person is not None and person.id == anna_id and person.organisation == "GGD"
+        assert await uow.directory.person_by_platform_id(ws.id, "nobody") is None
+        team = await uow.directory.team_by_channel(ws.id, "C1")
+        assert team is not None and team.id == team_id
+        members = await uow.directory.members(team_id)
+        assert [(m.role, p.display_name) for m, p in members] == [
+            (Role.COORDINATOR, "Anna"), (Role.PARTICIPANT, "Bram"),
+        ]  # fmt: skip
+        assert [t.id for t in await uow.directory.teams_of(bram_id)] == [team_id]
+        membership = await uow.directory.membership(team_id, bram_id)
+        assert membership is not None and membership.role == Role.PARTICIPANT
+
+
+async def test_unique_rules_hold(app: App) -> None:
+    await _seed(app)
+    with pytest.raises(sa.exc.IntegrityError):
+        async with app.uow() as uow:
+            uow.add(Workspace(Platform.SLACK, "T1"))
+            await uow.commit()
+
+
+async def test_sessions_commitments_and_the_causal_map(app: App) -> None:
+    team_id, anna_id, bram_id = await _seed(app)
+    async with app.uow() as uow:
+        first = Session(team_id, "Een", "Vraag", "retro", anna_id, status=SessionStatus.CLOSED,
+                        created_at=NOW)  # fmt: skip
+        second = Session(team_id, "Twee", "Vraag", "retro", anna_id, created_at=NOW)
+        uow.add(first)
+        uow.add(second)
+        await uow.flush()
+        assert first.id and second.id
+        uow.add(Commitment(first.id, team_id, bram_id, "bellen", date(2027, 4, 1),
+                           co_owner_ids=[anna_id]))  # fmt: skip
+        uow.add(Commitment(first.id, team_id, anna_id, "klaar", date(2027, 4, 1),
+                           status=CommitmentStatus.DONE))  # fmt: skip
+        uow.add(Factor(team_id, "Wachtlijst", "wachtlijst"))
+        await uow.commit()
+    async with app.uow() as uow:
+        current = await uow.sessions.current_for_team(team_id)
+        assert current is not None and current.title == "Twee"
+        assert [s.title for s in await uow.sessions.for_team(team_id)] == ["Een", "Twee"]
+        assert [c.text for c in await uow.commitments.open_for_team(team_id)] == ["bellen"]
+        assert [c.text for c in await uow.commitments.for_person(anna_id)] == ["bellen"]
+        assert len(await uow.commitments.for_session(first.id)) == 2
+        factor = await uow.causal.factor_by_key(team_id, "wachtlijst")
+        assert factor is not None and factor.name == "Wachtlijst"
+        stored = await uow.get(Session, second.id)
+        assert stored is not None and stored.created_at == NOW and stored.created_at.tzinfo
+
+
+async def test_a_naive_datetime_is_refused(app: App) -> None:
+    team_id, anna_id, _ = await _seed(app)
+    with pytest.raises(sa.exc.StatementError):
+        async with app.uow() as uow:
+            uow.add(Session(team_id, "x", "y", "retro", anna_id, created_at=datetime(2027, 1, 1)))
+            await uow.commit()
+
+
+def _message(key: str, due: datetime) -> OutboxMessage:
+    return OutboxMessage(key, "test", encode_destination(Destination.dm(1)), {"blocks": []}, due)
+
+
+async def test_outbox_stores_a_dedupe_key_once(app: App) -> None:
+    async with app.uow() as uow:
+        assert await uow.outbox.enqueue(_message("k1", NOW))
+        assert not await uow.outbox.enqueue(_message("k1", NOW))
+        assert await uow.outbox.enqueue(_message("k2", NOW + timedelta(hours=1)))
+        await uow.commit()
+    async with app.uow() as uow:
+        assert [m.dedupe_key for m in await uow.outbox.pending()] == ["k1", "k2"]
+        assert [m.dedupe_key for m in await uow.outbox.pending(due_before=NOW)] == ["k1"]
+
+
+async def test_inbox_records_an_event_once(app: App) -> None:
+    async with app.uow() as uow:
+        assert await uow.inbox.record(InboundEvent("Ev1", Platform.SLACK, NOW))
+        await uow.commit()
+    async with app.uow() as uow:
+        assert not await uow.inbox.record(InboundEvent("Ev1", Platform.SLACK, NOW))
+
+
+async def test_claims_take_due_rows_once_until_the_lease_runs_out(app: App) -> None:
+    async with app.uow() as uow:
+        await uow.outbox.enqueue(_message("due", NOW))
+        await uow.outbox.enqueue(_message("later", NOW + timedelta(minutes=5)))
+        await uow.commit()
+    worker = app.outbox
+    claimed = await worker.claim_due(NOW, lease_seconds=60, limit=10)
+    assert [m.dedupe_key for m in claimed] == ["due"] and claimed[0].attempts == 1
+    assert await worker.claim_due(NOW + timedelta(seconds=30), 60, 10) == []  # leased
+    again = await worker.claim_due(NOW + timedelta(seconds=61), 60, 10)  # the worker died
+    assert [m.dedupe_key for m in again] == ["due"] and again[0].attempts == 2
+    assert again[0].id is not None
+    await worker.mark_sent(again[0].id, NOW + timedelta(seconds=62))
+    assert [m.dedupe_key for m in await worker.claim_due(NOW + timedelta(hours=1), 60, 10)] == [
+        "later"
+    ]
+    async with app.uow() as uow:
+        sent = await uow.get(OutboxMessage, again[0].id)
+        assert sent is not None and sent.status == OutboxStatus.SENT and sent.sent_at
+
+
+async def test_concurrent_workers_never_claim_the_same_row(database_url: str) -> None:
+    clock = ManualClock(NOW)
+    apps = [await build(database_url, clock, migrate=False) for _ in range(3)]
+    try:
+        async with apps[0].uow() as uow:
+            for i in range(300):
+                await uow.outbox.enqueue(_message(f"m{i}", NOW))
+            await uow.commit()
+
+        async def drain(worker: SqlOutboxWorker) -> list[int]:
+            got: list[int] = []
+            while batch := await worker.claim_due(NOW, 60, 7):
+                got += [m.id for m in batch if m.id is not None]
+            return got
+
+        results = await asyncio.gather(*(drain(a.outbox) for a in apps for _ in range(2)))
+        everything = [i for r in results for i in r]
+        assert len(everything) == 300 and len(set(everything)) == 300
+    finally:
+        for a in apps:
+            await a.close()
+
+
+async def test_concurrent_writers_queue_instead_of_failing(app: App) -> None:
+    d = Driver(app)
+    await started_session(d)
+    names = [f"P{i}" for i in range(12)]
+    for name in names:
+        await d.cmd(name, "join")
+    replies = await asyncio.gather(*(d.cmd(n, "add", f"antwoord van {n}") for n in names))
+    assert all("opgeslagen" in r for r in replies)
+    assert await d.count("contributions") == len(names)
+
+
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_app: App) -> None:
+    async with sqlite_app.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+        assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 5000
+        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
