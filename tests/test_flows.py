@@ -43,7 +43,7 @@ async def test_retro_from_opening_to_commitments(app: App, clock: ManualClock) -
     assert "Nog 2 over" in await d.cmd("Fleur", "vote", "2")
     # A vote button carries the round: "<round id>:<theme number>".
     async with app.uow() as uow:
-        vote_round = [r for r in await uow.sessions.rounds(1) if r.kind.value == "vote"][0]
+        vote_round = next(r for r in await uow.sessions.rounds(1) if r.kind.value == "vote")
     assert "Nog 1 over" in await d.action("Fleur", "vote", f"{vote_round.id}:3")
     await d.cmd("Sanne", "next")
     results = next(s for s in await d.deliver() if s.kind == "reveal")
@@ -137,7 +137,7 @@ async def test_voting_respects_the_budget_and_closed_rounds(app: App) -> None:
     assert await d.snapshot() == before
     assert "Nog 1 over" in await d.cmd("Ahmed", "unvote", "1")
     async with app.uow() as uow:
-        vote_round = [r for r in await uow.sessions.rounds(1) if r.kind.value == "vote"][0]
+        vote_round = next(r for r in await uow.sessions.rounds(1) if r.kind.value == "vote")
     await d.cmd("Sanne", "next")  # the vote closes, commitments open
     before = await d.snapshot()
     stale_button = await d.action("Fleur", "vote", f"{vote_round.id}:1")
