@@ -30,7 +30,7 @@ def _settings() -> Settings:
 
 
 def _lang(value: str) -> str:
-    if value not in LANGUAGES:
+    if value and value not in LANGUAGES:
         raise typer.BadParameter(f"choose one of: {', '.join(LANGUAGES)}")
     return value
 

@@ -111,6 +111,8 @@ class Console:
         replies = await self.app.coulisse.handle(parsed)
         assert self.actor is not None
         self._print(t(self.lang, "console.reply_to", name=self.actor.display_name), replies)
+        if isinstance(parsed, Command) and parsed.name == "help":
+            self._say(t(self.lang, "console.console_help"))
         await self.dispatcher.drain()
         return True
 
