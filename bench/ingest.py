@@ -25,11 +25,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import ManualClock  # noqa: E402
-from bot.wiring import App, build  # noqa: E402
-from handlers.messages import Actor, Command, FormSubmitted, Place  # noqa: E402
-from storage import tables  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from bot.clock import ManualClock
+from bot.wiring import App, build
+from handlers.messages import Actor, Command, FormSubmitted, Place
+from storage import tables
+from storage.migrate import upgrade
 
 PG_URL = os.environ.get("COULISSE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PEOPLE = 20
@@ -72,8 +72,14 @@ async def bare_core(app: App, rows: int, round_id: int) -> None:
         async with app.engine.begin() as conn:
             await conn.execute(
                 insert,
-                {"round_id": round_id, "author_id": 1, "text": f"punt {n}", "category": "stop",
-                 "theme_id": None, "created_at": now},  # fmt: skip
+                {
+                    "round_id": round_id,
+                    "author_id": 1,
+                    "text": f"punt {n}",
+                    "category": "stop",
+                    "theme_id": None,
+                    "created_at": now,
+                },
             )
 
 
@@ -124,7 +130,9 @@ async def compare(label: str, make_url: Callable[[str], Awaitable[str]], rows: i
     # Alternate the two loops so that machine noise hits both alike.
     handler_rates, core_rates = [], []
     for attempt in range(2):
-        handler_rates.append((await timed(await make_url(f"h{attempt}"), through_handlers, rows))[0])
+        handler_rates.append(
+            (await timed(await make_url(f"h{attempt}"), through_handlers, rows))[0]
+        )
         core_rates.append((await timed(await make_url(f"c{attempt}"), bare_core, rows))[0])
     handlers_rate, core_rate = max(handler_rates), max(core_rates)
     mem_rows = max(100, rows // 4)
