@@ -44,10 +44,11 @@ async def current_round(ctx: Context, session: Session) -> Round | None:
 
 async def require_open_round(ctx: Context, kinds: Sequence[RoundKind]) -> tuple[Session, Round]:
     """The team's running session and its open round, which must be of one of `kinds`."""
-    session = await require_running_session(ctx)
-    rnd = await current_round(ctx, session)
-    if rnd is None:
+    found = await ctx.uow.sessions.open_round(ctx.team_id)
+    if found is None:
+        await require_running_session(ctx)  # says why: no session, or not started yet
         raise Refusal("errors.no_open_round")
+    session, rnd = found
     if rnd.kind not in kinds:
         raise Refusal("errors.wrong_round", title=round_title(ctx.lang, rnd))
     return session, rnd

@@ -15,7 +15,14 @@ async def resolve(uow: UnitOfWork, clock: Clock, actor: Actor, place: Place) -> 
     The first member of a new team becomes its coordinator: whoever brings Coulisse into a
     channel sets it up, and can hand the role on.
     """
-    workspace = await uow.directory.workspace(actor.platform, actor.workspace)
+    workspace, person, team, membership = None, None, None, None
+    if place.kind == "channel":
+        # The common case in one query: someone known, acting in their team's channel.
+        workspace, person, team, membership = await uow.directory.in_channel(
+            actor.platform, actor.workspace, actor.user_id, place.channel_id
+        )
+    else:
+        workspace = await uow.directory.workspace(actor.platform, actor.workspace)
     if workspace is None:
         workspace = Workspace(Platform(actor.platform), actor.workspace)
         if actor.locale:
@@ -24,7 +31,8 @@ async def resolve(uow: UnitOfWork, clock: Clock, actor: Actor, place: Place) -> 
         await uow.flush()
     assert workspace.id is not None
 
-    person = await uow.directory.person_by_platform_id(workspace.id, actor.user_id)
+    if person is None:
+        person = await uow.directory.person_by_platform_id(workspace.id, actor.user_id)
     if person is None:
         person = Person(
             workspace_id=workspace.id,
@@ -40,7 +48,8 @@ async def resolve(uow: UnitOfWork, clock: Clock, actor: Actor, place: Place) -> 
         person.organisation = actor.organisation
     assert person.id is not None
 
-    team, membership = await _team_for(uow, workspace.id, person.id, place)
+    if membership is None:
+        team, membership = await _team_for(uow, workspace.id, person.id, place)
     if team is None and place.kind == "channel" and place.channel_id:
         team = Team(workspace.id, place.channel_id, place.channel_name or place.channel_id)
         uow.add(team)

@@ -23,6 +23,7 @@ from handlers.model import (
     OutboxStatus,
     Person,
     Round,
+    RoundStatus,
     Session,
     SessionStatus,
     Team,
@@ -57,6 +58,22 @@ class _Repo:
 
 
 class SqlDirectory(_Repo):
+    async def in_channel(
+        self, platform: str, workspace: str, user_id: str, channel_id: str
+    ) -> tuple[Workspace | None, Person | None, Team | None, Membership | None]:
+        ws, p, tm, m = t.workspaces.c, t.people.c, t.teams.c, t.memberships.c
+        stmt = (
+            sa.select(Workspace, Person, Team, Membership)
+            .outerjoin(Person, sa.and_(p.workspace_id == ws.id, p.platform_id == user_id))
+            .outerjoin(Team, sa.and_(tm.workspace_id == ws.id, tm.channel_id == channel_id))
+            .outerjoin(Membership, sa.and_(m.team_id == tm.id, m.person_id == p.id))
+            .where(ws.platform == platform, ws.external_id == workspace)
+        )
+        row = (await self.s.execute(stmt)).first()
+        if row is None:
+            return None, None, None, None
+        return row[0], row[1], row[2], row[3]
+
     async def workspace(self, platform: str, external_id: str) -> Workspace | None:
         return await self._one(
             Workspace,
@@ -101,6 +118,21 @@ class SqlDirectory(_Repo):
 
 
 class SqlSessions(_Repo):
+    async def open_round(self, team_id: int) -> tuple[Session, Round] | None:
+        stmt = (
+            sa.select(Session, Round)
+            .join_from(Session, Round, t.rounds.c.session_id == t.sessions.c.id)
+            .where(
+                t.sessions.c.team_id == team_id,
+                t.sessions.c.status == SessionStatus.OPEN.value,
+                t.rounds.c.status == RoundStatus.OPEN.value,
+            )
+            .order_by(t.sessions.c.id.desc())
+            .limit(1)
+        )
+        row = (await self.s.execute(stmt)).first()
+        return None if row is None else (row[0], row[1])
+
     async def current_for_team(self, team_id: int) -> Session | None:
         stmt = (
             sa.select(Session)

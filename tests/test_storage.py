@@ -212,3 +212,28 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_app: App) -> N
         assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
         assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 5000
         assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+
+
+async def test_one_look_up_finds_someone_acting_in_a_channel(app: App) -> None:
+    team_id, anna_id, _ = await _seed(app)
+    async with app.uow() as uow:
+        ws, person, team, membership = await uow.directory.in_channel("slack", "T1", "U1", "C1")
+        assert ws is not None and person is not None and person.id == anna_id
+        assert team is not None and team.id == team_id
+        assert membership is not None and membership.role == Role.COORDINATOR
+        ws, person, team, membership = await uow.directory.in_channel("slack", "T1", "U9", "C9")
+        assert ws is not None and (person, team, membership) == (None, None, None)
+        assert await uow.directory.in_channel("slack", "T9", "U1", "C1") == (None,) * 4
+
+
+async def test_the_open_round_of_a_running_session(app: App) -> None:
+    d = Driver(app)
+    async with app.uow() as uow:
+        assert await uow.sessions.open_round(1) is None
+    await started_session(d, fmt="custom", rounds="checkin commit")
+    async with app.uow() as uow:
+        found = await uow.sessions.open_round(1)
+    assert found is not None and found[1].name == "checkin" and found[0].title == "Wijk Noord"
+    await d.cmd("Sanne", "end")
+    async with app.uow() as uow:
+        assert await uow.sessions.open_round(1) is None
