@@ -127,7 +127,7 @@ def test_a_killed_console_keeps_every_acknowledged_answer(tmp_path: Path) -> Non
     first = Process("console", "--team", "noord", env=env)
     first.wait_for("Coulisse-console")
     for line in ("/as Sanne gemeente", "/as Ahmed wijkteam", "/as Sanne gemeente",
-                 "/nieuw retro ; Terugblik ; Hoe ging het?", "/start", "/as Ahmed wijkteam",
+                 "/nieuw Terugblik ; Hoe ging het? ; retro", "/start", "/as Ahmed wijkteam",
                  "Het ging beter dan ik dacht"):  # fmt: skip
         first.send(line)
     first.wait_for("je antwoord is opgeslagen")

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field, replace
 from bot.console.render import render
 from bot.outbox import OutboxDispatcher
 from bot.wiring import App
+from handlers.commitments import commitment_form
 from handlers.messages import (
     Actor,
     Command,
     Destination,
     Event,
+    Form,
     FormSubmitted,
     Message,
     Place,
@@ -23,12 +25,14 @@ from handlers.messages import (
 from handlers.model import OutboxMessage, Person, Team
 from handlers.ports import Clock
 from handlers.router import canonical_command
+from handlers.sessions import new_session_form
 from prompts.catalog import t
 
 WORKSPACE = "local"
-FORM_FIELDS = {
-    "new": ("new_session", ("format", "title", "question")),
-    "commit": ("commit", ("text", "due", "mode", "co_owners")),
+# Commands that submit a form when given fields; their order is the form's own.
+FORMS: dict[str, Callable[[str], Form]] = {
+    "new": new_session_form,
+    "commit": commitment_form,
 }
 
 
@@ -84,10 +88,11 @@ class Console:
                 args = rest.split()
             return Local(word, args)
         name = canonical_command(word) or word
-        if name in FORM_FIELDS and rest.strip():
-            form_id, names = FORM_FIELDS[name]
+        if name in FORMS and rest.strip():
+            form = FORMS[name](self.lang)
+            names = tuple(f.name for f in form.fields)
             parts = [p.strip() for p in rest.split(";")]
-            return FormSubmitted(form_id, form_values(names, parts), self._actor(), self.place)
+            return FormSubmitted(form.id, form_values(names, parts), self._actor(), self.place)
         return Command(name, self._actor(), self.place, args=rest.strip())
 
     def _actor(self) -> Actor:
@@ -110,9 +115,10 @@ class Console:
             parsed = replace(parsed, event_key=event_key)
         replies = await self.app.coulisse.handle(parsed)
         assert self.actor is not None
-        self._print(t(self.lang, "console.reply_to", name=self.actor.display_name), replies)
+        lang = await self._language_of(self.actor)
+        self._print(t(self.lang, "console.reply_to", name=self.actor.display_name), replies, lang)
         if isinstance(parsed, Command) and parsed.name == "help":
-            self._say(t(self.lang, "console.console_help"))
+            self._say(t(lang, "console.console_help"))
         await self.dispatcher.drain()
         return True
 
@@ -130,6 +136,15 @@ class Console:
 
     def act_as(self, name: str, organisation: str = "") -> None:
         self.actor = Actor("console", WORKSPACE, name.casefold(), name, organisation, self.lang)
+
+    async def _language_of(self, actor: Actor) -> str:
+        """The language the person chose, for the console's own words around a reply."""
+        async with self.app.uow() as uow:
+            workspace = await uow.directory.workspace(actor.platform, actor.workspace)
+            if workspace is None or workspace.id is None:
+                return self.lang
+            person = await uow.directory.person_by_platform_id(workspace.id, actor.user_id)
+            return person.locale if person else self.lang
 
     async def _deliver(self, item: OutboxMessage, to: Destination, message: Message) -> None:
         async with self.app.uow() as uow:
