@@ -95,7 +95,7 @@ async def find_member(ctx: Context, name_or_id: str) -> Person:
     for _membership, person in await ctx.uow.directory.members(ctx.team_id):
         if wanted in (person.platform_id.casefold(), person.display_name.casefold()):
             return person
-    raise Refusal("errors.unknown_member", name=name_or_id.strip())
+    raise Refusal("errors.unknown_member", name=name_or_id.strip()[:60])
 
 
 async def join(ctx: Context) -> None:

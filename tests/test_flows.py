@@ -197,6 +197,8 @@ async def test_only_coordinators_hand_on_the_role(app: App) -> None:
     d = Driver(app)
     await team_of(d, "Sanne", "Ahmed")
     assert "enige coördinator" in await d.cmd("Sanne", "role", "Sanne participant")
+    huge = await d.cmd("Sanne", "role", "x" * 5000 + " coordinator")
+    assert "niet vinden" in huge and len(huge) < 300
     assert "Ahmed is nu coördinator" in await d.cmd("Sanne", "role", "Ahmed coordinator")
     assert "Sanne is nu deelnemer" in await d.cmd("Sanne", "role", "Sanne participant")
     assert "Dat doet een coördinator" in await d.cmd("Sanne", "new")
