@@ -39,7 +39,7 @@ def loops_of(*spec: str) -> dict[str, tuple[set[str], str]]:
 def test_limits_to_growth() -> None:
     assert loops_of(
         "effort +results", "results +effort", "results +constraint", "constraint -results"
-    ) == {  # fmt: skip
+    ) == {
         "R1": ({"effort", "results"}, "reinforcing"),
         "B1": ({"results", "constraint"}, "balancing"),
     }
@@ -59,7 +59,7 @@ def test_shifting_the_burden() -> None:
 def test_fixes_that_fail() -> None:
     assert loops_of(
         "problem +fix", "fix -problem", "fix +consequence", "consequence +problem delay"
-    ) == {  # fmt: skip
+    ) == {
         "B1": ({"problem", "fix"}, "balancing"),
         "R1": ({"problem", "fix", "consequence"}, "reinforcing"),
     }
@@ -68,7 +68,7 @@ def test_fixes_that_fail() -> None:
 def test_escalation() -> None:
     assert loops_of(
         "activityA +threatB", "threatB +activityB", "activityB +threatA", "threatA +activityA"
-    ) == {  # fmt: skip
+    ) == {
         "R1": ({"activityA", "threatB", "activityB", "threatA"}, "reinforcing"),
     }
 
@@ -107,8 +107,7 @@ def random_map(n: int, degree: float, seed: int) -> list[Edge[int]]:
 @pytest.mark.parametrize("seed", range(5))
 def test_same_loops_as_networkx_on_random_maps(seed: int) -> None:
     es = random_map(25, 2.0, seed)
-    found, truncated, _ = find_loops(list(range(25)), es, max_length=6, max_loops=10**6,
-                                     time_budget=30)  # fmt: skip
+    found, _, _ = find_loops(list(range(25)), es, max_length=6, max_loops=10**6, time_budget=30)
     graph = nx.DiGraph([(e.source, e.target) for e in es])
     reference = {frozenset(c) for c in nx.simple_cycles(graph, length_bound=6)}
     assert {frozenset(lp.nodes) for lp in found} == reference
