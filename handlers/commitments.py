@@ -27,11 +27,13 @@ from handlers.model import (
     Commitment,
     CommitmentMode,
     CommitmentStatus,
+    IcebergLevel,
     Person,
     Round,
     Session,
 )
 from handlers.people import find_member
+from handlers.systems import MAX_FACTOR, factor_key, team_map
 from prompts.catalog import LANGUAGES, t, words
 
 CHECK_IN_CHOICES = (
@@ -87,6 +89,37 @@ def parse_due(text: str, today: date) -> date:
     return due
 
 
+def parse_level(word: str) -> str:
+    """An iceberg level by its key or its name in either language; empty when not given."""
+    wanted = " ".join(word.casefold().replace("_", " ").split())
+    if not wanted:
+        return ""
+    for level in IcebergLevel:
+        names = {level.value.replace("_", " ")}
+        names |= {
+            t(lang, f"rounds.iceberg.categories.{level.value}").casefold() for lang in LANGUAGES
+        }
+        if wanted in names:
+            return level.value
+    raise Refusal("errors.unknown_level")
+
+
+async def _focus(ctx: Context, word: str) -> tuple[int | None, str]:
+    """What the commitment acts on: a factor of the team's map, or a loop (R1, B2)."""
+    word = word.strip()
+    if not word:
+        return None, ""
+    if re.fullmatch(r"[RrBb]\d+", word):
+        loop = (await team_map(ctx.uow, ctx.team_id)).loop_by_label(word)
+        if loop is None:
+            raise Refusal("errors.unknown_loop", label=word.upper())
+        return None, loop.key
+    factor = await ctx.uow.causal.factor_by_key(ctx.team_id, factor_key(word))
+    if factor is None:
+        raise Refusal("errors.unknown_factor", name=word[:MAX_FACTOR])
+    return factor.id, ""
+
+
 def mode_label(lang: str, mode: CommitmentMode) -> str:
     return t(lang, f"commitments.modes.{mode.value}")
 
@@ -105,6 +138,18 @@ def commitment_form(lang: str, rnd: Round | None = None) -> Form:
             DateInput("due", t(lang, "commitments.due_label")),
             Select("mode", t(lang, "commitments.mode_label"), modes),
             TextInput("co_owners", t(lang, "commitments.co_owners_label"), optional=True),
+            TextInput(
+                "focus", t(lang, "commitments.focus_label"), optional=True, max_length=MAX_FACTOR
+            ),
+            Select(
+                "level",
+                t(lang, "commitments.level_label"),
+                tuple(
+                    Option(level.value, t(lang, f"rounds.iceberg.categories.{level.value}"))
+                    for level in IcebergLevel
+                ),
+                optional=True,
+            ),
         ),
         t(lang, "commitments.submit"),
         str(rnd.id) if rnd and rnd.id else "",
@@ -124,6 +169,7 @@ async def commit(ctx: Context, values: dict[str, str]) -> None:
         person = await find_member(ctx, name)
         if person.id is not None and person.id != ctx.person_id and person.id not in co_owners:
             co_owners.append(person.id)
+    factor_id, loop_key = await _focus(ctx, values.get("focus", ""))
     assert session.id is not None
     commitment = Commitment(
         session.id,
@@ -133,6 +179,9 @@ async def commit(ctx: Context, values: dict[str, str]) -> None:
         due,
         mode,
         co_owner_ids=co_owners,
+        factor_id=factor_id,
+        loop_key=loop_key,
+        iceberg_level=parse_level(values.get("level", "")),
         created_at=ctx.now,
     )
     ctx.uow.add(commitment)

@@ -55,6 +55,31 @@ class Image:
 
 
 @dataclass(frozen=True)
+class DiagramLink:
+    source: int  # index into Diagram.nodes
+    target: int
+    polarity: str  # "+" or "-"
+    delay: bool = False
+
+
+@dataclass(frozen=True)
+class DiagramLoop:
+    label: str  # R1, B2, …
+    nodes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """A causal map to draw; each adapter turns it into a picture it can show."""
+
+    title: str
+    alt: str
+    nodes: tuple[str, ...]
+    links: tuple[DiagramLink, ...]
+    loops: tuple[DiagramLoop, ...] = ()
+
+
+@dataclass(frozen=True)
 class Action:
     id: str
     label: str
@@ -107,7 +132,7 @@ class Form:
     context: str = ""  # an id the submission refers to, e.g. a round
 
 
-Block = Heading | Text | Quote | Bullets | Fields | Divider | Image | Choices | Form
+Block = Heading | Text | Quote | Bullets | Fields | Divider | Image | Diagram | Choices | Form
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,9 @@ _BLOCK_TYPES: dict[str, type] = {
         Fields,
         Divider,
         Image,
+        Diagram,
+        DiagramLink,
+        DiagramLoop,
         Choices,
         Form,
         Action,

@@ -11,12 +11,15 @@ from typing import Any
 
 from handlers.commitments import mode_label, status_label
 from handlers.lookup import category_label, round_title
+from handlers.loops import Loop
 from handlers.messages import Heading, Message, Text, message
-from handlers.model import Person, RoundKind, Session, Theme
+from handlers.model import IcebergLevel, Person, RoundKind, Session, Theme
 from handlers.ports import UnitOfWork
+from handlers.systems import leverage_questions, team_map
 from prompts.catalog import t
 
 EXAMPLES_PER_THEME = 3
+LEVERAGE_SHOWN = 5
 
 
 def pseudonym(lang: str, index: int) -> str:
@@ -90,20 +93,54 @@ async def build_summary(
         key=lambda d: -int(d["votes"]),  # type: ignore[call-overload]
     )
 
-    factors = {f.id: f.name for f in await uow.causal.factors(session.team_id)}
+    tm = await team_map(uow, session.team_id)
+    names = {f.id: f.name for f in tm.factors}
     links = [
         {
-            "source": factors[link.source_id],
-            "target": factors[link.target_id],
+            "source": names[link.source_id],
+            "target": names[link.target_id],
             "polarity": link.polarity.value,
             "delay": link.delay,
         }
-        for link in await uow.causal.links(session.team_id)
+        for link in tm.links
     ]
+    made = list(await uow.commitments.for_session(session.id))
+
+    def acts_on(loop: Loop[int]) -> list[int]:
+        return [c.id or 0 for c in made if c.loop_key == loop.key or c.factor_id in loop.nodes]
+
+    acting = {lp.label: acts_on(lp) for lp in tm.analysis.loops}
+    loops = [
+        {
+            "id": lp.label,
+            "kind": lp.kind,
+            "factors": [names[n] for n in lp.nodes],
+            "length": len(lp.nodes),
+            "delays": lp.delays,
+            "commitments": acting[lp.label],
+        }
+        for lp in tm.analysis.loops
+    ]
+    leverage = [
+        {
+            "factor": names[f],
+            "loops": tm.analysis.loop_count[f],
+            "betweenness": round(tm.analysis.betweenness[f], 4),
+        }
+        for f in tm.analysis.leverage[:LEVERAGE_SHOWN]
+    ]
+    iceberg = {
+        level.value: {
+            "label": t(lang, f"rounds.iceberg.categories.{level.value}"),
+            "contributions": sum(1 for c in contributions if c.category == level.value),
+            "commitments": sum(1 for c in made if c.iceberg_level == level.value),
+        }
+        for level in IcebergLevel
+    }
 
     aliases: dict[int, str] = {}
     commitments = []
-    for c in await uow.commitments.for_session(session.id):
+    for c in made:
         owner = await uow.get(Person, c.owner_id) if c.owner_id else None
         if c.owner_id is not None and c.owner_id not in aliases:
             aliases[c.owner_id] = pseudonym(lang, len(aliases))
@@ -120,6 +157,11 @@ async def build_summary(
                 "mode_label": mode_label(lang, c.mode),
                 "status": c.status.value,
                 "status_label": status_label(lang, c.status),
+                "acts_on": {
+                    "factor": names.get(c.factor_id) if c.factor_id else None,
+                    "loops": [label for label, ids in acting.items() if c.id in ids],
+                },
+                "iceberg_level": c.iceberg_level or None,
                 "check_ins": [
                     {"status": ci.status.value, "at": ci.at.isoformat() if ci.at else None}
                     for ci in await uow.commitments.check_ins(c.id)
@@ -146,6 +188,11 @@ async def build_summary(
         "rounds": round_data,
         "themes": theme_data,
         "causal_links": links,
+        "loops": loops,
+        "loops_truncated": tm.analysis.truncated,
+        "leverage": leverage,
+        "leverage_questions": leverage_questions(lang, tm),
+        "iceberg": iceberg,
         "commitments": commitments,
     }
 

@@ -33,7 +33,7 @@ Flow = Callable[[Context, str], Awaitable[None]]
 
 PARTICIPANT_COMMANDS = (
     "help", "join", "status", "my", "add", "vote", "unvote", "merge", "rename", "commit", "checkin",
-    "link", "map", "summary", "pause", "resume", "lang",
+    "link", "unlink", "combine", "map", "summary", "pause", "resume", "lang",
 )  # fmt: skip
 COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role")
 
@@ -104,6 +104,8 @@ COMMANDS: dict[str, Flow] = {
     "commit": _commit,
     "checkin": commitments.check_in,
     "link": _link,
+    "unlink": systems.remove_link,
+    "combine": systems.combine_factors,
     "map": _no_args(systems.show_map),
 }
 

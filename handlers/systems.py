@@ -6,16 +6,31 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
 from handlers.context import Context, Refusal, clean_text
 from handlers.lookup import require_session
-from handlers.messages import Heading, Message, Text, message
+from handlers.loops import Analysis, Edge, Loop, analyse
+from handlers.messages import (
+    Block,
+    Bullets,
+    Diagram,
+    DiagramLink,
+    DiagramLoop,
+    Heading,
+    Message,
+    Text,
+    message,
+)
 from handlers.model import Factor, Link, Polarity, Session
+from handlers.ports import UnitOfWork
 from prompts.catalog import t
 
 MAX_FACTOR = 120
+SIMILAR = 0.85  # names this alike are offered for combining
+LEVERAGE_QUESTIONS = 3
 _ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
 _POLARITY_WORDS = {
     "+": Polarity.SAME,
@@ -66,36 +81,56 @@ def parse_link(line: str) -> ParsedLink | None:
     return ParsedLink(source, target, polarity, delay)
 
 
-async def _factor(ctx: Context, name: str) -> Factor:
+async def _factor(ctx: Context, name: str, similar: list[str]) -> Factor:
+    """The team's factor of that name, made when new; near-duplicates are noted in `similar`."""
     name = clean_text(name, limit=MAX_FACTOR)
     key = factor_key(name)
     factor = await ctx.uow.causal.factor_by_key(ctx.team_id, key)
     if factor is None:
+        existing = await ctx.uow.causal.factors(ctx.team_id)
+        close = difflib.get_close_matches(key, [f.key for f in existing], n=1, cutoff=SIMILAR)
+        if close:
+            near = next(f for f in existing if f.key == close[0])
+            similar.append(t(ctx.lang, "systems.similar_factor", new=name, existing=near.name))
         factor = Factor(ctx.team_id, name, key)
         ctx.uow.add(factor)
         await ctx.uow.flush()
     return factor
 
 
-async def add_links_from_text(ctx: Context, session: Session, raw: str) -> None:
-    """Every line (or `;`-separated part) a link; all are stored, or none."""
+def _parse_lines(raw: str) -> list[ParsedLink]:
     text = clean_text(raw)
-    lines = [part.strip() for part in re.split(r"[\n;]", text) if part.strip()]
     parsed = []
-    for line in lines:
+    for line in (part.strip() for part in re.split(r"[\n;]", text)):
+        if not line:
+            continue
         link = parse_link(line)
         if link is None:
             raise Refusal("errors.not_a_link", line=line[:200])
         if factor_key(link.source) == factor_key(link.target):
             raise Refusal("errors.self_link", line=line[:200])
         parsed.append(link)
-    added, known = [], []
-    for link in parsed:
-        source, target = await _factor(ctx, link.source), await _factor(ctx, link.target)
+    return parsed
+
+
+async def add_links_from_text(ctx: Context, session: Session, raw: str) -> None:
+    """Every line (or `;`-separated part) a link; all are stored, or none. Writing a known link
+    with another polarity or delay changes it."""
+    added: list[str] = []
+    changed: list[str] = []
+    known: list[str] = []
+    similar: list[str] = []
+    for link in _parse_lines(raw):
+        source = await _factor(ctx, link.source, similar)
+        target = await _factor(ctx, link.target, similar)
         assert source.id is not None and target.id is not None
         existing = await ctx.uow.causal.link_between(ctx.team_id, source.id, target.id)
         if existing is not None:
-            known.append(describe(ctx.lang, source.name, target.name, existing))
+            if (existing.polarity, existing.delay) == (link.polarity, link.delay):
+                known.append(describe(ctx.lang, source.name, target.name, existing))
+            else:
+                existing.polarity, existing.delay = link.polarity, link.delay
+                changed.append(describe(ctx.lang, source.name, target.name, existing))
             continue
         new = Link(
             ctx.team_id, source.id, target.id, link.polarity, link.delay, session.id, ctx.person_id
@@ -103,7 +138,59 @@ async def add_links_from_text(ctx: Context, session: Session, raw: str) -> None:
         ctx.uow.add(new)
         await ctx.uow.flush()
         added.append(describe(ctx.lang, source.name, target.name, new))
-    ctx.say("systems.links_added", added=added, known=known)
+    ctx.say("systems.links_added", added=added, changed=changed, known=known, similar=similar)
+
+
+async def _existing_factor(ctx: Context, name: str) -> Factor:
+    factor = await ctx.uow.causal.factor_by_key(ctx.team_id, factor_key(name))
+    if factor is None:
+        raise Refusal("errors.unknown_factor", name=name.strip()[:MAX_FACTOR])
+    return factor
+
+
+async def remove_link(ctx: Context, args: str) -> None:
+    """`unlink A -> B`: the team takes a link off its map (polarity may be left out)."""
+    parts = _ARROW.split(args.strip(), maxsplit=1)
+    if len(parts) != 2:
+        raise Refusal("errors.unlink_usage")
+    source_name, target_name = parts[0], parts[1].lstrip("+-−").strip()
+    target_name = _DELAY.sub("", target_name)
+    source = await _existing_factor(ctx, source_name)
+    target = await _existing_factor(ctx, target_name)
+    assert source.id is not None and target.id is not None
+    link = await ctx.uow.causal.link_between(ctx.team_id, source.id, target.id)
+    if link is None:
+        raise Refusal("errors.no_such_link", source=source.name, target=target.name)
+    await ctx.uow.delete(link)
+    ctx.say("systems.link_removed", source=source.name, target=target.name)
+
+
+async def combine_factors(ctx: Context, args: str) -> None:
+    """`combine A -> B`: factor A is the same as B; its links move to B."""
+    parts = _ARROW.split(args.strip(), maxsplit=1)
+    if len(parts) != 2:
+        raise Refusal("errors.combine_usage")
+    gone = await _existing_factor(ctx, parts[0])
+    keep = await _existing_factor(ctx, parts[1])
+    if gone.id == keep.id:
+        raise Refusal("errors.combine_usage")
+    for link in list(await ctx.uow.causal.links(ctx.team_id)):
+        ends = {link.source_id, link.target_id}
+        if gone.id not in ends:
+            continue
+        source = keep.id if link.source_id == gone.id else link.source_id
+        target = keep.id if link.target_id == gone.id else link.target_id
+        assert source is not None and target is not None
+        if source == target or await ctx.uow.causal.link_between(ctx.team_id, source, target):
+            await ctx.uow.delete(link)  # it would link B to itself, or B already has it
+        else:
+            link.source_id, link.target_id = source, target
+    await ctx.uow.flush()
+    for commitment in await ctx.uow.commitments.for_team(ctx.team_id):
+        if commitment.factor_id == gone.id:
+            commitment.factor_id = keep.id
+    await ctx.uow.delete(gone)
+    ctx.say("systems.combined", gone=gone.name, keep=keep.name)
 
 
 def describe(lang: str, source: str, target: str, link: Link) -> str:
@@ -117,19 +204,109 @@ def describe(lang: str, source: str, target: str, link: Link) -> str:
     )
 
 
+@dataclass
+class TeamMap:
+    factors: list[Factor]
+    links: list[Link]
+    analysis: Analysis[int]
+
+    def name(self, factor_id: int) -> str:
+        return next(f.name for f in self.factors if f.id == factor_id)
+
+    def loop_path(self, loop: Loop[int]) -> str:
+        names = [self.name(n) for n in loop.nodes]
+        return " → ".join([*names, names[0]])
+
+    def loop_by_label(self, label: str) -> Loop[int] | None:
+        return next((lp for lp in self.analysis.loops if lp.label == label.upper()), None)
+
+    def diagram(self, title: str, alt: str) -> Diagram:
+        index = {f.id: i for i, f in enumerate(self.factors)}
+        return Diagram(
+            title,
+            alt,
+            tuple(f.name for f in self.factors),
+            tuple(
+                DiagramLink(index[lk.source_id], index[lk.target_id], lk.polarity.value, lk.delay)
+                for lk in self.links
+            ),
+            tuple(
+                DiagramLoop(lp.label, tuple(index[n] for n in lp.nodes))
+                for lp in self.analysis.loops
+            ),
+        )
+
+
+async def team_map(uow: UnitOfWork, team_id: int) -> TeamMap:
+    factors = list(await uow.causal.factors(team_id))
+    links = list(await uow.causal.links(team_id))
+    ids = [f.id for f in factors if f.id is not None]
+    edges = [
+        Edge(lk.source_id, lk.target_id, lk.polarity == Polarity.OPPOSITE, lk.delay) for lk in links
+    ]
+    return TeamMap(factors, links, analyse(ids, edges))
+
+
+def leverage_questions(lang: str, tm: TeamMap, top: int = LEVERAGE_QUESTIONS) -> list[str]:
+    """The factors the structure points at, as open questions; never as advice."""
+    total = len(tm.analysis.loops)
+    questions = []
+    for factor_id in tm.analysis.leverage[:top]:
+        count = tm.analysis.loop_count[factor_id]
+        key = "systems.leverage_in_loops" if count else "systems.leverage_between"
+        questions.append(t(lang, key, factor=tm.name(factor_id), loops=count, total=total))
+    return questions
+
+
 async def map_message(ctx: Context, session: Session) -> Message:
-    """The team's causal map so far, as lines of text."""
+    """The team's causal map: its links, the loops in it and the questions they raise."""
     lang = session.locale
-    factors = {f.id: f.name for f in await ctx.uow.causal.factors(session.team_id)}
-    links = await ctx.uow.causal.links(session.team_id)
-    blocks: list = [
+    tm = await team_map(ctx.uow, session.team_id)
+    blocks: list[Block] = [
         Heading(t(lang, "systems.map_heading")),
-        Text(t(lang, "systems.map_counts", factors=len(factors), links=len(links))),
+        Text(t(lang, "systems.map_counts", factors=len(tm.factors), links=len(tm.links))),
     ]
+    names = {f.id: f.name for f in tm.factors}
     blocks += [
-        Text(describe(lang, factors[link.source_id], factors[link.target_id], link))
-        for link in links
+        Text(describe(lang, names[lk.source_id], names[lk.target_id], lk)) for lk in tm.links
     ]
+    if tm.links:
+        blocks.append(
+            tm.diagram(
+                t(lang, "systems.map_heading"),
+                t(
+                    lang,
+                    "systems.diagram_alt",
+                    factors=len(tm.factors),
+                    links=len(tm.links),
+                    loops=len(tm.analysis.loops),
+                ),
+            )
+        )
+    loops = tm.analysis.loops
+    if loops:
+        blocks.append(Heading(t(lang, "systems.loops_heading", count=len(loops))))
+        blocks += [
+            Text(
+                t(
+                    lang,
+                    "systems.loop_line",
+                    label=lp.label,
+                    reinforcing=lp.reinforcing,
+                    path=tm.loop_path(lp),
+                    delays=lp.delays,
+                )
+            )
+            for lp in loops
+        ]
+    elif tm.links:
+        blocks.append(Text(t(lang, "systems.no_loops")))
+    if tm.analysis.truncated:
+        blocks.append(Text(t(lang, f"systems.bound_{tm.analysis.bound}", count=len(loops))))
+    questions = leverage_questions(lang, tm)
+    if questions:
+        blocks.append(Heading(t(lang, "systems.questions_heading")))
+        blocks.append(Bullets(tuple(questions)))
     return message(*blocks)
 
 

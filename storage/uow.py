@@ -184,6 +184,11 @@ class SqlCommitments(_Repo):
             order=t.commitments.c.id,
         )
 
+    async def for_team(self, team_id: int) -> Sequence[Commitment]:
+        return await self._all(
+            Commitment, t.commitments.c.team_id == team_id, order=t.commitments.c.id
+        )
+
     async def for_person(self, person_id: int) -> Sequence[Commitment]:
         # Co-owners are a small JSON list; filtering them in Python keeps one query portable.
         rows = await self._all(

@@ -103,7 +103,16 @@ def test_demo_runs_a_whole_regie_session_and_writes_the_summary(tmp_path: Path, 
         pattern = re.compile(rf"\b{name}\b")
         assert not pattern.search(json.dumps(summary)) and not pattern.search(markdown)
     assert commitments[0]["text"] in markdown
-    assert "→" in "\n".join(demo.seen)
+    # The insight round: loops of both kinds, leverage as questions, the map as a picture.
+    assert {lp["kind"] for lp in summary["loops"]} == {"reinforcing", "balancing"}
+    assert summary["loops"][0]["id"] == "B1" and summary["leverage_questions"]
+    assert any(c["acts_on"]["loops"] for c in commitments)
+    assert sum(v["contributions"] for v in summary["iceberg"].values()) == 4
+    svg = (tmp_path / "causal-map.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith(("<?xml", "<svg", "<!--")) and "</svg>" in svg
+    assert "```mermaid" in markdown and "(causal-map.svg)" in markdown
+    conversation = "\n".join(demo.seen)
+    assert "R1 (" in conversation and "B1 (" in conversation and "causal-map.svg" in conversation
 
 
 def test_a_killed_demo_resumes_without_losing_or_repeating_anything(tmp_path: Path) -> None:

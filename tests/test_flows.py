@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.clock import ManualClock
 from bot.wiring import App
 from handlers.model import CommitmentStatus, Platform, Polarity, Workspace
+from handlers.reports import build_summary
 from tests.driver import Driver, started_session, team_of
 
 
@@ -212,3 +213,75 @@ async def test_uow_rolls_back_what_was_not_committed(app: App) -> None:
         assert await uow.directory.workspace("console", "half-done") is not None
     async with app.uow() as uow:
         assert await uow.directory.workspace("console", "half-done") is None
+
+
+async def test_the_map_shows_loops_and_asks_about_leverage(app: App, clock: ManualClock) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="causal commit")
+    await d.cmd(
+        "Ahmed",
+        "add",
+        "wachtlijst -> +druk op huisarts; druk op huisarts -> +doorverwijzingen; "
+        "doorverwijzingen -> +wachtlijst; wachtlijst -> +extra hulp; extra hulp -> -wachtlijst",
+    )
+    await d.cmd("Sanne", "next")  # the causal round closes: the map goes to the channel
+    posted = next(s for s in await d.deliver() if s.kind == "reveal")
+    assert "B1 (balancerend): wachtlijst → extra hulp → wachtlijst" in posted.text
+    assert "R1 (versterkend): wachtlijst → druk op huisarts → doorverwijzingen → wachtlijst" in (
+        posted.text
+    )
+    assert '"wachtlijst" zit in 2 van de 2 lussen. Wat zou er veranderen als dit groeide?' in (
+        posted.text
+    )
+    diagram = next(b for b in posted.message.blocks if type(b).__name__ == "Diagram")
+    assert len(diagram.nodes) == 4 and len(diagram.links) == 5 and len(diagram.loops) == 2
+
+    due = (clock.now() + timedelta(days=7)).date().isoformat()
+    reply = await d.form("Fleur", "commit", text="Samen triëren", due=due, focus="R1",
+                         level="structuren")  # fmt: skip
+    assert "genoteerd" in reply
+    await d.form("Joost", "commit", text="Bellen", due=due, focus="Extra  hulp")
+    before = await d.snapshot()
+    assert "geen lus R7" in await d.form("Joost", "commit", text="x", due=due, focus="r7")
+    assert "geen factor" in await d.form("Joost", "commit", text="x", due=due, focus="koffie")
+    assert "Welke laag" in await d.form("Joost", "commit", text="x", due=due, level="kelder")
+    assert await d.snapshot() == before
+    async with app.uow() as uow:
+        session = (await uow.sessions.for_team(1))[0]
+        summary = await build_summary(uow, session)
+    assert [(lp["id"], lp["kind"], lp["commitments"]) for lp in summary["loops"]] == [
+        ("B1", "balancing", [2]), ("R1", "reinforcing", [1]),
+    ]  # fmt: skip
+    assert summary["commitments"][0]["acts_on"] == {"factor": None, "loops": ["R1"]}
+    assert summary["commitments"][0]["iceberg_level"] == "structures"
+    assert summary["iceberg"]["structures"]["commitments"] == 1
+    assert summary["leverage"][0]["factor"] == "wachtlijst"
+
+
+async def test_the_team_edits_its_map(app: App) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="causal")
+    await d.cmd("Ahmed", "add", "wachtlijst -> +druk op huisarts")
+    assert "Veranderd" in await d.cmd("Fleur", "link", "wachtlijst -> -druk op huisarts (delay)")
+    similar = await d.cmd("Joost", "link", "druk op de huisarts -> +verwijzingen")
+    assert 'lijkt op "druk op huisarts"' in similar
+    assert "combineer druk op de huisarts -> druk op huisarts" in similar
+    assert "één factor" in await d.cmd(
+        "Joost", "combineer", "druk op de huisarts -> druk op huisarts"
+    )
+    async with app.uow() as uow:
+        factors = {f.id: f.name for f in await uow.causal.factors(1)}
+        links = [(factors[lk.source_id], factors[lk.target_id], lk.polarity.value, lk.delay)
+                 for lk in await uow.causal.links(1)]  # fmt: skip
+    assert sorted(factors.values()) == ["druk op huisarts", "verwijzingen", "wachtlijst"]
+    assert sorted(links) == [
+        ("druk op huisarts", "verwijzingen", "+", False),
+        ("wachtlijst", "druk op huisarts", "-", True),
+    ]
+    assert "van de kaart" in await d.cmd("Ahmed", "losmaken", "wachtlijst -> druk op huisarts")
+    before = await d.snapshot()
+    assert "geen verband" in await d.cmd("Ahmed", "unlink", "wachtlijst -> druk op huisarts")
+    assert "geen factor" in await d.cmd("Ahmed", "unlink", "koffie -> thee")
+    assert "Noem het verband" in await d.cmd("Ahmed", "unlink", "koffie")
+    assert await d.snapshot() == before
+    assert await d.count("links") == 1

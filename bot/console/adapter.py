@@ -7,8 +7,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from bot.console.render import render
+from bot.export.diagram import write_files
 from bot.outbox import OutboxDispatcher
 from bot.wiring import App
 from handlers.commitments import commitment_form
@@ -16,6 +18,7 @@ from handlers.messages import (
     Actor,
     Command,
     Destination,
+    Diagram,
     Event,
     Form,
     FormSubmitted,
@@ -59,9 +62,17 @@ def form_values(names: tuple[str, ...], parts: list[str]) -> dict[str, str]:
 
 class Console:
     def __init__(
-        self, app: App, clock: Clock, out: Callable[[str], None], *, team: str, lang: str
+        self,
+        app: App,
+        clock: Clock,
+        out: Callable[[str], None],
+        *,
+        team: str,
+        lang: str,
+        files: Path = Path("coulisse-maps"),
     ) -> None:
         self.app = app
+        self.files = files
         self.clock = clock
         self.out = out
         self.team = team
@@ -167,8 +178,12 @@ class Console:
     def _print(self, label: str, messages: list[Message], lang: str | None = None) -> None:
         for message in messages:
             self.out(f"  ── {label} ──")
-            for line in render(message, lang or self.lang):
+            for line in render(message, lang or self.lang, self._draw):
                 self.out(line)
+
+    def _draw(self, diagram: Diagram) -> str:
+        """The console shows a picture as the path of the file it wrote."""
+        return ", ".join(str(p) for p in write_files(diagram, self.files))
 
     def _say(self, text: str) -> None:
         self.out(f"  {text}")

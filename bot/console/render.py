@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 from handlers.messages import (
     Bullets,
     Choices,
     DateInput,
+    Diagram,
     Divider,
     Fields,
     Form,
@@ -59,7 +61,11 @@ def _form(lang: str, form: Form) -> list[str]:
     )
 
 
-def render(message: Message, lang: str) -> list[str]:
+Draw = Callable[[Diagram], str]
+
+
+def render(message: Message, lang: str, draw: Draw | None = None) -> list[str]:
+    """Plain lines; `draw` saves a diagram and says where (the console shows a file path)."""
     lines: list[str] = []
     for block in message.blocks:
         if isinstance(block, Heading):
@@ -79,6 +85,10 @@ def render(message: Message, lang: str) -> list[str]:
             lines.append("  " + "─" * 40)
         elif isinstance(block, Image):
             lines.append(f"  [{block.alt}: {block.path}]")
+        elif isinstance(block, Diagram):
+            lines += _wrap(f"[{block.alt}]")
+            if draw:
+                lines.append(f"  → {draw(block)}")
         elif isinstance(block, Choices):
             buttons = [f"[{a.label} → /{a.id} {a.value}]" for a in block.actions]
             lines += _wrap("  ".join(buttons))

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot.export.diagram import mermaid, write_files
+from handlers.messages import Diagram, DiagramLink, DiagramLoop
 from prompts.catalog import t
 
 
@@ -49,6 +51,7 @@ def markdown(summary: dict[str, Any], lang: str) -> str:
                 f"- {md_escape(link['source'])} → {sign} {md_escape(link['target'])}{delay}"
             )
         lines.append("")
+    lines += _system_sections(summary, lang)
     lines += [f"## {t(lang, 'export.commitments')}", ""]
     if summary["commitments"]:
         header = [t(lang, f"export.{k}") for k in ("commitment", "owner", "due", "mode", "status")]
@@ -75,6 +78,60 @@ def md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def diagram_of(summary: dict[str, Any], title: str) -> Diagram | None:
+    """The causal map of a summary as a diagram (the same one the chat showed)."""
+    if not summary["causal_links"]:
+        return None
+    names: list[str] = []
+    for link in summary["causal_links"]:
+        for name in (link["source"], link["target"]):
+            if name not in names:
+                names.append(name)
+    index = {name: i for i, name in enumerate(names)}
+    return Diagram(
+        title,
+        title,
+        tuple(names),
+        tuple(
+            DiagramLink(index[lk["source"]], index[lk["target"]], lk["polarity"], lk["delay"])
+            for lk in summary["causal_links"]
+        ),
+        tuple(
+            DiagramLoop(lp["id"], tuple(index[f] for f in lp["factors"])) for lp in summary["loops"]
+        ),
+    )
+
+
+def _system_sections(summary: dict[str, Any], lang: str) -> list[str]:
+    lines: list[str] = []
+    diagram = diagram_of(summary, t(lang, "export.causal_links"))
+    if diagram is not None:
+        alt = md_escape(t(lang, "export.map_alt", links=len(summary["causal_links"])))
+        lines += [f"## {t(lang, 'export.causal_map')}", "", f"![{alt}](causal-map.svg)", ""]
+        lines += ["```mermaid", mermaid(diagram).rstrip(), "```", ""]
+    if summary["loops"]:
+        lines += [f"## {t(lang, 'export.loops')}", ""]
+        for lp in summary["loops"]:
+            path = " → ".join(md_escape(f) for f in [*lp["factors"], lp["factors"][0]])
+            kind = t(lang, f"export.{lp['kind']}")
+            acting = t(lang, "export.acted_on", count=len(lp["commitments"]))
+            lines.append(f"- **{lp['id']}** ({kind}): {path} — {acting}")
+        if summary["loops_truncated"]:
+            lines.append(f"- {t(lang, 'export.loops_truncated')}")
+        lines.append("")
+    if summary["leverage_questions"]:
+        lines += [f"## {t(lang, 'export.questions')}", ""]
+        lines += [f"- {md_escape(q)}" for q in summary["leverage_questions"]] + [""]
+    spread = summary["iceberg"]
+    if any(v["contributions"] or v["commitments"] for v in spread.values()):
+        lines += [f"## {t(lang, 'export.iceberg')}", ""]
+        lines += [f"| {t(lang, 'export.level')} | {t(lang, 'export.contributions')} | "
+                  f"{t(lang, 'export.commitments')} |", "|---|---:|---:|"]  # fmt: skip
+        lines += [f"| {v['label']} | {v['contributions']} | {v['commitments']} |"
+                  for v in spread.values()] + [""]  # fmt: skip
+    return lines
+
+
 def _cell(text: str) -> str:
     return md_escape(text)
 
@@ -82,5 +139,8 @@ def _cell(text: str) -> str:
 def write_summary(summary: dict[str, Any], out_dir: Path, lang: str) -> tuple[Path, Path]:
     md_path, json_path = out_dir / "summary.md", out_dir / "summary.json"
     md_path.write_text(markdown(summary, lang), encoding="utf-8")
+    diagram = diagram_of(summary, t(lang, "export.causal_links"))
+    if diagram is not None:
+        write_files(diagram, out_dir)
     json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return md_path, json_path
