@@ -21,7 +21,7 @@ MAP = Diagram(
         DiagramLink(1, 0, "+"),
         DiagramLink(0, 2, "+"),
         DiagramLink(2, 0, "-", delay=True),
-    ),  # fmt: skip
+    ),
     (DiagramLoop("B1", (0, 2)), DiagramLoop("R1", (0, 1))),
 )
 
