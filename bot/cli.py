@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -14,13 +15,28 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.console.adapter import Console
 from bot.console.demo import run_demo
+from bot.export.diagram import png, svg
+from bot.export.mapfiles import (
+    WRITERS,
+    CausalMapFile,
+    MapFileError,
+    analyse_file,
+    analysis_json,
+    file_diagram,
+    from_team_map,
+    read_map,
+)
 from bot.wiring import build
+from handlers.model import Session
+from handlers.systems import team_map
 from prompts.catalog import LANGUAGES, language
 from storage.migrate import upgrade
 
 app = typer.Typer(help="Coulisse: facilitation from the wings.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.")
 app.add_typer(db_app, name="db")
+map_app = typer.Typer(help="Causal maps: analyse a file, export a team's map.")
+app.add_typer(map_app, name="map")
 
 
 def _settings() -> Settings:
@@ -91,6 +107,67 @@ def db_upgrade() -> None:
     """Bring the database schema up to date."""
     upgrade(_settings().database_url)
     _echo("ok")
+
+
+@map_app.command("analyze")
+def map_analyze(
+    file: Annotated[Path, typer.Argument(help="CSV (from,to,polarity[,delay]) or Kumu JSON")],
+    svg_out: Annotated[Path | None, typer.Option("--svg", help="Write the diagram as SVG")] = None,
+    png_out: Annotated[Path | None, typer.Option("--png", help="Write the diagram as PNG")] = None,
+) -> None:
+    """Find the feedback loops and leverage points of a causal map; prints JSON."""
+    try:
+        loaded = read_map(file)
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"{file}: cannot read it ({type(exc).__name__})")
+    except MapFileError as exc:
+        _fail(f"{file}: {exc}")
+    result = analyse_file(loaded)
+    _echo(json.dumps(analysis_json(loaded, result), ensure_ascii=False, indent=2))
+    diagram = file_diagram(loaded, result, file.stem)
+    if svg_out:
+        svg_out.write_text(svg(diagram), encoding="utf-8")
+    if png_out:
+        picture = png(diagram)
+        if picture is None:
+            _fail("PNG needs Graphviz (apt-get install graphviz); the SVG works without it")
+        png_out.write_bytes(picture)
+
+
+@map_app.command("export")
+def map_export(
+    session_id: Annotated[int, typer.Argument(help="A session id; its team's map is written")],
+    fmt: Annotated[str, typer.Option("--format", help="kumu, graphml or csv")] = "kumu",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: stdout)")
+    ] = None,
+) -> None:
+    """Write a team's causal map for other tools (Kumu, yEd/Gephi, spreadsheets)."""
+    if fmt not in WRITERS:
+        _fail(f"unknown format {fmt!r}: choose kumu, graphml or csv")
+    loaded = asyncio.run(_team_map_of(_settings().database_url, session_id))
+    text = WRITERS[fmt](loaded)
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+async def _team_map_of(url: str, session_id: int) -> CausalMapFile:
+    built = await build(url, SystemClock())
+    try:
+        async with built.uow() as uow:
+            session = await uow.get(Session, session_id)
+            if session is None:
+                _fail(f"there is no session {session_id}")
+            return from_team_map(await team_map(uow, session.team_id))
+    finally:
+        await built.close()
+
+
+def _fail(problem: str) -> NoReturn:
+    print(f"coulisse: {problem}", file=sys.stderr)
+    raise typer.Exit(2)
 
 
 def main() -> None:

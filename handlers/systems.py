@@ -55,6 +55,11 @@ class ParsedLink:
     delay: bool
 
 
+def parse_polarity(word: str) -> Polarity | None:
+    """`+`, `-`, `s`, `o`, `meer`, `minder`, `more`, `less` (any case); None otherwise."""
+    return _POLARITY_WORDS.get(word.strip().casefold())
+
+
 def factor_key(name: str) -> str:
     """Names that differ only in case, spacing or surrounding punctuation are one factor."""
     return " ".join(name.casefold().split()).strip(" .,;:!?'\"")
