@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 from handlers.context import Context, Refusal, clean_text
-from handlers.lookup import category_label, require_open_round
-from handlers.model import Contribution, Round, RoundKind
+from handlers.lookup import category_label, require_open_round, split_category
+from handlers.model import Contribution, RoundKind
+from handlers.overview import add_from_text
 from handlers.systems import add_links_from_text
-from prompts.catalog import LANGUAGES
-
-
-def split_category(rnd: Round, text: str) -> tuple[str, str]:
-    """`"stop: the long meetings"` -> ("stop", "the long meetings") when `stop` is a category
-    of the round, by its key or its label in any language; otherwise no category."""
-    head, sep, rest = text.partition(":")
-    if not sep or not rnd.categories:
-        return "", text
-    wanted = head.strip().casefold()
-    for category in rnd.categories:
-        names = {category.casefold(), category.replace("_", " ").casefold()}
-        names |= {category_label(lang, rnd, category).casefold() for lang in LANGUAGES}
-        if wanted in names:
-            return category, rest.strip()
-    return "", text
 
 
 async def contribute(ctx: Context, raw: str, category: str = "") -> None:
     """Store one answer for the open round (a DM reply or a submitted form)."""
     session, rnd = await require_open_round(
-        ctx, (RoundKind.CHECKIN, RoundKind.REFLECT, RoundKind.CAUSAL)
+        ctx, (RoundKind.CHECKIN, RoundKind.REFLECT, RoundKind.CAUSAL, RoundKind.OVERVIEW)
     )
     if rnd.kind == RoundKind.CAUSAL:
         await add_links_from_text(ctx, session, raw)
+        return
+    if rnd.kind == RoundKind.OVERVIEW:
+        await add_from_text(ctx, rnd, raw)
         return
     text = clean_text(raw)
     if not category:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from handlers.context import Context, Refusal
 from handlers.model import Round, RoundKind, RoundStatus, Session, SessionStatus
-from prompts.catalog import t
+from prompts.catalog import LANGUAGES, t
 
 
 def round_title(lang: str, rnd: Round) -> str:
@@ -52,3 +52,18 @@ async def require_open_round(ctx: Context, kinds: Sequence[RoundKind]) -> tuple[
     if rnd.kind not in kinds:
         raise Refusal("errors.wrong_round", title=round_title(ctx.lang, rnd))
     return session, rnd
+
+
+def split_category(rnd: Round, text: str) -> tuple[str, str]:
+    """`"stop: the long meetings"` -> ("stop", "the long meetings") when `stop` is a category
+    of the round, by its key or its label in any language; otherwise no category."""
+    head, sep, rest = text.partition(":")
+    if not sep or not rnd.categories:
+        return "", text
+    wanted = head.strip().casefold()
+    for category in rnd.categories:
+        names = {category.casefold(), category.replace("_", " ").casefold()}
+        names |= {category_label(lang, rnd, category).casefold() for lang in LANGUAGES}
+        if wanted in names:
+            return category, rest.strip()
+    return "", text

@@ -105,6 +105,7 @@ class TextInput:
     multiline: bool = False
     max_length: int = 4000
     optional: bool = False
+    value: str = ""  # filled in beforehand; the person may change it
 
 
 @dataclass(frozen=True)

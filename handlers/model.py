@@ -44,6 +44,7 @@ class RoundKind(StrEnum):
     REFLECT = "reflect"  # private answers in categories, revealed together
     GROUP = "group"  # contributions of earlier rounds become themes
     VOTE = "vote"  # dot voting on the themes
+    OVERVIEW = "overview"  # actor map and force field
     CAUSAL = "causal"  # causal links between factors
     COMMIT = "commit"  # who takes on what, by when, in which mode
 
@@ -76,6 +77,12 @@ class IcebergLevel(StrEnum):
     PATTERNS = "patterns"
     STRUCTURES = "structures"
     MENTAL_MODELS = "mental_models"
+
+
+class Stance(StrEnum):
+    SUPPORTIVE = "supportive"
+    NEUTRAL = "neutral"
+    OPPOSED = "opposed"
 
 
 class ForceDirection(StrEnum):

@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from handlers.model import (
+    Actor,
     CheckIn,
     Commitment,
     Contribution,
     Factor,
+    Force,
     InboundEvent,
     Link,
     Membership,
@@ -61,6 +63,8 @@ class Sessions(Protocol):
     async def contributions(self, round_ids: Sequence[int]) -> Sequence[Contribution]: ...
     async def themes(self, round_id: int) -> Sequence[Theme]: ...
     async def votes(self, round_id: int) -> Sequence[Vote]: ...
+    async def actors(self, session_id: int) -> Sequence[Actor]: ...
+    async def forces(self, session_id: int) -> Sequence[Force]: ...
 
 
 class Commitments(Protocol):

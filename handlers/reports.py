@@ -13,7 +13,8 @@ from handlers.commitments import mode_label, status_label
 from handlers.lookup import category_label, round_title
 from handlers.loops import Loop
 from handlers.messages import Heading, Message, Text, message
-from handlers.model import IcebergLevel, Person, RoundKind, Session, Theme
+from handlers.model import ForceDirection, IcebergLevel, Person, RoundKind, Session, Theme
+from handlers.overview import net_balance
 from handlers.ports import UnitOfWork
 from handlers.systems import leverage_questions, team_map
 from prompts.catalog import t
@@ -169,6 +170,16 @@ async def build_summary(
             }
         )
 
+    actors = sorted(await uow.sessions.actors(session.id), key=lambda a: -a.influence)
+    forces = list(await uow.sessions.forces(session.id))
+    field = {
+        direction.value: [
+            {"text": f.text, "strength": f.strength}
+            for f in sorted(forces, key=lambda f: -f.strength)
+            if f.direction == direction
+        ]
+        for direction in ForceDirection
+    }
     return {
         "session": {
             "id": session.id,
@@ -187,6 +198,17 @@ async def build_summary(
         },
         "rounds": round_data,
         "themes": theme_data,
+        "actors": [
+            {
+                "name": a.name,
+                "organisation": a.organisation,
+                "interest": a.interest,
+                "influence": a.influence,
+                "stance": a.stance,
+            }
+            for a in actors
+        ],
+        "forces": {**field, "net_balance": net_balance(forces)},
         "causal_links": links,
         "loops": loops,
         "loops_truncated": tm.analysis.truncated,

@@ -25,6 +25,7 @@ from handlers.messages import (
     message,
 )
 from handlers.model import Contribution, Person, Round, RoundKind, RoundStatus, Session
+from handlers.overview import field_message, overview_prompt_blocks
 from handlers.systems import map_message
 from prompts.catalog import t
 
@@ -88,6 +89,8 @@ def round_prompt(person: Person, session: Session, rnd: Round, total: int) -> Me
         return message(*blocks)
     if rnd.kind == RoundKind.CAUSAL:
         blocks.append(Text(t(lang, "systems.link_syntax")))
+    if rnd.kind == RoundKind.OVERVIEW:
+        return message(*blocks, *overview_prompt_blocks(lang))
     if rnd.categories:
         labels = [category_label(lang, rnd, c) for c in rnd.categories]
         blocks.append(Text(t(lang, "rounds.categories_hint", example=labels[0])))
@@ -116,6 +119,8 @@ async def close_round(ctx: Context, session: Session, rnd: Round) -> None:
         )
     elif rnd.kind == RoundKind.CAUSAL:
         await _to_channel(ctx, session, rnd, "reveal", await map_message(ctx, session))
+    elif rnd.kind == RoundKind.OVERVIEW:
+        await _to_channel(ctx, session, rnd, "reveal", await field_message(ctx.uow, session))
     elif rnd.kind == RoundKind.VOTE:
         await _to_channel(ctx, session, rnd, "reveal", await vote_flow.results(ctx, session, rnd))
     elif rnd.kind == RoundKind.COMMIT:

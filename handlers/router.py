@@ -9,7 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from handlers import commitments, contributions, people, sessions, systems, themes, votes
+from handlers import (
+    commitments,
+    contributions,
+    overview,
+    people,
+    sessions,
+    systems,
+    themes,
+    votes,
+)
 from handlers.context import Context, Refusal
 from handlers.lookup import require_open_round, require_running_session
 from handlers.messages import (
@@ -17,6 +26,7 @@ from handlers.messages import (
     Bullets,
     Command,
     Event,
+    Form,
     FormSubmitted,
     Heading,
     Message,
@@ -33,7 +43,7 @@ Flow = Callable[[Context, str], Awaitable[None]]
 
 PARTICIPANT_COMMANDS = (
     "help", "join", "status", "my", "add", "vote", "unvote", "merge", "rename", "commit", "checkin",
-    "link", "unlink", "combine", "map", "summary", "pause", "resume", "lang",
+    "link", "unlink", "combine", "map", "actor", "force", "summary", "pause", "resume", "lang",
 )  # fmt: skip
 COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role")
 
@@ -64,6 +74,17 @@ async def _commit(ctx: Context, args: str) -> None:
     if args.strip():
         raise Refusal("errors.commit_use_form")
     ctx.reply(message(commitments.commitment_form(ctx.lang)))
+
+
+def _form_only(form: Callable[[str], Form]) -> Flow:
+    """A command that is filled in as a form: without fields it shows the form."""
+
+    async def run(ctx: Context, args: str) -> None:
+        if args.strip():
+            raise Refusal("errors.use_the_form")
+        ctx.reply(message(form(ctx.lang)))
+
+    return run
 
 
 def _no_args(flow: Callable[[Context], Awaitable[None]]) -> Flow:
@@ -107,6 +128,8 @@ COMMANDS: dict[str, Flow] = {
     "unlink": systems.remove_link,
     "combine": systems.combine_factors,
     "map": _no_args(systems.show_map),
+    "actor": _form_only(overview.actor_form),
+    "force": _form_only(overview.force_form),
 }
 
 ACTIONS: dict[str, Flow] = {
@@ -114,6 +137,7 @@ ACTIONS: dict[str, Flow] = {
     "checkin": commitments.check_in,
     "new": _new,
     "commit": _commit,
+    "weaken": overview.weaken,
 }
 
 
@@ -173,6 +197,10 @@ class Coulisse:
             await sessions.create(ctx, values)
         elif event.form_id == "commit":
             await commitments.commit(ctx, values)
+        elif event.form_id == "actor":
+            await overview.add_actor(ctx, values)
+        elif event.form_id == "force":
+            await overview.add_force(ctx, values)
         elif event.form_id == "contribute":
             await contributions.contribute(ctx, values.get("text", ""), values.get("category", ""))
         else:

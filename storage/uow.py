@@ -11,11 +11,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import (
+    Actor,
     CheckIn,
     Commitment,
     CommitmentStatus,
     Contribution,
     Factor,
+    Force,
     InboundEvent,
     Link,
     Membership,
@@ -165,6 +167,12 @@ class SqlSessions(_Repo):
 
     async def votes(self, round_id: int) -> Sequence[Vote]:
         return await self._all(Vote, t.votes.c.round_id == round_id, order=t.votes.c.id)
+
+    async def actors(self, session_id: int) -> Sequence[Actor]:
+        return await self._all(Actor, t.actors.c.session_id == session_id, order=t.actors.c.id)
+
+    async def forces(self, session_id: int) -> Sequence[Force]:
+        return await self._all(Force, t.forces.c.session_id == session_id, order=t.forces.c.id)
 
 
 _FINISHED = (CommitmentStatus.DONE.value, CommitmentStatus.RELEASED.value)

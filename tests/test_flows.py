@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.wiring import App
+from handlers.messages import ActionTaken, Form
 from handlers.model import CommitmentStatus, Platform, Polarity, Workspace
 from handlers.reports import build_summary
 from tests.driver import Driver, started_session, team_of
@@ -285,3 +286,50 @@ async def test_the_team_edits_its_map(app: App) -> None:
     assert "Noem het verband" in await d.cmd("Ahmed", "unlink", "koffie")
     assert await d.snapshot() == before
     assert await d.count("links") == 1
+
+
+async def test_actor_map_and_force_field(app: App, clock: ManualClock) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="overview commit")
+    prompt = next(s for s in await d.deliver() if s.kind == "round_prompt")
+    assert "Een actor" in prompt.text and "Een kracht" in prompt.text  # both forms go along
+    assert "invloed 4" in await d.cmd("Ahmed", "add", "actor: Huisartsen in Noord (4)")
+    assert "stuwende kracht (4)" in await d.cmd("Fleur", "add", "stuwende kracht: Snelle hulp (4)")
+    reply = await d.form("Joost", "actor", name="Woningcorporatie", organisation="Woonstad",
+                         interest="Huurders houden", influence="5", stance="tegen")  # fmt: skip
+    assert "invloed 5, tegen" in reply
+    await d.form("Joost", "force", text="Privacyregels", direction="remmend", strength="5")
+    await d.cmd("Noor", "add", "restraining force: Eigen wachtlijsten")  # strength 3 by default
+    before = await d.snapshot()
+    for call, expected in [
+        (d.cmd("Ahmed", "add", "actor: Scholen (7)"), "van 1 tot 5"),
+        (d.form("Ahmed", "actor", name="X", influence="9"), "van 1 tot 5"),
+        (d.form("Ahmed", "actor", name="X", stance="boos"), "Welke houding"),
+        (d.form("Ahmed", "force", text="X", direction="zijwaarts"), "Stuwt de kracht"),
+        (d.cmd("Ahmed", "add", "gewoon een zin"), "Begin met wat het is"),
+        (d.cmd("Ahmed", "actor", "Scholen"), "formulier"),
+    ]:
+        assert expected in await call
+    counts = (await d.count("actors"), await d.count("forces"))
+    assert counts == (2, 3) and before["outbox"] == (await d.snapshot())["outbox"]
+
+    await d.cmd("Sanne", "next")
+    field = next(s for s in await d.deliver() if s.kind == "reveal")
+    assert "Woningcorporatie (Woonstad) — invloed 5/5, tegen" in field.text
+    assert "Remmende kracht: totale sterkte 8" in field.text
+    assert "Per saldo wegen de remmende krachten 4 zwaarder." in field.text
+    assert "Welke remmende kracht ga jij verzwakken, en wanneer?" in field.text
+    async with app.uow() as uow:
+        privacy = next(f for f in await uow.sessions.forces(1) if f.text == "Privacyregels")
+    replies = await app.coulisse.handle(
+        ActionTaken("weaken", str(privacy.id), d.actor("Ahmed"), d.place)
+    )
+    assert "Mooi om op te pakken" in d.text(replies)
+    form = next(b for b in replies[0].blocks if isinstance(b, Form))
+    assert form.id == "commit"
+    assert next(f for f in form.fields if f.name == "text").value == "Verzwakken: Privacyregels"
+    assert "herken ik niet" in await d.action("Ahmed", "weaken", "999")
+    async with app.uow() as uow:
+        summary = await build_summary(uow, (await uow.sessions.for_team(1))[0])
+    assert summary["forces"]["net_balance"] == -4
+    assert [a["name"] for a in summary["actors"]] == ["Woningcorporatie", "Huisartsen in Noord"]

@@ -8,7 +8,7 @@ import pytest
 
 from handlers.commitments import parse_due, parse_mode, parse_status
 from handlers.context import Refusal
-from handlers.contributions import split_category
+from handlers.lookup import split_category
 from handlers.messages import (
     Action,
     Choices,

@@ -15,6 +15,7 @@ from bot.outbox import OutboxDispatcher
 from bot.wiring import App
 from handlers.commitments import commitment_form
 from handlers.messages import (
+    ActionTaken,
     Actor,
     Command,
     Destination,
@@ -26,8 +27,9 @@ from handlers.messages import (
     Place,
 )
 from handlers.model import OutboxMessage, Person, Team
+from handlers.overview import actor_form, force_form
 from handlers.ports import Clock
-from handlers.router import canonical_command
+from handlers.router import ACTIONS, canonical_command
 from handlers.sessions import new_session_form
 from prompts.catalog import t
 
@@ -36,6 +38,8 @@ WORKSPACE = "local"
 FORMS: dict[str, Callable[[str], Form]] = {
     "new": new_session_form,
     "commit": commitment_form,
+    "actor": actor_form,
+    "force": force_form,
 }
 
 
@@ -99,6 +103,9 @@ class Console:
                 args = rest.split()
             return Local(word, args)
         name = canonical_command(word) or word
+        if name in ACTIONS and canonical_command(word) is None:
+            # A button, typed: "/weaken 3" presses the button with value 3.
+            return ActionTaken(name, rest.strip(), self._actor(), self.place)
         if name in FORMS and rest.strip():
             form = FORMS[name](self.lang)
             names = tuple(f.name for f in form.fields)

@@ -25,7 +25,13 @@ from prompts.catalog import t
 
 WIDTH = 96
 # How a form is filled in on the console: the command that submits it.
-FORM_COMMANDS = {"new_session": "/new", "commit": "/commit", "contribute": ""}
+FORM_COMMANDS = {
+    "new_session": "/new",
+    "commit": "/commit",
+    "actor": "/actor",
+    "force": "/force",
+    "contribute": "",
+}
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
@@ -44,7 +50,9 @@ def _form(lang: str, form: Form) -> list[str]:
     placeholders = []
     for field in form.fields:
         label = f"<{field.label}>"
-        if isinstance(field, Select):
+        if isinstance(field, TextInput) and field.value:
+            label = field.value
+        elif isinstance(field, Select):
             label = "<" + "|".join(o.value for o in field.options) + ">"
         elif isinstance(field, DateInput):
             label = "<YYYY-MM-DD>"

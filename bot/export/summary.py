@@ -42,15 +42,6 @@ def markdown(summary: dict[str, Any], lang: str) -> str:
             f"| {_cell(th['title'])} | {th['votes']} | {th['contributions']} |"
             for th in summary["themes"]
         ] + [""]
-    if summary["causal_links"]:
-        lines += [f"## {t(lang, 'export.causal_links')}", ""]
-        for link in summary["causal_links"]:
-            sign = "+" if link["polarity"] == "+" else "−"
-            delay = f" ({t(lang, 'export.delay')})" if link["delay"] else ""
-            lines.append(
-                f"- {md_escape(link['source'])} → {sign} {md_escape(link['target'])}{delay}"
-            )
-        lines.append("")
     lines += _system_sections(summary, lang)
     lines += [f"## {t(lang, 'export.commitments')}", ""]
     if summary["commitments"]:
@@ -102,13 +93,51 @@ def diagram_of(summary: dict[str, Any], title: str) -> Diagram | None:
     )
 
 
-def _system_sections(summary: dict[str, Any], lang: str) -> list[str]:
+def _overview_sections(summary: dict[str, Any], lang: str) -> list[str]:
     lines: list[str] = []
+    if summary["actors"]:
+        lines += [f"## {t(lang, 'export.actors')}", ""]
+        lines += [
+            f"| {t(lang, 'export.actor')} | {t(lang, 'export.organisation')} | "
+            f"{t(lang, 'export.interest')} | {t(lang, 'export.influence')} | "
+            f"{t(lang, 'export.stance')} |",
+            "|---|---|---|---:|---|",
+        ]
+        lines += [
+            f"| {_cell(a['name'])} | {_cell(a['organisation'])} | {_cell(a['interest'])} | "
+            f"{a['influence']} | {t(lang, 'overview.stances.' + a['stance'])} |"
+            for a in summary["actors"]
+        ] + [""]
+    forces = summary["forces"]
+    if forces["driving"] or forces["restraining"]:
+        lines += [f"## {t(lang, 'export.forces')}", ""]
+        for direction in ("driving", "restraining"):
+            label = t(lang, f"rounds.overview.categories.{direction}")
+            total = sum(f["strength"] for f in forces[direction])
+            lines += [f"**{label}** ({total})", ""]
+            lines += [f"- {md_escape(f['text'])} ({f['strength']})" for f in forces[direction]]
+            lines.append("")
+        lines += [t(lang, "overview.balance", net=forces["net_balance"]), ""]
+    return lines
+
+
+def _system_sections(summary: dict[str, Any], lang: str) -> list[str]:
+    lines: list[str] = _overview_sections(summary, lang)
     diagram = diagram_of(summary, t(lang, "export.causal_links"))
     if diagram is not None:
         alt = md_escape(t(lang, "export.map_alt", links=len(summary["causal_links"])))
         lines += [f"## {t(lang, 'export.causal_map')}", "", f"![{alt}](causal-map.svg)", ""]
         lines += ["```mermaid", mermaid(diagram).rstrip(), "```", ""]
+    if summary["causal_links"]:
+        lines += [f"## {t(lang, 'export.causal_links')}", ""]
+        for link in summary["causal_links"]:
+            sign = "+" if link["polarity"] == "+" else "−"
+            delay = f" ({t(lang, 'export.delay')})" if link["delay"] else ""
+            lines.append(
+                f"- {md_escape(link['source'])} → {sign} {md_escape(link['target'])}{delay}"
+            )
+        lines.append("")
+
     if summary["loops"]:
         lines += [f"## {t(lang, 'export.loops')}", ""]
         for lp in summary["loops"]:
