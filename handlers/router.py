@@ -99,7 +99,11 @@ async def _help(ctx: Context, _args: str) -> None:
 
 
 async def _link(ctx: Context, args: str) -> None:
-    await systems.add_links_from_text(ctx, await require_running_session(ctx), args)
+    session = await require_running_session(ctx)
+    if not args.strip():
+        ctx.reply(message(await systems.link_form(ctx)))
+        return
+    await systems.add_links_from_text(ctx, session, args)
 
 
 COMMANDS: dict[str, Flow] = {
@@ -197,6 +201,8 @@ class Coulisse:
             await sessions.create(ctx, values)
         elif event.form_id == "commit":
             await commitments.commit(ctx, values)
+        elif event.form_id == "link":
+            await systems.add_link_from_form(ctx, await require_running_session(ctx), values)
         elif event.form_id == "actor":
             await overview.add_actor(ctx, values)
         elif event.form_id == "force":

@@ -16,12 +16,17 @@ from handlers.loops import Analysis, Edge, Loop, analyse
 from handlers.messages import (
     Block,
     Bullets,
+    DateInput,
     Diagram,
     DiagramLink,
     DiagramLoop,
+    Form,
     Heading,
     Message,
+    Option,
+    Select,
     Text,
+    TextInput,
     message,
 )
 from handlers.model import Factor, Link, Polarity, Session
@@ -144,6 +149,40 @@ async def add_links_from_text(ctx: Context, session: Session, raw: str) -> None:
         await ctx.uow.flush()
         added.append(describe(ctx.lang, source.name, target.name, new))
     ctx.say("systems.links_added", added=added, changed=changed, known=known, similar=similar)
+
+
+async def link_form(ctx: Context) -> Form:
+    """Pick existing factors or name new ones; polarity and delay from a list."""
+    lang = ctx.lang
+    factors = tuple(Option(f.name, f.name) for f in await ctx.uow.causal.factors(ctx.team_id))
+    yes_no = (Option("no", t(lang, "sessions.no")), Option("yes", t(lang, "sessions.yes")))
+    fields: list[TextInput | DateInput | Select] = []
+    for end in ("source", "target"):
+        if factors:
+            fields.append(Select(end, t(lang, f"systems.form_{end}"), factors, optional=True))
+        fields.append(TextInput(f"{end}_new", t(lang, f"systems.form_{end}_new"),
+                                optional=bool(factors), max_length=MAX_FACTOR))  # fmt: skip
+    fields.append(Select("polarity", t(lang, "systems.form_polarity"), (
+        Option("+", t(lang, "systems.form_same")), Option("-", t(lang, "systems.form_opposite")),
+    )))  # fmt: skip
+    fields.append(Select("delay", t(lang, "systems.form_delay"), yes_no, optional=True))
+    return Form("link", t(lang, "systems.form_title"), tuple(fields), t(lang, "overview.add"))
+
+
+async def add_link_from_form(ctx: Context, session: Session, values: dict[str, str]) -> None:
+    """The link form: a new name wins over a picked factor."""
+    ends = []
+    for end in ("source", "target"):
+        name = values.get(f"{end}_new", "").strip() or values.get(end, "").strip()
+        if not name:
+            raise Refusal("errors.link_form_ends")
+        ends.append(name)
+    polarity = parse_polarity(values.get("polarity", ""))
+    if polarity is None:
+        raise Refusal("errors.link_form_polarity")
+    delay = values.get("delay", "").strip().casefold() in ("yes", "ja", "true", "1")
+    line = f"{ends[0]} -> {polarity.value}{ends[1]}" + (" (delay)" if delay else "")
+    await add_links_from_text(ctx, session, line)
 
 
 async def _existing_factor(ctx: Context, name: str) -> Factor:

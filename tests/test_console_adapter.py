@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.clock import ManualClock
 from bot.console.adapter import Console, Local, form_values
 from bot.wiring import App
-from handlers.messages import Command, FormSubmitted
+from handlers.messages import ActionTaken, Command, FormSubmitted
 
 
 def test_form_fields_by_position_then_by_name() -> None:
@@ -32,6 +32,14 @@ async def test_typed_lines_become_neutral_events(sqlite_app: App, clock: ManualC
     answer = console.parse("stop: de lange overleggen")
     assert isinstance(answer, Command) and answer.name == "add"
     assert answer.place.channel_id == "noord" and answer.actor.display_name == "Sanne"
+    text_link = console.parse("/verband a -> +b; c -> -d")
+    assert isinstance(text_link, Command) and text_link.args == "a -> +b; c -> -d"
+    form_link = console.parse("/link wachtlijst ; druk ; - ; ja")
+    assert isinstance(form_link, FormSubmitted) and form_link.values == {
+        "source_new": "wachtlijst", "target_new": "druk", "polarity": "-", "delay": "ja",
+    }  # fmt: skip
+    button = console.parse("/weaken 3")
+    assert isinstance(button, ActionTaken) and (button.action_id, button.value) == ("weaken", "3")
     switch = console.parse('/as "Anna de Vries" GGD')
     assert isinstance(switch, Local) and switch.args == ["Anna de Vries", "GGD"]
     assert console.parse("   ") is None

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.wiring import App
-from handlers.messages import ActionTaken, Form
+from handlers.messages import ActionTaken, Command, Form
 from handlers.model import CommitmentStatus, Platform, Polarity, Workspace
 from handlers.reports import build_summary
 from tests.driver import Driver, started_session, team_of
@@ -333,3 +333,26 @@ async def test_actor_map_and_force_field(app: App, clock: ManualClock) -> None:
         summary = await build_summary(uow, (await uow.sessions.for_team(1))[0])
     assert summary["forces"]["net_balance"] == -4
     assert [a["name"] for a in summary["actors"]] == ["Woningcorporatie", "Huisartsen in Noord"]
+
+
+async def test_links_by_form_pick_existing_factors_or_name_new_ones(app: App) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="causal")
+    replies = await app.coulisse.handle(Command("link", d.actor("Ahmed"), d.place))
+    empty_map_form = next(b for b in replies[0].blocks if isinstance(b, Form))
+    assert [f.name for f in empty_map_form.fields] == [
+        "source_new", "target_new", "polarity", "delay",
+    ]  # fmt: skip
+    reply = await d.form("Ahmed", "link", source_new="wachtlijst", target_new="druk", polarity="+")
+    assert "wachtlijst → + druk" in reply
+    replies = await app.coulisse.handle(Command("link", d.actor("Ahmed"), d.place))
+    form = next(b for b in replies[0].blocks if isinstance(b, Form))
+    picks = next(f for f in form.fields if f.name == "source")
+    assert [o.value for o in picks.options] == ["wachtlijst", "druk"]
+    reply = await d.form("Fleur", "link", source="druk", target_new="wachtlijst ", polarity="-",
+                         delay="yes")  # fmt: skip
+    assert "Veranderd" not in reply and "druk → − wachtlijst (met vertraging)" in reply
+    before = await d.snapshot()
+    assert "twee factoren" in await d.form("Fleur", "link", source="druk", polarity="+")
+    assert "groeit de tweede" in await d.form("Fleur", "link", source="a", target="b")
+    assert await d.snapshot() == before

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.console.render import render
+from bot.console.render import CONSOLE_FIELDS, render
 from bot.export.diagram import write_files
 from bot.outbox import OutboxDispatcher
 from bot.wiring import App
@@ -31,6 +31,7 @@ from handlers.overview import actor_form, force_form
 from handlers.ports import Clock
 from handlers.router import ACTIONS, canonical_command
 from handlers.sessions import new_session_form
+from handlers.systems import parse_link
 from prompts.catalog import t
 
 WORKSPACE = "local"
@@ -106,6 +107,11 @@ class Console:
         if name in ACTIONS and canonical_command(word) is None:
             # A button, typed: "/weaken 3" presses the button with value 3.
             return ActionTaken(name, rest.strip(), self._actor(), self.place)
+        if name == "link" and ";" in rest and not parse_link(rest.split(";")[0]):
+            # The link form typed out: "/link from ; to ; + [; yes]" (text links have arrows).
+            names: tuple[str, ...] = CONSOLE_FIELDS["link"]
+            parts = [p.strip() for p in rest.split(";")]
+            return FormSubmitted("link", form_values(names, parts), self._actor(), self.place)
         if name in FORMS and rest.strip():
             form = FORMS[name](self.lang)
             names = tuple(f.name for f in form.fields)

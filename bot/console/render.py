@@ -30,8 +30,14 @@ FORM_COMMANDS = {
     "commit": "/commit",
     "actor": "/actor",
     "force": "/force",
+    "link": "/link",
     "contribute": "",
 }
+
+
+# Forms whose console shape differs from their fields: the link form's pick lists and
+# "or a new name" pairs become one name per end.
+CONSOLE_FIELDS = {"link": ("source_new", "target_new", "polarity", "delay")}
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
@@ -48,7 +54,10 @@ def _form(lang: str, form: Form) -> list[str]:
     if not command:
         return _wrap(t(lang, "console.reply_hint"))
     placeholders = []
+    shown = CONSOLE_FIELDS.get(form.id)
     for field in form.fields:
+        if shown is not None and field.name not in shown:
+            continue
         label = f"<{field.label}>"
         if isinstance(field, TextInput) and field.value:
             label = field.value
