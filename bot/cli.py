@@ -20,13 +20,13 @@ from bot.export.mapfiles import (
     WRITERS,
     CausalMapFile,
     MapFileError,
-    analyse_file,
     analysis_json,
     file_diagram,
     from_team_map,
     read_map,
 )
 from bot.wiring import build
+from handlers.loops import analyse
 from handlers.model import Session
 from handlers.systems import team_map
 from prompts.catalog import LANGUAGES, language
@@ -85,7 +85,7 @@ def console(
 
 async def _console(settings: Settings, team: str, lang: str) -> None:
     clock = SystemClock()
-    built = await build(settings.database_url, clock)
+    built = await build(settings.database_url, clock, bounds=settings.loop_bounds)
     session = Console(built, clock, _echo, team=team, lang=lang)
     from prompts.catalog import t
 
@@ -114,6 +114,8 @@ def map_analyze(
     file: Annotated[Path, typer.Argument(help="CSV (from,to,polarity[,delay]) or Kumu JSON")],
     svg_out: Annotated[Path | None, typer.Option("--svg", help="Write the diagram as SVG")] = None,
     png_out: Annotated[Path | None, typer.Option("--png", help="Write the diagram as PNG")] = None,
+    max_length: Annotated[int, typer.Option(help="Longest loop searched, in links")] = 8,
+    max_loops: Annotated[int, typer.Option(help="Stop after this many loops")] = 500,
 ) -> None:
     """Find the feedback loops and leverage points of a causal map; prints JSON."""
     try:
@@ -122,7 +124,7 @@ def map_analyze(
         _fail(f"{file}: cannot read it ({type(exc).__name__})")
     except MapFileError as exc:
         _fail(f"{file}: {exc}")
-    result = analyse_file(loaded)
+    result = analyse(loaded.factors, loaded.edges, max_length=max_length, max_loops=max_loops)
     _echo(json.dumps(analysis_json(loaded, result), ensure_ascii=False, indent=2))
     diagram = file_diagram(loaded, result, file.stem)
     if svg_out:

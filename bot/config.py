@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.loops import Bounds
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -17,3 +19,11 @@ class Settings(BaseSettings):
     default_language: str = Field(default="nl", validation_alias="COULISSE_LANGUAGE")
     timezone: str = Field(default="Europe/Amsterdam", validation_alias="COULISSE_TIMEZONE")
     log_level: str = Field(default="WARNING", validation_alias="COULISSE_LOG_LEVEL")
+    loop_max_length: int = Field(
+        default=8, ge=2, le=20, validation_alias="COULISSE_LOOP_MAX_LENGTH"
+    )
+    loop_max_count: int = Field(default=500, ge=1, validation_alias="COULISSE_LOOP_MAX_COUNT")
+
+    @property
+    def loop_bounds(self) -> Bounds:
+        return Bounds(self.loop_max_length, self.loop_max_count)

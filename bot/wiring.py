@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handlers.loops import Bounds
 from handlers.ports import Clock
 from handlers.router import Coulisse
 from storage.db import create_engine, normalise_url, session_factory
@@ -38,10 +39,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_url(url)).get_backend_name() == "sqlite"
 
 
-async def build(database_url: str, clock: Clock, *, migrate: bool = True) -> App:
+async def build(
+    database_url: str, clock: Clock, *, migrate: bool = True, bounds: Bounds | None = None
+) -> App:
     """Wire everything. The embedded SQLite default migrates itself on start."""
     if migrate:
         await upgrade_async(database_url)
     engine = create_engine(database_url)
     uow = SqlUnitOfWorkFactory(engine)
-    return App(engine, Coulisse(uow, clock), SqlOutboxWorker(session_factory(engine)), uow)
+    return App(engine, Coulisse(uow, clock, bounds), SqlOutboxWorker(session_factory(engine)), uow)

@@ -110,7 +110,7 @@ async def _focus(ctx: Context, word: str) -> tuple[int | None, str]:
     if not word:
         return None, ""
     if re.fullmatch(r"[RrBb]\d+", word):
-        loop = (await team_map(ctx.uow, ctx.team_id)).loop_by_label(word)
+        loop = (await team_map(ctx.uow, ctx.team_id, ctx.bounds)).loop_by_label(word)
         if loop is None:
             raise Refusal("errors.unknown_loop", label=word.upper())
         return None, loop.key

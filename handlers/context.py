@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.loops import Bounds
 from handlers.messages import Destination, Message, Text, encode_destination, encode_message
 from handlers.model import Membership, OutboxMessage, Person, Role, Team, Workspace
 from handlers.ports import Clock, UnitOfWork
@@ -35,6 +36,7 @@ class Context:
     team: Team | None
     membership: Membership | None
     joined_now: bool = False  # the membership was made by this very event
+    bounds: Bounds = field(default_factory=Bounds)
     replies: list[Message] = field(default_factory=list)
 
     @property

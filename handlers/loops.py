@@ -21,6 +21,15 @@ DEFAULT_TIME_BUDGET = 0.8  # seconds: the answer must come within a second
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """How far the loop search may go; settings can change these."""
+
+    max_length: int = DEFAULT_MAX_LENGTH
+    max_loops: int = DEFAULT_MAX_LOOPS
+    time_budget: float = DEFAULT_TIME_BUDGET
+
+
+@dataclass(frozen=True)
 class Edge(Generic[N]):
     source: N
     target: N

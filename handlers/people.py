@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from handlers.context import Context, Refusal
+from handlers.loops import Bounds
 from handlers.messages import Actor, Place
 from handlers.model import Membership, Person, Platform, Role, SessionStatus, Team, Workspace
 from handlers.ports import Clock, UnitOfWork
 from prompts.catalog import LANGUAGES, language
 
 
-async def resolve(uow: UnitOfWork, clock: Clock, actor: Actor, place: Place) -> Context:
+async def resolve(
+    uow: UnitOfWork, clock: Clock, actor: Actor, place: Place, bounds: Bounds
+) -> Context:
     """The acting person and their team, created on first sight.
 
     The first member of a new team becomes its coordinator: whoever brings Coulisse into a
@@ -60,8 +63,8 @@ async def resolve(uow: UnitOfWork, clock: Clock, actor: Actor, place: Place) -> 
         membership = Membership(team.id, person.id, Role.COORDINATOR if first else Role.PARTICIPANT)
         uow.add(membership)
         await uow.flush()
-        return Context(uow, clock, workspace, person, team, membership, joined_now=True)
-    return Context(uow, clock, workspace, person, team, membership)
+        return Context(uow, clock, workspace, person, team, membership, True, bounds)
+    return Context(uow, clock, workspace, person, team, membership, bounds=bounds)
 
 
 async def _team_for(

@@ -11,7 +11,7 @@ from typing import Any
 
 from handlers.commitments import mode_label, status_label
 from handlers.lookup import category_label, round_title
-from handlers.loops import Loop
+from handlers.loops import Bounds, Loop
 from handlers.messages import Heading, Message, Text, message
 from handlers.model import ForceDirection, IcebergLevel, Person, RoundKind, Session, Theme
 from handlers.overview import net_balance
@@ -34,7 +34,7 @@ def pseudonym(lang: str, index: int) -> str:
 
 
 async def build_summary(
-    uow: UnitOfWork, session: Session, lang: str | None = None
+    uow: UnitOfWork, session: Session, lang: str | None = None, bounds: Bounds | None = None
 ) -> dict[str, Any]:
     lang = lang or session.locale
     assert session.id is not None
@@ -94,7 +94,7 @@ async def build_summary(
         key=lambda d: -int(d["votes"]),  # type: ignore[call-overload]
     )
 
-    tm = await team_map(uow, session.team_id)
+    tm = await team_map(uow, session.team_id, bounds)
     names = {f.id: f.name for f in tm.factors}
     links = [
         {
@@ -219,9 +219,11 @@ async def build_summary(
     }
 
 
-async def summary_message(uow: UnitOfWork, session: Session, lang: str | None = None) -> Message:
+async def summary_message(
+    uow: UnitOfWork, session: Session, lang: str | None = None, bounds: Bounds | None = None
+) -> Message:
     """The summary in chat: credit to the team, the chosen themes, the commitments."""
-    data = await build_summary(uow, session, lang)
+    data = await build_summary(uow, session, lang, bounds)
     lang = data["session"]["language"]
     contributions = sum(r["contribution_count"] for r in data["rounds"])
     blocks: list = [

@@ -21,6 +21,7 @@ from handlers import (
 )
 from handlers.context import Context, Refusal
 from handlers.lookup import require_open_round, require_running_session
+from handlers.loops import Bounds
 from handlers.messages import (
     ActionTaken,
     Bullets,
@@ -158,9 +159,12 @@ def help_message(ctx: Context) -> Message:
 class Coulisse:
     """Platform-free handling of everything people do."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, clock: Clock, bounds: Bounds | None = None
+    ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
+        self.bounds = bounds or Bounds()
 
     async def handle(self, event: Event) -> list[Message]:
         async with self.uow_factory() as uow:
@@ -169,7 +173,7 @@ class Coulisse:
             ):
                 log.info("duplicate delivery ignored")
                 return []
-            ctx = await people.resolve(uow, self.clock, event.actor, event.place)
+            ctx = await people.resolve(uow, self.clock, event.actor, event.place, self.bounds)
             try:
                 await self._dispatch(ctx, event)
             except Refusal as refusal:

@@ -215,7 +215,7 @@ async def _finish(ctx: Context, session: Session) -> None:
     await ctx.uow.flush()
     await ctx.post(
         Destination.channel(session.team_id),
-        await summary_message(ctx.uow, session),
+        await summary_message(ctx.uow, session, bounds=ctx.bounds),
         kind="summary",
         dedupe_key=f"summary:{session.id}",
     )
@@ -257,7 +257,7 @@ async def status(ctx: Context) -> None:
 
 async def summary(ctx: Context) -> None:
     session = await _latest_session(ctx)
-    ctx.reply(await summary_message(ctx.uow, session, ctx.lang))
+    ctx.reply(await summary_message(ctx.uow, session, ctx.lang, ctx.bounds))
 
 
 async def _latest_session(ctx: Context) -> Session:

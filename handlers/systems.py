@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from handlers.context import Context, Refusal, clean_text
 from handlers.lookup import require_session
-from handlers.loops import Analysis, Edge, Loop, analyse
+from handlers.loops import Analysis, Bounds, Edge, Loop, analyse
 from handlers.messages import (
     Block,
     Bullets,
@@ -281,14 +281,17 @@ class TeamMap:
         )
 
 
-async def team_map(uow: UnitOfWork, team_id: int) -> TeamMap:
+async def team_map(uow: UnitOfWork, team_id: int, bounds: Bounds | None = None) -> TeamMap:
     factors = list(await uow.causal.factors(team_id))
     links = list(await uow.causal.links(team_id))
     ids = [f.id for f in factors if f.id is not None]
     edges = [
         Edge(lk.source_id, lk.target_id, lk.polarity == Polarity.OPPOSITE, lk.delay) for lk in links
     ]
-    return TeamMap(factors, links, analyse(ids, edges))
+    b = bounds or Bounds()
+    found = analyse(ids, edges, max_length=b.max_length, max_loops=b.max_loops,
+                    time_budget=b.time_budget)  # fmt: skip
+    return TeamMap(factors, links, found)
 
 
 def leverage_questions(lang: str, tm: TeamMap, top: int = LEVERAGE_QUESTIONS) -> list[str]:
@@ -305,7 +308,7 @@ def leverage_questions(lang: str, tm: TeamMap, top: int = LEVERAGE_QUESTIONS) ->
 async def map_message(ctx: Context, session: Session) -> Message:
     """The team's causal map: its links, the loops in it and the questions they raise."""
     lang = session.locale
-    tm = await team_map(ctx.uow, session.team_id)
+    tm = await team_map(ctx.uow, session.team_id, ctx.bounds)
     blocks: list[Block] = [
         Heading(t(lang, "systems.map_heading")),
         Text(t(lang, "systems.map_counts", factors=len(tm.factors), links=len(tm.links))),
@@ -346,7 +349,16 @@ async def map_message(ctx: Context, session: Session) -> Message:
     elif tm.links:
         blocks.append(Text(t(lang, "systems.no_loops")))
     if tm.analysis.truncated:
-        blocks.append(Text(t(lang, f"systems.bound_{tm.analysis.bound}", count=len(loops))))
+        blocks.append(
+            Text(
+                t(
+                    lang,
+                    f"systems.bound_{tm.analysis.bound}",
+                    count=len(loops),
+                    length=ctx.bounds.max_length,
+                )
+            )
+        )
     questions = leverage_questions(lang, tm)
     if questions:
         blocks.append(Heading(t(lang, "systems.questions_heading")))

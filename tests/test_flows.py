@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.wiring import App
+from bot.wiring import App, build
+from handlers.loops import Bounds
 from handlers.messages import ActionTaken, Command, Form
 from handlers.model import CommitmentStatus, Platform, Polarity, Workspace
 from handlers.reports import build_summary
@@ -356,3 +357,17 @@ async def test_links_by_form_pick_existing_factors_or_name_new_ones(app: App) ->
     assert "twee factoren" in await d.form("Fleur", "link", source="druk", polarity="+")
     assert "groeit de tweede" in await d.form("Fleur", "link", source="a", target="b")
     assert await d.snapshot() == before
+
+
+async def test_loop_bounds_come_from_the_settings(sqlite_url: str, clock: ManualClock) -> None:
+    app = await build(sqlite_url, clock, migrate=False, bounds=Bounds(max_length=2))
+    try:
+        d = Driver(app)
+        await started_session(d, fmt="custom", rounds="causal commit")
+        await d.cmd("Ahmed", "add", "a -> +b; b -> +a; b -> +c; c -> -a")
+        await d.cmd("Sanne", "next")
+        posted = next(s for s in await d.deliver() if s.kind == "reveal")
+        assert "R1 (versterkend): a → b → a" in posted.text and "B1" not in posted.text
+        assert "Alleen lussen tot 2 verbanden zijn gezocht; er zijn langere." in posted.text
+    finally:
+        await app.close()

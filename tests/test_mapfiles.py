@@ -48,6 +48,19 @@ def test_analyze_finds_the_loops_of_each_archetype(tmp_path: Path, name: str) ->
     assert (tmp_path / "m.svg").read_text(encoding="utf-8").count("</svg>") == 1
 
 
+def test_analyze_bounds_are_options(tmp_path: Path) -> None:
+    path = tmp_path / "ring.csv"
+    path.write_text("from,to,polarity\na,b,+\nb,c,+\nc,a,+\na,c,-\nc,b,-\n", encoding="utf-8")
+    data = json.loads(runner.invoke(app, ["map", "analyze", str(path)]).output)
+    assert len(data["loops"]) == 3 and not data["truncated"]
+    short = json.loads(
+        runner.invoke(app, ["map", "analyze", str(path), "--max-length", "2"]).output
+    )
+    assert [lp["length"] for lp in short["loops"]] == [2, 2] and short["truncated"]
+    few = json.loads(runner.invoke(app, ["map", "analyze", str(path), "--max-loops", "1"]).output)
+    assert len(few["loops"]) == 1 and few["truncated"]
+
+
 def test_kumu_json_reads_the_same_as_csv() -> None:
     kumu = read_kumu(json.dumps({
         "elements": [{"label": "trust", "_id": "e1"}, {"label": "referrals"}],

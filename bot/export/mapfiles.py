@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from handlers.loops import Analysis, Edge, analyse
+from handlers.loops import Analysis, Edge
 from handlers.messages import Diagram, DiagramLink, DiagramLoop
 from handlers.model import Polarity
 from handlers.systems import TeamMap, factor_key, parse_polarity
@@ -141,10 +141,6 @@ def analysis_json(loaded: CausalMapFile, result: Analysis[str]) -> dict[str, Any
         ],
         "truncated": result.truncated,
     }
-
-
-def analyse_file(loaded: CausalMapFile) -> Analysis[str]:
-    return analyse(loaded.factors, loaded.edges)
 
 
 def to_kumu(loaded: CausalMapFile) -> str:
