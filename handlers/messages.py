@@ -125,10 +125,19 @@ class Select:
 
 
 @dataclass(frozen=True)
+class PeopleInput:
+    """Choose people of the workspace (Slack: a people picker; console: names)."""
+
+    name: str
+    label: str
+    optional: bool = True
+
+
+@dataclass(frozen=True)
 class Form:
     id: str
     title: str
-    fields: tuple[TextInput | DateInput | Select, ...]
+    fields: tuple[TextInput | DateInput | Select | PeopleInput, ...]
     submit: str
     context: str = ""  # an id the submission refers to, e.g. a round
 
@@ -156,6 +165,10 @@ class Destination:
 @dataclass(frozen=True)
 class Message:
     blocks: tuple[Block, ...]
+    # This message takes the place of the one the person acted on (a ballot with new counts).
+    replace: bool = False
+    # A polite no: nothing changed (a platform may keep a form open to correct it).
+    refused: bool = False
 
     @property
     def plain_text(self) -> str:
@@ -192,6 +205,7 @@ _BLOCK_TYPES: dict[str, type] = {
         TextInput,
         DateInput,
         Select,
+        PeopleInput,
     )
 }
 
@@ -216,11 +230,11 @@ def _decode(value: Any) -> Any:
 
 
 def encode_message(msg: Message) -> dict[str, Any]:
-    return {"blocks": [_encode(b) for b in msg.blocks]}
+    return {"blocks": [_encode(b) for b in msg.blocks], "replace": msg.replace}
 
 
 def decode_message(data: dict[str, Any]) -> Message:
-    return Message(tuple(_decode(b) for b in data["blocks"]))
+    return Message(tuple(_decode(b) for b in data["blocks"]), bool(data.get("replace", False)))
 
 
 def encode_destination(dest: Destination) -> dict[str, Any]:

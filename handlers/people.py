@@ -47,8 +47,11 @@ async def resolve(
         )
         uow.add(person)
         await uow.flush()
-    elif actor.organisation and not person.organisation:
-        person.organisation = actor.organisation
+    else:
+        if actor.organisation and not person.organisation:
+            person.organisation = actor.organisation
+        if actor.display_name and person.display_name == person.platform_id:
+            person.display_name = actor.display_name  # added by id before they first spoke
     assert person.id is not None
 
     if membership is None:
@@ -90,6 +93,30 @@ async def _team_for(
         return None, None
     assert chosen.id is not None
     return chosen, await uow.directory.membership(chosen.id, person_id)
+
+
+async def ensure_members(ctx: Context, platform_ids: list[str]) -> int:
+    """Make these people (by platform id) members of the team; returns how many were new.
+    Their names are filled in when they first act themselves."""
+    added = 0
+    for platform_id in dict.fromkeys(p.strip() for p in platform_ids if p.strip()):
+        person = await ctx.uow.directory.person_by_platform_id(ctx.workspace.id or 0, platform_id)
+        if person is None:
+            person = Person(
+                ctx.workspace.id or 0,
+                platform_id,
+                platform_id,
+                locale=ctx.workspace.locale,
+                timezone=ctx.workspace.timezone,
+            )
+            ctx.uow.add(person)
+            await ctx.uow.flush()
+        assert person.id is not None
+        if await ctx.uow.directory.membership(ctx.team_id, person.id) is None:
+            ctx.uow.add(Membership(ctx.team_id, person.id))
+            added += 1
+    await ctx.uow.flush()
+    return added
 
 
 async def find_member(ctx: Context, name_or_id: str) -> Person:

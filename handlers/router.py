@@ -179,7 +179,8 @@ class Coulisse:
             except Refusal as refusal:
                 lang = ctx.lang  # read before the rollback expires the person
                 await uow.rollback()
-                return [message(Text(t(lang, refusal.key, **refusal.params)))]
+                text = Text(t(lang, refusal.key, **refusal.params))
+                return [Message((text,), refused=True)]
             await uow.commit()
             return ctx.replies
 

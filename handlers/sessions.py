@@ -15,17 +15,26 @@ from handlers.messages import (
     Form,
     Heading,
     Option,
+    PeopleInput,
     Select,
     Text,
     TextInput,
     message,
 )
 from handlers.model import Round, RoundKind, RoundStatus, Series, Session, SessionStatus
+from handlers.people import ensure_members
 from handlers.reports import summary_message
 from prompts.catalog import LANGUAGES, language, t
 from prompts.formats import SessionFormat, custom_format, formats
 
 MAX_VOTE_BUDGET = 20
+# Recurring series, as iCalendar RRULEs (the scheduler reads them).
+RECURRENCES = {
+    "none": "",
+    "weekly": "FREQ=WEEKLY;INTERVAL=1",
+    "biweekly": "FREQ=WEEKLY;INTERVAL=2",
+    "monthly": "FREQ=MONTHLY;INTERVAL=1",
+}
 _YES = {"yes", "ja", "y", "j", "true", "1", "on"}
 _NO = {"no", "nee", "n", "false", "0", "off"}
 
@@ -94,6 +103,13 @@ def new_session_form(lang: str) -> Form:
                 t(lang, "sessions.anonymous_label"),
                 (Option("yes", t(lang, "sessions.yes")), Option("no", t(lang, "sessions.no"))),
             ),
+            PeopleInput("members", t(lang, "sessions.members_label")),
+            Select(
+                "recurrence",
+                t(lang, "sessions.recurrence_label"),
+                tuple(Option(key, t(lang, f"sessions.recurrences.{key}")) for key in RECURRENCES),
+                optional=True,
+            ),
         ),
         t(lang, "sessions.create"),
     )
@@ -110,9 +126,13 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     lang_word = values.get("language", "").strip().lower()
     if lang_word and lang_word not in LANGUAGES:
         raise Refusal("errors.unknown_language", languages=", ".join(LANGUAGES))
+    recurrence = values.get("recurrence", "").strip() or "none"
+    if recurrence not in RECURRENCES:
+        raise Refusal("errors.unknown_recurrence")
+    rrule = values.get("rrule", "").strip() or RECURRENCES[recurrence]
     series_id = None
-    if values.get("rrule", "").strip():
-        series = Series(ctx.team_id, title, fmt.key, values["rrule"].strip()[:512])
+    if rrule:
+        series = Series(ctx.team_id, title, fmt.key, rrule[:512])
         ctx.uow.add(series)
         await ctx.uow.flush()
         series_id = series.id
@@ -132,6 +152,7 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     ctx.uow.add(session)
     await ctx.uow.flush()
     assert session.id is not None
+    await ensure_members(ctx, values.get("members", "").replace(",", " ").split())
     for position, spec in enumerate(fmt.rounds, start=1):
         ctx.uow.add(
             Round(

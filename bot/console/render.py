@@ -65,7 +65,7 @@ def _form(lang: str, form: Form) -> list[str]:
             label = "<" + "|".join(o.value for o in field.options) + ">"
         elif isinstance(field, DateInput):
             label = "<YYYY-MM-DD>"
-        if isinstance(field, TextInput | DateInput | Select) and field.optional:
+        if field.optional:
             label = f"[{label}]"
         placeholders.append(label)
     return _wrap(
