@@ -9,11 +9,14 @@ from handlers.overview import add_from_text
 from handlers.systems import add_links_from_text
 
 
-async def contribute(ctx: Context, raw: str, category: str = "") -> None:
-    """Store one answer for the open round (a DM reply or a submitted form)."""
+async def contribute(ctx: Context, raw: str, category: str = "", round_id: str = "") -> None:
+    """Store one answer for the open round (a DM reply or a submitted form). A form names its
+    round: an answer to a round that has closed since is refused, not filed elsewhere."""
     session, rnd = await require_open_round(
         ctx, (RoundKind.CHECKIN, RoundKind.REFLECT, RoundKind.CAUSAL, RoundKind.OVERVIEW)
     )
+    if round_id and round_id != str(rnd.id):
+        raise Refusal("errors.round_closed")
     if rnd.kind == RoundKind.CAUSAL:
         await add_links_from_text(ctx, session, raw)
         return

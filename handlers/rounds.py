@@ -97,16 +97,21 @@ def round_prompt(person: Person, session: Session, rnd: Round, total: int) -> Me
         blocks.append(Bullets(tuple(labels)))
     if session.anonymous:
         blocks.append(Text(t(lang, "rounds.anonymous_note")))
-    fields: list = [TextInput("text", t(lang, "rounds.answer_label"), multiline=True)]
+    blocks.append(contribute_form(lang, rnd))
+    return message(*blocks)
+
+
+def contribute_form(lang: str, rnd: Round) -> Form:
+    """An answer to a round, with its category when the round has them."""
+    fields: list[TextInput | Select] = [
+        TextInput("text", t(lang, "rounds.answer_label"), multiline=True)
+    ]
     if rnd.categories:
         options = tuple(Option(c, category_label(lang, rnd, c)) for c in rnd.categories)
         fields.append(Select("category", t(lang, "rounds.category_label"), options))
-    blocks.append(
-        Form(
-            "contribute", round_title(lang, rnd), tuple(fields), t(lang, "rounds.send"), str(rnd.id)
-        )
+    return Form(
+        "contribute", round_title(lang, rnd), tuple(fields), t(lang, "rounds.send"), str(rnd.id)
     )
-    return message(*blocks)
 
 
 async def close_round(ctx: Context, session: Session, rnd: Round) -> None:

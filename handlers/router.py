@@ -6,14 +6,17 @@ effect; a refusal rolls everything back and answers politely in the person's lan
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from handlers import (
     commitments,
     contributions,
+    home,
     overview,
     people,
+    rounds,
     sessions,
     systems,
     themes,
@@ -47,12 +50,13 @@ PARTICIPANT_COMMANDS = (
     "link", "unlink", "combine", "map", "actor", "force", "summary", "pause", "resume", "lang",
 )  # fmt: skip
 COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role")
+HIDDEN_COMMANDS = ("home",)  # asked for by platforms (Slack's App Home), not typed
 
 
 def canonical_command(word: str) -> str | None:
     """The command meant by `word`, in Dutch or English (`nieuw` -> `new`)."""
     word = word.strip().lstrip("/").casefold()
-    for name in (*PARTICIPANT_COMMANDS, *COORDINATOR_COMMANDS):
+    for name in (*PARTICIPANT_COMMANDS, *COORDINATOR_COMMANDS, *HIDDEN_COMMANDS):
         if word == name:
             return name
         for lang in LANGUAGES:
@@ -107,6 +111,38 @@ async def _link(ctx: Context, args: str) -> None:
     await systems.add_links_from_text(ctx, session, args)
 
 
+async def _open_form(ctx: Context, value: str) -> None:
+    """A button that opens a form: `{"form": id, "context": …}` (platforms show a dialog)."""
+    try:
+        ref = json.loads(value)
+        form_id, context = str(ref["form"]), str(ref.get("context", ""))
+    except (ValueError, KeyError, TypeError):
+        raise Refusal("errors.unknown_action") from None
+    lang = ctx.lang
+    if form_id == "contribute":
+        _session, rnd = await require_open_round(
+            ctx, (RoundKind.CHECKIN, RoundKind.REFLECT, RoundKind.CAUSAL, RoundKind.OVERVIEW)
+        )
+        if context and context != str(rnd.id):
+            raise Refusal("errors.round_closed")
+        ctx.reply(message(rounds.contribute_form(lang, rnd)))
+    elif form_id in STATIC_FORMS:
+        ctx.reply(message(STATIC_FORMS[form_id](lang)))
+    elif form_id == "link":
+        await require_running_session(ctx)
+        ctx.reply(message(await systems.link_form(ctx)))
+    else:
+        raise Refusal("errors.unknown_action")
+
+
+STATIC_FORMS: dict[str, Callable[[str], Form]] = {
+    "commit": commitments.commitment_form,
+    "actor": overview.actor_form,
+    "force": overview.force_form,
+    "new_session": sessions.new_session_form,
+}
+
+
 COMMANDS: dict[str, Flow] = {
     "help": _help,
     "join": _no_args(people.join),
@@ -133,6 +169,7 @@ COMMANDS: dict[str, Flow] = {
     "unlink": systems.remove_link,
     "combine": systems.combine_factors,
     "map": _no_args(systems.show_map),
+    "home": _no_args(home.home),
     "actor": _form_only(overview.actor_form),
     "force": _form_only(overview.force_form),
 }
@@ -143,6 +180,7 @@ ACTIONS: dict[str, Flow] = {
     "new": _new,
     "commit": _commit,
     "weaken": overview.weaken,
+    "form": _open_form,
 }
 
 
@@ -213,6 +251,8 @@ class Coulisse:
         elif event.form_id == "force":
             await overview.add_force(ctx, values)
         elif event.form_id == "contribute":
-            await contributions.contribute(ctx, values.get("text", ""), values.get("category", ""))
+            await contributions.contribute(
+                ctx, values.get("text", ""), values.get("category", ""), event.context
+            )
         else:
             raise Refusal("errors.unknown_action")

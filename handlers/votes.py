@@ -107,6 +107,8 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         existing.dots -= taken
         if existing.dots == 0:
             await ctx.uow.delete(existing)
+        await ctx.uow.flush()
+        ctx.reply(Message((await ballot(ctx, session, rnd)).blocks, replace=True))
         ctx.say("votes.removed", number=theme.position, left=session.vote_budget - used + taken)
         return
     if used + dots > session.vote_budget:
@@ -117,6 +119,9 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         ctx.uow.add(Vote(rnd.id, ctx.person_id, theme.id, dots))
     else:
         existing.dots += dots
+    await ctx.uow.flush()
+    # The ballot the vote came from shows the new counts (never who voted).
+    ctx.reply(Message((await ballot(ctx, session, rnd)).blocks, replace=True))
     ctx.say(
         "votes.cast",
         number=theme.position,

@@ -140,7 +140,9 @@ class Console:
         replies = await self.app.coulisse.handle(parsed)
         assert self.actor is not None
         lang = await self._language_of(self.actor)
-        self._print(t(self.lang, "console.reply_to", name=self.actor.display_name), replies, lang)
+        # A message that updates the one acted on (a ballot) has no place to go in a terminal.
+        shown = [r for r in replies if not r.replace]
+        self._print(t(self.lang, "console.reply_to", name=self.actor.display_name), shown, lang)
         if isinstance(parsed, Command) and parsed.name == "help":
             self._say(t(lang, "console.console_help"))
         await self.dispatcher.drain()

@@ -1,0 +1,28 @@
+"""The App Home: what is mine — open commitments to check in on, and my teams' sessions."""
+
+from __future__ import annotations
+
+from handlers.commitments import check_in_buttons, commitment_line
+from handlers.context import Context
+from handlers.messages import Block, Bullets, Heading, Text, message
+
+
+async def home(ctx: Context) -> None:
+    """What is mine: open commitments to check in on, and the sessions of my teams."""
+    blocks: list[Block] = [Heading(ctx.t("people.home_heading", name=ctx.person.display_name))]
+    mine = await ctx.uow.commitments.for_person(ctx.person_id)
+    blocks.append(Heading(ctx.t("commitments.mine_heading", count=len(mine))))
+    for c in mine:
+        blocks += [Text(commitment_line(ctx.lang, c)), check_in_buttons(ctx.lang, c)]
+    if not mine:
+        blocks.append(Text(ctx.t("commitments.none_mine")))
+    blocks.append(Heading(ctx.t("people.home_sessions")))
+    sessions = []
+    for team in await ctx.uow.directory.teams_of(ctx.person_id):
+        current = await ctx.uow.sessions.current_for_team(team.id or 0)
+        if current is not None:
+            status = ctx.t(f"sessions.statuses.{current.status.value}")
+            sessions.append(ctx.t("people.home_session", title=current.title, team=team.name,
+                                  status=status))  # fmt: skip
+    blocks.append(Bullets(tuple(sessions)) if sessions else Text(ctx.t("people.home_none")))
+    ctx.reply(message(*blocks))
