@@ -25,6 +25,7 @@ from bot.export.mapfiles import (
     from_team_map,
     read_map,
 )
+from bot.slack.manifest import manifest_text
 from bot.wiring import build
 from handlers.loops import analyse
 from handlers.model import Session
@@ -100,6 +101,29 @@ async def _console(settings: Settings, team: str, lang: str) -> None:
                 break
     finally:
         await built.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 3000,
+) -> None:
+    """Run the bot: Slack (HTTP or Socket Mode), the outbox, /healthz."""
+    from bot.serve import serve as run_server
+
+    asyncio.run(run_server(_settings(), host, port))
+
+
+@app.command("slack-manifest")
+def slack_manifest(
+    url: Annotated[str | None, typer.Option(help="Public base URL of `coulisse serve`")] = None,
+    socket_mode: Annotated[bool, typer.Option("--socket-mode", help="No public URL")] = False,
+) -> None:
+    """Print the Slack app manifest, ready to paste into api.slack.com/apps."""
+    try:
+        sys.stdout.write(manifest_text(url, socket_mode))
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 @db_app.command("upgrade")

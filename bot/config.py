@@ -9,7 +9,7 @@ from handlers.loops import Bounds
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///coulisse.db",
@@ -19,6 +19,18 @@ class Settings(BaseSettings):
     default_language: str = Field(default="nl", validation_alias="COULISSE_LANGUAGE")
     timezone: str = Field(default="Europe/Amsterdam", validation_alias="COULISSE_TIMEZONE")
     log_level: str = Field(default="WARNING", validation_alias="COULISSE_LOG_LEVEL")
+    slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN", repr=False)
+    slack_signing_secret: str = Field(
+        default="", validation_alias="SLACK_SIGNING_SECRET", repr=False
+    )
+    slack_app_token: str = Field(default="", validation_alias="SLACK_APP_TOKEN", repr=False)
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias="COULISSE_SLACK_API_URL"
+    )
+    slack_channel_interval: float = Field(
+        default=1.0, ge=0, validation_alias="COULISSE_SLACK_CHANNEL_INTERVAL"
+    )
+    outbox_interval: float = Field(default=1.0, gt=0, validation_alias="COULISSE_OUTBOX_INTERVAL")
     loop_max_length: int = Field(
         default=8, ge=2, le=20, validation_alias="COULISSE_LOOP_MAX_LENGTH"
     )

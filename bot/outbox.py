@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from handlers.messages import Destination, Message, decode_destination, decode_message
 from handlers.model import OutboxMessage
@@ -18,6 +18,15 @@ from storage.outbox import MAX_ATTEMPTS, SqlOutboxWorker
 log = logging.getLogger(__name__)
 
 Send = Callable[[OutboxMessage, Destination, Message], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """The platform asked us to wait (429 Retry-After) or was briefly down (5xx)."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
 
 
 class OutboxDispatcher:
@@ -45,6 +54,13 @@ class OutboxDispatcher:
                 await self.send(
                     item, decode_destination(item.destination), decode_message(item.payload)
                 )
+            except RetryLater as later:
+                retry_at: datetime | None = self.clock.now() + timedelta(seconds=later.seconds)
+                if item.attempts >= MAX_ATTEMPTS:
+                    retry_at = None
+                log.info("sending %s later: %s", item.kind, later.reason)
+                await self.worker.mark_failed(item.id, later.reason, retry_at)
+                continue
             except Exception as exc:  # a platform error must not stop the other messages
                 log.warning("sending %s failed: %s", item.kind, type(exc).__name__)
                 retry = None

@@ -11,6 +11,7 @@ from handlers.model import (
     CheckIn,
     Commitment,
     Contribution,
+    ConversationRef,
     Factor,
     Force,
     InboundEvent,
@@ -82,6 +83,15 @@ class CausalMap(Protocol):
     async def link_between(self, team_id: int, source_id: int, target_id: int) -> Link | None: ...
 
 
+class ConversationRefs(Protocol):
+    """Where a platform reaches a person or a team (Slack DM channel, Teams reference)."""
+
+    async def find(self, platform: str, scope: str, owner_id: int) -> ConversationRef | None: ...
+    async def save(self, ref: ConversationRef) -> None:
+        """Store or replace the reference for (platform, scope, owner)."""
+        ...
+
+
 class Outbox(Protocol):
     async def enqueue(self, message: OutboxMessage) -> bool:
         """Store the message unless one with the same dedupe key exists. True when stored."""
@@ -111,6 +121,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def inbox(self) -> Inbox: ...
+    @property
+    def conversations(self) -> ConversationRefs: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

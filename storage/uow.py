@@ -16,6 +16,7 @@ from handlers.model import (
     Commitment,
     CommitmentStatus,
     Contribution,
+    ConversationRef,
     Factor,
     Force,
     InboundEvent,
@@ -265,6 +266,22 @@ class SqlInbox(_Repo):
         return (await self.s.execute(stmt)).scalar() is not None
 
 
+class SqlConversationRefs(_Repo):
+    async def find(self, platform: str, scope: str, owner_id: int) -> ConversationRef | None:
+        c = t.conversation_refs.c
+        return await self._one(
+            ConversationRef, c.platform == platform, c.scope == scope, c.owner_id == owner_id
+        )
+
+    async def save(self, ref: ConversationRef) -> None:
+        existing = await self.find(ref.platform, ref.scope, ref.owner_id)
+        if existing is None:
+            self.s.add(ref)
+        else:
+            existing.reference = ref.reference
+        await self.s.flush()
+
+
 class SqlUnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._factory = sessions
@@ -277,6 +294,7 @@ class SqlUnitOfWork:
         self.causal = SqlCausalMap(self.session)
         self.outbox = SqlOutbox(self.session)
         self.inbox = SqlInbox(self.session)
+        self.conversations = SqlConversationRefs(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -6,20 +6,26 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from aiohttp import web
 
 from bot.clock import ManualClock
+from bot.config import Settings
+from bot.serve import running
 from bot.wiring import App, build
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.tables import metadata
+from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, SlackClient, free_port
 
 PG_ADMIN_URL = os.environ.get(
     "COULISSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -117,3 +123,54 @@ async def sqlite_app(sqlite_url: str, clock: ManualClock) -> AsyncIterator[App]:
     built = await build(sqlite_url, clock, migrate=False)
     yield built
     await built.close()
+
+
+@dataclass
+class SlackStack:
+    api: FakeSlackApi
+    slack: SlackClient
+    app: App
+    base: str  # the bot's http://127.0.0.1:port
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 10) -> None:
+    """Wait until `check` holds: the bot answers Slack first and works after the ack."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition did not hold in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def slack_stack(database_url: str) -> AsyncIterator[SlackStack]:
+    """`coulisse serve` on loopback, talking to a fake Slack Web API that records every call."""
+    api = FakeSlackApi()
+    api_runner = web.AppRunner(api.app())
+    await api_runner.setup()
+    api_port = free_port()
+    await web.TCPSite(api_runner, "127.0.0.1", api_port).start()
+    api.url = f"http://127.0.0.1:{api_port}"
+    settings = Settings(
+        database_url=database_url,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=f"{api.url}/api/",
+        outbox_interval=0.05,
+        slack_channel_interval=0.01,
+    )
+    port = free_port()
+    try:
+        async with (
+            running(settings, "127.0.0.1", port) as (app, _slack, _runner),
+            aiohttp.ClientSession() as session,
+        ):
+            base = f"http://127.0.0.1:{port}"
+            yield SlackStack(api, SlackClient(f"{base}/slack/events", session), app, base)
+    finally:
+        await api_runner.cleanup()

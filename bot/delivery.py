@@ -1,0 +1,60 @@
+"""Routes an outbox message to the sender of the platform its recipient is on."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from handlers.messages import Destination, Message
+from handlers.model import OutboxMessage, Person, Platform, Team, Workspace
+from handlers.ports import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who or where, as the platform knows them."""
+
+    platform: Platform
+    workspace: str  # the platform's workspace/tenant id
+    kind: str  # "channel" or "dm"
+    owner_id: int  # our team or person id
+    address: str  # channel id, or the person's platform id
+    locale: str
+
+
+PlatformSend = Callable[[OutboxMessage, Target, Message], Awaitable[None]]
+
+
+class UnknownRecipient(Exception):
+    pass
+
+
+class Delivery:
+    def __init__(self, uow: UnitOfWorkFactory, senders: dict[Platform, PlatformSend]) -> None:
+        self.uow = uow
+        self.senders = senders
+
+    async def target(self, to: Destination) -> Target:
+        async with self.uow() as uow:
+            if to.kind == "dm":
+                person = await uow.get(Person, to.id)
+                if person is None or person.erased:
+                    raise UnknownRecipient(f"person {to.id}")
+                workspace = await uow.get(Workspace, person.workspace_id)
+                address, locale = person.platform_id, person.locale
+            else:
+                team = await uow.get(Team, to.id)
+                if team is None:
+                    raise UnknownRecipient(f"team {to.id}")
+                workspace = await uow.get(Workspace, team.workspace_id)
+                address = team.channel_id
+                locale = workspace.locale if workspace else "nl"
+        assert workspace is not None
+        return Target(workspace.platform, workspace.external_id, to.kind, to.id, address, locale)
+
+    async def __call__(self, item: OutboxMessage, to: Destination, message: Message) -> None:
+        target = await self.target(to)
+        sender = self.senders.get(target.platform)
+        if sender is None:
+            raise UnknownRecipient(f"no sender for {target.platform}")
+        await sender(item, target, message)

@@ -1,0 +1,106 @@
+"""Sends outbox messages to Slack: DMs through conversations.open, about one message per second
+per channel, 429s and 5xx answered with a later retry, causal maps uploaded as pictures."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.delivery import Target
+from bot.export.diagram import png, svg
+from bot.outbox import RetryLater
+from bot.slack.blocks import fallback_text, render
+from handlers.messages import Diagram, Message
+from handlers.model import ConversationRef, OutboxMessage, Platform
+from handlers.ports import UnitOfWorkFactory
+
+CHANNEL_INTERVAL = 1.0  # Slack allows about one message per second per channel
+SERVER_ERROR_DELAY = 5.0
+
+
+def retry_from(error: SlackApiError) -> RetryLater | None:
+    """A rate limit or a server error is worth trying again; anything else is not."""
+    status = error.response.status_code
+    if status == 429:
+        seconds = float(error.response.headers.get("Retry-After", "1") or 1)
+        return RetryLater(seconds, "rate limited")
+    if status >= 500:
+        return RetryLater(SERVER_ERROR_DELAY, f"Slack answered {status}")
+    return None
+
+
+class SlackSender:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        uow: UnitOfWorkFactory,
+        *,
+        interval: float = CHANNEL_INTERVAL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.uow = uow
+        self.interval = interval
+        self.monotonic = monotonic
+        self._last_sent: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def __call__(self, item: OutboxMessage, target: Target, message: Message) -> None:
+        try:
+            channel = await self.channel_for(target)
+            async with self._locks.setdefault(channel, asyncio.Lock()):
+                await self._post(channel, message)
+        except SlackApiError as error:
+            later = retry_from(error)
+            if later is not None:
+                raise later from None
+            raise
+
+    async def channel_for(self, target: Target) -> str:
+        """A team's channel, or the DM channel with a person (opened once, then remembered)."""
+        if target.kind == "channel":
+            return target.address
+        async with self.uow() as uow:
+            ref = await uow.conversations.find(Platform.SLACK, "person", target.owner_id)
+            if ref is not None:
+                return str(ref.reference["channel"])
+            opened = await self.client.conversations_open(users=target.address)
+            channel = str(opened["channel"]["id"])
+            await uow.conversations.save(
+                ConversationRef(Platform.SLACK, "person", target.owner_id, {"channel": channel})
+            )
+            await uow.commit()
+        return channel
+
+    async def _pace(self, channel: str) -> None:
+        wait = self._last_sent.get(channel, -1e9) + self.interval - self.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_sent[channel] = self.monotonic()
+
+    async def _post(self, channel: str, message: Message) -> None:
+        diagrams = [b for b in message.blocks if isinstance(b, Diagram)]
+        for blocks in render(message):
+            await self._pace(channel)
+            await self.client.chat_postMessage(
+                channel=channel,
+                text=fallback_text(message),
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        for diagram in diagrams:
+            await self._pace(channel)
+            picture = png(diagram)
+            await self.client.files_upload_v2(
+                channel=channel,
+                file=picture if picture is not None else svg(diagram).encode(),
+                filename="causal-map.png" if picture is not None else "causal-map.svg",
+                title=diagram.title,
+                alt_txt=diagram.alt,
+                request_file_info=False,
+            )

@@ -1,0 +1,258 @@
+"""Slack over real HTTP on loopback: signed requests into `coulisse serve`, a fake Web API that
+records what the bot sends, validated against ../shared/specs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SlackStack, eventually
+from tests.fake_slack import sign
+
+SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "slack"
+# Newer than the 2020 Web API spec in ../shared/specs: the upload flow that replaced files.upload.
+NEWER_THAN_SPEC = {"files.getUploadURLExternal", "files.completeUploadExternal"}
+# slack-bolt asks auth.test with team_id (for org-wide installs), a parameter added since.
+NEWER_PARAMS = {"auth.test": {"team_id"}}
+PEOPLE = {"U1": "Sanne", "U2": "Ahmed", "U3": "Fleur", "U4": "Joost", "U5": "Noor"}
+
+
+def assert_known_to_the_spec(stack: SlackStack) -> None:
+    spec = json.loads((SPECS / "slack_web_openapi_v2_without_examples.json").read_text())
+    for call in stack.api.calls:
+        if call.method in NEWER_THAN_SPEC:
+            continue
+        path = spec["paths"].get(f"/{call.method}")
+        assert path is not None, f"{call.method} is not a Slack Web API method"
+        known = {p["name"] for verb in path.values() for p in verb.get("parameters", [])}
+        known |= NEWER_PARAMS.get(call.method, set())
+        assert set(call.params) <= known, (call.method, set(call.params) - known)
+
+
+def no_pings(stack: SlackStack) -> None:
+    """Nothing the bot sent can mention @channel, @here or anyone, or link anywhere."""
+    for call in stack.api.calls:
+        sent = json.dumps(call.params)
+        for forbidden in ("<!channel>", "<!here>", "<!everyone>", "<@U", "<https://evil"):
+            assert forbidden not in sent, (call.method, forbidden)
+
+
+async def modal(stack: SlackStack, count: int) -> dict[str, Any]:
+    """The `count`-th modal the bot opened."""
+    await eventually(lambda: len(stack.api.of("views.open")) >= count)
+    return stack.api.of("views.open")[count - 1]["view"]
+
+
+def channel_posts(stack: SlackStack) -> list[dict[str, Any]]:
+    return [p for p in stack.api.of("chat.postMessage") if p["channel"] == "C1"]
+
+
+async def test_a_whole_regie_session_through_slack(slack_stack: SlackStack) -> None:
+    s = slack_stack.slack
+    api = slack_stack.api
+    # The coordinator prepares the session in a modal, for the channel's people.
+    assert await s.command("U1", "new") == 200
+    view = await modal(slack_stack, 1)
+    assert view["type"] == "modal" and view["callback_id"].startswith("new_session|")
+    status, body = await s.submit(
+        "U1",
+        view,
+        {
+            "title": "Noord: samen grip",
+            "question": "Hoe voorkomen we lange wachttijden?",
+            "format": "regie",
+            "language": "nl",
+            "anonymous": "yes",
+            "members": ["U2", "U3", "U4", "U5"],
+        },
+    )
+    assert status == 200 and body == ""
+    await eventually(lambda: "staat klaar" in api.texts("chat.postEphemeral"))
+    await s.command("U1", "start")
+    # The check-in question goes to all five by DM; the channel hears the team starts.
+    await eventually(lambda: len(api.of("conversations.open")) == 5)
+    await eventually(
+        lambda: sum(p["channel"].startswith("D") for p in api.of("chat.postMessage")) >= 5
+    )
+    assert any(
+        "Ronde 1 van 8" in json.dumps(p, ensure_ascii=False) for p in channel_posts(slack_stack)
+    )
+
+    for user, text in [
+        ("U2", "Moe maar hoopvol"),
+        ("U3", "<!channel> *vet* <https://evil.example|klik> &lt;b&gt; &amp; @here"),
+    ]:
+        assert await s.dm(user, text) == 200
+    await eventually(lambda: api.texts().count("opgeslagen") >= 2)
+    await s.command("U1", "next")  # reveal, overview opens
+    await eventually(
+        lambda: "Wat het team deelde" in json.dumps(channel_posts(slack_stack), ensure_ascii=False)
+    )
+    reveal = json.dumps(channel_posts(slack_stack), ensure_ascii=False)
+    # What was a ping in Slack's markup arrives as words; what was typed as markup stays text.
+    assert "@channel" in reveal and "&lt;b&gt; &amp;" in reveal and "klik (https://evil" in reveal
+    assert "Ahmed" not in reveal and "U2" not in reveal
+
+    # An answer through the form a DM button opens (the overview round).
+    await s.dm("U2", "actor: Huisartsen in Noord (4)")
+    await s.click("U3", "form#0", json.dumps({"form": "force", "context": ""}), channel="DU3")
+    force_view = await modal(slack_stack, 2)
+    await s.submit(
+        "U3", force_view, {"text": "Privacyregels", "direction": "restraining", "strength": "5"}
+    )
+    await eventually(lambda: "krachtenveld" in api.texts())
+    for answer, round_title in [
+        ("patronen: Gezinnen worden steeds doorverwezen", "de ijsberg"),
+        ("onuitgesproken: We vertrouwen elkaars oordeel nog niet", "systeemvragen"),
+    ]:
+        await s.command("U1", "next")
+        await eventually(lambda t=round_title: t in api.texts())
+        await s.dm("U5", answer)
+    await s.command("U1", "next")
+    await eventually(lambda: "oorzakelijke verbanden" in api.texts())
+    await s.dm("U4", "wachtlijst -> +druk op huisarts\ndruk op huisarts -> +wachtlijst")
+    await eventually(lambda: "Toegevoegd aan de kaart" in api.texts())
+    await s.command("U1", "next")  # the map goes to the channel, with its picture
+    await eventually(lambda: len(api.of("files.completeUploadExternal")) == 1)
+    assert api.uploads and api.uploads[0][:4] in (b"\x89PNG", b"<svg", b"<?xm")
+    await eventually(lambda: "R1 (versterkend)" in api.texts())
+    await s.command("U1", "next")  # themes → dot voting: the ballot has buttons
+    await eventually(
+        lambda: any(
+            "Stem op 1" in json.dumps(p, ensure_ascii=False) for p in channel_posts(slack_stack)
+        )
+    )
+    ballot = next(
+        p for p in channel_posts(slack_stack) if "Stem op 1" in json.dumps(p, ensure_ascii=False)
+    )
+    vote = next(e for b in ballot["blocks"] if b["type"] == "actions" for e in b["elements"])
+    ballot_ts = next(c for c in api.calls if c.params is ballot).params.get("ts", "")
+    ts = f"{time.time():.6f}"
+    for _ in range(2):  # a double click counts once
+        assert (
+            await s.click(
+                "U2", vote["action_id"], vote["value"], message_ts="1700000000.000009", action_ts=ts
+            )
+            == 200
+        )
+    await eventually(lambda: len(api.of("chat.update")) >= 1)
+    await eventually(lambda: "Nog 2 over" in api.texts("chat.postEphemeral"))
+    updated = api.of("chat.update")[-1]
+    assert updated["ts"] == "1700000000.000009" and "1 stip" in json.dumps(
+        updated, ensure_ascii=False
+    )
+    assert "Ahmed" not in json.dumps(updated) and "U2" not in json.dumps(updated["blocks"])
+    del ballot_ts
+
+    await s.command("U1", "next")  # commitments: a modal with a date picker
+    await s.command("U2", "commit")
+    commit_view = await modal(slack_stack, 3)
+    kinds = {
+        b["block_id"]: b["element"]["type"] for b in commit_view["blocks"] if b["type"] == "input"
+    }
+    assert kinds["due"] == "datepicker" and kinds["mode"] == "static_select"
+    await s.submit(
+        "U2",
+        commit_view,
+        {
+            "text": "Eén intake proberen",
+            "due": "2099-02-01",
+            "mode": "co_create",
+            "co_owners": "",
+            "focus": "R1",
+            "level": "structures",
+        },
+    )
+    await eventually(lambda: "Afspraak 1 staat genoteerd" in api.texts("chat.postEphemeral"))
+    await s.command("U1", "next")  # the last round closes: the summary goes to the channel
+    await eventually(
+        lambda: "Samenvatting" in json.dumps(channel_posts(slack_stack), ensure_ascii=False)
+    )
+    assert_known_to_the_spec(slack_stack)
+    no_pings(slack_stack)
+    for post in api.of("chat.postMessage"):
+        assert post.get("unfurl_links") in (False, "false", "0", 0) or "blocks" not in post
+
+
+async def test_a_refusal_keeps_the_modal_open_with_the_reason(slack_stack: SlackStack) -> None:
+    s = slack_stack.slack
+    await s.command("U1", "new")
+    view = await modal(slack_stack, 1)
+    status, body = await s.submit("U1", view, {"title": "", "question": "q", "format": "retro"})
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_action"] == "errors" and "lijkt leeg" in next(
+        iter(answer["errors"].values())
+    )
+
+
+@pytest.mark.parametrize("problem", ["forged", "stale", "missing"])
+async def test_forged_or_stale_requests_get_401(slack_stack: SlackStack, problem: str) -> None:
+    body = (
+        b"token=&team_id=T1&user_id=U1&command=%2Fcoulisse&text=status&channel_id=C1&trigger_id=t"
+    )
+    if problem == "forged":
+        headers = sign(body, secret="not-the-secret")
+    elif problem == "stale":
+        headers = sign(body, timestamp=int(time.time()) - 6 * 60)
+    else:
+        headers = {"X-Slack-Request-Timestamp": str(int(time.time()))}
+    status, _ = await slack_stack.slack.post(
+        body, "application/x-www-form-urlencoded", signed=headers
+    )
+    assert status == 401
+    assert slack_stack.api.of("chat.postEphemeral") == []
+
+
+async def test_a_retried_event_has_one_effect(slack_stack: SlackStack) -> None:
+    s = slack_stack.slack
+    await s.command("U1", "new")
+    view = await modal(slack_stack, 1)
+    await s.submit(
+        "U1", view, {"title": "T", "question": "Q", "format": "retro", "members": ["U2"]}
+    )
+    await s.command("U1", "start")
+    await eventually(lambda: len(slack_stack.api.of("conversations.open")) == 2)
+    await s.dm("U2", "Goed", event_id="Ev42")
+    await s.dm(
+        "U2",
+        "Goed",
+        event_id="Ev42",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    await eventually(lambda: "opgeslagen" in slack_stack.api.texts())
+    await s.command("U1", "status")
+    await eventually(
+        lambda: "1 van de 2 hebben iets gedeeld" in slack_stack.api.texts("chat.postEphemeral")
+    )
+
+
+async def test_429_and_500_are_retried_later(slack_stack: SlackStack) -> None:
+    s, api = slack_stack.slack, slack_stack.api
+    api.fail("chat.postMessage", 429, {"Retry-After": "1"})
+    api.fail("chat.postMessage", 500)
+    await s.command("U1", "new")
+    view = await modal(slack_stack, 1)
+    await s.submit("U1", view, {"title": "T", "question": "Q", "format": "retro"})
+    await s.command("U1", "start")
+    # Two outbox messages met a failure each; after Retry-After and the server-error pause
+    # both still arrive, once.
+    await eventually(lambda: len(channel_posts(slack_stack)) >= 2, timeout=20)
+    headings = [json.dumps(p, ensure_ascii=False) for p in channel_posts(slack_stack)]
+    assert sum("Ronde 1 van 5" in h for h in headings) == 1
+    assert api.failures["chat.postMessage"] == []
+
+
+async def test_healthz(slack_stack: SlackStack) -> None:
+    async with slack_stack.slack.session.get(f"{slack_stack.base}/healthz") as resp:
+        assert resp.status == 200 and (await resp.json())["status"] == "ok"
+
+
+async def test_unknown_input_gets_the_help_ephemeral(slack_stack: SlackStack) -> None:
+    await slack_stack.slack.command("U1", "xyzzy")
+    await eventually(lambda: "Wat je kunt doen" in slack_stack.api.texts("chat.postEphemeral"))
+    assert slack_stack.api.of("chat.postMessage") == []
