@@ -30,6 +30,11 @@ from handlers.model import (
 T = TypeVar("T")
 
 
+class Conflict(Exception):
+    """Another transaction stored the same thing first (two first messages in a new channel):
+    the whole event is tried again and then finds what the other stored."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""

@@ -38,8 +38,10 @@ from handlers.messages import (
     message,
 )
 from handlers.model import InboundEvent, Platform, RoundKind
-from handlers.ports import Clock, UnitOfWorkFactory
+from handlers.ports import Clock, Conflict, UnitOfWorkFactory
 from prompts.catalog import LANGUAGES, t, words
+
+CONFLICT_RETRIES = 2
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +207,14 @@ class Coulisse:
         self.bounds = bounds or Bounds()
 
     async def handle(self, event: Event) -> list[Message]:
+        for _attempt in range(CONFLICT_RETRIES):
+            try:
+                return await self._handle_once(event)
+            except Conflict:
+                log.info("a concurrent event stored the same first; trying again")
+        return await self._handle_once(event)
+
+    async def _handle_once(self, event: Event) -> list[Message]:
         async with self.uow_factory() as uow:
             if event.event_key and not await uow.inbox.record(
                 InboundEvent(event.event_key, Platform(event.actor.platform), self.clock.now())

@@ -34,6 +34,7 @@ from handlers.model import (
     Vote,
     Workspace,
 )
+from handlers.ports import Conflict
 from storage import tables as t
 
 T = TypeVar("T")
@@ -312,10 +313,16 @@ class SqlUnitOfWork:
         return await self.session.get(kind, id)
 
     async def flush(self) -> None:
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from exc
 
     async def commit(self) -> None:
-        await self.session.commit()
+        try:
+            await self.session.commit()
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from exc
 
     async def rollback(self) -> None:
         await self.session.rollback()

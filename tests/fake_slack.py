@@ -39,6 +39,7 @@ class FakeSlackApi:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
     uploads: list[bytes] = field(default_factory=list)
+    members: dict[str, list[str]] = field(default_factory=dict)  # channel -> user ids
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     url: str = ""
 
@@ -87,6 +88,12 @@ class FakeSlackApi:
         if method in ("chat.postMessage", "chat.update"):
             ts = params.get("ts") or f"1700000000.{next(self._ts):06d}"
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {"ts": ts}}
+        if method == "conversations.members":
+            return {
+                "ok": True,
+                "members": self.members.get(str(params.get("channel")), []),
+                "response_metadata": {"next_cursor": ""},
+            }
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", ""))}}
         if method in ("views.open", "views.publish"):
@@ -171,6 +178,7 @@ class SlackClient:
         channel: str = "C1",
         message_ts: str = "",
         action_ts: str | None = None,
+        container: str = "message",
     ) -> int:
         n = next(self._ids)
         payload = {
@@ -179,8 +187,14 @@ class SlackClient:
             "user": {"id": user, "team_id": self.team},
             "api_app_id": "A1",
             "trigger_id": f"trigger-{n}",
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-            "channel": {"id": channel},
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel}
+            if container == "message"
+            else {"type": "view", "view_id": "VHOME"},
+            **(
+                {"channel": {"id": channel}}
+                if channel
+                else {"view": {"id": "VHOME", "type": "home"}}
+            ),
             "actions": [
                 {
                     "type": "button",

@@ -256,3 +256,70 @@ async def test_unknown_input_gets_the_help_ephemeral(slack_stack: SlackStack) ->
     await slack_stack.slack.command("U1", "xyzzy")
     await eventually(lambda: "Wat je kunt doen" in slack_stack.api.texts("chat.postEphemeral"))
     assert slack_stack.api.of("chat.postMessage") == []
+
+
+async def test_a_session_is_for_the_channel_when_nobody_is_chosen(slack_stack: SlackStack) -> None:
+    s, api = slack_stack.slack, slack_stack.api
+    api.members["C1"] = ["U1", "U2", "U3", "UBOT"]
+    await s.command("U1", "new")
+    view = await modal(slack_stack, 1)
+    await s.submit("U1", view, {"title": "T", "question": "Q", "format": "retro"})
+    await s.command("U1", "start")
+    # Everyone in the channel gets the question, the bot itself does not.
+    await eventually(lambda: len(api.of("conversations.open")) == 3)
+    assert sorted(p["users"] for p in api.of("conversations.open")) == ["U1", "U2", "U3"]
+
+
+async def test_app_home_shows_my_commitments_with_check_in_buttons(slack_stack: SlackStack) -> None:
+    s, api = slack_stack.slack, slack_stack.api
+    await s.command("U1", "new")
+    await s.submit(
+        "U1",
+        await modal(slack_stack, 1),
+        {"title": "T", "question": "Q", "format": "retro", "members": ["U2"]},
+    )
+    await s.command("U1", "start")
+    await s.command("U2", "commit")
+    await s.submit(
+        "U2",
+        await modal(slack_stack, 2),
+        {"text": "Bellen", "due": "2099-01-01", "mode": "co_produce"},
+    )
+    await eventually(lambda: "genoteerd" in api.texts("chat.postEphemeral"))
+    await s.event({"type": "app_home_opened", "user": "U2", "channel": "DU2", "tab": "home"})
+    await eventually(lambda: len(api.of("views.publish")) == 1)
+    published = api.of("views.publish")[0]
+    assert published["user_id"] == "U2" and published["view"]["type"] == "home"
+    home = json.dumps(published["view"], ensure_ascii=False)
+    assert "Bellen" in home and "T — wijkteam-noord, bezig" in home
+    button = next(
+        e
+        for b in published["view"]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["value"].endswith(":done")
+    )
+    # A check-in from the App Home (a view, no channel): the answer comes by DM.
+    await s.click("U2", button["action_id"], button["value"], channel="", container="view")
+    await eventually(lambda: "klaar" in api.texts())
+    await eventually(lambda: len(api.of("views.publish")) == 2)  # the home tab is refreshed
+    assert "Bellen" not in json.dumps(api.of("views.publish")[1], ensure_ascii=False)
+    assert any(
+        p["channel"] in ("U2", "DU2")
+        and "afspraak 1 staat nu op" in json.dumps(p, ensure_ascii=False)
+        for p in api.of("chat.postMessage")
+    )
+
+
+async def test_someone_joining_the_channel_is_welcomed_and_becomes_a_member(
+    slack_stack: SlackStack,
+) -> None:
+    s, api = slack_stack.slack, slack_stack.api
+    await s.command("U1", "status")  # the channel becomes a team, U1 its coordinator
+    await eventually(lambda: len(api.of("chat.postEphemeral")) == 1)
+    await s.event({"type": "member_joined_channel", "user": "U7", "channel": "C1", "team": "T1"})
+    await eventually(lambda: "Welkom bij wijkteam-noord" in api.texts("chat.postEphemeral"))
+    welcome = next(
+        p for p in api.of("chat.postEphemeral") if "Welkom" in json.dumps(p, ensure_ascii=False)
+    )
+    assert welcome["user"] == "U7" and "deelnemer" in json.dumps(welcome, ensure_ascii=False)

@@ -237,3 +237,15 @@ async def test_the_open_round_of_a_running_session(app: App) -> None:
     await d.cmd("Sanne", "end")
     async with app.uow() as uow:
         assert await uow.sessions.open_round(1) is None
+
+
+async def test_first_events_in_a_new_channel_at_once_make_one_team(app: App) -> None:
+    d = Driver(app)
+    names = [f"P{i}" for i in range(6)]
+    replies = await asyncio.gather(*(d.cmd(n, "join") for n in names))
+    assert all("Welkom bij" in r for r in replies)
+    assert await d.count("teams") == 1 and await d.count("memberships") == len(names)
+    assert await d.count("workspaces") == 1
+    async with app.uow() as uow:
+        roles = [m.role for m, _ in await uow.directory.members(1)]
+    assert roles.count(Role.COORDINATOR) == 1

@@ -66,6 +66,7 @@ class SlackAdapter:
     def __init__(self, coulisse: Coulisse, client: AsyncWebClient, signing_secret: str) -> None:
         self.coulisse = coulisse
         self.client = client
+        self._bot_user: str | None = None
         # The client carries the token (and the API URL); bolt asks it who we are.
         self.app = AsyncApp(
             signing_secret=signing_secret, client=client, process_before_response=False
@@ -129,6 +130,8 @@ class SlackAdapter:
             container.get("message_ts", ""),
         )
         await self.run(event, where)
+        if container.get("type") == "view" and (body.get("view") or {}).get("type") == "home":
+            await self.publish_home(body["user"].get("team_id") or body["team"]["id"], user)
 
     async def on_view(self, ack: Any, body: dict[str, Any]) -> None:
         view = body["view"]
@@ -136,9 +139,12 @@ class SlackAdapter:
         meta = json.loads(view.get("private_metadata") or "{}")
         user = body["user"]["id"]
         channel = meta.get("channel", "")
+        values = form_values(view.get("state", {}))
+        if form_id == "new_session" and not values.get("members") and channel:
+            values["members"] = ",".join(await self.channel_members(channel))
         event = FormSubmitted(
             form_id,
-            form_values(view.get("state", {})),
+            values,
             self.actor(body["user"].get("team_id") or body["team"]["id"], user),
             place_of(channel, meta.get("channel_name", "")),
             context,
@@ -195,13 +201,30 @@ class SlackAdapter:
         await self.run(command, Where(event.get("channel", ""), event["user"], dm=False))
 
     async def on_home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("tab") not in (None, "home"):
-            return
-        replies = await self.coulisse.handle(
-            Command("home", self.actor(body["team_id"], event["user"]), Place("dm"))
-        )
+        if event.get("tab") in (None, "home"):
+            await self.publish_home(body["team_id"], event["user"])
+
+    async def publish_home(self, team: str, user: str) -> None:
+        """The App Home, fresh: my open commitments and my teams' sessions."""
+        replies = await self.coulisse.handle(Command("home", self.actor(team, user), Place("dm")))
         if replies:
-            await self.client.views_publish(user_id=event["user"], view=home(replies[0]))
+            await self.client.views_publish(user_id=user, view=home(replies[0]))
+
+    async def channel_members(self, channel: str) -> list[str]:
+        """Everyone in the channel but the bot: a session's people when none were chosen."""
+        if self._bot_user is None:
+            self._bot_user = str((await self.client.auth_test()).get("user_id", ""))
+        members: list[str] = []
+        cursor = None
+        while True:
+            page = await self.client.conversations_members(
+                channel=channel, cursor=cursor, limit=200
+            )
+            found: list[str] = list(page.get("members", []))
+            members += [m for m in found if m != self._bot_user]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
 
     async def run(self, event: Event, where: Where) -> None:
         try:
