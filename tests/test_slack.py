@@ -315,7 +315,7 @@ async def test_someone_joining_the_channel_is_welcomed_and_becomes_a_member(
     slack_stack: SlackStack,
 ) -> None:
     s, api = slack_stack.slack, slack_stack.api
-    await s.command("U1", "status")  # the channel becomes a team, U1 its coordinator
+    await s.command("U1", "help")  # the channel becomes a team, U1 its coordinator
     await eventually(lambda: len(api.of("chat.postEphemeral")) == 1)
     await s.event({"type": "member_joined_channel", "user": "U7", "channel": "C1", "team": "T1"})
     await eventually(lambda: "Welkom bij wijkteam-noord" in api.texts("chat.postEphemeral"))

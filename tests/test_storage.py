@@ -29,6 +29,7 @@ from handlers.model import (
     Team,
     Workspace,
 )
+from handlers.ports import Conflict
 from storage.db import create_engine
 from storage.outbox import SqlOutboxWorker
 from storage.tables import metadata
@@ -86,7 +87,7 @@ async def test_directory_finds_people_teams_and_members(app: App) -> None:
 
 async def test_unique_rules_hold(app: App) -> None:
     await _seed(app)
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(Conflict):
         async with app.uow() as uow:
             uow.add(Workspace(Platform.SLACK, "T1"))
             await uow.commit()
