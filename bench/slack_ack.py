@@ -69,6 +69,7 @@ TOPICS = {
 TARGET_P99_MS = 300.0
 TARGET_RATIO = 2.0
 OVERALL_TIMEOUT = 120.0
+SCRIPT = str(Path(__file__).resolve())  # started again as the fake Slack and the client
 SETTLE_TIMEOUT = 30.0
 
 
@@ -138,7 +139,7 @@ async def fake_slack(session: aiohttp.ClientSession) -> AsyncIterator[FakeSlack]
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        __file__,
+        SCRIPT,
         "--fake-slack",
         str(port),
         stdin=asyncio.subprocess.PIPE,
@@ -210,7 +211,7 @@ async def burst(url: str, bodies: list[tuple[str, str]], spread: float, limit: i
     spec = {"url": url, "bodies": bodies, "spread": spread, "limit": limit}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        __file__,
+        SCRIPT,
         "--burst",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -464,7 +465,8 @@ async def run(count: int, spread: float, limit: int) -> Figures:
                 acked = count - figures.ours["answers"].non_200
                 figures.effects.append(
                     f"DM answers: {acked} of {count} acknowledged with 200; "
-                    f"{stored - 1} stored in the database (+1 warm-up) after {took:.1f} s; "
+                    f"{stored - 1} stored in the database (+1 warm-up), "
+                    f"all within {took:.1f} s of the burst's end; "
                     f"{replies} 'stored' replies sent"
                 )
                 figures.bare["answers"] = await burst(bare_url, answers, spread, limit)
@@ -538,7 +540,8 @@ async def run(count: int, spread: float, limit: int) -> Figures:
                 figures.effects.append(
                     f"vote clicks: {acked} of {count} acknowledged with 200; "
                     f"{dots - 1} dots in the database (+1 warm-up; {expected_dots - 1} expected: "
-                    f"{len(PEOPLE)} people × budget {budget}) after {took:.1f} s; "
+                    f"{len(PEOPLE)} people × budget {budget}), "
+                    f"within {took:.1f} s of the burst's end; "
                     f"{len(per_voter)} voters, {over} over budget; "
                     f"{len(await api.of('chat.update', mark))} ballot updates, "
                     f"{cast} 'you placed' and {refused} 'over budget' ephemerals"

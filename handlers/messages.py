@@ -125,6 +125,15 @@ class Select:
 
 
 @dataclass(frozen=True)
+class DateTimeInput:
+    """A moment: Slack's date-time picker; as text, ISO 8601 with a time zone."""
+
+    name: str
+    label: str
+    optional: bool = True
+
+
+@dataclass(frozen=True)
 class PeopleInput:
     """Choose people of the workspace (Slack: a people picker; console: names)."""
 
@@ -137,7 +146,7 @@ class PeopleInput:
 class Form:
     id: str
     title: str
-    fields: tuple[TextInput | DateInput | Select | PeopleInput, ...]
+    fields: tuple[TextInput | DateInput | DateTimeInput | Select | PeopleInput, ...]
     submit: str
     context: str = ""  # an id the submission refers to, e.g. a round
 
@@ -206,6 +215,7 @@ _BLOCK_TYPES: dict[str, type] = {
         DateInput,
         Select,
         PeopleInput,
+        DateTimeInput,
     )
 }
 

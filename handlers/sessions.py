@@ -3,13 +3,14 @@ closes with the team's summary. Only coordinators steer; everyone can see where 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from handlers import rounds as round_flow
 from handlers.commitments import review
 from handlers.context import MAX_TITLE, Context, Refusal, clean_text
 from handlers.lookup import current_round, require_running_session, require_session, round_title
 from handlers.messages import (
+    DateTimeInput,
     Destination,
     Fields,
     Form,
@@ -28,6 +29,8 @@ from prompts.catalog import LANGUAGES, language, t
 from prompts.formats import SessionFormat, custom_format, formats
 
 MAX_VOTE_BUDGET = 20
+# How long each round stays open, in days, when the session is planned ahead.
+ROUND_LENGTHS = {"1": 1, "2": 2, "3": 3, "7": 7}
 # Recurring series, as iCalendar RRULEs (the scheduler reads them).
 RECURRENCES = {
     "none": "",
@@ -68,17 +71,33 @@ def _budget(values: dict[str, str]) -> int:
     return int(word)
 
 
-def _starts_at(values: dict[str, str]) -> datetime | None:
+def _starts_at(values: dict[str, str], now: datetime) -> datetime | None:
+    """ISO 8601 with a time zone, or a Unix timestamp (what Slack's picker sends); not past."""
     word = values.get("starts_at", "").strip()
     if not word:
         return None
     try:
-        when = datetime.fromisoformat(word)
-    except ValueError:
+        when = (
+            datetime.fromtimestamp(int(word), tz=UTC)
+            if word.isdigit()
+            else datetime.fromisoformat(word)
+        )
+    except (ValueError, OverflowError, OSError):
         raise Refusal("errors.bad_datetime") from None
     if when.tzinfo is None:
         raise Refusal("errors.bad_datetime")
+    if when < now - timedelta(minutes=5):
+        raise Refusal("errors.start_in_past")
     return when
+
+
+def _round_length(values: dict[str, str]) -> timedelta | None:
+    word = values.get("round_length", "").strip()
+    if not word:
+        return None
+    if word not in ROUND_LENGTHS:
+        raise Refusal("errors.unknown_round_length")
+    return timedelta(days=ROUND_LENGTHS[word])
 
 
 def new_session_form(lang: str) -> Form:
@@ -104,6 +123,13 @@ def new_session_form(lang: str) -> Form:
                 (Option("yes", t(lang, "sessions.yes")), Option("no", t(lang, "sessions.no"))),
             ),
             PeopleInput("members", t(lang, "sessions.members_label")),
+            DateTimeInput("starts_at", t(lang, "sessions.starts_at_label")),
+            Select(
+                "round_length",
+                t(lang, "sessions.round_length_label"),
+                tuple(Option(k, t(lang, f"sessions.round_lengths.{k}")) for k in ROUND_LENGTHS),
+                optional=True,
+            ),
             Select(
                 "recurrence",
                 t(lang, "sessions.recurrence_label"),
@@ -145,7 +171,7 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
         locale=language(lang_word or ctx.workspace.locale),
         anonymous=_flag(values, "anonymous", True),
         vote_budget=_budget(values),
-        starts_at=_starts_at(values),
+        starts_at=_starts_at(values, ctx.now),
         series_id=series_id,
         created_at=ctx.now,
     )
@@ -153,17 +179,21 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     await ctx.uow.flush()
     assert session.id is not None
     await ensure_members(ctx, values.get("members", "").replace(",", " ").split())
+    length = _round_length(values)
     for position, spec in enumerate(fmt.rounds, start=1):
-        ctx.uow.add(
-            Round(
-                session.id,
-                position,
-                RoundKind(spec.kind),
-                spec.name,
-                list(spec.categories),
-                spec.pillar,
-            )
+        rnd = Round(
+            session.id,
+            position,
+            RoundKind(spec.kind),
+            spec.name,
+            list(spec.categories),
+            spec.pillar,
         )
+        if session.starts_at is not None and length is not None:
+            # The plan the scheduler follows: one round after the other.
+            rnd.opens_at = session.starts_at + (position - 1) * length
+            rnd.closes_at = rnd.opens_at + length
+        ctx.uow.add(rnd)
     names = ", ".join(round_title(ctx.lang, r) for r in await _rounds_after_flush(ctx, session))
     ctx.say("sessions.created", title=title, rounds=names, count=len(fmt.rounds))
 

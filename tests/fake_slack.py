@@ -224,6 +224,8 @@ class SlackClient:
                 entry = {"type": kind, "selected_date": value}
             elif kind == "static_select":
                 entry = {"type": kind, "selected_option": {"value": value} if value else None}
+            elif kind == "datetimepicker":
+                entry = {"type": kind, "selected_date_time": value}
             elif kind == "multi_users_select":
                 entry = {"type": kind, "selected_users": value or []}
             else:

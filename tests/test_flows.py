@@ -88,11 +88,16 @@ async def test_causal_links_are_stored_as_factors_and_links(app: App) -> None:
         factors = await uow.causal.factors(1)
         links = await uow.causal.links(1)
     assert sorted(f.key for f in factors) == [
-        "druk op huisarts", "escalations", "more trust", "wachtlijst",
-    ]  # fmt: skip
+        "druk op huisarts",
+        "escalations",
+        "more trust",
+        "wachtlijst",
+    ]
     assert [(link.polarity, link.delay) for link in links] == [
-        (Polarity.SAME, False), (Polarity.OPPOSITE, True), (Polarity.SAME, False),
-    ]  # fmt: skip
+        (Polarity.SAME, False),
+        (Polarity.OPPOSITE, True),
+        (Polarity.SAME, False),
+    ]
 
 
 async def test_bad_input_is_answered_and_changes_nothing(app: App, clock: ManualClock) -> None:
@@ -239,8 +244,9 @@ async def test_the_map_shows_loops_and_asks_about_leverage(app: App, clock: Manu
     assert len(diagram.nodes) == 4 and len(diagram.links) == 5 and len(diagram.loops) == 2
 
     due = (clock.now() + timedelta(days=7)).date().isoformat()
-    reply = await d.form("Fleur", "commit", text="Samen triëren", due=due, focus="R1",
-                         level="structuren")  # fmt: skip
+    reply = await d.form(
+        "Fleur", "commit", text="Samen triëren", due=due, focus="R1", level="structuren"
+    )
     assert "genoteerd" in reply
     await d.form("Joost", "commit", text="Bellen", due=due, focus="Extra  hulp")
     before = await d.snapshot()
@@ -252,8 +258,9 @@ async def test_the_map_shows_loops_and_asks_about_leverage(app: App, clock: Manu
         session = (await uow.sessions.for_team(1))[0]
         summary = await build_summary(uow, session)
     assert [(lp["id"], lp["kind"], lp["commitments"]) for lp in summary["loops"]] == [
-        ("B1", "balancing", [2]), ("R1", "reinforcing", [1]),
-    ]  # fmt: skip
+        ("B1", "balancing", [2]),
+        ("R1", "reinforcing", [1]),
+    ]
     assert summary["commitments"][0]["acts_on"] == {"factor": None, "loops": ["R1"]}
     assert summary["commitments"][0]["iceberg_level"] == "structures"
     assert summary["iceberg"]["structures"]["commitments"] == 1
@@ -273,8 +280,10 @@ async def test_the_team_edits_its_map(app: App) -> None:
     )
     async with app.uow() as uow:
         factors = {f.id: f.name for f in await uow.causal.factors(1)}
-        links = [(factors[lk.source_id], factors[lk.target_id], lk.polarity.value, lk.delay)
-                 for lk in await uow.causal.links(1)]  # fmt: skip
+        links = [
+            (factors[lk.source_id], factors[lk.target_id], lk.polarity.value, lk.delay)
+            for lk in await uow.causal.links(1)
+        ]
     assert sorted(factors.values()) == ["druk op huisarts", "verwijzingen", "wachtlijst"]
     assert sorted(links) == [
         ("druk op huisarts", "verwijzingen", "+", False),
@@ -296,8 +305,15 @@ async def test_actor_map_and_force_field(app: App, clock: ManualClock) -> None:
     assert "Een actor" in prompt.text and "Een kracht" in prompt.text  # both forms go along
     assert "invloed 4" in await d.cmd("Ahmed", "add", "actor: Huisartsen in Noord (4)")
     assert "stuwende kracht (4)" in await d.cmd("Fleur", "add", "stuwende kracht: Snelle hulp (4)")
-    reply = await d.form("Joost", "actor", name="Woningcorporatie", organisation="Woonstad",
-                         interest="Huurders houden", influence="5", stance="tegen")  # fmt: skip
+    reply = await d.form(
+        "Joost",
+        "actor",
+        name="Woningcorporatie",
+        organisation="Woonstad",
+        interest="Huurders houden",
+        influence="5",
+        stance="tegen",
+    )
     assert "invloed 5, tegen" in reply
     await d.form("Joost", "force", text="Privacyregels", direction="remmend", strength="5")
     await d.cmd("Noor", "add", "restraining force: Eigen wachtlijsten")  # strength 3 by default
@@ -342,16 +358,20 @@ async def test_links_by_form_pick_existing_factors_or_name_new_ones(app: App) ->
     replies = await app.coulisse.handle(Command("link", d.actor("Ahmed"), d.place))
     empty_map_form = next(b for b in replies[0].blocks if isinstance(b, Form))
     assert [f.name for f in empty_map_form.fields] == [
-        "source_new", "target_new", "polarity", "delay",
-    ]  # fmt: skip
+        "source_new",
+        "target_new",
+        "polarity",
+        "delay",
+    ]
     reply = await d.form("Ahmed", "link", source_new="wachtlijst", target_new="druk", polarity="+")
     assert "wachtlijst → + druk" in reply
     replies = await app.coulisse.handle(Command("link", d.actor("Ahmed"), d.place))
     form = next(b for b in replies[0].blocks if isinstance(b, Form))
     picks = next(f for f in form.fields if f.name == "source")
     assert [o.value for o in picks.options] == ["wachtlijst", "druk"]
-    reply = await d.form("Fleur", "link", source="druk", target_new="wachtlijst ", polarity="-",
-                         delay="yes")  # fmt: skip
+    reply = await d.form(
+        "Fleur", "link", source="druk", target_new="wachtlijst ", polarity="-", delay="yes"
+    )
     assert "Veranderd" not in reply and "druk → − wachtlijst (met vertraging)" in reply
     before = await d.snapshot()
     assert "twee factoren" in await d.form("Fleur", "link", source="druk", polarity="+")
@@ -371,3 +391,39 @@ async def test_loop_bounds_come_from_the_settings(sqlite_url: str, clock: Manual
         assert "Alleen lussen tot 2 verbanden zijn gezocht; er zijn langere." in posted.text
     finally:
         await app.close()
+
+
+async def test_a_session_planned_ahead_gets_a_round_plan(app: App, clock: ManualClock) -> None:
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed")
+    start = clock.now() + timedelta(days=1)
+    before = await d.snapshot()
+    past = (clock.now() - timedelta(days=1)).isoformat()
+    assert "al voorbij" in await d.form(
+        "Sanne", "new_session", title="T", question="Q", starts_at=past
+    )
+    assert "Hoe lang" in await d.form(
+        "Sanne", "new_session", title="T", question="Q", round_length="5"
+    )
+    assert "datum en tijd" in await d.form(
+        "Sanne", "new_session", title="T", question="Q", starts_at="morgen"
+    )
+    assert await d.snapshot() == before
+    reply = await d.form(
+        "Sanne",
+        "new_session",
+        title="T",
+        question="Q",
+        format="retro",
+        starts_at=str(int(start.timestamp())),
+        round_length="2",
+    )
+    assert "staat klaar" in reply
+    async with app.uow() as uow:
+        session = (await uow.sessions.for_team(1))[0]  # refused tries use up ids on PostgreSQL
+        rounds = await uow.sessions.rounds(session.id or 0)
+    assert session.starts_at == start.replace(microsecond=0)
+    assert [(r.opens_at, r.closes_at) for r in rounds][:2] == [
+        (session.starts_at, session.starts_at + timedelta(days=2)),
+        (session.starts_at + timedelta(days=2), session.starts_at + timedelta(days=4)),
+    ]

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     DatePickerElement,
+    DateTimePickerElement,
     DividerBlock,
     HeaderBlock,
     InputBlock,
@@ -142,7 +143,9 @@ def fallback_text(message: m.Message) -> str:
     return _plain(escape(message.plain_text), 300) or "Coulisse"
 
 
-def _input(field: m.TextInput | m.DateInput | m.Select | m.PeopleInput) -> InputBlock:
+def _input(
+    field: m.TextInput | m.DateInput | m.DateTimeInput | m.Select | m.PeopleInput,
+) -> InputBlock:
     element: Any
     if isinstance(field, m.TextInput):
         element = PlainTextInputElement(
@@ -155,6 +158,8 @@ def _input(field: m.TextInput | m.DateInput | m.Select | m.PeopleInput) -> Input
         element = DatePickerElement(action_id=field.name)
     elif isinstance(field, m.PeopleInput):
         element = UserMultiSelectElement(action_id=field.name)
+    elif isinstance(field, m.DateTimeInput):
+        element = DateTimePickerElement(action_id=field.name)
     else:
         options = [
             Option(value=o.value, text=PlainTextObject(text=_plain(o.label, 75), emoji=False))
@@ -208,6 +213,9 @@ def form_values(state: dict[str, Any]) -> dict[str, str]:
                 values[block_id] = (action.get("selected_option") or {}).get("value", "")
             elif kind == "multi_static_select":
                 values[block_id] = ",".join(o["value"] for o in action.get("selected_options", []))
+            elif kind == "datetimepicker":
+                picked = action.get("selected_date_time")
+                values[block_id] = str(picked) if picked else ""
             elif kind == "multi_users_select":
                 values[block_id] = ",".join(action.get("selected_users", []))
     return values
