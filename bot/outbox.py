@@ -12,12 +12,15 @@ from datetime import datetime, timedelta
 
 from handlers.messages import Destination, Message, decode_destination, decode_message
 from handlers.model import OutboxMessage
+from handlers.nudges import Later, Outcome, Skip
 from handlers.ports import Clock
 from storage.outbox import MAX_ATTEMPTS, SqlOutboxWorker
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[OutboxMessage, Destination, Message], Awaitable[None]]
+# Turns a nudge row into what it should be now (handlers.nudges.prepare in a transaction).
+Prepare = Callable[[OutboxMessage], Awaitable[Outcome]]
 
 
 class RetryLater(Exception):
@@ -38,7 +41,9 @@ class OutboxDispatcher:
         *,
         lease_seconds: int = 60,
         batch: int = 50,
+        prepare: Prepare | None = None,
     ) -> None:
+        self.prepare = prepare
         self.worker = worker
         self.send = send
         self.clock = clock
@@ -50,10 +55,19 @@ class OutboxDispatcher:
         claimed = await self.worker.claim_due(self.clock.now(), self.lease_seconds, self.batch)
         for item in claimed:
             assert item.id is not None
+            if "nudge" in item.payload:
+                outcome = await self._prepare(item)
+                if isinstance(outcome, Skip):
+                    await self.worker.mark_skipped(item.id, outcome.reason)
+                    continue
+                if isinstance(outcome, Later):
+                    await self.worker.reschedule(item.id, outcome.when)
+                    continue
+                message = outcome.message
+            else:
+                message = decode_message(item.payload)
             try:
-                await self.send(
-                    item, decode_destination(item.destination), decode_message(item.payload)
-                )
+                await self.send(item, decode_destination(item.destination), message)
             except RetryLater as later:
                 retry_at: datetime | None = self.clock.now() + timedelta(seconds=later.seconds)
                 if item.attempts >= MAX_ATTEMPTS:
@@ -70,6 +84,11 @@ class OutboxDispatcher:
                 continue
             await self.worker.mark_sent(item.id, self.clock.now())
         return len(claimed)
+
+    async def _prepare(self, item: OutboxMessage) -> Outcome:
+        if self.prepare is None:
+            return Skip("unknown")
+        return await self.prepare(item)
 
     async def drain(self) -> int:
         total = 0

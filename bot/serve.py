@@ -38,7 +38,9 @@ async def running(
         senders[Platform.SLACK] = SlackSender(
             client, app.uow, interval=settings.slack_channel_interval
         )
-    dispatcher = OutboxDispatcher(app.outbox, Delivery(app.uow, senders), app.coulisse.clock)
+    dispatcher = OutboxDispatcher(
+        app.outbox, Delivery(app.uow, senders), app.coulisse.clock, prepare=app.prepare_nudge
+    )
     runner = web.AppRunner(make_web_app(app, slack))
     await runner.setup()
     site = web.TCPSite(runner, host, port)

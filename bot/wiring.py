@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from handlers import nudges
+from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
+from handlers.model import OutboxMessage
+from handlers.nudges import Outcome
 from handlers.ports import Clock
 from handlers.router import Coulisse
 from storage.db import create_engine, normalise_url, session_factory
@@ -22,6 +26,11 @@ class App:
     coulisse: Coulisse
     outbox: SqlOutboxWorker
     uow: SqlUnitOfWorkFactory
+
+    async def prepare_nudge(self, item: OutboxMessage) -> Outcome:
+        """A due nudge, rendered from the state now, in its own transaction."""
+        async with self.uow() as uow:
+            return await nudges.prepare(uow, item, self.coulisse.clock.now(), self.coulisse.policy)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -40,11 +49,17 @@ def is_sqlite(url: str) -> bool:
 
 
 async def build(
-    database_url: str, clock: Clock, *, migrate: bool = True, bounds: Bounds | None = None
+    database_url: str,
+    clock: Clock,
+    *,
+    migrate: bool = True,
+    bounds: Bounds | None = None,
+    policy: NudgePolicy | None = None,
 ) -> App:
     """Wire everything. The embedded SQLite default migrates itself on start."""
     if migrate:
         await upgrade_async(database_url)
     engine = create_engine(database_url)
     uow = SqlUnitOfWorkFactory(engine)
-    return App(engine, Coulisse(uow, clock, bounds), SqlOutboxWorker(session_factory(engine)), uow)
+    coulisse = Coulisse(uow, clock, bounds, policy)
+    return App(engine, coulisse, SqlOutboxWorker(session_factory(engine)), uow)

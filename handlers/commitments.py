@@ -156,7 +156,7 @@ def commitment_form(lang: str, rnd: Round | None = None) -> Form:
     )
 
 
-async def commit(ctx: Context, values: dict[str, str]) -> None:
+async def commit(ctx: Context, values: dict[str, str]) -> Commitment:
     """Record a commitment from the form; the owner is the person who makes it."""
     session = await require_running_session(ctx)
     text = clean_text(values.get("text", ""), MAX_TEXT)
@@ -193,6 +193,7 @@ async def commit(ctx: Context, values: dict[str, str]) -> None:
         due=due.isoformat(),
         mode=mode_label(ctx.lang, mode),
     )
+    return commitment
 
 
 def check_in_buttons(lang: str, commitment: Commitment) -> Choices:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
 from handlers.messages import Destination, Message, Text, encode_destination, encode_message
 from handlers.model import Membership, OutboxMessage, Person, Role, Team, Workspace
@@ -37,6 +38,8 @@ class Context:
     membership: Membership | None
     joined_now: bool = False  # the membership was made by this very event
     bounds: Bounds = field(default_factory=Bounds)
+    policy: NudgePolicy = field(default_factory=NudgePolicy)
+    scheduled: bool = False  # acting for the schedule, not for a person at the keyboard
     replies: list[Message] = field(default_factory=list)
 
     @property

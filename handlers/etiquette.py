@@ -19,6 +19,16 @@ WORKDAYS = frozenset(range(5))  # Monday to Friday
 
 
 @dataclass(frozen=True)
+class NudgePolicy:
+    """How many nudges, where, and when (settings can change these)."""
+
+    daily_cap: int = 2
+    country: str = DEFAULT_COUNTRY
+    closing_soon_before: timedelta = timedelta(hours=24)
+    overdue_after: timedelta = timedelta(days=1)
+
+
+@dataclass(frozen=True)
 class Etiquette:
     """The rules for one person."""
 

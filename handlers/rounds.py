@@ -5,27 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handlers import nudges
 from handlers import themes as theme_flow
 from handlers import votes as vote_flow
-from handlers.commitments import commitment_form, commitments_message
+from handlers.commitments import commitments_message
 from handlers.context import Context
 from handlers.lookup import category_label, round_title
 from handlers.messages import (
-    Bullets,
     Destination,
-    Fields,
-    Form,
     Heading,
     Message,
-    Option,
     Quote,
-    Select,
     Text,
-    TextInput,
     message,
 )
-from handlers.model import Contribution, Person, Round, RoundKind, RoundStatus, Session
-from handlers.overview import field_message, overview_prompt_blocks
+from handlers.model import Contribution, Round, RoundKind, RoundStatus, Session
+from handlers.overview import field_message
+from handlers.round_prompts import round_prompt
 from handlers.systems import map_message
 from prompts.catalog import t
 
@@ -54,64 +50,23 @@ async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> 
             "round-open",
             message(heading, question, Text(t(lang, "rounds.answer_in_dm"))),
         )
-    for _membership, person in await ctx.uow.directory.members(session.team_id):
+    people = [person for _membership, person in await ctx.uow.directory.members(session.team_id)]
+    for person in people:
         assert person.id is not None
-        await ctx.post(
-            Destination.dm(person.id),
-            round_prompt(person, session, rnd, total),
-            kind="round_prompt",
-            dedupe_key=f"round-prompt:{rnd.id}:{person.id}",
-        )
-
-
-def round_prompt(person: Person, session: Session, rnd: Round, total: int) -> Message:
-    """The DM that asks one person the round's question, in their language."""
-    lang = person.locale
-    blocks: list = [
-        Heading(
-            t(
-                lang,
-                "rounds.prompt_heading",
-                session=session.title,
-                position=rnd.position,
-                total=total,
-                title=round_title(lang, rnd),
+        key = f"round-prompt:{rnd.id}:{person.id}"
+        if ctx.scheduled:
+            # Opened by the schedule: a nudge, at a moment that suits each person.
+            spec = {"round_id": rnd.id}
+            await nudges.plan(ctx.uow, person, "round_open", spec, key, ctx.now, ctx.policy)
+        else:
+            # Opened by the coordinator, with the team at work now: straight away.
+            await ctx.post(
+                Destination.dm(person.id),
+                round_prompt(person, session, rnd, total),
+                kind="round_prompt",
+                dedupe_key=key,
             )
-        ),
-        Fields(((t(lang, "sessions.question_label"), session.question),)),
-    ]
-    if rnd.kind == RoundKind.VOTE:
-        blocks.append(Text(t(lang, "votes.prompt", budget=session.vote_budget)))
-        return message(*blocks)
-    blocks.append(Text(t(lang, f"rounds.{rnd.name}.question")))
-    if rnd.kind == RoundKind.COMMIT:
-        blocks.append(commitment_form(lang, rnd))
-        return message(*blocks)
-    if rnd.kind == RoundKind.CAUSAL:
-        blocks.append(Text(t(lang, "systems.link_syntax")))
-    if rnd.kind == RoundKind.OVERVIEW:
-        return message(*blocks, *overview_prompt_blocks(lang))
-    if rnd.categories:
-        labels = [category_label(lang, rnd, c) for c in rnd.categories]
-        blocks.append(Text(t(lang, "rounds.categories_hint", example=labels[0])))
-        blocks.append(Bullets(tuple(labels)))
-    if session.anonymous:
-        blocks.append(Text(t(lang, "rounds.anonymous_note")))
-    blocks.append(contribute_form(lang, rnd))
-    return message(*blocks)
-
-
-def contribute_form(lang: str, rnd: Round) -> Form:
-    """An answer to a round, with its category when the round has them."""
-    fields: list[TextInput | Select] = [
-        TextInput("text", t(lang, "rounds.answer_label"), multiline=True)
-    ]
-    if rnd.categories:
-        options = tuple(Option(c, category_label(lang, rnd, c)) for c in rnd.categories)
-        fields.append(Select("category", t(lang, "rounds.category_label"), options))
-    return Form(
-        "contribute", round_title(lang, rnd), tuple(fields), t(lang, "rounds.send"), str(rnd.id)
-    )
+    await nudges.plan_closing_soon(ctx.uow, session, rnd, people, ctx.policy)
 
 
 async def close_round(ctx: Context, session: Session, rnd: Round) -> None:

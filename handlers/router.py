@@ -14,15 +14,17 @@ from handlers import (
     commitments,
     contributions,
     home,
+    nudges,
     overview,
     people,
-    rounds,
+    round_prompts,
     sessions,
     systems,
     themes,
     votes,
 )
 from handlers.context import Context, Refusal
+from handlers.etiquette import NudgePolicy
 from handlers.lookup import require_open_round, require_running_session
 from handlers.loops import Bounds
 from handlers.messages import (
@@ -127,7 +129,7 @@ async def _open_form(ctx: Context, value: str) -> None:
         )
         if context and context != str(rnd.id):
             raise Refusal("errors.round_closed")
-        ctx.reply(message(rounds.contribute_form(lang, rnd)))
+        ctx.reply(message(round_prompts.contribute_form(lang, rnd)))
     elif form_id in STATIC_FORMS:
         ctx.reply(message(STATIC_FORMS[form_id](lang)))
     elif form_id == "link":
@@ -182,6 +184,7 @@ ACTIONS: dict[str, Flow] = {
     "new": _new,
     "commit": _commit,
     "weaken": overview.weaken,
+    "snooze": nudges.snooze,
     "form": _open_form,
 }
 
@@ -200,11 +203,16 @@ class Coulisse:
     """Platform-free handling of everything people do."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, clock: Clock, bounds: Bounds | None = None
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        bounds: Bounds | None = None,
+        policy: NudgePolicy | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
         self.bounds = bounds or Bounds()
+        self.policy = policy or NudgePolicy()
 
     async def handle(self, event: Event) -> list[Message]:
         for _attempt in range(CONFLICT_RETRIES):
@@ -222,6 +230,7 @@ class Coulisse:
                 log.info("duplicate delivery ignored")
                 return []
             ctx = await people.resolve(uow, self.clock, event.actor, event.place, self.bounds)
+            ctx.policy = self.policy
             try:
                 await self._dispatch(ctx, event)
             except Refusal as refusal:
@@ -253,7 +262,8 @@ class Coulisse:
         if event.form_id == "new_session":
             await sessions.create(ctx, values)
         elif event.form_id == "commit":
-            await commitments.commit(ctx, values)
+            made = await commitments.commit(ctx, values)
+            await nudges.plan_check_ins(ctx.uow, made, ctx.now, ctx.policy)
         elif event.form_id == "link":
             await systems.add_link_from_form(ctx, await require_running_session(ctx), values)
         elif event.form_id == "actor":

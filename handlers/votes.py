@@ -97,6 +97,9 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
     )
     if theme is None or theme.id is None or rnd.id is None:
         raise Refusal("errors.unknown_theme", number=number[:20])
+    # Two quick clicks of one person must not both spend the last dot.
+    assert ctx.membership is not None
+    await ctx.uow.lock(ctx.membership)
     mine = [v for v in await ctx.uow.sessions.votes(rnd.id) if v.person_id == ctx.person_id]
     used = sum(v.dots for v in mine)
     existing = next((v for v in mine if v.theme_id == theme.id), None)

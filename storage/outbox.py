@@ -70,6 +70,11 @@ class SqlOutboxWorker:
     async def mark_skipped(self, message_id: int, reason: str) -> None:
         await self._set(message_id, status=OutboxStatus.SKIPPED, reason=reason, lease_until=None)
 
+    async def reschedule(self, message_id: int, when: datetime) -> None:
+        """Not now but at `when` (a nudge that fell due in someone's quiet hours): not a failure."""
+        o = t.outbox.c
+        await self._set(message_id, due_at=when, lease_until=None, attempts=o.attempts - 1)
+
     async def mark_failed(self, message_id: int, reason: str, retry_at: datetime | None) -> None:
         """Record a failed attempt: try again at `retry_at`, or give up when it is None."""
         if retry_at is None:

@@ -256,6 +256,24 @@ class SqlOutbox(_Repo):
             where.append(t.outbox.c.due_at <= due_before)
         return await self._all(OutboxMessage, *where, order=t.outbox.c.due_at)
 
+    async def count_nudges(
+        self, person_id: int, start: datetime, end: datetime, kinds: Sequence[str]
+    ) -> int:
+        o = t.outbox.c
+        stmt = sa.select(sa.func.count()).where(
+            o.person_id == person_id,
+            o.due_at >= start,
+            o.due_at < end,
+            o.kind.in_(kinds),
+            o.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENT.value]),
+        )
+        return int((await self.s.execute(stmt)).scalar_one())
+
+    async def for_person(self, person_id: int) -> Sequence[OutboxMessage]:
+        return await self._all(
+            OutboxMessage, t.outbox.c.person_id == person_id, order=t.outbox.c.due_at
+        )
+
 
 class SqlInbox(_Repo):
     async def record(self, event: InboundEvent) -> bool:
@@ -311,6 +329,17 @@ class SqlUnitOfWork:
 
     async def get(self, kind: type[T], id: int) -> T | None:
         return await self.session.get(kind, id)
+
+    async def lock(self, entity: object) -> None:
+        # SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL needs a row lock.
+        if self.session.bind.dialect.name != "postgresql":
+            return
+        table: Any = sa.inspect(type(entity)).local_table  # type: ignore[union-attr]
+        key = sa.inspect(entity).identity  # type: ignore[union-attr]
+        assert key is not None, "only stored objects can be locked"
+        await self.session.execute(
+            sa.select(table.c.id).where(table.c.id == key[0]).with_for_update()
+        )
 
     async def flush(self) -> None:
         try:

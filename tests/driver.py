@@ -98,7 +98,10 @@ class Driver:
         async def record(item: OutboxMessage, to: Destination, message: Message) -> None:
             new.append(Sent(item.kind, to, plain(message), message))
 
-        await OutboxDispatcher(self.app.outbox, record, self.app.coulisse.clock).drain()
+        clock = self.app.coulisse.clock
+        await OutboxDispatcher(
+            self.app.outbox, record, clock, prepare=self.app.prepare_nudge
+        ).drain()
         self.sent += new
         return new
 

@@ -250,3 +250,19 @@ async def test_first_events_in_a_new_channel_at_once_make_one_team(app: App) -> 
     async with app.uow() as uow:
         roles = [m.role for m, _ in await uow.directory.members(1)]
     assert roles.count(Role.COORDINATOR) == 1
+
+
+async def test_quick_votes_of_one_person_never_exceed_the_budget(app: App) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="start-stop-continue group vote")
+    for text in ("start: a", "stop: b", "continue: c"):
+        await d.cmd("Ahmed", "add", text)
+    await d.cmd("Sanne", "next")
+    await d.cmd("Sanne", "next")
+    # Six clicks at once on different themes with a budget of three.
+    await asyncio.gather(*(d.cmd("Ahmed", "vote", str(n % 3 + 1)) for n in range(6)))
+    async with app.uow() as uow:
+        rounds = await uow.sessions.rounds((await uow.sessions.for_team(1))[0].id or 0)
+        vote_round = next(r for r in rounds if r.kind.value == "vote")
+        dots = sum(v.dots for v in await uow.sessions.votes(vote_round.id or 0))
+    assert dots == 3

@@ -84,7 +84,9 @@ class Console:
         self.lang = lang
         self.actor: Actor | None = None
         self._last_dm: Message | None = None  # to fold identical DMs to several people
-        self.dispatcher = OutboxDispatcher(app.outbox, self._deliver, clock)
+        self.dispatcher = OutboxDispatcher(
+            app.outbox, self._deliver, clock, prepare=app.prepare_nudge
+        )
 
     @property
     def place(self) -> Place:

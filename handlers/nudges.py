@@ -1,0 +1,330 @@
+"""Nudges: the bot keeps the process going so that nobody has to chase anyone.
+
+A nudge is an outbox row whose payload says what to send ({"nudge": {"type": …, ids}}), not
+the words: it is rendered when it is due, from the state then. That is how a "round closes
+soon" reaches only those who have not answered, and how a nudge that no longer makes sense
+(the round closed, the commitment is done) is skipped with a reason instead of being sent.
+When a nudge is planned, the person's etiquette (time zone, quiet hours, weekends, holidays)
+and the daily cap choose its moment; coordinators never see who was nudged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from handlers.commitments import check_in_buttons, status_label
+from handlers.context import Context, Refusal
+from handlers.etiquette import Etiquette, NudgePolicy
+from handlers.lookup import round_title
+from handlers.messages import (
+    Action,
+    Choices,
+    Destination,
+    Heading,
+    Message,
+    Text,
+    encode_destination,
+    message,
+)
+from handlers.model import (
+    Commitment,
+    CommitmentStatus,
+    OutboxMessage,
+    Person,
+    Round,
+    RoundStatus,
+    Session,
+    Team,
+)
+from handlers.ports import UnitOfWork
+from handlers.round_prompts import round_prompt
+from prompts.catalog import t
+
+# Outbox kinds that count as nudges (for the daily cap and the digest's counts).
+NUDGE_KINDS = ("round_open", "closing_soon", "checkin", "overdue")
+SNOOZE = timedelta(days=3)
+CHECK_IN_HOUR = time(9, 0)
+
+
+@dataclass(frozen=True)
+class Ready:
+    message: Message
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str  # a key in the nudges.skipped catalog section
+
+
+@dataclass(frozen=True)
+class Later:
+    when: datetime
+
+
+Outcome = Ready | Skip | Later
+
+
+def etiquette_of(person: Person, policy: NudgePolicy) -> Etiquette:
+    return Etiquette(person.timezone, person.quiet_start, person.quiet_end, policy.country)
+
+
+async def plan(
+    uow: UnitOfWork,
+    person: Person,
+    kind: str,
+    spec: dict[str, Any],
+    dedupe_key: str,
+    wanted: datetime,
+    policy: NudgePolicy,
+) -> bool:
+    """Queue a nudge for a person at the first moment their etiquette and the cap allow."""
+    assert person.id is not None
+    etiquette = etiquette_of(person, policy)
+    when = etiquette.next_slot(wanted)
+    for _ in range(60):  # the cap pushes to the next working day; two months is plenty
+        start, end = etiquette.day_bounds(etiquette.local_day(when))
+        if await uow.outbox.count_nudges(person.id, start, end, NUDGE_KINDS) < policy.daily_cap:
+            break
+        when = etiquette.next_slot(end)
+    return await uow.outbox.enqueue(
+        OutboxMessage(
+            dedupe_key=dedupe_key,
+            kind=kind,
+            destination=encode_destination(Destination.dm(person.id)),
+            payload={"nudge": {"type": kind, **spec}},
+            due_at=when,
+            person_id=person.id,
+        )
+    )
+
+
+async def plan_for_team(
+    uow: UnitOfWork,
+    team: Team,
+    spec: dict[str, Any],
+    dedupe_key: str,
+    wanted: datetime,
+    timezone: str,
+    policy: NudgePolicy,
+) -> bool:
+    """A team nudge (in the channel, never naming anyone), within working hours."""
+    assert team.id is not None
+    when = Etiquette(timezone, country=policy.country).next_slot(wanted)
+    return await uow.outbox.enqueue(
+        OutboxMessage(
+            dedupe_key=dedupe_key,
+            kind=str(spec["type"]),
+            destination=encode_destination(Destination.channel(team.id)),
+            payload={"nudge": spec},
+            due_at=when,
+        )
+    )
+
+
+async def plan_check_ins(
+    uow: UnitOfWork, commitment: Commitment, now: datetime, policy: NudgePolicy
+) -> None:
+    """Halfway and on the due date a check-in; a day after it, one gentle overdue note."""
+    assert commitment.id is not None
+    owner = await uow.get(Person, commitment.owner_id) if commitment.owner_id else None
+    if owner is None:
+        return
+    etiquette = etiquette_of(owner, policy)
+    due = etiquette.at(commitment.due_date, CHECK_IN_HOUR)
+    spec = {"commitment_id": commitment.id}
+    if due - now >= timedelta(days=2):
+        halfway = etiquette.at(etiquette.local_day(now + (due - now) / 2), CHECK_IN_HOUR)
+        await plan(
+            uow,
+            owner,
+            "checkin",
+            {**spec, "moment": "halfway"},
+            f"checkin:{commitment.id}:halfway",
+            halfway,
+            policy,
+        )
+    await plan(
+        uow,
+        owner,
+        "checkin",
+        {**spec, "moment": "due"},
+        f"checkin:{commitment.id}:due",
+        due,
+        policy,
+    )
+    await plan(
+        uow, owner, "overdue", spec, f"overdue:{commitment.id}", due + policy.overdue_after, policy
+    )
+
+
+async def plan_closing_soon(
+    uow: UnitOfWork, session: Session, rnd: Round, members: list[Person], policy: NudgePolicy
+) -> None:
+    """Before a planned round closes: a DM to whoever has not answered, and a count to the team."""
+    if rnd.closes_at is None or rnd.opens_at is None or rnd.id is None:
+        return
+    before = min(policy.closing_soon_before, (rnd.closes_at - rnd.opens_at) / 2)
+    wanted = rnd.closes_at - before
+    for person in members:
+        await plan(
+            uow,
+            person,
+            "closing_soon",
+            {"round_id": rnd.id},
+            f"closing-soon:{rnd.id}:{person.id}",
+            wanted,
+            policy,
+        )
+    team = await uow.get(Team, session.team_id)
+    if team is not None:
+        await plan_for_team(
+            uow,
+            team,
+            {"type": "closing_soon_team", "round_id": rnd.id},
+            f"closing-soon-team:{rnd.id}",
+            wanted,
+            "Europe/Amsterdam",
+            policy,
+        )
+
+
+# --- when it is due ---------------------------------------------------------------------------
+
+
+async def prepare(
+    uow: UnitOfWork, item: OutboxMessage, now: datetime, policy: NudgePolicy
+) -> Outcome:
+    """What a due nudge becomes now: a message, a skip with its reason, or a later moment."""
+    spec = item.payload["nudge"]
+    kind = spec["type"]
+    if kind == "closing_soon_team":
+        return await _closing_soon_team(uow, spec)
+    person = await uow.get(Person, item.person_id) if item.person_id else None
+    if person is None or person.erased:
+        return Skip("forgotten")
+    if person.nudges_paused:
+        return Skip("paused")
+    etiquette = etiquette_of(person, policy)
+    if not etiquette.allows(now):  # fell due while we were down, in someone's evening
+        return Later(etiquette.next_slot(now))
+    if kind in ("round_open", "closing_soon"):
+        return await _round_nudge(uow, person, spec, kind)
+    if kind in ("checkin", "overdue"):
+        return await _commitment_nudge(uow, person, spec, kind)
+    return Skip("unknown")
+
+
+async def _open_round(uow: UnitOfWork, round_id: int) -> tuple[Session, Round] | None:
+    rnd = await uow.get(Round, round_id)
+    if rnd is None or rnd.status != RoundStatus.OPEN:
+        return None
+    session = await uow.get(Session, rnd.session_id)
+    return None if session is None else (session, rnd)
+
+
+async def _round_nudge(uow: UnitOfWork, person: Person, spec: dict[str, Any], kind: str) -> Outcome:
+    found = await _open_round(uow, int(spec["round_id"]))
+    if found is None:
+        return Skip("round_closed")
+    session, rnd = found
+    assert session.id is not None and rnd.id is not None
+    total = len(await uow.sessions.rounds(session.id))
+    if kind == "round_open":
+        return Ready(round_prompt(person, session, rnd, total))
+    answered = {c.author_id for c in await uow.sessions.contributions([rnd.id])}
+    if person.id in answered:
+        return Skip("answered")
+    lang = person.locale
+    return Ready(
+        message(
+            Text(
+                t(lang, "nudges.closing_soon", title=round_title(lang, rnd), session=session.title)
+            ),
+            Choices(
+                (
+                    Action(
+                        "form",
+                        t(lang, "nudges.answer_now"),
+                        f'{{"form": "contribute", "context": "{rnd.id}"}}',
+                        "primary",
+                    ),
+                )
+            ),
+        )
+    )
+
+
+async def _closing_soon_team(uow: UnitOfWork, spec: dict[str, Any]) -> Outcome:
+    found = await _open_round(uow, int(spec["round_id"]))
+    if found is None:
+        return Skip("round_closed")
+    session, rnd = found
+    assert rnd.id is not None
+    shared = {c.author_id for c in await uow.sessions.contributions([rnd.id])}
+    members = await uow.directory.members(session.team_id)
+    lang = session.locale
+    return Ready(
+        message(
+            Text(
+                t(
+                    lang,
+                    "nudges.closing_soon_team",
+                    title=round_title(lang, rnd),
+                    shared=len(shared),
+                    members=len(members),
+                )
+            )
+        )
+    )
+
+
+async def _commitment_nudge(
+    uow: UnitOfWork, person: Person, spec: dict[str, Any], kind: str
+) -> Outcome:
+    commitment = await uow.get(Commitment, int(spec["commitment_id"]))
+    if commitment is None:
+        return Skip("gone")
+    if commitment.status.is_finished:
+        return Skip("done" if commitment.status == CommitmentStatus.DONE else "released")
+    lang = person.locale
+    if kind == "overdue":
+        text = t(lang, "nudges.overdue", text=commitment.text, due=commitment.due_date.isoformat())
+    else:
+        text = t(
+            lang,
+            f"nudges.checkin_{spec.get('moment', 'due')}",
+            text=commitment.text,
+            due=commitment.due_date.isoformat(),
+            status=status_label(lang, commitment.status),
+        )
+    buttons = check_in_buttons(lang, commitment)
+    snooze = Action("snooze", t(lang, "nudges.snooze"), str(commitment.id))
+    return Ready(
+        message(
+            Heading(t(lang, "nudges.checkin_heading")),
+            Text(text),
+            Choices((*buttons.actions, snooze)),
+        )
+    )
+
+
+async def snooze(ctx: Context, value: str) -> None:
+    """Ask again in a few days (a button on a check-in)."""
+    commitment = await ctx.uow.get(Commitment, int(value)) if value.isdigit() else None
+    owners = {commitment.owner_id, *commitment.co_owner_ids} if commitment else set()
+    if commitment is None or ctx.person_id not in owners:
+        raise Refusal("errors.not_your_commitment", number=value[:12])
+    wanted = ctx.now + SNOOZE
+    key = f"checkin:{commitment.id}:snooze:{wanted.date().isoformat()}"
+    await plan(
+        ctx.uow,
+        ctx.person,
+        "checkin",
+        {"commitment_id": commitment.id, "moment": "snooze"},
+        key,
+        wanted,
+        ctx.policy,
+    )
+    ctx.say("nudges.snoozed", days=SNOOZE.days)
