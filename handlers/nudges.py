@@ -32,6 +32,7 @@ from handlers.model import (
     Commitment,
     CommitmentStatus,
     OutboxMessage,
+    OutboxStatus,
     Person,
     Round,
     RoundStatus,
@@ -154,9 +155,9 @@ async def plan_check_ins(
         due,
         policy,
     )
-    await plan(
-        uow, owner, "overdue", spec, f"overdue:{commitment.id}", due + policy.overdue_after, policy
-    )
+    # A day after the check-in really goes out (a holiday can move it), never the same day.
+    overdue = etiquette.next_slot(due) + policy.overdue_after
+    await plan(uow, owner, "overdue", spec, f"overdue:{commitment.id}", overdue, policy)
 
 
 async def plan_closing_soon(
@@ -211,9 +212,32 @@ async def prepare(
         return Later(etiquette.next_slot(now))
     if kind in ("round_open", "closing_soon"):
         return await _round_nudge(uow, person, spec, kind)
+    if kind == "overdue":
+        waiting = await _after_the_check_in(uow, spec, now, etiquette, policy)
+        if waiting is not None:
+            return waiting
+    if kind == "checkin" and spec.get("moment") == "halfway":
+        # After downtime the due-date check-in may be due too: ask once, not twice.
+        due = await uow.outbox.by_key(f"checkin:{spec['commitment_id']}:due")
+        if due is not None and due.due_at <= now:
+            return Skip("superseded")
     if kind in ("checkin", "overdue"):
         return await _commitment_nudge(uow, person, spec, kind)
     return Skip("unknown")
+
+
+async def _after_the_check_in(
+    uow: UnitOfWork, spec: dict[str, Any], now: datetime, etiquette: Etiquette, policy: NudgePolicy
+) -> Later | None:
+    """The overdue note comes a day after the due-date check-in went out, never with it
+    (after downtime both can be due at once)."""
+    check_in = await uow.outbox.by_key(f"checkin:{spec['commitment_id']}:due")
+    if check_in is None or check_in.status == OutboxStatus.SKIPPED:
+        return None
+    sent = check_in.sent_at if check_in.status == OutboxStatus.SENT else None
+    if sent is not None and now - sent >= policy.overdue_after:
+        return None
+    return Later(etiquette.next_slot(max(now, (sent or now) + policy.overdue_after)))
 
 
 async def _open_round(uow: UnitOfWork, round_id: int) -> tuple[Session, Round] | None:

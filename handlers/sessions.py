@@ -4,6 +4,9 @@ closes with the team's summary. Only coordinators steer; everyone can see where 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
 
 from handlers import rounds as round_flow
 from handlers.commitments import review
@@ -155,10 +158,17 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     recurrence = values.get("recurrence", "").strip() or "none"
     if recurrence not in RECURRENCES:
         raise Refusal("errors.unknown_recurrence")
-    rrule = values.get("rrule", "").strip() or RECURRENCES[recurrence]
+    rule = values.get("rrule", "").strip().removeprefix("RRULE:") or RECURRENCES[recurrence]
+    starts_at = _starts_at(values, ctx.now)
     series_id = None
-    if rrule:
-        series = Series(ctx.team_id, title, fmt.key, rrule[:512])
+    if rule:
+        timezone = ctx.person.timezone
+        anchored = series_rule(rule, starts_at or ctx.now, timezone)
+        try:
+            next_occurrence(anchored, ctx.now)
+        except (ValueError, TypeError):
+            raise Refusal("errors.unknown_recurrence") from None
+        series = Series(ctx.team_id, title, fmt.key, anchored[:512], timezone)
         ctx.uow.add(series)
         await ctx.uow.flush()
         series_id = series.id
@@ -171,7 +181,7 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
         locale=language(lang_word or ctx.workspace.locale),
         anonymous=_flag(values, "anonymous", True),
         vote_budget=_budget(values),
-        starts_at=_starts_at(values, ctx.now),
+        starts_at=starts_at,
         series_id=series_id,
         created_at=ctx.now,
     )
@@ -209,6 +219,12 @@ async def start(ctx: Context) -> None:
     session = await require_session(ctx)
     if session.status != SessionStatus.DRAFT:
         raise Refusal("errors.already_started")
+    await begin(ctx, session)
+    ctx.say("sessions.started", title=session.title)
+
+
+async def begin(ctx: Context, session: Session) -> None:
+    """The session opens: the welcome, the review of open commitments, the first round."""
     session.status = SessionStatus.OPEN
     lang = session.locale
     assert session.id is not None
@@ -225,13 +241,19 @@ async def start(ctx: Context) -> None:
     )
     await review(ctx, session)
     await round_flow.open_round(ctx, session, rounds[0], len(rounds))
-    ctx.say("sessions.started", title=session.title)
 
 
 async def advance(ctx: Context) -> None:
     """Close the open round (its reveal goes to the channel) and open the next one."""
     ctx.require_coordinator()
     session = await require_running_session(ctx)
+    opened = await advance_session(ctx, session)
+    if opened is not None:
+        ctx.say("sessions.advanced", title=round_title(ctx.lang, opened))
+
+
+async def advance_session(ctx: Context, session: Session) -> Round | None:
+    """Close the open round and open the next; the last closes the session. The new round."""
     assert session.id is not None
     rounds = list(await ctx.uow.sessions.rounds(session.id))
     current = await current_round(ctx, session)
@@ -241,9 +263,9 @@ async def advance(ctx: Context) -> None:
     upcoming = [r for r in rounds if r.status == RoundStatus.PENDING]
     if not upcoming:
         await _finish(ctx, session)
-        return
+        return None
     await round_flow.open_round(ctx, session, upcoming[0], len(rounds))
-    ctx.say("sessions.advanced", title=round_title(ctx.lang, upcoming[0]))
+    return upcoming[0]
 
 
 async def end(ctx: Context) -> None:
@@ -264,6 +286,7 @@ async def _finish(ctx: Context, session: Session) -> None:
     session.status = SessionStatus.CLOSED
     session.closed_at = ctx.now
     await ctx.uow.flush()
+    await plan_next_in_series(ctx, session)
     await ctx.post(
         Destination.channel(session.team_id),
         await summary_message(ctx.uow, session, bounds=ctx.bounds),
@@ -271,6 +294,56 @@ async def _finish(ctx: Context, session: Session) -> None:
         dedupe_key=f"summary:{session.id}",
     )
     ctx.say("sessions.closed", title=session.title)
+
+
+def series_rule(rule: str, start: datetime, timezone: str) -> str:
+    """An RRULE anchored at the first session's local start (kept in local time across DST)."""
+    local = start.astimezone(ZoneInfo(timezone))
+    return f"DTSTART;TZID={timezone}:{local:%Y%m%dT%H%M%S}\nRRULE:{rule}"
+
+
+def next_occurrence(rule: str, after: datetime) -> datetime | None:
+    """The series' next start after `after`, in UTC."""
+    found = rrulestr(rule).after(after.astimezone(UTC), inc=False)
+    return None if found is None else found.astimezone(UTC)
+
+
+async def plan_next_in_series(ctx: Context, session: Session) -> Session | None:
+    """When a session of a series closes, the next one is prepared for its date, with the same
+    question, format, people and round plan; the schedule starts it then."""
+    if session.series_id is None or session.starts_at is None:
+        return None
+    series = await ctx.uow.get(Series, session.series_id)
+    if series is None or not series.rrule.startswith("DTSTART"):
+        return None
+    when = next_occurrence(series.rrule, max(session.starts_at, ctx.now))
+    if when is None:
+        return None
+    follow = Session(
+        team_id=session.team_id,
+        title=session.title,
+        question=session.question,
+        format=session.format,
+        created_by=session.created_by,
+        locale=session.locale,
+        anonymous=session.anonymous,
+        vote_budget=session.vote_budget,
+        starts_at=when,
+        series_id=session.series_id,
+        created_at=ctx.now,
+    )
+    ctx.uow.add(follow)
+    await ctx.uow.flush()
+    assert follow.id is not None and session.id is not None
+    for rnd in await ctx.uow.sessions.rounds(session.id):
+        planned = Round(
+            follow.id, rnd.position, rnd.kind, rnd.name, list(rnd.categories), rnd.pillar
+        )
+        if rnd.opens_at and rnd.closes_at and session.starts_at:
+            planned.opens_at = when + (rnd.opens_at - session.starts_at)
+            planned.closes_at = when + (rnd.closes_at - session.starts_at)
+        ctx.uow.add(planned)
+    return follow
 
 
 async def status(ctx: Context) -> None:

@@ -111,6 +111,12 @@ class SqlDirectory(_Repo):
         )
         return [(m, p) for m, p in (await self.s.execute(stmt)).all()]
 
+    async def all_teams(self) -> Sequence[tuple[Team, Workspace]]:
+        stmt = sa.select(Team, Workspace).join_from(
+            Team, Workspace, t.teams.c.workspace_id == t.workspaces.c.id
+        )
+        return [(team, ws) for team, ws in (await self.s.execute(stmt)).all()]
+
     async def teams_of(self, person_id: int) -> Sequence[Team]:
         stmt = (
             sa.select(Team)
@@ -151,6 +157,26 @@ class SqlSessions(_Repo):
 
     async def for_team(self, team_id: int) -> Sequence[Session]:
         return await self._all(Session, t.sessions.c.team_id == team_id, order=t.sessions.c.id)
+
+    async def due_to_start(self, now: datetime) -> Sequence[Session]:
+        s = t.sessions.c
+        return await self._all(
+            Session, s.status == SessionStatus.DRAFT.value, s.starts_at <= now, order=s.starts_at
+        )
+
+    async def rounds_due_to_close(self, now: datetime) -> Sequence[Session]:
+        s, r = t.sessions.c, t.rounds.c
+        stmt = (
+            sa.select(Session)
+            .join_from(Session, Round, r.session_id == s.id)
+            .where(
+                s.status == SessionStatus.OPEN.value,
+                r.status == RoundStatus.OPEN.value,
+                r.closes_at <= now,
+            )
+            .order_by(s.id)
+        )
+        return list((await self.s.scalars(stmt)).all())
 
     async def rounds(self, session_id: int) -> Sequence[Round]:
         return await self._all(
@@ -273,6 +299,9 @@ class SqlOutbox(_Repo):
         return await self._all(
             OutboxMessage, t.outbox.c.person_id == person_id, order=t.outbox.c.due_at
         )
+
+    async def by_key(self, dedupe_key: str) -> OutboxMessage | None:
+        return await self._one(OutboxMessage, t.outbox.c.dedupe_key == dedupe_key)
 
 
 class SqlInbox(_Repo):

@@ -1,0 +1,188 @@
+"""What the clock moves: sessions start at their time, rounds close and open on their plan,
+and on Monday morning coordinators get the week in counts. Each step runs in its own
+transaction, acting for the session's coordinator, so one failure stops nothing else.
+APScheduler (in bot/) only calls `tick`; what is due lives in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from handlers import sessions as session_flow
+from handlers.context import Context
+from handlers.etiquette import Etiquette, NudgePolicy
+from handlers.loops import Bounds
+from handlers.messages import (
+    Destination,
+    Heading,
+    Message,
+    Text,
+    encode_destination,
+    encode_message,
+    message,
+)
+from handlers.model import (
+    CommitmentStatus,
+    OutboxMessage,
+    Person,
+    Role,
+    Session,
+    Team,
+    Workspace,
+)
+from handlers.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from prompts.catalog import t
+
+log = logging.getLogger(__name__)
+DIGEST_WEEKDAY = 0  # Monday
+DIGEST_TIME = time(9, 0)
+
+
+@dataclass
+class TickReport:
+    started: list[int] = field(default_factory=list)
+    advanced: list[int] = field(default_factory=list)
+    digests: int = 0
+
+
+async def acting_for(
+    uow: UnitOfWork, clock: Clock, session: Session, bounds: Bounds, policy: NudgePolicy
+) -> Context | None:
+    """A context in which the schedule acts on a session, as its coordinator would."""
+    team = await uow.get(Team, session.team_id)
+    person = await uow.get(Person, session.created_by) if session.created_by else None
+    if team is None or person is None or team.id is None or person.id is None:
+        return None
+    workspace = await uow.get(Workspace, team.workspace_id)
+    membership = await uow.directory.membership(team.id, person.id)
+    if workspace is None:
+        return None
+    return Context(
+        uow,
+        clock,
+        workspace,
+        person,
+        team,
+        membership,
+        bounds=bounds,
+        policy=policy,
+        scheduled=True,
+    )
+
+
+async def tick(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    bounds: Bounds | None = None,
+    policy: NudgePolicy | None = None,
+) -> TickReport:
+    bounds, policy = bounds or Bounds(), policy or NudgePolicy()
+    report = TickReport()
+    now = clock.now()
+    async with uow_factory() as uow:
+        to_start = [s.id for s in await uow.sessions.due_to_start(now) if s.id is not None]
+        to_advance = [s.id for s in await uow.sessions.rounds_due_to_close(now) if s.id]
+    for session_id in to_start:
+        if await _in_own_transaction(uow_factory, clock, session_id, bounds, policy, "start"):
+            report.started.append(session_id)
+    for session_id in to_advance:
+        if await _in_own_transaction(uow_factory, clock, session_id, bounds, policy, "advance"):
+            report.advanced.append(session_id)
+    report.digests = await weekly_digests(uow_factory, clock, policy)
+    return report
+
+
+async def _in_own_transaction(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    session_id: int,
+    bounds: Bounds,
+    policy: NudgePolicy,
+    step: str,
+) -> bool:
+    try:
+        async with uow_factory() as uow:
+            session = await uow.get(Session, session_id)
+            if session is None:
+                return False
+            ctx = await acting_for(uow, clock, session, bounds, policy)
+            if ctx is None:
+                return False
+            if step == "start":
+                await session_flow.begin(ctx, session)
+            else:
+                await session_flow.advance_session(ctx, session)
+            await uow.commit()
+            return True
+    except Exception:  # one session's trouble must not stop the others
+        log.exception("the schedule could not %s session %s", step, session_id)
+        return False
+
+
+async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: NudgePolicy) -> int:
+    """Monday from 09:00 (the workspace's time): each coordinator gets the team's week in
+    counts — never who was nudged or who said what."""
+    now = clock.now()
+    queued = 0
+    async with uow_factory() as uow:
+        for team, workspace in await uow.directory.all_teams():
+            etiquette = Etiquette(workspace.timezone, country=policy.country)
+            local = now.astimezone(etiquette.zone)
+            if local.weekday() != DIGEST_WEEKDAY or local.time() < DIGEST_TIME:
+                continue
+            week = local.isocalendar()
+            assert team.id is not None
+            counts = await _week_in_counts(uow, team.id, now)
+            for membership, person in await uow.directory.members(team.id):
+                if membership.role != Role.COORDINATOR or person.id is None:
+                    continue
+                lang = person.locale
+                body = message(
+                    Heading(t(lang, "nudges.digest_heading", team=team.name)),
+                    Text(t(lang, "nudges.digest", **counts)),
+                )
+                key = f"digest:{team.id}:{week.year}-W{week.week:02d}:{person.id}"
+                queued += await uow.outbox.enqueue(_digest_row(key, person, body, now))
+        await uow.commit()
+    return queued
+
+
+def _digest_row(key: str, person: Person, body: Message, now: datetime) -> OutboxMessage:
+    assert person.id is not None
+    destination = encode_destination(Destination.dm(person.id))
+    return OutboxMessage(key, "digest", destination, encode_message(body), now, person.id)
+
+
+async def _week_in_counts(uow: UnitOfWork, team_id: int, now: datetime) -> dict[str, int]:
+    week_ago = now - timedelta(days=7)
+    commitments = await uow.commitments.for_team(team_id)
+    status = Counter(c.status for c in commitments)
+    done_this_week = 0
+    for c in commitments:
+        if c.status == CommitmentStatus.DONE and c.id is not None:
+            check_ins = await uow.commitments.check_ins(c.id)
+            latest = check_ins[-1] if check_ins else None
+            if latest is not None and latest.at is not None and latest.at >= week_ago:
+                done_this_week += 1
+    contributions = 0
+    for session in await uow.sessions.for_team(team_id):
+        rounds = [r.id for r in await uow.sessions.rounds(session.id or 0) if r.id is not None]
+        contributions += sum(
+            1
+            for c in await uow.sessions.contributions(rounds)
+            if c.created_at is not None and c.created_at >= week_ago
+        )
+    open_ones = [c for c in commitments if not c.status.is_finished]
+    today = now.date()
+    return {
+        "open": len(open_ones),
+        "in_progress": status[CommitmentStatus.IN_PROGRESS],
+        "stuck": status[CommitmentStatus.STUCK],
+        "overdue": sum(1 for c in open_ones if c.due_date < today),
+        "done": done_this_week,
+        "released": status[CommitmentStatus.RELEASED],
+        "contributions": contributions,
+    }
