@@ -196,5 +196,21 @@ def _fail(problem: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+@app.command("teams-package")
+def teams_package(
+    app_id: Annotated[str, typer.Option("--app-id", help="The bot's Microsoft App ID (a GUID)")],
+    out: Annotated[Path, typer.Option("--out", help="The zip to write")] = Path(
+        "coulisse-teams.zip"
+    ),
+) -> None:
+    """Build the Teams app package (manifest validated against the v1.19 schema, icons)."""
+    from bot.teams.package import PackageError, build_package
+
+    try:
+        _echo(str(build_package(app_id, out)))
+    except PackageError as exc:
+        _fail(str(exc))
+
+
 def main() -> None:
     app()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
 
 
@@ -30,7 +31,31 @@ class Settings(BaseSettings):
     slack_channel_interval: float = Field(
         default=1.0, ge=0, validation_alias="COULISSE_SLACK_CHANNEL_INTERVAL"
     )
+    microsoft_app_id: str = Field(default="", validation_alias="MICROSOFT_APP_ID")
+    microsoft_app_password: str = Field(
+        default="", validation_alias="MICROSOFT_APP_PASSWORD", repr=False
+    )
+    microsoft_app_tenant_id: str = Field(default="", validation_alias="MICROSOFT_APP_TENANT_ID")
+    microsoft_app_type: str = Field(
+        default="MultiTenant",
+        validation_alias="MICROSOFT_APP_TYPE",
+        description="MultiTenant, SingleTenant or UserAssignedMSI, as registered in Azure.",
+    )
+    allow_unauthenticated: bool = Field(
+        default=False,
+        validation_alias="COULISSE_ALLOW_UNAUTHENTICATED",
+        description="Serve /api/messages without an app id (Bot Framework Emulator, tests).",
+    )
     outbox_interval: float = Field(default=1.0, gt=0, validation_alias="COULISSE_OUTBOX_INTERVAL")
+    outbox_lease: int = Field(default=60, ge=1, validation_alias="COULISSE_OUTBOX_LEASE")
+    tick_interval: float = Field(default=30.0, gt=0, validation_alias="COULISSE_TICK_INTERVAL")
+    nudge_daily_cap: int = Field(default=2, ge=1, validation_alias="COULISSE_NUDGE_DAILY_CAP")
+    holidays_country: str = Field(default="NL", validation_alias="COULISSE_HOLIDAYS")
+
+    @property
+    def nudge_policy(self) -> NudgePolicy:
+        return NudgePolicy(daily_cap=self.nudge_daily_cap, country=self.holidays_country.upper())
+
     loop_max_length: int = Field(
         default=8, ge=2, le=20, validation_alias="COULISSE_LOOP_MAX_LENGTH"
     )

@@ -15,9 +15,13 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Delivery, PlatformSend
 from bot.outbox import OutboxDispatcher
+from bot.scheduler import Ticks
 from bot.slack.adapter import SlackAdapter
 from bot.slack.sender import SlackSender
-from bot.web import make_web_app
+from bot.teams.wiring import Teams, build_teams, slack_configured
+from bot.teams.wiring import check as check_teams
+from bot.teams.wiring import refuse_or_warn as refuse_or_warn_teams
+from bot.web import TEAMS, make_web_app
 from bot.wiring import App, build
 from handlers.model import Platform
 
@@ -29,7 +33,13 @@ async def running(
     settings: Settings, host: str, port: int
 ) -> AsyncIterator[tuple[App, SlackAdapter | None, web.AppRunner]]:
     """Everything started; yields the App, the Slack adapter (if configured) and the site."""
-    app = await build(settings.database_url, SystemClock(), bounds=settings.loop_bounds)
+    teams_on = check_teams(settings, slack_configured(settings))  # before anything starts
+    app = await build(
+        settings.database_url,
+        SystemClock(),
+        bounds=settings.loop_bounds,
+        policy=settings.nudge_policy,
+    )
     senders: dict[Platform, PlatformSend] = {}
     slack = None
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
@@ -38,10 +48,18 @@ async def running(
         senders[Platform.SLACK] = SlackSender(
             client, app.uow, interval=settings.slack_channel_interval
         )
+    teams: Teams | None = None
+    if teams_on:
+        teams = build_teams(settings, app)
+        senders[Platform.TEAMS] = teams.sender
     dispatcher = OutboxDispatcher(
-        app.outbox, Delivery(app.uow, senders), app.coulisse.clock, prepare=app.prepare_nudge
+        app.outbox,
+        Delivery(app.uow, senders),
+        app.coulisse.clock,
+        prepare=app.prepare_nudge,
+        lease_seconds=settings.outbox_lease,
     )
-    runner = web.AppRunner(make_web_app(app, slack))
+    runner = web.AppRunner(make_web_app(app, slack, teams))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -51,30 +69,22 @@ async def running(
 
         socket_mode = AsyncSocketModeHandler(slack.app, settings.slack_app_token)
         await socket_mode.connect_async()
-    pump = asyncio.create_task(_pump(dispatcher, settings.outbox_interval))
+    ticks = Ticks(app, dispatcher, settings)
+    ticks.start()
     try:
         yield app, slack, runner
     finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        await ticks.stop()
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()
+        if teams is not None:
+            await teams.close()
         await app.close()
 
 
-async def _pump(dispatcher: OutboxDispatcher, interval: float) -> None:
-    """Send what is due, again and again; a failing round is logged, not fatal."""
-    while True:
-        try:
-            await dispatcher.drain()
-        except Exception:
-            log.exception("the outbox round failed; trying again")
-        await asyncio.sleep(interval)
-
-
 async def serve(settings: Settings, host: str, port: int) -> None:
+    refuse_or_warn_teams(settings, slack_configured(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -84,4 +94,6 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         mode = "Socket Mode" if settings.slack_app_token else f"{where}/slack/events"
         print(f"coulisse serving on {where} (Slack: {mode if slack else 'not configured'})",
               flush=True)  # fmt: skip
+        teams = f"{where}/api/messages" if TEAMS in _runner.app else "not configured"
+        print(f"Teams: {teams}", flush=True)
         await stop.wait()

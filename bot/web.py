@@ -1,5 +1,5 @@
-"""One aiohttp server for everything that comes in over HTTP: Slack at /slack/events (Teams
-follows at /api/messages) and /healthz."""
+"""One aiohttp server for everything that comes in over HTTP: Slack at /slack/events, Teams at
+/api/messages, and /healthz."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from bot.slack.adapter import SlackAdapter
+from bot.teams.wiring import Teams
 from bot.wiring import App
 
+TEAMS = web.AppKey("teams", Teams)  # the Teams parts, for whoever holds the web app (tests)
 
-def make_web_app(app: App, slack: SlackAdapter | None) -> web.Application:
+
+def make_web_app(
+    app: App, slack: SlackAdapter | None, teams: Teams | None = None
+) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         try:
             async with app.engine.connect() as conn:
@@ -30,4 +35,7 @@ def make_web_app(app: App, slack: SlackAdapter | None) -> web.Application:
             return await to_aiohttp_response(await slack.app.async_dispatch(bolt_request))
 
         web_app.router.add_post("/slack/events", slack_events)
+    if teams is not None:
+        web_app[TEAMS] = teams
+        web_app.router.add_post("/api/messages", teams.endpoint.handle)
     return web_app

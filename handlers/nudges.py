@@ -207,23 +207,29 @@ async def prepare(
         return Skip("forgotten")
     if person.nudges_paused:
         return Skip("paused")
-    etiquette = etiquette_of(person, policy)
-    if not etiquette.allows(now):  # fell due while we were down, in someone's evening
-        return Later(etiquette.next_slot(now))
-    if kind in ("round_open", "closing_soon"):
-        return await _round_nudge(uow, person, spec, kind)
-    if kind == "overdue":
-        waiting = await _after_the_check_in(uow, spec, now, etiquette, policy)
-        if waiting is not None:
-            return waiting
+    # First whether it still makes sense (a stale nudge is skipped now, not postponed) …
     if kind == "checkin" and spec.get("moment") == "halfway":
         # After downtime the due-date check-in may be due too: ask once, not twice.
         due = await uow.outbox.by_key(f"checkin:{spec['commitment_id']}:due")
         if due is not None and due.due_at <= now:
             return Skip("superseded")
-    if kind in ("checkin", "overdue"):
-        return await _commitment_nudge(uow, person, spec, kind)
-    return Skip("unknown")
+    if kind in ("round_open", "closing_soon"):
+        outcome = await _round_nudge(uow, person, spec, kind)
+    elif kind in ("checkin", "overdue"):
+        outcome = await _commitment_nudge(uow, person, spec, kind)
+    else:
+        return Skip("unknown")
+    if isinstance(outcome, Skip):
+        return outcome
+    # … then whether now is a good moment for this person.
+    etiquette = etiquette_of(person, policy)
+    if not etiquette.allows(now):  # fell due while we were down, in someone's evening
+        return Later(etiquette.next_slot(now))
+    if kind == "overdue":
+        waiting = await _after_the_check_in(uow, spec, now, etiquette, policy)
+        if waiting is not None:
+            return waiting
+    return outcome
 
 
 async def _after_the_check_in(

@@ -1,0 +1,69 @@
+"""APScheduler fires the ticks; it is not the store of what is due (the database is).
+
+Two interval jobs, no arguments, nothing pickled: send what is due in the outbox, and move
+the clock of sessions (starts, round closes, series, the Monday digest). Both run once right
+away, so what fell due while the process was down goes out within a minute of a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Settings
+from bot.outbox import OutboxDispatcher
+from bot.wiring import App
+from handlers.schedule import tick
+
+
+class Ticks:
+    """The scheduler and the jobs it has running, so that stopping waits for them: a job cut
+    off mid-transaction would leave its database connection (and locks) behind."""
+
+    def __init__(self, app: App, dispatcher: OutboxDispatcher, settings: Settings) -> None:
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[object]] = set()
+
+        async def send_due() -> None:
+            await dispatcher.drain()
+
+        async def move_sessions() -> None:
+            await tick(app.uow, app.coulisse.clock, app.coulisse.bounds, app.coulisse.policy)
+
+        now = datetime.now(UTC)
+        for job, seconds, name in (
+            (send_due, settings.outbox_interval, "outbox"),
+            (move_sessions, settings.tick_interval, "tick"),
+        ):
+            self.scheduler.add_job(
+                self._tracked(job),
+                "interval",
+                seconds=seconds,
+                id=name,
+                max_instances=1,  # a slow round is not run twice at once
+                coalesce=True,  # missed runs collapse into one
+                next_run_time=now,
+            )
+
+    def _tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)
+            try:
+                await job()
+            finally:
+                self._running.discard(task)
+
+        return run
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)

@@ -1,0 +1,220 @@
+"""botbuilder's TeamsActivityHandler: Teams activities become neutral events; the answers go
+where `replies` says. Installation makes the channel a team (the installer its coordinator,
+the roster its members) and remembers where to reach it."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import ChannelAccount
+from botbuilder.schema.teams import TeamInfo
+
+from bot.teams.cards import ActionSubmission, activity, render, submission
+from bot.teams.connector import Connector
+from bot.teams.pacing import Pacer
+from bot.teams.references import Conversations
+from bot.teams.replies import Replies
+from bot.teams.turn import Turn
+from bot.teams.updates import CardUpdates
+from handlers.messages import ActionTaken, Command, Event, FormSubmitted, Message, Text
+from handlers.ports import UnitOfWorkFactory
+from handlers.router import Coulisse, canonical_command
+from prompts.catalog import language, t
+
+log = logging.getLogger(__name__)
+
+DOUBLE_CLICK = 2  # seconds within which the same click counts once
+MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
+ERROR_RESPONSE = "application/vnd.microsoft.error"
+# In the 1:1 chat a message is an answer to the open round, unless it is one of these words
+# alone (what the manifest's command list sends).
+PERSONAL_COMMANDS = ("help", "my", "status", "pause", "resume", "summary")
+_AT = re.compile(r"<at>(.*?)</at>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(text: str) -> str:
+    """Teams' message text as the plain text a person typed (mentions as @name)."""
+    text = _AT.sub(lambda m: f"@{m[1]}", text or "")
+    return html.unescape(_TAG.sub("", text)).replace("\xa0", " ").strip()
+
+
+def _digest(values: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class TeamsAdapter(TeamsActivityHandler):
+    def __init__(
+        self,
+        coulisse: Coulisse,
+        uow: UnitOfWorkFactory,
+        connector: Connector,
+        *,
+        pacer: Pacer | None = None,
+        timezone: str = "Europe/Amsterdam",
+    ) -> None:
+        super().__init__()
+        self.coulisse = coulisse
+        self.connector = connector
+        self.pacer = pacer or Pacer()
+        self.conversations = Conversations(uow, connector)
+        self.updates = CardUpdates(connector, self.pacer)
+        self.replies = Replies(
+            uow, connector, self.conversations, self.pacer, self.updates, self.roster,
+            coulisse.clock,
+        )  # fmt: skip
+        self.timezone = timezone
+
+    async def close(self) -> None:
+        await self.updates.close()
+
+    # --- incoming -----------------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        turn = Turn.of(turn_context.activity)
+        value = turn_context.activity.value
+        if isinstance(value, dict) and value:  # Action.Submit from an older client
+            await self.submit(turn, value, invoke=False)
+            return
+        TurnContext.remove_recipient_mention(turn_context.activity)
+        text = plain_text(turn_context.activity.text or "")
+        key = f"teams:activity:{turn.conversation_id}:{turn.activity_id}"
+        if turn.personal:
+            event = self.personal_message(turn, text, key)
+        else:
+            word, _, rest = text.partition(" ")
+            event = Command(word or "help", turn.actor(), turn.place(), rest.strip(), key)
+        await self.run(event, turn)
+
+    @staticmethod
+    def personal_message(turn: Turn, text: str, key: str) -> Command:
+        word, _, rest = text.partition(" ")
+        name = "help" if text in ("", "?") else canonical_command(word)
+        if name in PERSONAL_COMMANDS and not rest.strip():
+            return Command(name, turn.actor(), turn.place(), "", key)
+        return Command("add", turn.actor(), turn.place(), text, key)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        # Answered here rather than through on_adaptive_card_invoke: botbuilder's model
+        # cannot serialize a text value, which is what shows the answer to the clicker alone.
+        value = turn_context.activity.value
+        action = value.get("action") if isinstance(value, dict) else None
+        if not isinstance(action, dict) or action.get("type") != "Action.Execute":
+            error = {"code": "BadRequest", "message": "not an Action.Execute"}
+            return InvokeResponse(status=400, body={"statusCode": 400, "type": ERROR_RESPONSE,
+                                                    "value": error})  # fmt: skip
+        turn = Turn.of(turn_context.activity)
+        said = await self.submit(turn, action.get("data"), invoke=True)
+        return InvokeResponse(
+            status=200, body={"statusCode": 200, "type": MESSAGE_RESPONSE, "value": said}
+        )
+
+    async def submit(self, turn: Turn, data: Any, *, invoke: bool) -> str:
+        """A card's button or form, as ActionTaken or FormSubmitted."""
+        sent = submission(data, self.zone(turn))
+        if sent is None:
+            log.info("a card submission without action or form")
+            return ""
+        # Only a personal chat acts for a channel (a form asked for there); elsewhere the
+        # conversation itself says where.
+        place = turn.place(sent.channel if turn.personal else "")
+        # A double click is the same person, button and card within a moment: one effect.
+        moment = int(turn.timestamp) // DOUBLE_CLICK
+        event: Event
+        if isinstance(sent, ActionSubmission):
+            event = ActionTaken(
+                sent.action_id,
+                sent.value,
+                turn.actor(),
+                place,
+                f"teams:action:{turn.user_id}:{sent.action_id}:{sent.value}:{turn.reply_to}:{moment}",
+            )
+        else:
+            values = dict(sent.values)
+            if sent.form_id == "new_session" and not values.get("members") and place.channel_id:
+                people = await self.roster(turn.service_url, place.channel_id)
+                values["members"] = ",".join(i for i, _name in people)
+            event = FormSubmitted(
+                sent.form_id,
+                values,
+                turn.actor(),
+                place,
+                sent.context,
+                f"teams:form:{turn.user_id}:{sent.form_id}:{turn.reply_to}:{_digest(values)}:{moment}",
+            )
+        return await self.run(event, turn, invoke=invoke)
+
+    async def on_teams_members_added_dispatch(
+        self, members_added: list[ChannelAccount], team_info: TeamInfo, turn_context: TurnContext
+    ) -> None:
+        # Replaces botbuilder's, which asks the connector about each member one by one.
+        turn = Turn.of(turn_context.activity)
+        added = [m for m in members_added if m.id != turn.bot_id]
+        key = f"teams:activity:{turn.conversation_id}:{turn.activity_id}"
+        if len(added) < len(members_added):
+            await self.installed(turn, key)
+        if turn.personal:
+            return
+        for member in added:
+            event = Command(
+                "join", turn.actor(member.id, member.name or ""), turn.place(), "",
+                f"{key}:{member.id}",
+            )  # fmt: skip
+            await self.run(event, turn, user=member.id)  # welcomed in their own chat
+
+    async def installed(self, turn: Turn, key: str) -> None:
+        """The bot was added: to a personal chat (help), or to a team or group chat."""
+        if turn.personal:
+            await self.run(Command("help", turn.actor(), turn.place(), "", key), turn)
+            return
+        if turn.user_id:  # the installer is the team's first member: its coordinator
+            await self.run(Command("join", turn.actor(), turn.place(), "", f"{key}:join"), turn)
+        for member_id, name in await self.roster(turn.service_url, turn.channel_id):
+            if member_id in (turn.user_id, turn.bot_id):
+                continue
+            event = Command(
+                "join", turn.actor(member_id, name), turn.place(), "",
+                f"teams:roster:{turn.channel_id}:{member_id}",
+            )  # fmt: skip
+            try:
+                await self.coulisse.handle(event)  # quietly: no welcome to a whole roster
+            except Exception:
+                log.exception("adding a member from the roster failed")
+        await self.conversations.remember(turn)
+        lang = language(turn.locale)
+        welcome = Message((Text(t(lang, "teams.installed", team=turn.channel_name)),))
+        await self.connector.send(
+            turn.service_url, turn.channel_id or turn.conversation_id, activity(render(welcome)[0])
+        )
+
+    async def roster(self, service_url: str, conversation_id: str) -> list[tuple[str, str]]:
+        """(id, name) of everyone in the team or chat; nobody when the connector will not say."""
+        try:
+            members = await self.connector.members(service_url, conversation_id)
+        except Exception as error:
+            log.warning("the roster is not available: %s", type(error).__name__)
+            return []
+        return [(str(m["id"]), str(m.get("name") or "")) for m in members if m.get("id")]
+
+    def zone(self, turn: Turn) -> ZoneInfo:
+        for name in (turn.timezone, self.timezone):
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+        return ZoneInfo("UTC")
+
+    async def run(self, event: Event, turn: Turn, *, invoke: bool = False, user: str = "") -> str:
+        replies = await self.coulisse.handle(event)
+        await self.conversations.remember(turn)
+        return await self.replies.deliver(replies, turn, invoke=invoke, user=user)

@@ -1,0 +1,71 @@
+"""Sends outbox messages to Teams: to a team's channel or a person's 1:1 chat (created the first
+time), through conversation references from the database, within Teams' limits per
+conversation. A 429, 412, 502 or 504 makes the outbox try again later, with jitter."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from bot.delivery import Target
+from bot.outbox import RetryLater
+from bot.teams.cards import activity, render
+from bot.teams.connector import RETRY_STATUSES, Connector, ConnectorError
+from bot.teams.pacing import Pacer, TooSoon
+from bot.teams.references import Address, Conversations
+from bot.teams.replies import pictures
+from handlers.messages import Message
+from handlers.model import OutboxMessage
+
+SEND_WAIT = 1.0  # longer than this for the limit, and the outbox sends others meanwhile
+
+
+def retry_from(error: ConnectorError, jitter: Callable[[float], float]) -> RetryLater | None:
+    """A rate limit or a passing failure is worth trying again; anything else is not."""
+    base = RETRY_STATUSES.get(error.status)
+    if base is None:
+        return None
+    seconds = error.retry_after if error.retry_after is not None else base
+    return RetryLater(seconds + jitter(seconds), f"Teams answered {error.status}")
+
+
+def half_jitter(seconds: float) -> float:
+    """Up to half as long again, so that many waiting messages do not return at once."""
+    return random.uniform(0, max(seconds, 0.5) / 2)
+
+
+class TeamsSender:
+    def __init__(
+        self,
+        connector: Connector,
+        conversations: Conversations,
+        pacer: Pacer,
+        *,
+        jitter: Callable[[float], float] = half_jitter,
+    ) -> None:
+        self.connector = connector
+        self.conversations = conversations
+        self.pacer = pacer
+        self.jitter = jitter
+
+    async def __call__(self, item: OutboxMessage, target: Target, message: Message) -> None:
+        try:
+            where = await self.address(target)
+            for content in render(message, pictures=await pictures(message)):
+                try:
+                    await self.pacer.acquire(where.conversation_id, SEND_WAIT)
+                except TooSoon as soon:
+                    raise RetryLater(soon.wait + self.jitter(soon.wait), str(soon)) from None
+                await self.connector.send(
+                    where.service_url, where.conversation_id, activity(content)
+                )
+        except ConnectorError as error:
+            later = retry_from(error, self.jitter)
+            if later is not None:
+                raise later from None
+            raise
+
+    async def address(self, target: Target) -> Address:
+        if target.kind == "channel":
+            return await self.conversations.of_team(target.owner_id)
+        return await self.conversations.of_person(target.owner_id, target.address, target.workspace)

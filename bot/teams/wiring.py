@@ -1,0 +1,96 @@
+"""The Teams parts of one process, built from the settings, or a refusal to start."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.teams.adapter import TeamsAdapter
+from bot.teams.auth import Authenticator, TeamsCredentials, UnsafeConfiguration
+from bot.teams.connector import Connector
+from bot.teams.endpoint import TeamsEndpoint
+from bot.teams.pacing import Pacer
+from bot.teams.sender import TeamsSender
+from bot.wiring import App
+
+log = logging.getLogger(__name__)
+
+UNAUTHENTICATED_WARNING = """
+!!! COULISSE_ALLOW_UNAUTHENTICATED=1 and no MICROSOFT_APP_ID: /api/messages accepts activities
+!!! from anyone, without checking who sent them. Only for the Bot Framework Emulator and tests;
+!!! never on a reachable address.
+"""
+
+
+@dataclass
+class Teams:
+    adapter: TeamsAdapter
+    endpoint: TeamsEndpoint
+    sender: TeamsSender
+    connector: Connector
+
+    async def close(self) -> None:
+        await self.adapter.close()
+        await self.connector.close()
+
+
+def refuse_or_warn(settings: Settings, other_platforms: bool) -> None:
+    """For `coulisse serve`: say loudly what is unsafe, and stop when it must not start."""
+    try:
+        on = check(settings, other_platforms)
+    except UnsafeConfiguration as problem:
+        print(f"coulisse: refusing to start: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    if on and not settings.microsoft_app_id:
+        print(UNAUTHENTICATED_WARNING, file=sys.stderr, flush=True)
+
+
+def credentials_of(settings: Settings, openid_metadata_url: str = "") -> TeamsCredentials:
+    return TeamsCredentials(
+        settings.microsoft_app_id,
+        settings.microsoft_app_password,
+        settings.microsoft_app_tenant_id,
+        settings.microsoft_app_type,
+        openid_metadata_url,
+    )
+
+
+def check(settings: Settings, other_platforms: bool) -> bool:
+    """Whether Teams is on; UnsafeConfiguration when the server must not start."""
+    credentials = credentials_of(settings)
+    if credentials.enabled:
+        problem = credentials.problem()
+        if problem:
+            raise UnsafeConfiguration(problem)
+        return True
+    if settings.allow_unauthenticated:
+        log.warning("Teams: /api/messages is served WITHOUT authentication")
+        return True
+    if not other_platforms:
+        raise UnsafeConfiguration(
+            "MICROSOFT_APP_ID is not set, so /api/messages cannot check who is calling, and no "
+            "other platform is configured. Set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD "
+            "(see 'Run on Microsoft Teams' in the README); for the Bot Framework Emulator or "
+            "tests only, COULISSE_ALLOW_UNAUTHENTICATED=1 serves it without authentication."
+        )
+    return False
+
+
+def build_teams(
+    settings: Settings, app: App, *, openid_metadata_url: str = "", pacer: Pacer | None = None
+) -> Teams:
+    authenticator = Authenticator(credentials_of(settings, openid_metadata_url))
+    connector = Connector(authenticator.token_source())
+    adapter = TeamsAdapter(
+        app.coulisse, app.uow, connector, pacer=pacer or Pacer(), timezone=settings.timezone
+    )
+    sender = TeamsSender(connector, adapter.conversations, adapter.pacer)
+    return Teams(adapter, TeamsEndpoint(adapter, authenticator), sender, connector)
+
+
+def slack_configured(settings: Settings) -> bool:
+    return bool(
+        settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token)
+    )

@@ -1,0 +1,342 @@
+"""Teams over real HTTP on loopback: Bot Framework activities into `coulisse serve`, a fake
+connector that records what the bot sends, every card validated against the Adaptive Cards 1.5
+schema and every connector call against the Bot Framework channel spec in ../shared/specs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import eventually
+from tests.fake_connector import Call, FakeConnector
+from tests.teams_fixtures import (
+    PEOPLE,
+    TEAM,
+    TeamsStack,
+    card_problems,
+    card_validator,
+    fake_connector,
+    serving,
+)
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeConnector]:
+    async with fake_connector() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def teams_stack(database_url: str, connector: FakeConnector) -> AsyncIterator[TeamsStack]:
+    async with serving(database_url, connector) as stack:
+        yield stack
+
+
+USERS = ["29:U1", "29:U2", "29:U3", "29:U4", "29:U5"]
+NAMES = list(PEOPLE.values())  # full names: "Noor" is in "Noord"
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object anywhere in a card."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def actions(card: dict[str, Any], **data: str) -> list[dict[str, Any]]:
+    """The card's Action.Execute buttons whose data has these values."""
+    return [
+        a
+        for a in walk(card)
+        if a.get("type") == "Action.Execute"
+        and all(a.get("data", {}).get(k) == v for k, v in data.items())
+    ]
+
+
+def card_of(call: Call) -> dict[str, Any]:
+    return call.body["attachments"][0]["content"]
+
+
+def said(call: Call) -> str:
+    return json.dumps(call.body, ensure_ascii=False)
+
+
+async def sent_to(fake: FakeConnector, conversation: str, contains: str) -> Call:
+    """The latest message to a conversation that says `contains` (waiting for it)."""
+    await eventually(lambda: any(contains in said(c) for c in fake.of("send", conversation)))
+    return [c for c in fake.of("send", conversation) if contains in said(c)][-1]
+
+
+def count(fake: FakeConnector, conversation: str, contains: str) -> int:
+    """How many messages to a conversation say `contains`."""
+    return sum(contains in said(c) for c in fake.of("send", conversation))
+
+
+def answer(body: Any) -> str:
+    """The text of an Action.Execute response (shown only to the person who clicked)."""
+    assert body["statusCode"] == 200
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    return str(body["value"])
+
+
+async def setup_session(stack: TeamsStack, fmt: str = "regie") -> None:
+    """Installed in the channel; the coordinator fills in the new-session card in their chat."""
+    c, fake = stack.client, stack.connector
+    assert await c.install() == 200
+    assert await c.mention("29:U1", "nieuw") == 200
+    form = await sent_to(fake, fake.chat_of("29:U1"), "new_session")
+    submit = actions(card_of(form), form="new_session")[0]
+    assert submit["data"]["channel"] == TEAM  # the card remembers the channel it is for
+    status, body = await c.execute(
+        "29:U1",
+        c.chat(fake.chat_of("29:U1")),
+        form.answered,
+        submit,
+        {
+            "new_session:title": "Noord: samen grip",
+            "new_session:question": "Hoe voorkomen we lange wachttijden?",
+            "new_session:format": fmt,
+            "new_session:language": "nl",
+            "new_session:anonymous": "yes",
+        },
+    )
+    assert status == 200 and "staat klaar" in answer(body)
+
+
+async def test_a_whole_regie_session_through_teams(teams_stack: TeamsStack) -> None:
+    c, fake = teams_stack.client, teams_stack.connector
+    await setup_session(teams_stack)
+    # The roster came with the installation: everyone is in the team, with their name.
+    new_form = card_of(await sent_to(fake, fake.chat_of("29:U1"), "new_session"))
+    kinds = {e["id"]: e["type"] for e in walk(new_form) if str(e.get("id", "")).startswith("new")}
+    assert kinds["new_session:title"] == "Input.Text"
+    assert kinds["new_session:format"] == "Input.ChoiceSet"
+    assert kinds["new_session:starts_at:date"] == "Input.Date"
+    assert kinds["new_session:starts_at:time"] == "Input.Time"
+    people = next(e for e in walk(new_form) if e.get("id") == "new_session:members")
+    assert {ch["value"] for ch in people["choices"]} == set(USERS)
+
+    assert await c.mention("29:U1", "start") == 200
+    # The check-in question goes to all five in their own chat; the channel hears it starts.
+    for user in USERS:
+        await sent_to(fake, fake.chat_of(user), "ronde 1 van 8")
+    await sent_to(fake, TEAM, "Ronde 1 van 8")
+    assert len(fake.of("create")) == 5
+
+    await c.say("29:U2", fake.chat_of("29:U2"), "Moe maar hoopvol")
+    await c.say(
+        "29:U3", fake.chat_of("29:U3"), "[klik](https://evil.example) **vet** &lt;b&gt; @here"
+    )
+    await eventually(lambda: count(fake, fake.chat_of("29:U3"), "opgeslagen") == 1)
+    await c.mention("29:U1", "next")  # the reveal, and the overview round opens
+    reveal = await sent_to(fake, TEAM, "Wat het team deelde")
+    runs = [e["text"] for e in walk(card_of(reveal)) if e.get("type") == "TextRun"]
+    # Typed Markdown stays text (a TextRun is never read as Markdown); no names in the channel.
+    assert "[klik](https://evil.example) **vet** <b> @here" in runs
+    assert not any(e.get("type") == "TextBlock" for e in walk(card_of(reveal)))
+    assert not any(name in fake.text(TEAM) for name in NAMES) and "29:U" not in fake.text(TEAM)
+
+    # Overview: an answer as text, and one through the force form of the round's card.
+    await c.say("29:U2", fake.chat_of("29:U2"), "actor: Huisartsen in Noord (4)")
+    prompt = await sent_to(fake, fake.chat_of("29:U3"), '"form": "force"')
+    force = actions(card_of(prompt), form="force")[0]
+    status, body = await c.execute(
+        "29:U3",
+        c.chat(fake.chat_of("29:U3")),
+        prompt.answered,
+        force,
+        {"force:text": "Privacyregels", "force:direction": "restraining", "force:strength": "5"},
+    )
+    assert status == 200 and "krachtenveld" in answer(body)
+    for text, title in [
+        ("patronen: Gezinnen worden steeds doorverwezen", "de ijsberg"),
+        ("onuitgesproken: We vertrouwen elkaars oordeel nog niet", "systeemvragen"),
+    ]:
+        await c.mention("29:U1", "volgende")
+        await sent_to(fake, fake.chat_of("29:U5"), title)
+        await c.say("29:U5", fake.chat_of("29:U5"), text)
+    await c.mention("29:U1", "next")
+    await sent_to(fake, fake.chat_of("29:U4"), "oorzakelijke verbanden")
+    await c.say(
+        "29:U4",
+        fake.chat_of("29:U4"),
+        "wachtlijst -> +druk op huisarts\ndruk op huisarts -> +wachtlijst",
+    )
+    await sent_to(fake, fake.chat_of("29:U4"), "Toegevoegd aan de kaart")
+    await c.mention("29:U1", "next")  # the map goes to the channel
+    await sent_to(fake, TEAM, "R1 (versterkend)")
+
+    await c.mention("29:U1", "next")  # themes → dot voting: the ballot has buttons
+    ballot = await sent_to(fake, TEAM, "Stem op 1")
+    vote = actions(card_of(ballot), action="vote")[0]
+    moment = "2027-03-09T10:00:00.200Z"
+    bodies = []
+    for _ in range(2):  # a double click counts once
+        status, body = await c.execute(
+            "29:U2", c.channel(), ballot.answered, vote, timestamp=moment
+        )
+        assert status == 200
+        bodies.append(answer(body))
+    assert "Nog 2 over" in bodies[0] and bodies[1] == ""
+    await teams_stack.teams.adapter.updates.settle()
+    updates = fake.of("update", TEAM)
+    assert updates and all(u.activity_id == ballot.answered for u in updates)
+    assert "1 stip" in said(updates[-1])
+    assert "Ahmed" not in said(updates[-1]) and "29:U2" not in said(updates[-1])
+
+    await c.mention("29:U1", "next")  # commitments: the form is in everyone's card
+    prompt = await sent_to(fake, fake.chat_of("29:U2"), "commit:due")
+    due = next(e for e in walk(card_of(prompt)) if e.get("id") == "commit:due")
+    mode = next(e for e in walk(card_of(prompt)) if e.get("id") == "commit:mode")
+    assert due["type"] == "Input.Date" and mode["type"] == "Input.ChoiceSet"
+    status, body = await c.execute(
+        "29:U2",
+        c.chat(fake.chat_of("29:U2")),
+        prompt.answered,
+        actions(card_of(prompt), form="commit")[0],
+        {
+            "commit:text": "Eén intake proberen",
+            "commit:due": "2099-02-01",
+            "commit:mode": "co_create",
+            "commit:focus": "R1",
+            "commit:level": "structures",
+        },
+    )
+    assert "Afspraak 1 staat genoteerd" in answer(body)
+    await c.mention("29:U1", "next")  # the last round closes: the summary in the channel
+    await sent_to(fake, TEAM, "Samenvatting")
+
+    validator = card_validator()
+    cards = fake.cards()
+    assert len(cards) > 40
+    for sent in cards:
+        assert card_problems(validator, sent) == [], sent
+    assert fake.invalid == []
+    assert not any(name in fake.text(TEAM) for name in NAMES) and "29:U" not in fake.text(TEAM)
+
+
+async def test_a_redelivered_activity_has_one_effect(teams_stack: TeamsStack) -> None:
+    c, fake = teams_stack.client, teams_stack.connector
+    await setup_session(teams_stack, "retro")
+    await c.mention("29:U1", "start")
+    await sent_to(fake, fake.chat_of("29:U2"), "ronde 1 van")
+    for _ in range(2):  # the Bot Framework sends it again: same activity id
+        assert await c.say("29:U2", fake.chat_of("29:U2"), "Goed", activity_id="f:42") == 200
+    await c.mention("29:U1", "status")
+    await sent_to(fake, fake.chat_of("29:U1"), "1 van de 5 hebben iets gedeeld")
+    assert count(fake, fake.chat_of("29:U2"), "opgeslagen") == 1
+
+
+async def test_the_connector_saying_429_or_412_means_later_not_lost(
+    teams_stack: TeamsStack,
+) -> None:
+    c, fake = teams_stack.client, teams_stack.connector
+    await setup_session(teams_stack, "retro")
+    fake.fail("send", 429, {"Retry-After": "1"}, conversation=TEAM)
+    fake.fail("send", 412, conversation=TEAM)
+    fake.fail("send", 429, {"Retry-After": "1"}, conversation=fake.chat_of("29:U1"))
+    await c.mention("29:U1", "start")
+    # The channel's messages met a failure each; after the wait both still arrive, once.
+    await sent_to(fake, TEAM, "Ronde 1 van 5")
+    await sent_to(fake, TEAM, "Noord: samen grip")
+    assert fake.failures["send"] == []
+    assert count(fake, TEAM, "Ronde 1 van 5") == 1
+    # The coordinator's own answer met a 429 too: it comes later, through the outbox.
+    await sent_to(fake, fake.chat_of("29:U1"), "is begonnen")
+    assert count(fake, fake.chat_of("29:U1"), "is begonnen") == 1
+    for user in USERS:
+        await sent_to(fake, fake.chat_of(user), "ronde 1 van 5")
+    async with teams_stack.app.uow() as uow:
+        assert [m for m in await uow.outbox.pending() if m.kind == "reply"] == []
+
+
+async def test_a_double_click_on_a_card_button_counts_once_but_two_clicks_count_twice(
+    teams_stack: TeamsStack,
+) -> None:
+    c, fake = teams_stack.client, teams_stack.connector
+    await setup_session(teams_stack, "retro")
+    await c.mention("29:U1", "start")
+    await c.mention("29:U2", "afspraak")  # a commitment, then check-in buttons under "mijn"
+    form = await sent_to(fake, fake.chat_of("29:U2"), "commit:due")
+    _status, body = await c.execute(
+        "29:U2",
+        c.chat(fake.chat_of("29:U2")),
+        form.answered,
+        actions(card_of(form), form="commit")[0],
+        {"commit:text": "Bellen", "commit:due": "2099-01-01", "commit:mode": "co_produce"},
+    )
+    assert "genoteerd" in answer(body)
+    assert await c.say("29:U2", fake.chat_of("29:U2"), "mijn") == 200  # one word: a command
+    mine = await sent_to(fake, fake.chat_of("29:U2"), "Bellen")
+    stuck = actions(card_of(mine), action="checkin", value="1:stuck")[0]
+    first = await c.execute("29:U2", c.chat(fake.chat_of("29:U2")), mine.answered, stuck,
+                            timestamp="2027-03-09T10:00:00.100Z")  # fmt: skip
+    again = await c.execute("29:U2", c.chat(fake.chat_of("29:U2")), mine.answered, stuck,
+                            timestamp="2027-03-09T10:00:01.300Z")  # fmt: skip
+    later = await c.execute("29:U2", c.chat(fake.chat_of("29:U2")), mine.answered, stuck,
+                            timestamp="2027-03-09T10:00:09.000Z")  # fmt: skip
+    assert "vast" in answer(first[1]) and answer(again[1]) == "" and "vast" in answer(later[1])
+    # Stuck goes back to the team, without a name: twice, for the two real clicks.
+    await eventually(lambda: count(fake, TEAM, "Bellen") == 2)
+    assert "Ahmed" not in fake.text(TEAM)
+
+
+async def test_a_longer_message_in_the_personal_chat_is_an_answer_not_a_command(
+    teams_stack: TeamsStack,
+) -> None:
+    c, fake = teams_stack.client, teams_stack.connector
+    await setup_session(teams_stack, "retro")
+    await c.mention("29:U1", "start")
+    await sent_to(fake, fake.chat_of("29:U3"), "ronde 1 van 5")
+    await c.say("29:U3", fake.chat_of("29:U3"), "Mijn team is moe")
+    await sent_to(fake, fake.chat_of("29:U3"), "opgeslagen")
+    await c.say("29:U3", fake.chat_of("29:U3"), "pauze")
+    await sent_to(fake, fake.chat_of("29:U3"), "pauze")
+    await c.mention("29:U1", "next")
+    await sent_to(fake, TEAM, "Mijn team is moe")
+
+
+async def test_an_action_submit_from_an_older_client_works_like_execute(
+    teams_stack: TeamsStack,
+) -> None:
+    c, fake = teams_stack.client, teams_stack.connector
+    await setup_session(teams_stack, "retro")
+    await c.mention("29:U1", "start")
+    prompt = await sent_to(fake, fake.chat_of("29:U4"), "contribute:text")
+    data = {**actions(card_of(prompt), form="contribute")[0]["data"], "contribute:text": "Rust"}
+    assert await c.submit("29:U4", c.chat(fake.chat_of("29:U4")), prompt.answered, data) == 200
+    await eventually(lambda: count(fake, fake.chat_of("29:U4"), "opgeslagen") == 1)
+
+
+async def test_installing_without_a_roster_still_makes_the_installer_coordinator(
+    teams_stack: TeamsStack,
+) -> None:
+    c, fake = teams_stack.client, teams_stack.connector
+    del fake.members[TEAM]  # the connector will not say who is in the team
+    assert await c.install("29:U3") == 200
+    await sent_to(fake, TEAM, "doet vanaf nu mee")
+    await sent_to(fake, fake.chat_of("29:U3"), "coördinator")
+    # Someone added later joins the team and is welcomed in their own chat, not the channel.
+    assert await c.members_added(["29:U4"]) == 200
+    await sent_to(fake, fake.chat_of("29:U4"), "Welkom bij wijkteam-noord")
+    assert "Welkom" not in fake.text(TEAM)
+    assert await c.mention("29:U4", "nieuw") == 200  # a participant cannot prepare a session
+    await sent_to(fake, fake.chat_of("29:U4"), "coördinator")
+
+
+async def test_requests_that_are_not_activities_are_refused(teams_stack: TeamsStack) -> None:
+    session, url = teams_stack.client.session, teams_stack.client.url
+    async with session.post(url, data=b"hello", headers={"Content-Type": "text/plain"}) as resp:
+        assert resp.status == 415
+    async with session.post(url, data=b"{nope", headers={"Content-Type": "application/json"}) as r:
+        assert r.status == 400
+    async with session.post(url, json={"text": "no type"}) as resp:
+        assert resp.status == 400
+    assert teams_stack.connector.calls == []
