@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -28,7 +29,7 @@ from bot.export.mapfiles import (
 from bot.slack.manifest import manifest_text
 from bot.wiring import build
 from handlers.loops import analyse
-from handlers.model import Session
+from handlers.model import OutboxMessage, Session
 from handlers.systems import team_map
 from prompts.catalog import LANGUAGES, language
 from storage.migrate import upgrade
@@ -38,6 +39,8 @@ db_app = typer.Typer(help="Database maintenance.")
 app.add_typer(db_app, name="db")
 map_app = typer.Typer(help="Causal maps: analyse a file, export a team's map.")
 app.add_typer(map_app, name="map")
+nudges_app = typer.Typer(help="What the outbox holds.")
+app.add_typer(nudges_app, name="nudges")
 
 
 def _settings() -> Settings:
@@ -124,6 +127,35 @@ def slack_manifest(
         sys.stdout.write(manifest_text(url, socket_mode))
     except ValueError as exc:
         _fail(str(exc))
+
+
+@nudges_app.command("list")
+def nudges_list(
+    due_before: Annotated[
+        str | None, typer.Option(help="Only what is due before this moment (ISO 8601)")
+    ] = None,
+) -> None:
+    """What is queued to be sent: when, what kind, its dedupe key, to whom (ids, no content)."""
+    until = None
+    if due_before:
+        try:
+            until = datetime.fromisoformat(due_before)
+        except ValueError:
+            _fail(f"cannot read {due_before!r} as a date and time (ISO 8601)")
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+    for row in asyncio.run(_pending(_settings().database_url, until)):
+        to = f"{row.destination['kind']}:{row.destination['id']}"
+        _echo(f"{row.due_at.isoformat()}  {row.kind:<18} {to:<10} {row.dedupe_key}")
+
+
+async def _pending(url: str, until: datetime | None) -> list[OutboxMessage]:
+    built = await build(url, SystemClock())
+    try:
+        async with built.uow() as uow:
+            return list(await uow.outbox.pending(due_before=until))
+    finally:
+        await built.close()
 
 
 @db_app.command("upgrade")

@@ -120,6 +120,9 @@ class Outbox(Protocol):
 
     async def for_person(self, person_id: int) -> Sequence[OutboxMessage]: ...
     async def by_key(self, dedupe_key: str) -> OutboxMessage | None: ...
+    async def all_done(self) -> Sequence[OutboxMessage]:
+        """Everything sent or skipped, oldest first."""
+        ...
 
 
 class Inbox(Protocol):

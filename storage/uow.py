@@ -300,6 +300,14 @@ class SqlOutbox(_Repo):
             OutboxMessage, t.outbox.c.person_id == person_id, order=t.outbox.c.due_at
         )
 
+    async def all_done(self) -> Sequence[OutboxMessage]:
+        o = t.outbox.c
+        return await self._all(
+            OutboxMessage,
+            o.status.in_([OutboxStatus.SENT.value, OutboxStatus.SKIPPED.value]),
+            order=sa.func.coalesce(o.sent_at, o.due_at),
+        )
+
     async def by_key(self, dedupe_key: str) -> OutboxMessage | None:
         return await self._one(OutboxMessage, t.outbox.c.dedupe_key == dedupe_key)
 

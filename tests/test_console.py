@@ -13,9 +13,12 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+
+from handlers.etiquette import Etiquette
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("Sanne", "Ahmed", "Fleur", "Joost", "Noor")
@@ -111,6 +114,19 @@ def test_demo_runs_a_whole_regie_session_and_writes_the_summary(tmp_path: Path, 
     svg = (tmp_path / "causal-map.svg").read_text(encoding="utf-8")
     assert svg.lstrip().startswith(("<?xml", "<svg", "<!--")) and "</svg>" in svg
     assert "```mermaid" in markdown and "(causal-map.svg)" in markdown
+    # The weeks after: nudges in nudges.jsonl, none in quiet hours, weekends or holidays,
+    # none sent twice; some skipped, each with its reason.
+    nudges = [json.loads(line) for line in (tmp_path / "nudges.jsonl").read_text().splitlines()]
+    sent = [n for n in nudges if n["status"] == "sent"]
+    assert {"checkin", "overdue", "digest"} <= {n["kind"] for n in sent}
+    assert len({n["dedupe_key"] for n in sent}) == len(sent)
+    etiquette = Etiquette()
+    for n in sent:
+        assert etiquette.allows(datetime.fromisoformat(n["sent_at"])), n
+        assert n["local_time"].endswith("Europe/Amsterdam")
+    skipped = [n for n in nudges if n["status"] == "skipped"]
+    assert {"paused", "done"} <= {n["reason"] for n in skipped}
+    assert all(n["reason_text"] for n in skipped)
     conversation = "\n".join(demo.seen)
     assert "R1 (" in conversation and "B1 (" in conversation and "causal-map.svg" in conversation
 

@@ -3,6 +3,7 @@ skipped with a reason when they no longer make sense."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -233,3 +234,34 @@ async def test_snooze_asks_again_in_three_days(app: App, clock: ManualClock) -> 
     async with app.uow() as uow:
         keys = {r.dedupe_key: r.due_at for r in await uow.outbox.pending()}
     assert keys["checkin:1:snooze:2027-03-12"] == local(2027, 3, 12, 10, 0)
+
+
+async def test_nudges_list_shows_what_is_queued(sqlite_app: App, sqlite_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app as cli
+
+    clock = sqlite_app.coulisse.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(local(2027, 3, 9, 10, 0))
+    d = Driver(sqlite_app)
+    await started_session(d, fmt="custom", rounds="commit")
+    await d.deliver()
+    await d.form("Ahmed", "commit", text="a", due="2027-03-23", mode="co-produce")
+    env = {"COULISSE_DATABASE_URL": sqlite_url}
+    runner = CliRunner()
+    # The command runs its own event loop: give it a thread of its own.
+    listed = await asyncio.to_thread(runner.invoke, cli, ["nudges", "list"], env=env)
+    assert listed.exit_code == 0
+    lines = listed.output.strip().splitlines()
+    assert [line.split()[-1] for line in lines] == [
+        "checkin:1:halfway",
+        "checkin:1:due",
+        "overdue:1",
+    ]
+    assert "dm:2" in lines[0] and "a" not in lines[0].split()  # ids, never the content
+    early = await asyncio.to_thread(
+        runner.invoke, cli, ["nudges", "list", "--due-before", "2027-03-20T00:00+01:00"], env=env
+    )
+    assert early.exit_code == 0, (early.output, early.exception)
+    assert early.output.strip().splitlines() == lines[:1]

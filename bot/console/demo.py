@@ -18,6 +18,7 @@ import yaml
 
 from bot.clock import ManualClock
 from bot.console.adapter import Console
+from bot.console.weeks import print_nudges, simulate, write_nudges
 from bot.export.summary import write_summary
 from bot.wiring import App, build
 from handlers.reports import build_summary
@@ -26,6 +27,7 @@ from prompts.catalog import t
 SCRIPTS = Path(__file__).parent / "scripts"
 START = datetime(2027, 1, 12, 9, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))
 STEP = timedelta(minutes=2)
+WEEKS_AFTER = 6
 _RELATIVE_DATE = re.compile(r"\{\+(\d+)d\}")
 
 
@@ -97,9 +99,16 @@ async def _play(
         await console.handle_line(line, event_key=f"demo:{lang}:{step}")
         if pace:
             await asyncio.sleep(pace)
+    out("\n" + t(lang, "demo.weeks_later", weeks=WEEKS_AFTER))
+    events = script.get("after", [])
+    await simulate(
+        app, clock, console, events, script["people"], WEEKS_AFTER, out, lang, f"demo:{lang}:after"
+    )
+    nudges = await write_nudges(app, out_dir / "nudges.jsonl", lang)
+    print_nudges(nudges, out, lang)
     async with app.uow() as uow:
         sessions = await uow.sessions.for_team(await _team_id(uow, script["team"]))
-        summary = await build_summary(uow, sessions[-1], lang)
+        summary = await build_summary(uow, sessions[0], lang)
     md, js = write_summary(summary, out_dir, lang)
     out("\n" + t(lang, "demo.written", markdown=str(md), json=str(js)))
     return summary
