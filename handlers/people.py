@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from handlers.context import Context, Refusal
 from handlers.loops import Bounds
 from handlers.messages import Actor, Place
@@ -142,6 +146,35 @@ async def set_language(ctx: Context, args: str) -> None:
         raise Refusal("errors.unknown_language", languages=", ".join(LANGUAGES))
     ctx.person.locale = wanted
     ctx.say("people.language_set")
+
+
+async def set_timezone(ctx: Context, args: str) -> None:
+    """`tz Europe/London`: nudges follow the person's own clock."""
+    name = args.strip()
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise Refusal("errors.unknown_timezone", name=name[:60]) from None
+    if not name:
+        raise Refusal("errors.unknown_timezone", name="")
+    ctx.person.timezone = name
+    ctx.say("people.timezone_set", name=name)
+
+
+async def set_quiet_hours(ctx: Context, args: str) -> None:
+    """`quiet 18:00-08:30`: no nudges in these hours."""
+    match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*", args)
+    try:
+        if match is None:
+            raise ValueError
+        start = time(int(match[1]), int(match[2]))
+        end = time(int(match[3]), int(match[4]))
+    except ValueError:
+        raise Refusal("errors.quiet_usage") from None
+    if start == end:
+        raise Refusal("errors.quiet_usage")
+    ctx.person.quiet_start, ctx.person.quiet_end = start, end
+    ctx.say("people.quiet_set", start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))
 
 
 async def pause(ctx: Context) -> None:

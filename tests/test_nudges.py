@@ -265,3 +265,19 @@ async def test_nudges_list_shows_what_is_queued(sqlite_app: App, sqlite_url: str
     )
     assert early.exit_code == 0, (early.output, early.exception)
     assert early.output.strip().splitlines() == lines[:1]
+
+
+async def test_people_set_their_own_time_zone_and_quiet_hours(app: App, clock: ManualClock) -> None:
+    clock.set(local(2027, 3, 9, 10, 0))
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="commit")
+    assert "Europe/London" in await d.cmd("Ahmed", "tijdzone", "Europe/London")
+    assert "tussen 07:00 en 09:30" in await d.cmd("Ahmed", "stil", "07:00-09:30")
+    assert "ken ik niet" in await d.cmd("Ahmed", "tz", "Mars/Olympus")
+    assert "bijvoorbeeld" in await d.cmd("Ahmed", "quiet", "altijd")
+    await d.form("Ahmed", "commit", text="a", due="2027-03-23", mode="co-produce")
+    async with app.uow() as uow:
+        due = {r.dedupe_key: r.due_at for r in await uow.outbox.pending() if r.kind == "checkin"}
+    # 09:00 in London is inside his quiet hours (07:00–09:30): the check-in waits until 09:30.
+    london = ZoneInfo("Europe/London")
+    assert due["checkin:1:due"] == datetime(2027, 3, 23, 9, 30, tzinfo=london)
