@@ -17,6 +17,7 @@ from handlers.messages import (
     Heading,
     Message,
     Option,
+    PeopleInput,
     Select,
     Text,
     TextInput,
@@ -137,7 +138,7 @@ def commitment_form(lang: str, rnd: Round | None = None) -> Form:
             TextInput("text", t(lang, "commitments.text_label"), multiline=True),
             DateInput("due", t(lang, "commitments.due_label")),
             Select("mode", t(lang, "commitments.mode_label"), modes),
-            TextInput("co_owners", t(lang, "commitments.co_owners_label"), optional=True),
+            PeopleInput("co_owners", t(lang, "commitments.co_owners_label")),
             TextInput(
                 "focus", t(lang, "commitments.focus_label"), optional=True, max_length=MAX_FACTOR
             ),

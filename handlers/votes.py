@@ -31,8 +31,7 @@ async def themes_for(ctx: Context, session: Session, vote_round: Round) -> list[
 async def tally(ctx: Context, vote_round: Round) -> Counter[int]:
     assert vote_round.id is not None
     counts: Counter[int] = Counter()
-    for vote in await ctx.uow.sessions.votes(vote_round.id):
-        counts[vote.theme_id] += vote.dots
+    counts.update(await ctx.uow.sessions.vote_counts(vote_round.id))
     return counts
 
 
@@ -100,7 +99,7 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
     # Two quick clicks of one person must not both spend the last dot.
     assert ctx.membership is not None
     await ctx.uow.lock(ctx.membership)
-    mine = [v for v in await ctx.uow.sessions.votes(rnd.id) if v.person_id == ctx.person_id]
+    mine = list(await ctx.uow.sessions.votes_of(rnd.id, ctx.person_id))
     used = sum(v.dots for v in mine)
     existing = next((v for v in mine if v.theme_id == theme.id), None)
     if remove:

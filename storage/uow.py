@@ -196,6 +196,19 @@ class SqlSessions(_Repo):
     async def votes(self, round_id: int) -> Sequence[Vote]:
         return await self._all(Vote, t.votes.c.round_id == round_id, order=t.votes.c.id)
 
+    async def vote_counts(self, round_id: int) -> dict[int, int]:
+        v = t.votes.c
+        stmt = (
+            sa.select(v.theme_id, sa.func.sum(v.dots))
+            .where(v.round_id == round_id)
+            .group_by(v.theme_id)
+        )
+        return {int(theme): int(dots) for theme, dots in (await self.s.execute(stmt)).all()}
+
+    async def votes_of(self, round_id: int, person_id: int) -> Sequence[Vote]:
+        v = t.votes.c
+        return await self._all(Vote, v.round_id == round_id, v.person_id == person_id, order=v.id)
+
     async def actors(self, session_id: int) -> Sequence[Actor]:
         return await self._all(Actor, t.actors.c.session_id == session_id, order=t.actors.c.id)
 

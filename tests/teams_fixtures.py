@@ -231,4 +231,6 @@ async def serving(database_url: str, fake: FakeConnector) -> AsyncIterator[Teams
     ):
         base = f"http://127.0.0.1:{port}"
         client = TeamsClient(f"{base}/api/messages", fake.url, session)
-        yield TeamsStack(fake, client, app, runner.app[TEAMS], base)
+        teams = runner.app[TEAMS]
+        teams.adapter.invoke_wait = 10.0  # answers in the response, however slow the machine
+        yield TeamsStack(fake, client, app, teams, base)

@@ -6,15 +6,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from handlers.messages import (
+    Action,
+    Choices,
+    Destination,
+    Text,
+    encode_destination,
+    encode_message,
+    message,
+)
+from handlers.model import OutboxMessage
+from storage import tables
 from tests.conftest import eventually
 from tests.fake_connector import Call, FakeConnector
 from tests.teams_fixtures import (
     PEOPLE,
     TEAM,
+    TENANT,
     TeamsStack,
     card_problems,
     card_validator,
@@ -253,8 +267,10 @@ async def test_the_connector_saying_429_or_412_means_later_not_lost(
     assert count(fake, fake.chat_of("29:U1"), "is begonnen") == 1
     for user in USERS:
         await sent_to(fake, fake.chat_of(user), "ronde 1 van 5")
-    async with teams_stack.app.uow() as uow:
-        assert [m for m in await uow.outbox.pending() if m.kind == "reply"] == []
+    async with teams_stack.app.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(tables.outbox.c.status, tables.outbox.c.attempts)
+                                   .where(tables.outbox.c.kind == "reply"))).all()  # fmt: skip
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)]
 
 
 async def test_a_double_click_on_a_card_button_counts_once_but_two_clicks_count_twice(
@@ -286,6 +302,25 @@ async def test_a_double_click_on_a_card_button_counts_once_but_two_clicks_count_
     # Stuck goes back to the team, without a name: twice, for the two real clicks.
     await eventually(lambda: count(fake, TEAM, "Bellen") == 2)
     assert "Ahmed" not in fake.text(TEAM)
+
+
+async def test_an_answer_that_takes_too_long_follows_in_the_chat(teams_stack: TeamsStack) -> None:
+    c, fake = teams_stack.client, teams_stack.connector
+    await setup_session(teams_stack, "retro")
+    await c.mention("29:U1", "start")
+    prompt = await sent_to(fake, fake.chat_of("29:U4"), "contribute:text")
+    teams_stack.teams.adapter.invoke_wait = 0  # as if a burst of votes was ahead of it
+    status, body = await c.execute(
+        "29:U4",
+        c.chat(fake.chat_of("29:U4")),
+        prompt.answered,
+        actions(card_of(prompt), form="contribute")[0],
+        {"contribute:text": "Rust in de week"},
+    )
+    assert status == 200 and "Ontvangen" in answer(body)
+    await sent_to(fake, fake.chat_of("29:U4"), "opgeslagen")  # the answer, where it went
+    await c.mention("29:U1", "next")
+    await sent_to(fake, TEAM, "Rust in de week")
 
 
 async def test_a_longer_message_in_the_personal_chat_is_an_answer_not_a_command(
@@ -340,3 +375,55 @@ async def test_requests_that_are_not_activities_are_refused(teams_stack: TeamsSt
     async with session.post(url, json={"text": "no type"}) as resp:
         assert resp.status == 400
     assert teams_stack.connector.calls == []
+
+
+async def test_a_message_scheduled_before_a_restart_is_sent_after_it(
+    database_url: str, connector: FakeConnector
+) -> None:
+    fake = connector
+    async with serving(database_url, fake) as stack:
+        assert await stack.client.install() == 200
+        await sent_to(fake, TEAM, "doet vanaf nu mee")
+        await sent_to(fake, fake.chat_of("29:U1"), "coördinator")  # U1's chat exists, U2's not
+        due = datetime.now(UTC) + timedelta(seconds=3)
+        async with stack.app.uow() as uow:
+            workspace = await uow.directory.workspace("teams", TENANT)
+            assert workspace is not None and workspace.id is not None
+            team = await uow.directory.team_by_channel(workspace.id, TEAM)
+            people = [await uow.directory.person_by_platform_id(workspace.id, u) for u in USERS]
+            assert team is not None and team.id is not None
+            sanne, ahmed = people[0], people[1]
+            assert sanne and ahmed and sanne.id and ahmed.id
+            planned = [
+                (Destination.dm(sanne.id), message(Text("Voor Sanne, na de herstart"))),
+                (
+                    Destination.dm(ahmed.id),
+                    message(
+                        Text("Voor Ahmed, na de herstart"),
+                        Choices((Action("checkin", "Klaar", "1:done", "primary"),)),
+                    ),
+                ),
+                (Destination.channel(team.id), message(Text("Voor het team, na de herstart"))),
+            ]
+            for n, (to, planned_message) in enumerate(planned):
+                await uow.outbox.enqueue(
+                    OutboxMessage(
+                        f"restart-test:{n}",
+                        "reminder",
+                        encode_destination(to),
+                        encode_message(planned_message),
+                        due,
+                        to.id if to.kind == "dm" else None,
+                    )
+                )
+            await uow.commit()
+    assert "na de herstart" not in fake.text()  # stopped before anything was due
+    created_before = len(fake.of("create"))
+    async with serving(database_url, fake):
+        await sent_to(fake, fake.chat_of("29:U1"), "Voor Sanne, na de herstart")
+        await sent_to(fake, TEAM, "Voor het team, na de herstart")
+        button = await sent_to(fake, fake.chat_of("29:U2"), "Voor Ahmed, na de herstart")
+    # Sanne's chat and the channel came from the database; Ahmed's chat was made now.
+    assert [c.body["members"][0]["id"] for c in fake.of("create")[created_before:]] == ["29:U2"]
+    assert actions(card_of(button), action="checkin", value="1:done")
+    assert datetime.now(UTC) >= due

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.serve import running
 from bot.teams.auth import UnsafeConfiguration
 from bot.teams.wiring import build_teams, refuse_or_warn
-from bot.web import make_web_app
+from bot.web import TEAMS, make_web_app
 from bot.wiring import build
 from tests.fake_slack import free_port
 from tests.teams_fixtures import TEAM, TeamsClient
@@ -104,6 +104,7 @@ async def secured(database_url: str, openid: str) -> AsyncIterator[TeamsClient]:
     )
     app = await build(database_url, SystemClock(), migrate=False)
     teams = build_teams(settings, app, openid_metadata_url=openid)
+    teams.adapter.invoke_wait = 10.0  # the answer in the response, however slow the machine
     runner = web.AppRunner(make_web_app(app, None, teams))
     await runner.setup()
     port = free_port()
@@ -164,6 +165,7 @@ async def test_without_an_app_id_nothing_is_checked_when_allowed(
         aiohttp.ClientSession() as session,
     ):
         port = runner.addresses[0][1]
+        runner.app[TEAMS].adapter.invoke_wait = 10.0
         client = TeamsClient(f"http://127.0.0.1:{port}/api/messages", SERVICE_URL, session)
         status, body = await check_in(client, None)
         assert status == 200 and "999" in body["value"]

@@ -4,6 +4,7 @@ the roster its members) and remembers where to reach it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import json
@@ -21,7 +22,7 @@ from bot.teams.cards import ActionSubmission, activity, render, submission
 from bot.teams.connector import Connector
 from bot.teams.pacing import Pacer
 from bot.teams.references import Conversations
-from bot.teams.replies import Replies
+from bot.teams.replies import InvokeAnswer, Replies
 from bot.teams.turn import Turn
 from bot.teams.updates import CardUpdates
 from handlers.messages import ActionTaken, Command, Event, FormSubmitted, Message, Text
@@ -32,6 +33,10 @@ from prompts.catalog import language, t
 log = logging.getLogger(__name__)
 
 DOUBLE_CLICK = 2  # seconds within which the same click counts once
+# Seconds a card action waits for its answer before Teams hears "received" (the answer then
+# follows in the person's chat): a vote takes about 10 ms, so only a burst gets here.
+INVOKE_WAIT = 0.2
+CLOSE_WAIT = 10.0
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
 # In the 1:1 chat a message is an answer to the open round, unless it is one of these words
@@ -72,8 +77,13 @@ class TeamsAdapter(TeamsActivityHandler):
             coulisse.clock,
         )  # fmt: skip
         self.timezone = timezone
+        self.invoke_wait = INVOKE_WAIT
+        self._working: set[asyncio.Future[None]] = set()
 
     async def close(self) -> None:
+        """Let card actions still at work finish (they were answered "received"), then stop."""
+        if self._working:
+            await asyncio.wait(set(self._working), timeout=CLOSE_WAIT)
         await self.updates.close()
 
     # --- incoming -----------------------------------------------------------------------------
@@ -82,7 +92,7 @@ class TeamsAdapter(TeamsActivityHandler):
         turn = Turn.of(turn_context.activity)
         value = turn_context.activity.value
         if isinstance(value, dict) and value:  # Action.Submit from an older client
-            await self.submit(turn, value, invoke=False)
+            await self.submit(turn, value)
             return
         TurnContext.remove_recipient_mention(turn_context.activity)
         text = plain_text(turn_context.activity.text or "")
@@ -114,17 +124,32 @@ class TeamsAdapter(TeamsActivityHandler):
             return InvokeResponse(status=400, body={"statusCode": 400, "type": ERROR_RESPONSE,
                                                     "value": error})  # fmt: skip
         turn = Turn.of(turn_context.activity)
-        said = await self.submit(turn, action.get("data"), invoke=True)
+        answer = InvokeAnswer()
+        work = asyncio.ensure_future(self.submit(turn, action.get("data"), answer))
+        await asyncio.wait({work}, timeout=self.invoke_wait)
+        said = answer.close()
+        if work.done():
+            work.result()  # a failure is the request's: 500
+        else:
+            # Under a burst the person hears "received" now; the answer follows in their chat.
+            self._working.add(work)
+            work.add_done_callback(self._finished)
+            said = said or t(language(turn.locale), "teams.received")
         return InvokeResponse(
             status=200, body={"statusCode": 200, "type": MESSAGE_RESPONSE, "value": said}
         )
 
-    async def submit(self, turn: Turn, data: Any, *, invoke: bool) -> str:
+    def _finished(self, work: asyncio.Future[None]) -> None:
+        self._working.discard(work)
+        if not work.cancelled() and work.exception() is not None:
+            log.error("a card action failed after its answer", exc_info=work.exception())
+
+    async def submit(self, turn: Turn, data: Any, answer: InvokeAnswer | None = None) -> None:
         """A card's button or form, as ActionTaken or FormSubmitted."""
         sent = submission(data, self.zone(turn))
         if sent is None:
             log.info("a card submission without action or form")
-            return ""
+            return
         # Only a personal chat acts for a channel (a form asked for there); elsewhere the
         # conversation itself says where.
         place = turn.place(sent.channel if turn.personal else "")
@@ -152,7 +177,7 @@ class TeamsAdapter(TeamsActivityHandler):
                 sent.context,
                 f"teams:form:{turn.user_id}:{sent.form_id}:{turn.reply_to}:{_digest(values)}:{moment}",
             )
-        return await self.run(event, turn, invoke=invoke)
+        await self.run(event, turn, answer=answer)
 
     async def on_teams_members_added_dispatch(
         self, members_added: list[ChannelAccount], team_info: TeamInfo, turn_context: TurnContext
@@ -214,7 +239,9 @@ class TeamsAdapter(TeamsActivityHandler):
                 continue
         return ZoneInfo("UTC")
 
-    async def run(self, event: Event, turn: Turn, *, invoke: bool = False, user: str = "") -> str:
+    async def run(
+        self, event: Event, turn: Turn, *, answer: InvokeAnswer | None = None, user: str = ""
+    ) -> None:
         replies = await self.coulisse.handle(event)
         await self.conversations.remember(turn)
-        return await self.replies.deliver(replies, turn, invoke=invoke, user=user)
+        await self.replies.deliver(replies, turn, answer=answer, user=user)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.export.diagram import png
@@ -38,6 +39,19 @@ log = logging.getLogger(__name__)
 REPLY_WAIT = 5.0  # seconds an answer may wait for the conversation's limit within a turn
 
 Roster = Callable[[str, str], Awaitable[list[tuple[str, str]]]]  # (service url, conversation)
+
+
+@dataclass
+class InvokeAnswer:
+    """What a card action's invoke response will say, while it is still open: the person who
+    clicked sees it, and no one else. Once closed, answers go to their chat instead."""
+
+    open: bool = True
+    texts: list[str] = field(default_factory=list)
+
+    def close(self) -> str:
+        self.open = False
+        return "\n\n".join(self.texts)
 
 
 def is_plain(message: Message) -> bool:
@@ -81,21 +95,23 @@ class Replies:
         self.roster = roster
 
     async def deliver(
-        self, replies: Sequence[Message], turn: Turn, *, invoke: bool = False, user: str = ""
-    ) -> str:
-        """Send the replies; returns the text for the invoke response (empty if none)."""
-        said: list[str] = []
+        self,
+        replies: Sequence[Message],
+        turn: Turn,
+        *,
+        answer: InvokeAnswer | None = None,
+        user: str = "",
+    ) -> None:
         for index, message in enumerate(replies):
             if message.replace:
                 if turn.reply_to:
                     where = Address(turn.service_url, turn.conversation_id)
                     self.updates.schedule(where, turn.reply_to, activity(render(message)[0]))
                 continue
-            if invoke and is_plain(message) and not user:
-                said += [b.text for b in message.blocks if isinstance(b, Text)]
+            if answer is not None and answer.open and is_plain(message) and not user:
+                answer.texts += [b.text for b in message.blocks if isinstance(b, Text)]
                 continue
             await self._to_person(message, turn, user, index)
-        return "\n\n".join(said)
 
     async def _to_person(self, message: Message, turn: Turn, user: str, index: int) -> None:
         origin = "" if turn.personal else turn.channel_id
