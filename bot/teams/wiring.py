@@ -16,6 +16,9 @@ from bot.teams.sender import TeamsSender
 from bot.wiring import App
 
 log = logging.getLogger(__name__)
+# botbuilder's schema predates the `trigger` field Teams puts in every Action.Execute invoke;
+# msrest warns about it on every vote. Real serialization errors are still logged.
+logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
 
 UNAUTHENTICATED_WARNING = """
 !!! COULISSE_ALLOW_UNAUTHENTICATED=1 and no MICROSOFT_APP_ID: /api/messages accepts activities
