@@ -7,6 +7,7 @@ again after its lease runs out (at least once), never lost.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 Send = Callable[[OutboxMessage, Destination, Message], Awaitable[None]]
 # Turns a nudge row into what it should be now (handlers.nudges.prepare in a transaction).
 Prepare = Callable[[OutboxMessage], Awaitable[Outcome]]
+
+
+LEASE_SHARE = 0.5  # of the lease a batch may use before it hands back what it has not sent
 
 
 class RetryLater(Exception):
@@ -44,17 +48,30 @@ class OutboxDispatcher:
         prepare: Prepare | None = None,
     ) -> None:
         self.prepare = prepare
+        self.stopping = False
         self.worker = worker
         self.send = send
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.batch = batch
 
+    def stop(self) -> None:
+        """Finish the message being sent, hand the rest of the batch back, claim no more."""
+        self.stopping = True
+
     async def run_once(self) -> int:
         """Send one batch of due messages; returns how many were claimed."""
+        if self.stopping:
+            return 0
         claimed = await self.worker.claim_due(self.clock.now(), self.lease_seconds, self.batch)
-        for item in claimed:
+        started = time.monotonic()
+        for n, item in enumerate(claimed):
             assert item.id is not None
+            # The lease covers the whole batch. Past half of it (slow sends, a stop), hand the
+            # rest back rather than risk another worker taking them over and sending them too.
+            if self.stopping or time.monotonic() - started > self.lease_seconds * LEASE_SHARE:
+                await self.worker.release([m.id for m in claimed[n:] if m.id is not None])
+                break
             if "nudge" in item.payload:
                 outcome = await self._prepare(item)
                 if isinstance(outcome, Skip):

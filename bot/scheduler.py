@@ -8,6 +8,7 @@ away, so what fell due while the process was down goes out within a minute of a 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -18,6 +19,9 @@ from bot.outbox import OutboxDispatcher
 from bot.wiring import App
 from handlers.schedule import tick
 
+# A tick skipped because the previous one still runs is expected under load, not a warning.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+
 
 class Ticks:
     """The scheduler and the jobs it has running, so that stopping waits for them: a job cut
@@ -25,6 +29,7 @@ class Ticks:
 
     def __init__(self, app: App, dispatcher: OutboxDispatcher, settings: Settings) -> None:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.dispatcher = dispatcher
         self._running: set[asyncio.Task[object]] = set()
 
         async def send_due() -> None:
@@ -64,6 +69,10 @@ class Ticks:
         self.scheduler.start()
 
     async def stop(self) -> None:
-        self.scheduler.shutdown(wait=False)
+        """No new runs; the outbox hands back what it has not sent; running jobs finish;
+        only then the scheduler goes (its shutdown would cancel them mid-transaction)."""
+        self.scheduler.pause()
+        self.dispatcher.stop()
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
+        self.scheduler.shutdown(wait=False)

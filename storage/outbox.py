@@ -70,6 +70,18 @@ class SqlOutboxWorker:
     async def mark_skipped(self, message_id: int, reason: str) -> None:
         await self._set(message_id, status=OutboxStatus.SKIPPED, reason=reason, lease_until=None)
 
+    async def release(self, message_ids: list[int]) -> None:
+        """Hand claimed rows back unsent: due as before, claimable at once, no attempt used."""
+        if not message_ids:
+            return
+        o = t.outbox.c
+        async with self._sessions() as s, s.begin():
+            await s.execute(
+                sa.update(t.outbox)
+                .where(o.id.in_(message_ids), o.status == OutboxStatus.PENDING.value)
+                .values(lease_until=None, attempts=o.attempts - 1)
+            )
+
     async def reschedule(self, message_id: int, when: datetime) -> None:
         """Not now but at `when` (a nudge that fell due in someone's quiet hours): not a failure."""
         o = t.outbox.c

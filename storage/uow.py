@@ -343,12 +343,30 @@ class SqlConversationRefs(_Repo):
         )
 
     async def save(self, ref: ConversationRef) -> None:
-        existing = await self.find(ref.platform, ref.scope, ref.owner_id)
-        if existing is None:
-            self.s.add(ref)
+        # Two workers reaching one person for the first time both save: the insert must not
+        # clash, and the later one simply refreshes the reference.
+        c = t.conversation_refs.c
+        inserted = (
+            await self.s.execute(
+                insert_ignoring_duplicates(self.s, t.conversation_refs)
+                .values(
+                    platform=ref.platform,
+                    scope=ref.scope,
+                    owner_id=ref.owner_id,
+                    reference=ref.reference,
+                )
+                .returning(c.id)
+            )
+        ).scalar()
+        if inserted is None:
+            await self.s.execute(
+                sa.update(t.conversation_refs)
+                .where(c.platform == ref.platform, c.scope == ref.scope, c.owner_id == ref.owner_id)
+                .values(reference=ref.reference)
+                .execution_options(synchronize_session=False)
+            )
         else:
-            existing.reference = ref.reference
-        await self.s.flush()
+            ref.id = inserted
 
 
 class SqlUnitOfWork:

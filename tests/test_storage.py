@@ -11,11 +11,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bot.clock import ManualClock
+from bot.outbox import OutboxDispatcher
 from bot.wiring import App, build
 from handlers.messages import Destination, encode_destination
 from handlers.model import (
     Commitment,
     CommitmentStatus,
+    ConversationRef,
     Factor,
     InboundEvent,
     Membership,
@@ -266,3 +268,61 @@ async def test_quick_votes_of_one_person_never_exceed_the_budget(app: App) -> No
         vote_round = next(r for r in rounds if r.kind.value == "vote")
         dots = sum(v.dots for v in await uow.sessions.votes(vote_round.id or 0))
     assert dots == 3
+
+
+async def test_a_slow_batch_hands_back_what_it_could_not_send_within_its_lease(app: App) -> None:
+    async with app.uow() as uow:
+        for i in range(6):
+            await uow.outbox.enqueue(_message(f"slow{i}", NOW))
+        await uow.commit()
+    sent: list[str] = []
+
+    async def slow_send(item: OutboxMessage, _to: object, _message: object) -> None:
+        await asyncio.sleep(0.3)
+        sent.append(item.dedupe_key)
+
+    dispatcher = OutboxDispatcher(app.outbox, slow_send, ManualClock(NOW), lease_seconds=1)
+    await dispatcher.run_once()
+    # Past half of the one-second lease the rest went back, unleased and with no attempt used.
+    assert 1 <= len(sent) <= 3
+    async with app.uow() as uow:
+        back = [m for m in await uow.outbox.pending() if m.dedupe_key not in sent]
+    assert len(back) == 6 - len(sent)
+    assert all(m.lease_until is None and m.attempts == 0 for m in back)
+
+
+async def test_a_stopping_dispatcher_claims_nothing_and_hands_back_its_batch(app: App) -> None:
+    async with app.uow() as uow:
+        for i in range(4):
+            await uow.outbox.enqueue(_message(f"stop{i}", NOW))
+        await uow.commit()
+    sent: list[str] = []
+    dispatcher: OutboxDispatcher
+
+    async def send_then_stop(item: OutboxMessage, _to: object, _message: object) -> None:
+        sent.append(item.dedupe_key)
+        dispatcher.stop()  # SIGTERM arrives while the first message is going out
+
+    dispatcher = OutboxDispatcher(app.outbox, send_then_stop, ManualClock(NOW))
+    await dispatcher.drain()
+    assert sent == ["stop0"]
+    async with app.uow() as uow:
+        pending = await uow.outbox.pending()
+    assert [m.dedupe_key for m in pending] == ["stop1", "stop2", "stop3"]
+    assert all(m.lease_until is None for m in pending)
+    assert await dispatcher.run_once() == 0
+
+
+async def test_two_first_messages_to_one_person_save_one_conversation(app: App) -> None:
+    async with app.uow() as first, app.uow() as second:
+        await first.conversations.save(
+            ConversationRef(Platform.SLACK, "person", 7, {"channel": "D1"})
+        )
+        await first.commit()
+        await second.conversations.save(
+            ConversationRef(Platform.SLACK, "person", 7, {"channel": "D2"})
+        )
+        await second.commit()
+    async with app.uow() as uow:
+        ref = await uow.conversations.find("slack", "person", 7)
+    assert ref is not None and ref.reference == {"channel": "D2"}
