@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -154,6 +154,56 @@ async def _pending(url: str, until: datetime | None) -> list[OutboxMessage]:
     try:
         async with built.uow() as uow:
             return list(await uow.outbox.pending(due_before=until))
+    finally:
+        await built.close()
+
+
+@app.command()
+def forget(
+    person: Annotated[str, typer.Argument(help="The person's platform id (e.g. a Slack U… id)")],
+) -> None:
+    """Forget a person everywhere, in one transaction (AVG/GDPR)."""
+    found = asyncio.run(_forget(_settings().database_url, person))
+    if not found:
+        _fail(f"nobody with platform id {person!r}")
+    _echo(f"forgotten: {found} record(s) of {person!r}")
+
+
+async def _forget(url: str, platform_id: str) -> int:
+    built = await build(url, SystemClock())
+    try:
+        async with built.uow() as uow:
+            people = await uow.directory.people_by_platform_id(platform_id)
+            for person in people:
+                assert person.id is not None
+                await uow.privacy.forget(person.id, platform_id)
+            await uow.commit()
+            return len(people)
+    finally:
+        await built.close()
+
+
+@app.command()
+def purge(
+    older_than: Annotated[
+        int | None, typer.Option("--older-than", help="Days; default COULISSE_RETENTION_DAYS")
+    ] = None,
+) -> None:
+    """Delete sessions past the retention period, with everything under them."""
+    settings = _settings()
+    days = older_than if older_than is not None else settings.retention_days
+    if days < 0:
+        _fail("--older-than needs a number of days, 0 or more")
+    _echo(f"purged: {asyncio.run(_purge(settings.database_url, days))} session(s)")
+
+
+async def _purge(url: str, days: int) -> int:
+    built = await build(url, SystemClock())
+    try:
+        async with built.uow() as uow:
+            count = await uow.privacy.purge(datetime.now(UTC) - timedelta(days=days))
+            await uow.commit()
+            return count
     finally:
         await built.close()
 

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     outbox_lease: int = Field(default=60, ge=1, validation_alias="COULISSE_OUTBOX_LEASE")
     tick_interval: float = Field(default=30.0, gt=0, validation_alias="COULISSE_TICK_INTERVAL")
     nudge_daily_cap: int = Field(default=2, ge=1, validation_alias="COULISSE_NUDGE_DAILY_CAP")
+    retention_days: int = Field(default=730, ge=0, validation_alias="COULISSE_RETENTION_DAYS")
     holidays_country: str = Field(default="NL", validation_alias="COULISSE_HOLIDAYS")
 
     @property

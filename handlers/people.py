@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.context import Context, Refusal
 from handlers.loops import Bounds
-from handlers.messages import Actor, Place
+from handlers.messages import Actor, Heading, Place, Text, message
 from handlers.model import Membership, Person, Platform, Role, SessionStatus, Team, Workspace
 from handlers.ports import Clock, UnitOfWork
-from prompts.catalog import LANGUAGES, language
+from prompts.catalog import LANGUAGES, language, t
 
 
 async def resolve(
@@ -175,6 +175,18 @@ async def set_quiet_hours(ctx: Context, args: str) -> None:
         raise Refusal("errors.quiet_usage")
     ctx.person.quiet_start, ctx.person.quiet_end = start, end
     ctx.say("people.quiet_set", start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))
+
+
+async def forget_me(ctx: Context) -> None:
+    """`forget-me`: the person asks to be forgotten; what the team made stays, without them."""
+    lang = ctx.lang  # the person's language is blanked too
+    await ctx.uow.privacy.forget(ctx.person_id, ctx.person.platform_id)
+    ctx.reply(message(Text(t(lang, "people.forgotten"))))
+
+
+async def privacy(ctx: Context) -> None:
+    """What is stored, for how long, and who sees what, in plain words."""
+    ctx.reply(message(Heading(ctx.t("people.privacy_heading")), Text(ctx.t("people.privacy"))))
 
 
 async def pause(ctx: Context) -> None:

@@ -23,6 +23,17 @@ EXAMPLES_PER_THEME = 3
 LEVERAGE_SHOWN = 5
 
 
+SMALLEST_GROUP = 3  # fewer people than this from one organisation would be recognisable
+
+
+def small_groups_merged(counts: Counter[str], other: str) -> Counter[str]:
+    """Organisations with fewer than three people are counted together as "other"."""
+    merged: Counter[str] = Counter()
+    for name, count in counts.items():
+        merged[name if count >= SMALLEST_GROUP else other] += count
+    return merged
+
+
 def pseudonym(lang: str, index: int) -> str:
     """ "Deelnemer A", "Deelnemer B", … "Deelnemer AA": stable within one summary only."""
     letters = ""
@@ -41,8 +52,9 @@ async def build_summary(
     rounds = list(await uow.sessions.rounds(session.id))
     contributions = await uow.sessions.contributions([r.id for r in rounds if r.id is not None])
     members = await uow.directory.members(session.team_id)
-    organisations = Counter(
-        p.organisation or t(lang, "summary.no_organisation") for _, p in members
+    organisations = small_groups_merged(
+        Counter(p.organisation or t(lang, "summary.no_organisation") for _, p in members),
+        t(lang, "summary.other_organisations"),
     )
 
     round_data = []

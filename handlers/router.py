@@ -52,7 +52,7 @@ Flow = Callable[[Context, str], Awaitable[None]]
 PARTICIPANT_COMMANDS = (
     "help", "join", "status", "my", "add", "vote", "unvote", "merge", "rename", "commit", "checkin",
     "link", "unlink", "combine", "map", "actor", "force", "summary", "pause", "resume", "tz",
-    "quiet", "lang",
+    "quiet", "lang", "privacy", "forget-me",
 )  # fmt: skip
 COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role")
 HIDDEN_COMMANDS = ("home",)  # asked for by platforms (Slack's App Home), not typed
@@ -159,6 +159,8 @@ COMMANDS: dict[str, Flow] = {
     "summary": _no_args(sessions.summary),
     "my": _no_args(commitments.my_commitments),
     "pause": _no_args(people.pause),
+    "forget-me": _no_args(people.forget_me),
+    "privacy": _no_args(people.privacy),
     "tz": people.set_timezone,
     "quiet": people.set_quiet_hours,
     "resume": _no_args(people.resume),

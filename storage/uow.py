@@ -36,6 +36,7 @@ from handlers.model import (
 )
 from handlers.ports import Conflict
 from storage import tables as t
+from storage.privacy import SqlPrivacy
 
 T = TypeVar("T")
 
@@ -89,6 +90,9 @@ class SqlDirectory(_Repo):
         return await self._one(
             Person, t.people.c.workspace_id == workspace_id, t.people.c.platform_id == platform_id
         )
+
+    async def people_by_platform_id(self, platform_id: str) -> Sequence[Person]:
+        return await self._all(Person, t.people.c.platform_id == platform_id, order=t.people.c.id)
 
     async def team_by_channel(self, workspace_id: int, channel_id: str) -> Team | None:
         return await self._one(
@@ -382,6 +386,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.session)
         self.inbox = SqlInbox(self.session)
         self.conversations = SqlConversationRefs(self.session)
+        self.privacy = SqlPrivacy(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,0 +1,128 @@
+"""The right to be forgotten: after `forget-me` no table holds the person's id or name, their
+pending nudges are gone, and what the team made still renders without them."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from bot.clock import ManualClock
+from bot.wiring import App
+from handlers.model import ConversationRef, Platform
+from handlers.reports import build_summary
+from storage.tables import metadata
+from tests.driver import Driver, started_session
+
+
+async def everything_stored(app: App) -> str:
+    """Every row of every table, as text."""
+    rows = []
+    async with app.engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            for row in (await conn.execute(sa.select(table))).all():
+                rows.append(json.dumps([str(v) for v in row], ensure_ascii=False))
+    return "\n".join(rows).casefold()
+
+
+async def test_forget_me_leaves_no_trace_and_the_team_keeps_its_work(
+    app: App, clock: ManualClock
+) -> None:
+    d = Driver(app, organisations={"Ahmed": "wijkteam"})
+    await started_session(d, fmt="custom", rounds="start-stop-continue group vote commit")
+    await d.cmd("Ahmed", "add", "stop: dubbele intakes", key="slack:event:ahmed-1")
+    await d.cmd("Fleur", "add", "start: samen lunchen")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Ahmed", "vote", "1")
+    await d.cmd("Sanne", "next")
+    due = (clock.now() + timedelta(days=14)).date().isoformat()
+    await d.form("Ahmed", "commit", text="Intake proberen", due=due, mode="co-create")
+    await d.form(
+        "Fleur", "commit", text="Lunch plannen", due=due, mode="co-produce", co_owners="Ahmed"
+    )
+    await d.action("Ahmed", "checkin", "1:in_progress")
+    async with app.uow() as uow:
+        ahmed = await uow.directory.person_by_platform_id(1, "ahmed")
+        assert ahmed is not None and ahmed.id is not None
+        await uow.conversations.save(
+            ConversationRef(Platform.SLACK, "person", ahmed.id, {"channel": "Dahmed"})
+        )
+        await uow.commit()
+    assert "ahmed" in await everything_stored(app)
+    assert (await d.count("outbox")) > 0
+
+    reply = await d.cmd("Ahmed", "vergeet-mij")
+    assert "Je bent vergeten" in reply
+    stored = await everything_stored(app)
+    assert "ahmed" not in stored and "wijkteam" not in stored
+    async with app.uow() as uow:
+        pending = [m for m in await uow.outbox.pending() if m.person_id == ahmed.id]
+        session = (await uow.sessions.for_team(1))[0]
+        summary = await build_summary(uow, session)
+    assert pending == []
+    texts = [a["text"] for r in summary["rounds"] for a in r["contributions"]]
+    assert "dubbele intakes" in texts  # the team's work stays, without him
+    owners = {c["text"]: (c["owner"], c["co_owners"]) for c in summary["commitments"]}
+    assert owners["Intake proberen"][0] == "voormalig deelnemer"
+    assert owners["Lunch plannen"][1] == 0
+
+
+async def test_privacy_explains_what_is_kept(app: App) -> None:
+    d = Driver(app)
+    await started_session(d)
+    answer = await d.cmd("Ahmed", "privacy")
+    assert "bewaartermijn" in answer and "zonder je naam" in answer
+
+
+async def test_operators_forget_by_id_and_purge_past_retention(
+    sqlite_app: App, sqlite_url: str
+) -> None:
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from bot.cli import app as cli
+
+    d = Driver(sqlite_app)
+    await started_session(d)
+    await d.cmd("Ahmed", "add", "Moe")
+    env = {"COULISSE_DATABASE_URL": sqlite_url}
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(cli, list(args), env=env)
+        return result.exit_code, result.output
+
+    assert await asyncio.to_thread(run, "forget", "ahmed") == (
+        0,
+        "forgotten: 1 record(s) of 'ahmed'\n",
+    )
+    code, _ = await asyncio.to_thread(run, "forget", "nobody")
+    assert code == 2
+    assert "ahmed" not in await everything_stored(sqlite_app)
+    # The fake clock made the session in 2027, after today: nothing is past retention yet.
+    assert await asyncio.to_thread(run, "purge", "--older-than", "100000") == (
+        0,
+        "purged: 0 session(s)\n",
+    )
+    assert await d.count("sessions") == 1
+    async with sqlite_app.uow() as uow:
+        session = (await uow.sessions.for_team(1))[0]
+        session.created_at = session.created_at - timedelta(days=2000)  # type: ignore[operator]
+        uow.add(session)
+        await uow.commit()
+    assert await asyncio.to_thread(run, "purge") == (0, "purged: 1 session(s)\n")
+    assert await d.count("sessions") == 0 and await d.count("contributions") == 0
+
+
+def test_organisations_with_fewer_than_three_people_count_as_other() -> None:
+    from collections import Counter
+
+    from handlers.reports import small_groups_merged
+
+    counts = Counter({"GGD": 3, "school": 2, "wijkteam": 1, "gemeente": 4})
+    assert small_groups_merged(counts, "overige") == Counter(
+        {"GGD": 3, "gemeente": 4, "overige": 3}
+    )
