@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -17,6 +17,8 @@ from bot.config import Settings
 from bot.console.adapter import Console
 from bot.console.demo import run_demo
 from bot.export.diagram import png, svg
+from bot.export.files import FORMATS as EXPORT_FORMATS
+from bot.export.files import render as render_export
 from bot.export.mapfiles import (
     WRITERS,
     CausalMapFile,
@@ -30,6 +32,7 @@ from bot.slack.manifest import manifest_text
 from bot.wiring import build
 from handlers.loops import analyse
 from handlers.model import OutboxMessage, Session
+from handlers.reports import build_summary
 from handlers.systems import team_map
 from prompts.catalog import LANGUAGES, language
 from storage.migrate import upgrade
@@ -154,6 +157,42 @@ async def _pending(url: str, until: datetime | None) -> list[OutboxMessage]:
     try:
         async with built.uow() as uow:
             return list(await uow.outbox.pending(due_before=until))
+    finally:
+        await built.close()
+
+
+@app.command()
+def export(
+    session_id: Annotated[int, typer.Argument(help="The session to export")],
+    fmt: Annotated[str, typer.Option("--format", help="md, json or csv (commitments)")] = "md",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: stdout)")
+    ] = None,
+    names: Annotated[
+        bool, typer.Option("--names", help="Commitment owners by name (never answer authors)")
+    ] = False,
+    lang: Annotated[str, typer.Option("--lang", callback=_lang, help="nl or en")] = "",
+) -> None:
+    """The summary of a session for the municipality, pseudonymised unless --names."""
+    if fmt not in EXPORT_FORMATS:
+        _fail(f"unknown format {fmt!r}: choose {', '.join(EXPORT_FORMATS)}")
+    summary = asyncio.run(_summary_of(_settings().database_url, session_id, lang, names))
+    data = render_export(summary, fmt, summary["session"]["language"])
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        out.write_bytes(data)
+
+
+async def _summary_of(url: str, session_id: int, lang: str, names: bool) -> dict[str, Any]:
+    built = await build(url, SystemClock())
+    try:
+        async with built.uow() as uow:
+            session = await uow.get(Session, session_id)
+            if session is None:
+                _fail(f"there is no session {session_id}")
+            return await build_summary(uow, session, lang or None, with_names=names)
     finally:
         await built.close()
 

@@ -45,8 +45,14 @@ def pseudonym(lang: str, index: int) -> str:
 
 
 async def build_summary(
-    uow: UnitOfWork, session: Session, lang: str | None = None, bounds: Bounds | None = None
+    uow: UnitOfWork,
+    session: Session,
+    lang: str | None = None,
+    bounds: Bounds | None = None,
+    *,
+    with_names: bool = False,
 ) -> dict[str, Any]:
+    """`with_names`: commitment owners by name (a coordinator's export), never answer authors."""
     lang = lang or session.locale
     assert session.id is not None
     rounds = list(await uow.sessions.rounds(session.id))
@@ -162,7 +168,11 @@ async def build_summary(
             {
                 "number": c.id,
                 "text": c.text,
-                "owner": aliases.get(c.owner_id or 0, t(lang, "summary.former_participant")),
+                "owner": (
+                    owner.display_name
+                    if with_names and owner is not None and not owner.erased
+                    else aliases.get(c.owner_id or 0, t(lang, "summary.former_participant"))
+                ),
                 "organisation": owner.organisation if owner and not owner.erased else "",
                 "co_owners": len(c.co_owner_ids),
                 "due_date": c.due_date.isoformat(),
