@@ -214,9 +214,14 @@ def check_in_buttons(lang: str, commitment: Commitment) -> Choices:
 async def check_in(ctx: Context, args: str) -> None:
     """`checkin 12 stuck need a room` or a button value `12:stuck`."""
     ref, _, rest = args.strip().replace(":", " ", 1).partition(" ")
-    status_word, _, note = rest.strip().partition(" ")
-    if not ref.lstrip("#").isdigit() or not status_word:
+    words_given = rest.split()
+    if not ref.lstrip("#").isdigit() or not words_given:
         raise Refusal("errors.checkin_usage")
+    # A status may be two words ("on track", "let go", "op schema"): the longest that fits.
+    two = " ".join(words_given[:2])
+    taken = 2 if len(words_given) > 1 and _lookup("status", two) else 1
+    status_word = " ".join(words_given[:taken])
+    note = " ".join(words_given[taken:])
     commitment = await ctx.uow.get(Commitment, int(ref.lstrip("#")))
     owners = {commitment.owner_id, *commitment.co_owner_ids} if commitment else set()
     if commitment is None or ctx.person_id not in owners:

@@ -107,6 +107,8 @@ def test_demo_runs_a_whole_regie_session_and_writes_the_summary(tmp_path: Path, 
         pattern = re.compile(rf"\b{name}\b")
         assert not pattern.search(json.dumps(summary)) and not pattern.search(markdown)
     assert commitments[0]["text"] in markdown
+    table = (tmp_path / "commitments.csv").read_bytes()
+    assert table.startswith(b"\xef\xbb\xbf") and table.decode("utf-8-sig").count("\r\n") == 5
     # The insight round: loops of both kinds, leverage as questions, the map as a picture.
     assert {lp["kind"] for lp in summary["loops"]} == {"reinforcing", "balancing"}
     assert summary["loops"][0]["id"] == "B1" and summary["leverage_questions"]

@@ -117,3 +117,16 @@ def test_messages_survive_the_outbox_round_trip() -> None:
         Form("commit", "Afspraak", (Select("mode", "Hoe", (Option("a", "A"),)),), "Ok", "7"),
     )
     assert decode_message(encode_message(original)) == original
+
+
+async def test_a_two_word_status_in_a_typed_check_in(sqlite_app) -> None:
+    from tests.driver import Driver, started_session
+
+    d = Driver(sqlite_app)
+    await started_session(d, fmt="custom", rounds="commit")
+    await d.form("Ahmed", "commit", text="a", due="2099-01-01", mode="co-produce")
+    assert '"loopt"' in await d.cmd("Ahmed", "checkin", "1 on track the first two came in")
+    assert '"losgelaten"' in await d.cmd("Ahmed", "checkin", "1 let go")
+    async with sqlite_app.uow() as uow:
+        notes = [c.note for c in await uow.commitments.check_ins(1)]
+    assert notes == ["the first two came in", ""]

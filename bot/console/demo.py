@@ -19,7 +19,7 @@ import yaml
 from bot.clock import ManualClock
 from bot.console.adapter import Console
 from bot.console.weeks import print_nudges, simulate, write_nudges
-from bot.export.summary import write_summary
+from bot.export.files import write_summary
 from bot.wiring import App, build
 from handlers.reports import build_summary
 from prompts.catalog import t

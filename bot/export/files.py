@@ -12,7 +12,8 @@ from typing import Any
 
 import jsonschema
 
-from bot.export.summary import markdown
+from bot.export.diagram import write_files
+from bot.export.summary import diagram_of, markdown
 from prompts.catalog import t
 
 SCHEMA = Path(__file__).with_name("summary.schema.json")
@@ -59,3 +60,15 @@ def render(summary: dict[str, Any], fmt: str, lang: str) -> bytes:
     if fmt == "csv":
         return commitments_csv(summary, lang)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def write_summary(summary: dict[str, Any], out_dir: Path, lang: str) -> tuple[Path, Path]:
+    """The demo's files: summary.md, summary.json (validated), commitments.csv, the map."""
+    md_path, json_path = out_dir / "summary.md", out_dir / "summary.json"
+    md_path.write_text(markdown(summary, lang), encoding="utf-8")
+    json_path.write_text(as_json(summary), encoding="utf-8")
+    (out_dir / "commitments.csv").write_bytes(commitments_csv(summary, lang))
+    diagram = diagram_of(summary, t(lang, "export.causal_links"))
+    if diagram is not None:
+        write_files(diagram, out_dir)
+    return md_path, json_path

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
-from bot.export.diagram import mermaid, write_files
+from bot.export.diagram import mermaid
 from handlers.messages import Diagram, DiagramLink, DiagramLoop
 from prompts.catalog import t
 
@@ -163,13 +161,3 @@ def _system_sections(summary: dict[str, Any], lang: str) -> list[str]:
 
 def _cell(text: str) -> str:
     return md_escape(text)
-
-
-def write_summary(summary: dict[str, Any], out_dir: Path, lang: str) -> tuple[Path, Path]:
-    md_path, json_path = out_dir / "summary.md", out_dir / "summary.json"
-    md_path.write_text(markdown(summary, lang), encoding="utf-8")
-    diagram = diagram_of(summary, t(lang, "export.causal_links"))
-    if diagram is not None:
-        write_files(diagram, out_dir)
-    json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return md_path, json_path
