@@ -38,6 +38,7 @@ from handlers.model import (
     RoundStatus,
     Session,
     Team,
+    Workspace,
 )
 from handlers.ports import UnitOfWork
 from handlers.round_prompts import round_prompt
@@ -107,11 +108,12 @@ async def plan_for_team(
     spec: dict[str, Any],
     dedupe_key: str,
     wanted: datetime,
-    timezone: str,
     policy: NudgePolicy,
 ) -> bool:
-    """A team nudge (in the channel, never naming anyone), within working hours."""
+    """A team nudge (in the channel, never naming anyone), within the workspace's hours."""
     assert team.id is not None
+    workspace = await uow.get(Workspace, team.workspace_id)
+    timezone = workspace.timezone if workspace else Etiquette().timezone
     when = Etiquette(timezone, country=policy.country).next_slot(wanted)
     return await uow.outbox.enqueue(
         OutboxMessage(
@@ -186,7 +188,6 @@ async def plan_closing_soon(
             {"type": "closing_soon_team", "round_id": rnd.id},
             f"closing-soon-team:{rnd.id}",
             wanted,
-            "Europe/Amsterdam",
             policy,
         )
 

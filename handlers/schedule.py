@@ -135,16 +135,21 @@ async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: N
                 continue
             week = local.isocalendar()
             assert team.id is not None
-            counts = await _week_in_counts(uow, team.id, now)
+            # Each tick of a Monday looks here: count only for coordinators still without theirs.
+            due = []
             for membership, person in await uow.directory.members(team.id):
-                if membership.role != Role.COORDINATOR or person.id is None:
-                    continue
+                key = f"digest:{team.id}:{week.year}-W{week.week:02d}:{person.id}"
+                if membership.role == Role.COORDINATOR and not await uow.outbox.by_key(key):
+                    due.append((person, key))
+            if not due:
+                continue
+            counts = await _week_in_counts(uow, team.id, now)
+            for person, key in due:
                 lang = person.locale
                 body = message(
                     Heading(t(lang, "nudges.digest_heading", team=team.name)),
                     Text(t(lang, "nudges.digest", **counts)),
                 )
-                key = f"digest:{team.id}:{week.year}-W{week.week:02d}:{person.id}"
                 queued += await uow.outbox.enqueue(_digest_row(key, person, body, now))
         await uow.commit()
     return queued
