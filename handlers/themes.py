@@ -86,7 +86,7 @@ async def board(ctx: Context, session: Session, group_round: Round) -> Message:
     return message(*blocks)
 
 
-async def _theme_at(themes: Sequence[Theme], number: str) -> Theme:
+def _theme_at(themes: Sequence[Theme], number: str) -> Theme:
     for theme in themes:
         if str(theme.position) == number.strip().lstrip("#"):
             return theme
@@ -101,7 +101,7 @@ async def merge(ctx: Context, args: str) -> None:
         raise Refusal("errors.merge_usage")
     assert rnd.id is not None
     themes = list(await ctx.uow.sessions.themes(rnd.id))
-    keep, gone = await _theme_at(themes, parts[0]), await _theme_at(themes, parts[1])
+    keep, gone = _theme_at(themes, parts[0]), _theme_at(themes, parts[1])
     if keep is gone:
         raise Refusal("errors.merge_usage")
     for c in await ctx.uow.sessions.contributions(await _round_ids(ctx, session)):
@@ -120,7 +120,7 @@ async def rename(ctx: Context, args: str) -> None:
     _session, rnd = await require_open_round(ctx, (RoundKind.GROUP,))
     number, _, title = args.strip().partition(" ")
     assert rnd.id is not None
-    theme = await _theme_at(await ctx.uow.sessions.themes(rnd.id), number)
+    theme = _theme_at(await ctx.uow.sessions.themes(rnd.id), number)
     theme.title = clean_text(title, limit=120)
     ctx.say("themes.renamed", number=theme.position, title=theme.title)
 

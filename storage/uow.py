@@ -243,9 +243,14 @@ class SqlCommitments(_Repo):
         )
 
     async def for_person(self, person_id: int) -> Sequence[Commitment]:
-        # Co-owners are a small JSON list; filtering them in Python keeps one query portable.
+        # Co-owners are a small JSON list, filtered in Python to keep the query portable; only
+        # the person's own teams are read (co-owners are team members).
+        teams = sa.select(t.memberships.c.team_id).where(t.memberships.c.person_id == person_id)
         rows = await self._all(
-            Commitment, t.commitments.c.status.not_in(_FINISHED), order=t.commitments.c.due_date
+            Commitment,
+            t.commitments.c.status.not_in(_FINISHED),
+            sa.or_(t.commitments.c.owner_id == person_id, t.commitments.c.team_id.in_(teams)),
+            order=t.commitments.c.due_date,
         )
         return [c for c in rows if c.owner_id == person_id or person_id in c.co_owner_ids]
 
