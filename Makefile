@@ -6,16 +6,22 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit console bench clean system-deps
 
-# System packages: Graphviz draws the causal maps (a plain SVG is drawn without it).
+# System packages, from Debian when we are root: Graphviz draws the causal maps (a plain SVG
+# without it), Pango lets WeasyPrint print the PDF summary, poppler-utils checks PDFs in the tests.
+DEBIAN_PACKAGES := graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 system-deps:
-	@command -v dot >/dev/null 2>&1 || { \
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done 2>/dev/null); \
+	if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "Not a Debian system: install Graphviz, poppler-utils and Pango yourself for PNG maps and PDF summaries."; \
+	elif [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Graphviz (Debian package graphviz)"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
-	      || echo "Could not install Graphviz: causal maps will be plain SVG, without PNG."; \
+	    echo "Installing Debian packages:" $$missing; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+	      || echo "Could not install $$missing: causal maps will be plain SVG and PDF summaries may be unavailable."; \
 	  else \
-	    echo "Graphviz is not installed and this user cannot install it: causal maps will be plain SVG, without PNG (apt-get install graphviz)."; \
-	  fi; }
+	    echo "Missing Debian packages ($$missing) and this user cannot install them: causal maps will be plain SVG, PDF summaries may be unavailable (apt-get install $$missing)."; \
+	  fi; \
+	fi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Coulisse needs Python 3.11 or newer (found %s)" % sys.version.split()[0])'

@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -18,7 +18,7 @@ from bot.console.adapter import Console
 from bot.console.demo import run_demo
 from bot.export.diagram import png, svg
 from bot.export.files import FORMATS as EXPORT_FORMATS
-from bot.export.files import render as render_export
+from bot.export.files import ExportFile, ExportTarget, NothingToExport, export_file
 from bot.export.mapfiles import (
     WRITERS,
     CausalMapFile,
@@ -28,11 +28,11 @@ from bot.export.mapfiles import (
     from_team_map,
     read_map,
 )
+from bot.export.pdf import PdfUnavailable
 from bot.slack.manifest import manifest_text
 from bot.wiring import build
 from handlers.loops import analyse
 from handlers.model import OutboxMessage, Session
-from handlers.reports import build_summary
 from handlers.systems import team_map
 from prompts.catalog import LANGUAGES, language
 from storage.migrate import upgrade
@@ -163,8 +163,12 @@ async def _pending(url: str, until: datetime | None) -> list[OutboxMessage]:
 
 @app.command()
 def export(
-    session_id: Annotated[int, typer.Argument(help="The session to export")],
-    fmt: Annotated[str, typer.Option("--format", help="md, json or csv (commitments)")] = "md",
+    target: Annotated[
+        str, typer.Argument(help="A session id, or series:ID for a recurring series")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="md, html, pdf, docx, json, or csv (commitments)")
+    ] = "md",
     out: Annotated[
         Path | None, typer.Option("--out", help="File to write (default: stdout)")
     ] = None,
@@ -173,26 +177,32 @@ def export(
     ] = False,
     lang: Annotated[str, typer.Option("--lang", callback=_lang, help="nl or en")] = "",
 ) -> None:
-    """The summary of a session for the municipality, pseudonymised unless --names."""
+    """The summary for the municipality, pseudonymised unless --names (a coordinator's call)."""
     if fmt not in EXPORT_FORMATS:
         _fail(f"unknown format {fmt!r}: choose {', '.join(EXPORT_FORMATS)}")
-    summary = asyncio.run(_summary_of(_settings().database_url, session_id, lang, names))
-    data = render_export(summary, fmt, summary["session"]["language"])
+    try:
+        what = ExportTarget.parse(target)
+    except ValueError:
+        _fail(f"not a session or series: {target!r} (try 12 or series:3)")
+    try:
+        made = asyncio.run(_export(_settings().database_url, what, fmt, lang, names))
+    except NothingToExport:
+        _fail(f"there is no {what.kind} {what.id} with anything to export")
+    except PdfUnavailable as error:
+        _fail(str(error))
     if out is None:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(made.data)
         sys.stdout.flush()
     else:
-        out.write_bytes(data)
+        out.write_bytes(made.data)
 
 
-async def _summary_of(url: str, session_id: int, lang: str, names: bool) -> dict[str, Any]:
+async def _export(url: str, what: ExportTarget, fmt: str, lang: str, names: bool) -> ExportFile:
     built = await build(url, SystemClock())
     try:
         async with built.uow() as uow:
-            session = await uow.get(Session, session_id)
-            if session is None:
-                _fail(f"there is no session {session_id}")
-            return await build_summary(uow, session, lang or None, with_names=names)
+            today = datetime.now(UTC).date()
+            return await export_file(uow, what, fmt, lang or None, today, names=names)
     finally:
         await built.close()
 

@@ -16,6 +16,7 @@ from handlers.messages import Heading, Message, Text, message
 from handlers.model import ForceDirection, IcebergLevel, Person, RoundKind, Session, Theme
 from handlers.overview import net_balance
 from handlers.ports import UnitOfWork
+from handlers.pseudonyms import NameScrubber, Pseudonyms
 from handlers.systems import leverage_questions, team_map
 from prompts.catalog import t
 
@@ -34,16 +35,6 @@ def small_groups_merged(counts: Counter[str], other: str) -> Counter[str]:
     return merged
 
 
-def pseudonym(lang: str, index: int) -> str:
-    """ "Deelnemer A", "Deelnemer B", … "Deelnemer AA": stable within one summary only."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return t(lang, "summary.pseudonym", letters=letters)
-
-
 async def build_summary(
     uow: UnitOfWork,
     session: Session,
@@ -51,13 +42,17 @@ async def build_summary(
     bounds: Bounds | None = None,
     *,
     with_names: bool = False,
+    pseudonyms: Pseudonyms | None = None,
 ) -> dict[str, Any]:
-    """`with_names`: commitment owners by name (a coordinator's export), never answer authors."""
+    """`with_names`: commitment owners by name (a coordinator's export), never answer authors.
+    `pseudonyms`: shared by the sessions of one export (a series); a fresh key otherwise."""
     lang = lang or session.locale
     assert session.id is not None
     rounds = list(await uow.sessions.rounds(session.id))
     contributions = await uow.sessions.contributions([r.id for r in rounds if r.id is not None])
     members = await uow.directory.members(session.team_id)
+    alias = pseudonyms or Pseudonyms(lang)
+    scrub = NameScrubber((p for _, p in members), t(lang, "summary.name_removed"))
     organisations = small_groups_merged(
         Counter(p.organisation or t(lang, "summary.no_organisation") for _, p in members),
         t(lang, "summary.other_organisations"),
@@ -69,7 +64,7 @@ async def build_summary(
             {
                 "category": c.category,
                 "category_label": category_label(lang, rnd, c.category) if rnd.categories else "",
-                "text": c.text,
+                "text": scrub(c.text),
             }
             for c in contributions
             if c.round_id == rnd.id
@@ -99,11 +94,11 @@ async def build_summary(
     theme_data = sorted(
         (
             {
-                "title": th.title,
+                "title": scrub(th.title),
                 "category": th.category,
                 "votes": dots[th.id or 0],
                 "contributions": sum(1 for c in contributions if c.theme_id == th.id),
-                "examples": [c.text for c in contributions if c.theme_id == th.id][
+                "examples": [scrub(c.text) for c in contributions if c.theme_id == th.id][
                     :EXAMPLES_PER_THEME
                 ],
             }
@@ -113,7 +108,7 @@ async def build_summary(
     )
 
     tm = await team_map(uow, session.team_id, bounds)
-    names = {f.id: f.name for f in tm.factors}
+    names = {f.id: scrub(f.name) for f in tm.factors}
     links = [
         {
             "source": names[link.source_id],
@@ -157,21 +152,20 @@ async def build_summary(
         for level in IcebergLevel
     }
 
-    aliases: dict[int, str] = {}
     commitments = []
     for c in made:
         owner = await uow.get(Person, c.owner_id) if c.owner_id else None
-        if c.owner_id is not None and c.owner_id not in aliases:
-            aliases[c.owner_id] = pseudonym(lang, len(aliases))
         assert c.id is not None
         commitments.append(
             {
                 "number": c.id,
-                "text": c.text,
+                "text": scrub(c.text),
                 "owner": (
-                    owner.display_name
-                    if with_names and owner is not None and not owner.erased
-                    else aliases.get(c.owner_id or 0, t(lang, "summary.former_participant"))
+                    t(lang, "summary.former_participant")
+                    if owner is None or owner.erased
+                    else owner.display_name
+                    if with_names
+                    else alias(owner.id or 0)
                 ),
                 "organisation": owner.organisation if owner and not owner.erased else "",
                 "co_owners": len(c.co_owner_ids),
@@ -196,13 +190,13 @@ async def build_summary(
     forces = list(await uow.sessions.forces(session.id))
     field = {
         direction.value: [
-            {"text": f.text, "strength": f.strength}
+            {"text": scrub(f.text), "strength": f.strength}
             for f in sorted(forces, key=lambda f: -f.strength)
             if f.direction == direction
         ]
         for direction in ForceDirection
     }
-    return {
+    summary: dict[str, Any] = {
         "session": {
             "id": session.id,
             "title": session.title,
@@ -222,9 +216,9 @@ async def build_summary(
         "themes": theme_data,
         "actors": [
             {
-                "name": a.name,
+                "name": scrub(a.name),
                 "organisation": a.organisation,
-                "interest": a.interest,
+                "interest": scrub(a.interest),
                 "influence": a.influence,
                 "stance": a.stance,
             }
@@ -235,10 +229,11 @@ async def build_summary(
         "loops": loops,
         "loops_truncated": tm.analysis.truncated,
         "leverage": leverage,
-        "leverage_questions": leverage_questions(lang, tm),
+        "leverage_questions": [scrub(q) for q in leverage_questions(lang, tm)],
         "iceberg": iceberg,
         "commitments": commitments,
     }
+    return summary
 
 
 async def summary_message(

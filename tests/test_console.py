@@ -147,7 +147,19 @@ def test_a_killed_demo_resumes_without_losing_or_repeating_anything(tmp_path: Pa
     resumed = run_demo(tmp_path / "crash", "--resume")
     assert resumed.finish() == 0, "\n".join(resumed.seen)
     got = json.loads((tmp_path / "crash" / "summary.json").read_text(encoding="utf-8"))
-    assert got == expected
+    # Pseudonyms are keyed per export on purpose (two exports cannot be joined): compare who
+    # owns what by order of first appearance instead.
+    assert same_owners(got) == same_owners(expected)
+    assert without_owners(got) == without_owners(expected)
+
+
+def same_owners(summary: dict) -> list[int]:
+    order: dict[str, int] = {}
+    return [order.setdefault(c["owner"], len(order)) for c in summary["commitments"]]
+
+
+def without_owners(summary: dict) -> dict:
+    return {**summary, "commitments": [{**c, "owner": ""} for c in summary["commitments"]]}
 
 
 def test_a_killed_console_keeps_every_acknowledged_answer(tmp_path: Path) -> None:

@@ -109,8 +109,11 @@ async def _play(
     async with app.uow() as uow:
         sessions = await uow.sessions.for_team(await _team_id(uow, script["team"]))
         summary = await build_summary(uow, sessions[0], lang)
-    md, js = write_summary(summary, out_dir, lang)
-    out("\n" + t(lang, "demo.written", markdown=str(md), json=str(js)))
+    written, missing = write_summary(summary, out_dir, lang)
+    files = ", ".join(p.name for p in written)
+    out("\n" + t(lang, "demo.written", folder=str(out_dir), files=files))
+    if missing:
+        out(missing)
     return summary
 
 

@@ -1,23 +1,72 @@
-"""`coulisse export`: a session's summary as Markdown, JSON (validated against its schema) or
-the commitments as CSV the way Dutch Excel opens it (UTF-8 with BOM, `;`)."""
+"""`coulisse export` and the chat's export: a session's or a series' summary as Markdown, HTML,
+PDF, Word, JSON (validated against its schema in the repo) or the commitments as CSV the way
+Dutch Excel opens it (UTF-8 with BOM, `;`)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+from referencing import Registry, Resource
 
 from bot.export.diagram import write_files
-from bot.export.summary import diagram_of, markdown
+from bot.export.document import Document, series_document, session_document
+from bot.export.docx import to_docx
+from bot.export.html import to_html
+from bot.export.markdown import to_markdown
+from bot.export.pdf import PdfUnavailable, html_to_pdf
+from bot.export.summary import diagram_of
+from handlers.model import Series, Session
+from handlers.ports import UnitOfWork
+from handlers.reports import build_summary
+from handlers.series_report import build_series_summary
 from prompts.catalog import t
 
 SCHEMA = Path(__file__).with_name("summary.schema.json")
-FORMATS = ("md", "json", "csv")
+SERIES_SCHEMA = Path(__file__).with_name("series.schema.json")
+FORMATS = ("md", "html", "pdf", "docx", "csv", "json")
+MEDIA_TYPES = {
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    kind: str  # "session" or "series"
+    id: int
+
+    @classmethod
+    def parse(cls, text: str) -> ExportTarget:
+        """`12` is session 12; `series:3` (or `reeks:3`) is series 3."""
+        kind, _, number = text.strip().lower().rpartition(":")
+        if kind in ("", "session", "sessie"):
+            return cls("session", int(number))
+        if kind in ("series", "reeks"):
+            return cls("series", int(number))
+        raise ValueError(text)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    media_type: str
+    data: bytes
+
+
+class NothingToExport(LookupError):
+    pass
 
 
 @cache
@@ -25,50 +74,127 @@ def schema() -> dict[str, Any]:
     return json.loads(SCHEMA.read_text(encoding="utf-8"))
 
 
-def as_json(summary: dict[str, Any]) -> str:
+@cache
+def _series_validator() -> jsonschema.Draft7Validator:
+    session = Resource.from_contents(schema())
+    registry = Registry().with_resource(schema()["$id"], session)
+    series = json.loads(SERIES_SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(series, registry=registry)
+
+
+def is_series(data: dict[str, Any]) -> bool:
+    return "series" in data
+
+
+def as_json(data: dict[str, Any]) -> str:
     """The summary as JSON; an export that does not match the schema is refused, not written."""
-    jsonschema.Draft7Validator(schema()).validate(summary)
-    return json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    if is_series(data):
+        _series_validator().validate(data)
+    else:
+        jsonschema.Draft7Validator(schema()).validate(data)
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def commitments_csv(summary: dict[str, Any], lang: str) -> bytes:
+def commitments_csv(data: dict[str, Any], lang: str) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     keys = ("number", "commitment", "owner", "organisation", "due", "mode", "status", "check_ins")
-    writer.writerow([t(lang, f"export.csv.{k}") for k in keys])
-    for c in summary["commitments"]:
-        writer.writerow(
-            [
-                c["number"],
-                c["text"],
-                c["owner"],
-                c["organisation"],
-                c["due_date"],
-                c["mode_label"],
-                c["status_label"],
-                len(c["check_ins"]),
-            ]
-        )
+    sessions = data["sessions"] if is_series(data) else [data]
+    lead = [t(lang, "export.csv.session")] if is_series(data) else []
+    writer.writerow(lead + [t(lang, f"export.csv.{k}") for k in keys])
+    for summary in sessions:
+        session = [summary["session"]["title"]] if is_series(data) else []
+        for c in summary["commitments"]:
+            row = [c["number"], c["text"], c["owner"], c["organisation"], c["due_date"]]
+            writer.writerow(
+                [*session, *row, c["mode_label"], c["status_label"], len(c["check_ins"])]
+            )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
-def render(summary: dict[str, Any], fmt: str, lang: str) -> bytes:
-    if fmt == "md":
-        return markdown(summary, lang).encode("utf-8")
+def document(data: dict[str, Any], lang: str, *, pictures: bool = True) -> Document:
+    if is_series(data):
+        return series_document(data, lang, pictures=pictures)
+    return session_document(data, lang, pictures=pictures)
+
+
+def render(data: dict[str, Any], fmt: str, lang: str) -> bytes:
+    """One export of a session (`build_summary`) or series (`build_series_summary`)."""
     if fmt == "json":
-        return as_json(summary).encode("utf-8")
+        return as_json(data).encode("utf-8")
     if fmt == "csv":
-        return commitments_csv(summary, lang)
+        return commitments_csv(data, lang)
+    if fmt == "md":
+        # Markdown refers to the map's picture file instead of embedding it.
+        return to_markdown(document(data, lang, pictures=False)).encode("utf-8")
+    if fmt == "html":
+        return to_html(document(data, lang)).encode("utf-8")
+    if fmt == "pdf":
+        return html_to_pdf(to_html(document(data, lang)))
+    if fmt == "docx":
+        return to_docx(document(data, lang))
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def write_summary(summary: dict[str, Any], out_dir: Path, lang: str) -> tuple[Path, Path]:
-    """The demo's files: summary.md, summary.json (validated), commitments.csv, the map."""
-    md_path, json_path = out_dir / "summary.md", out_dir / "summary.json"
-    md_path.write_text(markdown(summary, lang), encoding="utf-8")
-    json_path.write_text(as_json(summary), encoding="utf-8")
-    (out_dir / "commitments.csv").write_bytes(commitments_csv(summary, lang))
-    diagram = diagram_of(summary, t(lang, "export.causal_links"))
+def filename(data: dict[str, Any], fmt: str) -> str:
+    if fmt == "csv":
+        return "commitments.csv"
+    stem = f"series-{data['series']['id']}" if is_series(data) else "summary"
+    return f"{stem}.{fmt}"
+
+
+async def gather(
+    uow: UnitOfWork,
+    target: ExportTarget,
+    lang: str | None,
+    today: date,
+    *,
+    names: bool = False,
+) -> dict[str, Any]:
+    """The data an export shows; NothingToExport when the target does not exist (yet)."""
+    if target.kind == "series":
+        series = await uow.get(Series, target.id)
+        data = (
+            await build_series_summary(uow, series, today, lang, with_names=names)
+            if series is not None
+            else None
+        )
+        if data is None:
+            raise NothingToExport(target)
+        return data
+    session = await uow.get(Session, target.id)
+    if session is None:
+        raise NothingToExport(target)
+    return await build_summary(uow, session, lang, with_names=names)
+
+
+async def export_file(
+    uow: UnitOfWork,
+    target: ExportTarget,
+    fmt: str,
+    lang: str | None,
+    today: date,
+    *,
+    names: bool = False,
+) -> ExportFile:
+    data = await gather(uow, target, lang, today, names=names)
+    shown_in = data["series"]["language"] if is_series(data) else data["session"]["language"]
+    return ExportFile(filename(data, fmt), MEDIA_TYPES[fmt], render(data, fmt, shown_in))
+
+
+def write_summary(summary: dict[str, Any], out_dir: Path, lang: str) -> tuple[list[Path], str]:
+    """The demo's files: the summary in every format, the commitments, the map's pictures.
+    Returns what was written and, when a format could not be made here, why."""
+    written, missing = [], ""
+    for fmt in FORMATS:
+        path = out_dir / filename(summary, fmt)
+        try:
+            path.write_bytes(render(summary, fmt, lang))
+        except PdfUnavailable as error:
+            missing = str(error)
+            continue
+        written.append(path)
+    diagram = diagram_of(summary, t(lang, "export.causal_map"))
     if diagram is not None:
-        write_files(diagram, out_dir)
-    return md_path, json_path
+        written += write_files(diagram, out_dir)
+    return written, missing
