@@ -8,11 +8,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers import nudges
+from handlers.assist import ASSIST, Assistant
 from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
 from handlers.model import OutboxMessage
 from handlers.nudges import Outcome
-from handlers.ports import Clock
+from handlers.ports import Clock, Synthesizer
 from handlers.router import Coulisse
 from storage.db import create_engine, normalise_url, session_factory
 from storage.migrate import upgrade_async
@@ -26,13 +27,18 @@ class App:
     coulisse: Coulisse
     outbox: SqlOutboxWorker
     uow: SqlUnitOfWorkFactory
+    assistant: Assistant
 
     async def prepare_nudge(self, item: OutboxMessage) -> Outcome:
         """A due nudge, rendered from the state now, in its own transaction."""
+        if item.payload["nudge"].get("type") == ASSIST:
+            return await self.assistant.prepare(item)  # its own transactions, the call between
         async with self.uow() as uow:
             return await nudges.prepare(uow, item, self.coulisse.clock.now(), self.coulisse.policy)
 
     async def close(self) -> None:
+        if self.assistant.synthesizer is not None:
+            await self.assistant.synthesizer.close()
         await self.engine.dispose()
 
 
@@ -55,11 +61,14 @@ async def build(
     migrate: bool = True,
     bounds: Bounds | None = None,
     policy: NudgePolicy | None = None,
+    synthesizer: Synthesizer | None = None,
 ) -> App:
-    """Wire everything. The embedded SQLite default migrates itself on start."""
+    """Wire everything. The embedded SQLite default migrates itself on start. Without a
+    synthesizer (no LLM configured) the assistant uses its plain fallbacks."""
     if migrate:
         await upgrade_async(database_url)
     engine = create_engine(database_url)
     uow = SqlUnitOfWorkFactory(engine)
-    coulisse = Coulisse(uow, clock, bounds, policy)
-    return App(engine, coulisse, SqlOutboxWorker(session_factory(engine)), uow)
+    coulisse = Coulisse(uow, clock, bounds, policy, assistant=synthesizer is not None)
+    assistant = Assistant(uow, clock, synthesizer)
+    return App(engine, coulisse, SqlOutboxWorker(session_factory(engine)), uow, assistant)

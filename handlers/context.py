@@ -40,6 +40,7 @@ class Context:
     bounds: Bounds = field(default_factory=Bounds)
     policy: NudgePolicy = field(default_factory=NudgePolicy)
     scheduled: bool = False  # acting for the schedule, not for a person at the keyboard
+    assistant: bool = False  # a language model is configured for this installation
     replies: list[Message] = field(default_factory=list)
 
     @property

@@ -127,6 +127,7 @@ class Team:
     workspace_id: int
     channel_id: str
     name: str
+    assistant: bool = True  # coordinators may turn the LLM assistant off for their team
     id: int | None = None
 
 
@@ -312,6 +313,41 @@ class ConversationRef:
     scope: str  # "person" or "team"
     owner_id: int
     reference: dict[str, Any]
+    id: int | None = None
+
+
+class SuggestionStatus(StrEnum):
+    PENDING = "pending"  # waits for the team to confirm or reject it
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    SHOWN = "shown"  # only read (a synthesis, a question): nothing to confirm
+
+
+@dataclass(eq=False)
+class Suggestion:
+    """Something drafted for the team (by the LLM assistant, or by a plain fallback). It never
+    counts before the team confirms it."""
+
+    session_id: int
+    job: str  # the one call it came from, e.g. "round:12"; a job is done once
+    kind: str  # synthesis, question, link, grouping, narrative
+    position: int
+    payload: dict[str, Any]
+    drafted_by: str  # "assistant" or "template"
+    status: SuggestionStatus = SuggestionStatus.PENDING
+    created_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(eq=False)
+class AssistUsage:
+    """What the LLM assistant cost for one session, in calls and tokens."""
+
+    session_id: int
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    fallbacks: int = 0  # calls whose answer was discarded (timeout, error, invalid output)
     id: int | None = None
 
 

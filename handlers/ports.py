@@ -6,8 +6,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from handlers.drafts import Completion, Task
 from handlers.model import (
     Actor,
+    AssistUsage,
     CheckIn,
     Commitment,
     Contribution,
@@ -21,6 +23,7 @@ from handlers.model import (
     Person,
     Round,
     Session,
+    Suggestion,
     Team,
     Theme,
     Vote,
@@ -150,6 +153,35 @@ class Inbox(Protocol):
         ...
 
 
+class Assistance(Protocol):
+    """What the LLM assistant drafted for a session, and what it cost."""
+
+    async def suggestions(self, session_id: int, job: str | None = None) -> Sequence[Suggestion]:
+        """In the order they were drafted; only one job's when `job` is given."""
+        ...
+
+    async def usage(self, session_id: int) -> AssistUsage | None: ...
+    async def add_usage(
+        self,
+        session_id: int,
+        calls: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        fallbacks: int,
+    ) -> None:
+        """Add to the session's counts in one statement (two workers may count at once)."""
+        ...
+
+
+class Synthesizer(Protocol):
+    """An LLM that drafts for the team (bot/llm.py). It gets no tools and no names, and each
+    call carries one session's data only. It never raises: a failure is a Completion without
+    data, and the handlers fall back to their plain methods."""
+
+    async def complete(self, task: Task) -> Completion: ...
+    async def close(self) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Changes to objects got through it are stored on `commit()`."""
 
@@ -169,6 +201,8 @@ class UnitOfWork(Protocol):
     def conversations(self) -> ConversationRefs: ...
     @property
     def privacy(self) -> Privacy: ...
+    @property
+    def assistance(self) -> Assistance: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...

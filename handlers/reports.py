@@ -14,6 +14,7 @@ from handlers.lookup import category_label, round_title
 from handlers.loops import Bounds, Loop
 from handlers.messages import Heading, Message, Text, message
 from handlers.model import ForceDirection, IcebergLevel, Person, RoundKind, Session, Theme
+from handlers.narrative import assistance_parts
 from handlers.overview import net_balance
 from handlers.ports import UnitOfWork
 from handlers.pseudonyms import NameScrubber, Pseudonyms
@@ -233,6 +234,7 @@ async def build_summary(
         "iceberg": iceberg,
         "commitments": commitments,
     }
+    summary.update(await assistance_parts(uow, session, lang, summary))
     return summary
 
 

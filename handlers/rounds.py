@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers import nudges
+from handlers import assist, nudges
 from handlers import themes as theme_flow
 from handlers import votes as vote_flow
 from handlers.commitments import commitments_message
@@ -37,6 +37,7 @@ async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> 
         await theme_flow.form_themes(ctx, session, rnd)
         body = await theme_flow.board(ctx, session, rnd)
         await _to_channel(ctx, session, rnd, "round-open", message(heading, *body.blocks))
+        await assist.after_grouping(ctx, session, rnd)
         return
     if rnd.kind == RoundKind.VOTE:
         body = await vote_flow.ballot(ctx, session, rnd)
@@ -77,6 +78,7 @@ async def close_round(ctx: Context, session: Session, rnd: Round) -> None:
         await _to_channel(
             ctx, session, rnd, "reveal", await reveal(ctx, session, rnd, contributions)
         )
+        await assist.after_round(ctx, session, rnd)
     elif rnd.kind == RoundKind.CAUSAL:
         await _to_channel(ctx, session, rnd, "reveal", await map_message(ctx, session))
     elif rnd.kind == RoundKind.OVERVIEW:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from handlers import (
+    assist,
     commitments,
     contributions,
     home,
@@ -54,7 +55,7 @@ PARTICIPANT_COMMANDS = (
     "link", "unlink", "combine", "map", "actor", "force", "summary", "pause", "resume", "tz",
     "quiet", "lang", "privacy", "forget-me",
 )  # fmt: skip
-COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role")
+COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role", "assistant")
 HIDDEN_COMMANDS = ("home",)  # asked for by platforms (Slack's App Home), not typed
 
 
@@ -181,6 +182,7 @@ COMMANDS: dict[str, Flow] = {
     "home": _no_args(home.home),
     "actor": _form_only(overview.actor_form),
     "force": _form_only(overview.force_form),
+    "assistant": assist.set_assistant,
 }
 
 ACTIONS: dict[str, Flow] = {
@@ -191,6 +193,7 @@ ACTIONS: dict[str, Flow] = {
     "weaken": overview.weaken,
     "snooze": nudges.snooze,
     "form": _open_form,
+    "suggestion": assist.decide,
 }
 
 
@@ -213,11 +216,14 @@ class Coulisse:
         clock: Clock,
         bounds: Bounds | None = None,
         policy: NudgePolicy | None = None,
+        *,
+        assistant: bool = False,
     ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
         self.bounds = bounds or Bounds()
         self.policy = policy or NudgePolicy()
+        self.assistant = assistant  # an LLM is configured (teams may still turn it off)
 
     async def handle(self, event: Event) -> list[Message]:
         for _attempt in range(CONFLICT_RETRIES):
@@ -236,6 +242,7 @@ class Coulisse:
                 return []
             ctx = await people.resolve(uow, self.clock, event.actor, event.place, self.bounds)
             ctx.policy = self.policy
+            ctx.assistant = self.assistant
             try:
                 await self._dispatch(ctx, event)
             except Refusal as refusal:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from handlers import assist
 from handlers import rounds as round_flow
 from handlers.commitments import review
 from handlers.context import MAX_TITLE, Context, Refusal, clean_text
@@ -293,6 +294,7 @@ async def _finish(ctx: Context, session: Session) -> None:
         kind="summary",
         dedupe_key=f"summary:{session.id}",
     )
+    await assist.after_session(ctx, session)
     ctx.say("sessions.closed", title=session.title)
 
 

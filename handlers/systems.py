@@ -126,11 +126,16 @@ def _parse_lines(raw: str) -> list[ParsedLink]:
 async def add_links_from_text(ctx: Context, session: Session, raw: str) -> None:
     """Every line (or `;`-separated part) a link; all are stored, or none. Writing a known link
     with another polarity or delay changes it."""
+    await add_links(ctx, session, _parse_lines(raw))
+
+
+async def add_links(ctx: Context, session: Session, parsed: list[ParsedLink]) -> None:
+    """Links already read (typed text, or a suggestion the team confirmed) onto the map."""
     added: list[str] = []
     changed: list[str] = []
     known: list[str] = []
     similar: list[str] = []
-    for link in _parse_lines(raw):
+    for link in parsed:
         source = await _factor(ctx, link.source, similar)
         target = await _factor(ctx, link.target, similar)
         assert source.id is not None and target.id is not None

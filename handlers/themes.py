@@ -16,8 +16,12 @@ TITLE_LENGTH = 60
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 
 
-def _keywords(text: str, stopwords: set[str]) -> set[str]:
+def keywords(text: str, stopwords: set[str]) -> set[str]:
     return {w for w in (m.casefold() for m in _WORD.findall(text)) if w not in stopwords}
+
+
+def all_stopwords() -> set[str]:
+    return {w.casefold() for lang in LANGUAGES for w in words(lang, "grouping.stopwords")}
 
 
 def group_by_words(items: Sequence[Contribution], stopwords: set[str]) -> list[list[Contribution]]:
@@ -32,7 +36,7 @@ def group_by_words(items: Sequence[Contribution], stopwords: set[str]) -> list[l
 
     first_seen: dict[str, int] = {}
     for i, item in enumerate(items):
-        for word in _keywords(item.text, stopwords):
+        for word in keywords(item.text, stopwords):
             if word in first_seen:
                 parent[root(i)] = root(first_seen[word])
             else:
@@ -43,7 +47,7 @@ def group_by_words(items: Sequence[Contribution], stopwords: set[str]) -> list[l
     return list(groups.values())
 
 
-def _title(text: str) -> str:
+def short_title(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1].rstrip() + "…"
 
@@ -52,7 +56,7 @@ async def form_themes(ctx: Context, session: Session, group_round: Round) -> Non
     """Make the first themes from the session's reflection rounds."""
     assert session.id is not None and group_round.id is not None
     rounds = [r for r in await ctx.uow.sessions.rounds(session.id) if r.kind == RoundKind.REFLECT]
-    stopwords = {w.casefold() for lang in LANGUAGES for w in words(lang, "grouping.stopwords")}
+    stopwords = all_stopwords()
     position = 0
     for rnd in rounds:
         assert rnd.id is not None
@@ -61,7 +65,7 @@ async def form_themes(ctx: Context, session: Session, group_round: Round) -> Non
             in_category = [c for c in contributions if c.category == category]
             for group in group_by_words(in_category, stopwords):
                 position += 1
-                theme = Theme(group_round.id, _title(group[0].text), category, position)
+                theme = Theme(group_round.id, short_title(group[0].text), category, position)
                 ctx.uow.add(theme)
                 await ctx.uow.flush()
                 for c in group:

@@ -105,6 +105,7 @@ teams = sa.Table(
     fk("workspace_id", "workspaces"),
     sa.Column("channel_id", sa.String(255), nullable=False),
     sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("assistant", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.UniqueConstraint("workspace_id", "channel_id", name="uq_teams_workspace_channel"),
 )
 
@@ -320,6 +321,38 @@ audit = sa.Table(
     sa.Column("subject", sa.String(255), nullable=False),
 )
 
+suggestions = sa.Table(
+    "suggestions",
+    metadata,
+    pk(),
+    fk("session_id", "sessions"),
+    sa.Column("job", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("payload", JSON, nullable=False),
+    sa.Column("drafted_by", sa.String(16), nullable=False),
+    sa.Column("status", enum(model.SuggestionStatus), nullable=False),
+    sa.Column("created_at", UTCDateTime),
+    sa.UniqueConstraint("session_id", "job", "kind", "position", name="uq_suggestions_job_item"),
+)
+
+assist_usage = sa.Table(
+    "assist_usage",
+    metadata,
+    pk(),
+    sa.Column(
+        "session_id",
+        sa.Integer,
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False),
+    sa.Column("completion_tokens", sa.Integer, nullable=False),
+    sa.Column("fallbacks", sa.Integer, nullable=False),
+)
+
 MAPPED: tuple[tuple[type, sa.Table], ...] = (
     (model.Workspace, workspaces),
     (model.Person, people),
@@ -341,4 +374,6 @@ MAPPED: tuple[tuple[type, sa.Table], ...] = (
     (model.InboundEvent, inbox),
     (model.ConversationRef, conversation_refs),
     (model.AuditEntry, audit),
+    (model.Suggestion, suggestions),
+    (model.AssistUsage, assist_usage),
 )

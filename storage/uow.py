@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import (
     Actor,
+    AssistUsage,
     CheckIn,
     Commitment,
     CommitmentStatus,
@@ -29,6 +30,7 @@ from handlers.model import (
     RoundStatus,
     Session,
     SessionStatus,
+    Suggestion,
     Team,
     Theme,
     Vote,
@@ -378,6 +380,46 @@ class SqlConversationRefs(_Repo):
             ref.id = inserted
 
 
+class SqlAssistance(_Repo):
+    async def suggestions(self, session_id: int, job: str | None = None) -> Sequence[Suggestion]:
+        c = t.suggestions.c
+        where = [c.session_id == session_id] + ([c.job == job] if job is not None else [])
+        return await self._all(Suggestion, *where, order=c.id)
+
+    async def usage(self, session_id: int) -> AssistUsage | None:
+        return await self._one(AssistUsage, t.assist_usage.c.session_id == session_id)
+
+    async def add_usage(
+        self,
+        session_id: int,
+        calls: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        fallbacks: int,
+    ) -> None:
+        dialect = self.s.bind.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(t.assist_usage).values(
+            session_id=session_id,
+            calls=calls,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            fallbacks=fallbacks,
+        )
+        u = t.assist_usage.c
+        await self.s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[u.session_id],
+                set_={
+                    "calls": u.calls + stmt.excluded.calls,
+                    "prompt_tokens": u.prompt_tokens + stmt.excluded.prompt_tokens,
+                    "completion_tokens": u.completion_tokens + stmt.excluded.completion_tokens,
+                    "fallbacks": u.fallbacks + stmt.excluded.fallbacks,
+                },
+            )
+        )
+
+
 class SqlUnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._factory = sessions
@@ -392,6 +434,7 @@ class SqlUnitOfWork:
         self.inbox = SqlInbox(self.session)
         self.conversations = SqlConversationRefs(self.session)
         self.privacy = SqlPrivacy(self.session)
+        self.assistance = SqlAssistance(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

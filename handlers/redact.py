@@ -1,0 +1,108 @@
+"""Text crossing the border with the LLM assistant, in both directions.
+
+Out: names, handles, platform ids, e-mail addresses and links are replaced with neutral
+placeholders before anything is sent. In: what the model wrote is plain text before anyone
+sees it: no links, no mentions, no markup, no commands, bounded in length. The model's words
+are never trusted more than a participant's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+PERSON = "[person]"
+ID = "[id]"
+EMAIL = "[e-mail]"
+LINK = "[link]"
+GROUP = "[group]"
+
+_SLACK_MENTION = re.compile(r"<[@#][A-Z0-9]+(?:\|[^>]*)?>")
+_SLACK_SPECIAL = re.compile(r"<!(?:channel|here|everyone|subteam\^[A-Z0-9]+)[^>]*>", re.I)
+_BROADCAST = re.compile(r"(?<![\w@])@(?:channel|here|everyone|all|kanaal|iedereen)\b", re.I)
+_HANDLE = re.compile(r"(?<![\w@.])@[\w.\-]{2,}")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_URL = re.compile(
+    r"(?:(?:https?|ftp|file|data|javascript|mailto):[^\s<>\"')\]]*|www\.[^\s<>\"')\]]+"
+    r"|\b[\w\-]+(?:\.[\w\-]+)*\.(?:com|net|org|nl|io|ai|dev|app|xyz|ru|cn|info|biz|eu|be|de|co|me|ly|gl|to)\b(?:/[^\s<>\"')\]]*)?)",
+    re.I,
+)
+# Teams / Azure AD ids ("29:1a2b…", "8:orgid:…") and GUIDs; Slack user, bot and team ids.
+_TEAMS_ID = re.compile(r"\b\d{1,2}:[A-Za-z0-9:_\-]{8,}")
+_GUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
+_SLACK_ID = re.compile(r"\b[UWBTC](?=[A-Z0-9]*\d)[A-Z0-9]{7,11}\b")
+# Encoded blobs (Base64) hide words from every check; long compound words are not blobs.
+_BASE64 = re.compile(
+    r"(?=[A-Za-z0-9+/]*[0-9+/])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
+    r"\b[A-Za-z0-9+/]{20,}={0,2}"
+)
+ENCODED = "[encoded]"
+_SHORT_WORDS = 3  # name parts shorter than this ("de", "van") are not names on their own
+
+
+def name_patterns(names: Iterable[str]) -> re.Pattern[str] | None:
+    """One pattern for the people's names and their parts (first name, surname)."""
+    parts: set[str] = set()
+    for name in names:
+        name = " ".join(name.split())
+        if not name:
+            continue
+        parts.add(name)
+        parts |= {p for p in re.split(r"[\s.\-_]+", name) if len(p) >= _SHORT_WORDS}
+    if not parts:
+        return None
+    alternatives = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I)
+
+
+def pseudonymise(text: str, names: re.Pattern[str] | None, ids: Iterable[str] = ()) -> str:
+    """What may leave for the assistant: the words, without who is who or where."""
+    text = _SLACK_SPECIAL.sub(GROUP, text)
+    text = _SLACK_MENTION.sub(PERSON, text)
+    for platform_id in ids:
+        if platform_id:
+            text = text.replace(platform_id, ID)
+    text = _EMAIL.sub(EMAIL, text)
+    text = _URL.sub(LINK, text)
+    text = _BROADCAST.sub(GROUP, text)
+    text = _HANDLE.sub(PERSON, text)
+    text = _TEAMS_ID.sub(ID, text)
+    text = _GUID.sub(ID, text)
+    text = _BASE64.sub(ENCODED, text)
+    text = _SLACK_ID.sub(ID, text)
+    if names is not None:
+        text = names.sub(PERSON, text)
+    return text
+
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_ANGLE = re.compile(r"<[^>]*>")
+_MARKUP = re.compile(r"[*_~`#>|\[\]{}]")
+_COMMAND = re.compile(r"(?m)^\s*[/!]+|(?<![\w/])/(?=\w)")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+
+def plain(text: str, limit: int, *, single_line: bool = False) -> str:
+    """The model's words, safe to show: links, mentions, markup, commands and encoded blobs
+    removed; bounded to `limit` characters."""
+    for token in (PERSON, ID, EMAIL, LINK, GROUP, ENCODED):
+        text = text.replace(token, "…")
+    text = _MD_LINK.sub(r"\1", text)
+    text = _SLACK_SPECIAL.sub("", text)
+    text = _SLACK_MENTION.sub("", text)
+    text = _ANGLE.sub("", text)
+    text = _EMAIL.sub("", text)
+    text = _URL.sub("", text)
+    text = _BROADCAST.sub("", text)
+    text = _HANDLE.sub("", text)
+    text = _BASE64.sub("", text)
+    text = _MARKUP.sub("", text)
+    text = text.replace("@", "")  # nothing the model writes can become a mention
+    text = _COMMAND.sub("", text)
+    if single_line:
+        text = " ".join(text.split())
+    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    text = "\n".join(line for line in lines if line)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
