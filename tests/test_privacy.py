@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
+from bot.export.files import FORMATS, render
 from bot.wiring import App
 from handlers.model import ConversationRef, Platform
 from handlers.reports import build_summary
@@ -67,6 +68,8 @@ async def test_forget_me_leaves_no_trace_and_the_team_keeps_its_work(
     owners = {c["text"]: (c["owner"], c["co_owners"]) for c in summary["commitments"]}
     assert owners["Intake proberen"][0] == "voormalig deelnemer"
     assert owners["Lunch plannen"][1] == 0
+    for fmt in FORMATS:  # every export still renders, without him
+        assert "ahmed" not in render(summary, fmt, "nl").decode("utf-8", "replace").casefold()
 
 
 async def test_privacy_explains_what_is_kept(app: App) -> None:
