@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.attachments import Attachments
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Delivery, PlatformSend
@@ -46,7 +47,10 @@ async def running(
         client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         slack = SlackAdapter(app.coulisse, client, settings.slack_signing_secret)
         senders[Platform.SLACK] = SlackSender(
-            client, app.uow, interval=settings.slack_channel_interval
+            client,
+            app.uow,
+            interval=settings.slack_channel_interval,
+            attachments=Attachments(app.uow, app.coulisse.clock),
         )
     teams: Teams | None = None
     if teams_on:

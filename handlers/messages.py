@@ -151,7 +151,20 @@ class Form:
     context: str = ""  # an id the submission refers to, e.g. a round
 
 
-Block = Heading | Text | Quote | Bullets | Fields | Divider | Image | Diagram | Choices | Form
+@dataclass(frozen=True)
+class Export:
+    """A file to send: the summary of a session or series in a format. It names what to export,
+    not the bytes: the adapter renders it when it sends, from the state then, pseudonymised."""
+
+    kind: Literal["session", "series"]
+    id: int
+    fmt: str  # md, html, pdf, docx, csv or json
+    lang: str = ""  # the document's language; empty: the session's own
+
+
+Block = (
+    Heading | Text | Quote | Bullets | Fields | Divider | Image | Diagram | Choices | Form | Export
+)
 
 
 @dataclass(frozen=True)
@@ -216,6 +229,7 @@ _BLOCK_TYPES: dict[str, type] = {
         Select,
         PeopleInput,
         DateTimeInput,
+        Export,
     )
 }
 

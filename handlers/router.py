@@ -14,6 +14,7 @@ from handlers import (
     assist,
     commitments,
     contributions,
+    exports,
     home,
     nudges,
     overview,
@@ -55,7 +56,7 @@ PARTICIPANT_COMMANDS = (
     "link", "unlink", "combine", "map", "actor", "force", "summary", "pause", "resume", "tz",
     "quiet", "lang", "privacy", "forget-me",
 )  # fmt: skip
-COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role", "assistant")
+COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role", "export", "assistant")
 HIDDEN_COMMANDS = ("home",)  # asked for by platforms (Slack's App Home), not typed
 
 
@@ -182,6 +183,7 @@ COMMANDS: dict[str, Flow] = {
     "home": _no_args(home.home),
     "actor": _form_only(overview.actor_form),
     "force": _form_only(overview.force_form),
+    "export": exports.export,
     "assistant": assist.set_assistant,
 }
 
@@ -193,6 +195,7 @@ ACTIONS: dict[str, Flow] = {
     "weaken": overview.weaken,
     "snooze": nudges.snooze,
     "form": _open_form,
+    "export_file": exports.confirm,
     "suggestion": assist.decide,
 }
 

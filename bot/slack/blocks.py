@@ -103,6 +103,8 @@ def _block(block: m.Block, diagram_note: str) -> list[Block]:
         ]
     if isinstance(block, m.Choices):
         return _buttons(block.actions)
+    if isinstance(block, m.Export):
+        return []  # the sender uploads the file itself
     if isinstance(block, m.Form):
         # A form in a message is a button that opens it as a modal.
         value = json.dumps({"form": block.id, "context": block.context})

@@ -1,5 +1,6 @@
 """Sends outbox messages to Slack: DMs through conversations.open, about one message per second
-per channel, 429s and 5xx answered with a later retry, causal maps uploaded as pictures."""
+per channel, 429s and 5xx answered with a later retry, causal maps uploaded as pictures, an
+export requested in chat uploaded as the file itself."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.attachments import Attachments, NothingToExport
 from bot.delivery import Target
 from bot.export.diagram import png, svg
 from bot.outbox import RetryLater
 from bot.slack.blocks import fallback_text, render
-from handlers.messages import Diagram, Message
+from handlers.messages import Diagram, Export, Message, Text
 from handlers.model import ConversationRef, OutboxMessage, Platform
 from handlers.ports import UnitOfWorkFactory
+from prompts.catalog import t
 
 CHANNEL_INTERVAL = 1.0  # Slack allows about one message per second per channel
 SERVER_ERROR_DELAY = 5.0
@@ -41,7 +44,9 @@ class SlackSender:
         *,
         interval: float = CHANNEL_INTERVAL,
         monotonic: Callable[[], float] = time.monotonic,
+        attachments: Attachments | None = None,
     ) -> None:
+        self.attachments = attachments
         self.client = client
         self.uow = uow
         self.interval = interval
@@ -54,6 +59,8 @@ class SlackSender:
             channel = await self.channel_for(target)
             async with self._locks.setdefault(channel, asyncio.Lock()):
                 await self._post(channel, message)
+                for export in (b for b in message.blocks if isinstance(b, Export)):
+                    await self._upload_export(channel, export, target)
         except SlackApiError as error:
             later = retry_from(error)
             if later is not None:
@@ -84,7 +91,8 @@ class SlackSender:
 
     async def _post(self, channel: str, message: Message) -> None:
         diagrams = [b for b in message.blocks if isinstance(b, Diagram)]
-        for blocks in render(message):
+        message = Message(tuple(b for b in message.blocks if not isinstance(b, Export)))
+        for blocks in render(message) if message.blocks else []:
             await self._pace(channel)
             await self.client.chat_postMessage(
                 channel=channel,
@@ -104,3 +112,28 @@ class SlackSender:
                 alt_txt=diagram.alt,
                 request_file_info=False,
             )
+
+    async def _upload_export(self, channel: str, export: Export, target: Target) -> None:
+        """The file itself, in the person's DM (the same upload as a map's picture)."""
+        if self.attachments is None or target.kind != "dm":
+            raise UnknownExport("exports go to a person's DM, with attachments configured")
+        try:
+            made = await self.attachments.make(export, target.owner_id)
+        except NothingToExport:
+            await self._post(channel, Message((Text(t(target.locale, "exporting.gone")),)))
+            return
+        if made.note:
+            await self._post(channel, Message((Text(made.note),)))
+        await self._pace(channel)
+        await self.client.files_upload_v2(
+            channel=channel,
+            file=made.file.data,
+            filename=made.file.filename,
+            title=made.title,
+            alt_txt=made.title,
+            request_file_info=False,
+        )
+
+
+class UnknownExport(Exception):
+    pass

@@ -197,6 +197,8 @@ class _Renderer:
             return _actions(block.actions, self.origin)
         if isinstance(block, m.Form):
             return _form(block, self.origin, self.people)
+        if isinstance(block, m.Export):
+            return []  # the sender offers the file itself (file consent)
         raise TypeError(f"no Teams rendering for {type(block).__name__}")
 
     def groups(self, message: m.Message) -> Iterator[list[Element]]:

@@ -1,0 +1,68 @@
+"""The file behind a chat's `Export` block, made when it is sent (or, in Teams, when the person
+accepts it) from the state then, for every platform alike.
+
+Always pseudonymised. When this server cannot print PDF (WeasyPrint's system libraries are
+missing), the same summary goes as HTML with a note saying so, rather than an outbox row that
+fails until it gives up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.export.files import (
+    MEDIA_TYPES,
+    ExportFile,
+    ExportTarget,
+    NothingToExport,
+    filename,
+    gather,
+    is_series,
+    render,
+)
+from bot.export.pdf import PdfUnavailable
+from handlers.messages import Export
+from handlers.model import Person
+from handlers.ports import Clock, UnitOfWorkFactory
+from prompts.catalog import t
+
+__all__ = ["Attachment", "Attachments", "NothingToExport"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    file: ExportFile
+    title: str  # in the reader's language
+    note: str = ""  # why the file is not in the format asked for; empty when it is
+
+
+class Attachments:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self.uow = uow
+        self.clock = clock
+
+    async def make(self, block: Export, person_id: int) -> Attachment:
+        """The file for `block`, for this person (their language, their today); NothingToExport
+        when the session or series is gone."""
+        async with self.uow() as uow:
+            person = await uow.get(Person, person_id)
+            lang = person.locale if person else "nl"
+            zone = ZoneInfo(person.timezone if person else "Europe/Amsterdam")
+            today = self.clock.now().astimezone(zone).date()
+            data = await gather(uow, ExportTarget(block.kind, block.id), block.lang or None, today)
+        series = is_series(data)
+        shown_in = data["series" if series else "session"]["language"]
+        title = t(lang, f"exporting.file_title_{'series' if series else 'session'}",
+                  title=data["series" if series else "session"]["title"])  # fmt: skip
+        fmt, note = block.fmt, ""
+        try:
+            # PDF and Word take a while to render: off the event loop, which serves everyone.
+            data_bytes = await asyncio.to_thread(render, data, fmt, shown_in)
+        except PdfUnavailable:
+            fmt, note = "html", t(lang, "exporting.pdf_unavailable")
+            data_bytes = await asyncio.to_thread(render, data, fmt, shown_in)
+        return Attachment(
+            ExportFile(filename(data, fmt), MEDIA_TYPES[fmt], data_bytes), title, note
+        )
