@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     nudge_daily_cap: int = Field(default=2, ge=1, validation_alias="COULISSE_NUDGE_DAILY_CAP")
     retention_days: int = Field(default=730, ge=0, validation_alias="COULISSE_RETENTION_DAYS")
     holidays_country: str = Field(default="NL", validation_alias="COULISSE_HOLIDAYS")
+    # The LLM assistant: off unless both a key and a model are set.
+    openai_api_key: str = Field(default="", validation_alias="OPENAI_API_KEY", repr=False)
+    openai_base_url: str = Field(
+        default="",
+        validation_alias="OPENAI_BASE_URL",
+        description="Any OpenAI-compatible server, e.g. one the municipality hosts itself.",
+    )
+    llm_model: str = Field(default="", validation_alias="COULISSE_LLM_MODEL")
+    llm_timeout: float = Field(default=30.0, gt=0, validation_alias="COULISSE_LLM_TIMEOUT")
+    llm_max_retries: int = Field(
+        default=1, ge=0, le=5, validation_alias="COULISSE_LLM_MAX_RETRIES"
+    )
 
     @property
     def nudge_policy(self) -> NudgePolicy:

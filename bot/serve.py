@@ -15,6 +15,7 @@ from bot.attachments import Attachments
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Delivery, PlatformSend
+from bot.llm import synthesizer_from
 from bot.outbox import OutboxDispatcher
 from bot.scheduler import Ticks
 from bot.slack.adapter import SlackAdapter
@@ -40,6 +41,7 @@ async def running(
         SystemClock(),
         bounds=settings.loop_bounds,
         policy=settings.nudge_policy,
+        synthesizer=synthesizer_from(settings),
     )
     senders: dict[Platform, PlatformSend] = {}
     slack = None

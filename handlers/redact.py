@@ -106,3 +106,20 @@ def plain(text: str, limit: int, *, single_line: bool = False) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+# Phrases of prompt injection, Dutch and English. A model answer that repeats one of them did
+# what a contribution told it to: the whole answer is discarded and the fallback used.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|negeer|vergeet)\b.{0,40}\b(?:instruction|instructions|"
+    r"instructies|opdrachten|rules|regels|prompt)\b"
+    r"|\b(?:system|systeem)\s*(?:prompt|message|bericht)\b"
+    r"|\b(?:you are now|vanaf nu ben je|je bent nu|act as|doe alsof)\b"
+    r"|\b(?:developer mode|jailbreak|DAN)\b"
+    r"|\b(?:BEGIN|END) DATA\b",
+    re.I | re.S,
+)
+
+
+def looks_like_instruction(text: str) -> bool:
+    return bool(_INSTRUCTION.search(text))

@@ -20,12 +20,13 @@ from handlers.drafts import (
     TITLE_LENGTH,
 )
 from handlers.model import Contribution, Polarity, Round
-from handlers.redact import plain
+from handlers.redact import looks_like_instruction, plain
 from handlers.systems import factor_key, parse_link
 from handlers.themes import group_by_words, keywords, short_title
 from prompts.catalog import raw_catalog, t
 
 SHOWN_GROUPS = 3
+EXAMPLE_LENGTH = 200
 ASSISTANT = "assistant"
 TEMPLATE = "template"
 
@@ -96,10 +97,10 @@ def extractive(
             t(
                 lang,
                 "assist.extractive_line",
-                title=short_title(group[0].text),
+                title=plain(short_title(group[0].text), TITLE_LENGTH, single_line=True),
                 count=len(group),
                 votes=weight(group)[0],
-                example=short_title(example.text) if len(example.text) > 200 else example.text,
+                example=plain(example.text, EXAMPLE_LENGTH, single_line=True),
             )
         )
     return "\n".join(lines)
@@ -151,7 +152,10 @@ def fallback_round(
 
 
 def round_from_answer(data: Mapping[str, Any], numbers: int) -> RoundDraft | None:
-    """A round draft from a schema-valid answer, or None when it says nothing usable."""
+    """A round draft from a schema-valid answer, or None when it says nothing usable (or
+    repeats an instruction: then it obeyed a contribution, and none of it is trusted)."""
+    if _obeyed(data):
+        return None
     synthesis = plain(str(data.get("synthesis", "")), SYNTHESIS_LENGTH)
     question = plain(str(data.get("question", "")), QUESTION_LENGTH, single_line=True)
     if not synthesis or not question:
@@ -174,6 +178,8 @@ def grouping_from_answer(
 ) -> list[Grouping] | None:
     """Themes from a schema-valid answer. Every contribution once: numbers that do not exist
     or appear twice discard the answer; ones it left out are grouped by shared words."""
+    if _obeyed(data):
+        return None
     seen: set[int] = set()
     groups: list[Grouping] = []
     for theme in data.get("themes", []):
@@ -190,4 +196,17 @@ def grouping_from_answer(
 
 
 def narrative_from_answer(data: Mapping[str, Any]) -> str | None:
+    if _obeyed(data):
+        return None
     return plain(str(data.get("paragraph", "")), NARRATIVE_LENGTH) or None
+
+
+def _obeyed(data: Any) -> bool:
+    """Whether any text in the answer repeats an instruction."""
+    if isinstance(data, str):
+        return looks_like_instruction(data)
+    if isinstance(data, Mapping):
+        return any(_obeyed(v) for v in data.values())
+    if isinstance(data, list):
+        return any(_obeyed(v) for v in data)
+    return False

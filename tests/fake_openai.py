@@ -1,0 +1,168 @@
+"""A fake OpenAI-compatible server on loopback: real HTTP, `POST /v1/chat/completions`.
+
+It records every request and answers like a small, obedient model: it reads the data block of
+the prompt and fills in the schema the request asks for, or misbehaves on demand (a stall, 500,
+429, content that is not JSON, JSON that breaks the schema, a body that is not JSON at all).
+Token counts are words and punctuation marks, a stable stand-in for a tokenizer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fake_slack import free_port
+
+MODES = ("ok", "timeout", "500", "429", "malformed", "schema", "garbage")
+_DATA = re.compile(r"^BEGIN DATA (\w+)\n(.*)\nEND DATA \1$", re.M | re.S)
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+def prompt_data(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON the prompt carries between its boundary lines."""
+    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+    found = _DATA.search(user)
+    assert found, "the prompt has no data block"
+    return dict(json.loads(found.group(2)))
+
+
+def task_kind(body: dict[str, Any]) -> str:
+    return str(body["response_format"]["json_schema"]["name"]).removeprefix("coulisse_")
+
+
+def sensible(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What a well-behaved model might answer, made from the data it was given."""
+    items = data.get("contributions", [])
+    if kind == "round":
+        links = []
+        for item in items:
+            for word in (" leads to ", " zorgt voor "):
+                if word in item["text"]:
+                    cause, effect = item["text"].split(word, 1)
+                    links.append(
+                        {
+                            "cause": cause.strip()[:60],
+                            "effect": effect.strip(" .")[:60],
+                            "polarity": "+",
+                            "contribution": item["number"],
+                        }
+                    )
+        return {
+            "synthesis": "Model synthesis: the team names "
+            + "; ".join(i["text"][:40] for i in items[:3])
+            + ".",
+            "links": links[:5],
+            "question": "Model question: who stands where around this question?",
+        }
+    if kind == "grouping":
+        by_category: dict[str, list[int]] = {}
+        for item in items:
+            by_category.setdefault(item["category"] or "other", []).append(item["number"])
+        return {
+            "themes": [
+                {"title": f"Model theme {category}", "contributions": numbers}
+                for category, numbers in by_category.items()
+            ]
+        }
+    return {
+        "paragraph": f"Model narrative: the team worked on {len(data.get('themes', []))} themes "
+        f"and took on {len(data.get('commitments', []))} commitments."
+    }
+
+
+def broken(kind: str) -> dict[str, Any]:
+    """Valid JSON that breaks the schema (a wrong type, a missing field)."""
+    return {"round": {"synthesis": 42}, "grouping": {"themes": "all"}}.get(kind, {"para": "x"})
+
+
+@dataclass
+class FakeOpenAI:
+    url: str = ""
+    mode: str = "ok"
+    script: list[str] = field(default_factory=list)  # modes for the next requests, in order
+    stall: float = 5.0
+    answer: Answer | None = None  # replaces `sensible`
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.completions)
+        return app
+
+    @property
+    def kinds(self) -> list[str]:
+        return [task_kind(body) for body in self.requests]
+
+    def sent_text(self) -> str:
+        """Everything that reached the server, as one string (for privacy checks)."""
+        return "\n".join(json.dumps(body, ensure_ascii=False) for body in self.requests)
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        self.headers.append(dict(request.headers))
+        mode = self.script.pop(0) if self.script else self.mode
+        retry = {"retry-after-ms": "1"}
+        if mode == "500":
+            return web.json_response({"error": {"message": "boom"}}, status=500, headers=retry)
+        if mode == "429":
+            return web.json_response({"error": {"message": "slow down"}}, status=429, headers=retry)
+        if mode == "garbage":
+            return web.Response(text="<html>proxy error", content_type="application/json")
+        if mode == "timeout":
+            await asyncio.sleep(self.stall)
+        kind = task_kind(body)
+        if mode == "malformed":
+            content = '{"synthesis": "half an answer'
+        elif mode == "schema":
+            content = json.dumps(broken(kind))
+        else:
+            make = self.answer or sensible
+            content = json.dumps(make(kind, prompt_data(body)), ensure_ascii=False)
+        prompt = tokens(" ".join(m["content"] for m in body["messages"]))
+        completion = tokens(content)
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": 1_800_000_000,
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+            }
+        )
+
+    async def start(self) -> web.AppRunner:
+        runner = web.AppRunner(self.app())
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}/v1"
+        return runner

@@ -1,0 +1,321 @@
+"""The LLM assistant through the real openai client against a fake server on loopback:
+each feature's happy path, every way a call can fail (the fallback is used and the session
+goes on), the team's confirmation, the per-team opt-out, and no mixing of sessions."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from bot.clock import ManualClock
+from bot.llm import OpenAISynthesizer
+from bot.wiring import App, build
+from handlers.model import Session, SuggestionStatus
+from handlers.reports import build_summary
+from tests.driver import Driver, Sent, started_session
+from tests.fake_openai import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parents[1]
+BY_MODEL = "Voorgesteld door de taalmodel-assistent"
+BY_TEMPLATE = "Samengesteld uit jullie eigen woorden"
+RETRO = {"fmt": "custom", "rounds": "start-stop-continue group vote commit"}
+AppMaker = Callable[..., Awaitable[App]]
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    runner = await fake.start()
+    yield fake
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def make_app(
+    database_url: str, clock: ManualClock, fake_openai: FakeOpenAI
+) -> AsyncIterator[AppMaker]:
+    """The bot with the assistant pointed at the fake server (a short timeout, no retries)."""
+    built: list[App] = []
+
+    async def make(timeout: float = 5.0, retries: int = 0) -> App:
+        synthesizer = OpenAISynthesizer(
+            model="test-model",
+            api_key="sk-test",
+            base_url=fake_openai.url,
+            timeout=timeout,
+            max_retries=retries,
+        )
+        app = await build(database_url, clock, migrate=False, synthesizer=synthesizer)
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        await app.close()
+
+
+async def reflect(d: Driver) -> list[Sent]:
+    """A retro whose reflection round closes with four answers; what went out then."""
+    await started_session(d, **RETRO)
+    await d.deliver()
+    await d.cmd("Ahmed", "add", "stop: de wachtlijst per partner bijhouden")
+    await d.cmd("Fleur", "add", "stop: Wachtlijst leads to more pressure on GPs")
+    await d.cmd("Joost", "add", "doorgaan: samen lunchen met het wijkteam")
+    await d.cmd("Sanne", "add", "start: één intake voor alle gezinnen")
+    await d.cmd("Sanne", "next")
+    return await d.deliver()
+
+
+def assist_messages(sent: list[Sent]) -> list[Sent]:
+    return [s for s in sent if s.kind == "assist"]
+
+
+async def summary_of(app: App, lang: str = "nl") -> dict:
+    async with app.uow() as uow:
+        session = await uow.get(Session, 1)
+        assert session is not None
+        return await build_summary(uow, session, lang)
+
+
+async def test_one_call_per_round_drafts_synthesis_question_and_links(
+    make_app: AppMaker, fake_openai: FakeOpenAI
+) -> None:
+    app = await make_app()
+    d = Driver(app, organisations={"Ahmed": "wijkteam"})
+    sent = await reflect(d)
+    # The reveal first, then the first reading, marked as the assistant's suggestion.
+    kinds = [s.kind for s in sent if s.to.kind == "channel"]
+    assert kinds.index("reveal") < kinds.index("assist")
+    reading = assist_messages(sent)[0]
+    assert BY_MODEL in reading.text
+    assert "Model synthesis: the team names" in reading.text
+    assert "Model question: who stands where" in reading.text
+    assert "Wachtlijst → + more pressure on GPs" in reading.text
+    # One request for the round's four answers, batched, with the session's question.
+    assert fake_openai.kinds == ["round", "grouping"]  # the group round opened too
+    sent_round = fake_openai.requests[0]
+    assert sent_round["model"] == "test-model" and "tools" not in sent_round
+    assert sent_round["response_format"]["type"] == "json_schema"
+    assert sent_round["response_format"]["json_schema"]["strict"] is True
+    user = sent_round["messages"][1]["content"]
+    assert user.count('"number"') == 4 and "Wat nu?" in user
+    # Counted for the session, and in its summary.
+    summary = await summary_of(app)
+    assert summary["assistance"]["calls"] == 2
+    assert summary["assistance"]["prompt_tokens"] == fake_openai.prompt_tokens > 0
+    assert summary["assistance"]["completion_tokens"] == fake_openai.completion_tokens > 0
+
+
+async def test_a_proposed_link_counts_only_when_the_team_confirms_it(
+    make_app: AppMaker, fake_openai: FakeOpenAI
+) -> None:
+    app = await make_app()
+    d = Driver(app)
+    reading = assist_messages(await reflect(d))[0]
+    buttons = [a for b in reading.message.blocks if hasattr(b, "actions") for a in b.actions]
+    assert [a.id for a in buttons] == ["suggestion", "suggestion"]
+    yes, no = buttons[0].value, buttons[1].value
+    async with app.uow() as uow:
+        assert await uow.causal.links(1) == []  # a suggestion is not on the map
+    reply = await d.action("Joost", "suggestion", yes)
+    assert "Toegevoegd aan de kaart van het team" in reply
+    async with app.uow() as uow:
+        links = await uow.causal.links(1)
+        names = {f.name for f in await uow.causal.factors(1)}
+    assert len(links) == 1 and names == {"Wachtlijst", "more pressure on GPs"}
+    assert "al over dit voorstel beslist" in await d.action("Fleur", "suggestion", no)
+    assert "herken ik niet" in await d.action("Fleur", "suggestion", "12:maybe")
+
+
+async def test_the_team_chooses_the_suggested_grouping_or_keeps_its_own(
+    make_app: AppMaker, fake_openai: FakeOpenAI
+) -> None:
+    app = await make_app()
+    d = Driver(app)
+    sent = await reflect(d)
+    board = next(s for s in sent if s.kind == "round-open" and "thema" in s.text)
+    assert "Model theme" not in board.text  # the plain grouping comes first, at once
+    offer = assist_messages(sent)[1]
+    assert "Een andere indeling" in offer.text and "Model theme Stop (2)" in offer.text
+    use = offer.message.blocks[-1].actions[0].value  # type: ignore[union-attr]
+    assert "ingedeeld zoals voorgesteld: 3 thema's" in await d.action("Ahmed", "suggestion", use)
+    regrouped = [s for s in await d.deliver() if s.kind == "themes"]
+    assert len(regrouped) == 1 and "1. Model theme Stop (2)" in regrouped[0].text
+    async with app.uow() as uow:
+        themes = await uow.sessions.themes(2)
+        contributions = await uow.sessions.contributions([1])
+    assert [th.title for th in themes] == [
+        "Model theme Stop",
+        "Model theme Doorgaan",
+        "Model theme Start",
+    ]
+    assert all(c.theme_id is not None for c in contributions)
+    await d.cmd("Sanne", "next")  # the vote sees the chosen themes
+    ballot = next(s for s in await d.deliver() if s.kind == "round-open")
+    assert "Model theme Stop" in ballot.text
+
+
+async def test_the_narrative_is_the_assistants_only_when_the_team_chooses_it(
+    make_app: AppMaker, fake_openai: FakeOpenAI
+) -> None:
+    app = await make_app()
+    d = Driver(app)
+    await reflect(d)
+    await d.cmd("Sanne", "end")
+    sent = await d.deliver()
+    offer = next(s for s in assist_messages(sent) if "conceptalinea" in s.text)
+    assert "Model narrative: the team worked on" in offer.text
+    assert fake_openai.kinds[-1] == "narrative"
+    before = await summary_of(app)
+    assert before["narrative"]["drafted_by"] == "template"
+    assert before["narrative"]["text"].startswith('Bij de vraag "Wat nu?" deelden 4 mensen')
+    use = offer.message.blocks[-1].actions[0].value  # type: ignore[union-attr]
+    assert "gebruikt deze alinea" in await d.action("Fleur", "suggestion", use)
+    after = await summary_of(app)
+    assert after["narrative"] == {
+        "text": "Model narrative: the team worked on 3 themes and took on 0 commitments.",
+        "drafted_by": "assistant",
+    }
+    assert after["assistance"]["calls"] == 3
+    schema = json.loads((ROOT / "bot/export/summary.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(after, schema)
+
+
+@pytest.mark.parametrize("mode", ["timeout", "500", "429", "malformed", "schema", "garbage"])
+async def test_a_failed_call_falls_back_and_the_session_goes_on(
+    make_app: AppMaker, fake_openai: FakeOpenAI, mode: str
+) -> None:
+    app = await make_app(timeout=0.5)
+    fake_openai.mode = mode
+    fake_openai.stall = 3.0
+    d = Driver(app)
+    started = time.monotonic()
+    sent = await reflect(d)
+    assert time.monotonic() - started < 2.5  # the short timeout, not the client's ten minutes
+    reading = assist_messages(sent)
+    assert len(reading) == 1  # the plain first reading; no grouping offer
+    assert BY_TEMPLATE in reading[0].text and BY_MODEL not in reading[0].text
+    assert "Het meest gedeeld:" in reading[0].text
+    assert "Een vraag om mee te nemen" in reading[0].text
+    assert fake_openai.kinds == ["round", "grouping"]  # tried once each (no retries set)
+    # The session goes on as without a model: themes, vote, commitments, summary.
+    assert "heet nu" in await d.cmd("Fleur", "rename", "1 Eén wachtlijst")
+    await d.cmd("Sanne", "next")
+    assert "Nog 2 over" in await d.cmd("Ahmed", "vote", "1")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Sanne", "next")
+    summary = next(s for s in await d.deliver() if s.kind == "summary")
+    assert "4 mensen deelden 4 bijdragen" in summary.text
+    data = await summary_of(app)
+    assert data["narrative"]["drafted_by"] == "template"
+    async with app.uow() as uow:
+        usage = await uow.assistance.usage(1)
+    assert usage is not None and usage.calls == 3 and usage.fallbacks == 3
+
+
+async def test_retries_are_bounded(make_app: AppMaker, fake_openai: FakeOpenAI) -> None:
+    app = await make_app(retries=2)
+    fake_openai.mode = "500"
+    d = Driver(app)
+    sent = await reflect(d)
+    assert BY_TEMPLATE in assist_messages(sent)[0].text
+    assert fake_openai.kinds == ["round"] * 3 + ["grouping"] * 3
+
+
+async def test_a_resent_job_reuses_its_draft(make_app: AppMaker, fake_openai: FakeOpenAI) -> None:
+    app = await make_app()
+    d = Driver(app)
+    await reflect(d)
+    async with app.uow() as uow:
+        job = await uow.outbox.by_key("assist:round:1")
+    assert job is not None
+    again = await app.prepare_nudge(job)  # as after a crash between sending and marking sent
+    assert "Model synthesis" in "\n".join(
+        b.text
+        for b in again.message.blocks
+        if hasattr(b, "text")  # type: ignore[union-attr]
+    )
+    assert fake_openai.kinds.count("round") == 1
+
+
+async def test_a_coordinator_turns_the_assistant_off_for_the_team(
+    make_app: AppMaker, fake_openai: FakeOpenAI
+) -> None:
+    app = await make_app()
+    d = Driver(app)
+    await started_session(d, **RETRO)
+    assert "Dat doet een coördinator" in await d.cmd("Ahmed", "assistent", "uit")
+    assert "Schrijf" in await d.cmd("Sanne", "assistent", "misschien")
+    assert "staat uit voor dit team" in await d.cmd("Sanne", "assistent", "uit")
+    await d.cmd("Ahmed", "add", "stop: de wachtlijst")
+    await d.cmd("Sanne", "next")
+    sent = await d.deliver()
+    assert BY_TEMPLATE in assist_messages(sent)[0].text
+    assert fake_openai.requests == []  # nothing of this team left
+    reply = await d.cmd("Sanne", "assistant", "on")
+    assert "staat aan voor dit team" in reply and "geen taalmodel" not in reply
+    await d.cmd("Sanne", "end")
+    await d.deliver()
+    assert fake_openai.kinds == ["narrative"]
+
+
+async def test_without_a_model_the_plain_methods_do_everything(app: App) -> None:
+    d = Driver(app)
+    await started_session(d, **RETRO)
+    await d.deliver()
+    await d.cmd("Ahmed", "add", "stop: wachtlijst per partner\nwachtlijst -> +druk op huisarts")
+    await d.cmd("Fleur", "add", "stop: de wachtlijst is te lang")
+    await d.cmd("Joost", "add", "start: samen lunchen")
+    await d.cmd("Sanne", "next")
+    sent = await d.deliver()
+    [reading] = assist_messages(sent)  # no grouping offer without a model
+    assert BY_TEMPLATE in reading.text
+    # Extractive: the group with the most contributions first, one of its own answers quoted.
+    lines = reading.text.splitlines()
+    first = lines.index("Het meest gedeeld:") + 1
+    assert lines[first].startswith('"wachtlijst per partner') and "(2 bijdragen)" in lines[first]
+    # The question bank, and the links written in the text syntax, as proposals.
+    assert "Een vraag om mee te nemen" in reading.text
+    assert "wachtlijst → + druk op huisarts" in reading.text
+    reply = await d.cmd("Sanne", "assistent", "aan")
+    assert "geen taalmodel ingesteld" in reply
+    await d.cmd("Sanne", "end")
+    sent = await d.deliver()
+    assert assist_messages(sent) == []  # the template paragraph needs no message
+    summary = await summary_of(app)
+    assert summary["narrative"]["drafted_by"] == "template"
+    assert summary["assistance"] == {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    async with app.uow() as uow:
+        statuses = {s.kind: s.status for s in await uow.assistance.suggestions(1)}
+    assert statuses["link"] == SuggestionStatus.PENDING
+
+
+async def test_one_sessions_call_carries_only_that_sessions_words(
+    make_app: AppMaker, fake_openai: FakeOpenAI
+) -> None:
+    app = await make_app()
+    north, south = Driver(app, channel="noord"), Driver(app, channel="zuid")
+    await started_session(north, **RETRO)
+    await north.cmd("Ahmed", "add", "stop: NOORDWOORD overleg")
+    await north.cmd("Sanne", "next")
+    await north.deliver()
+    await started_session(south, **RETRO)
+    await south.cmd("Ahmed", "add", "stop: ZUIDWOORD overleg")
+    await south.cmd("Sanne", "next")
+    await south.deliver()
+    by_session = [json.dumps(body) for body in fake_openai.requests]
+    assert len(by_session) == 4
+    assert all("ZUIDWOORD" not in body for body in by_session[:2])
+    assert all("NOORDWOORD" not in body for body in by_session[2:])
+    # A button of one team's suggestion does nothing in another team's channel.
+    async with app.uow() as uow:
+        north_offer = [s for s in await uow.assistance.suggestions(1) if s.kind == "grouping"]
+    before = await south.snapshot()
+    refused = await south.action("Sanne", "suggestion", f"{north_offer[0].id}:yes")
+    assert "vind ik niet bij dit team" in refused
+    assert await south.snapshot() == before
