@@ -34,6 +34,7 @@ __all__ = ["Attachment", "Attachments", "NothingToExport"]
 @dataclass(frozen=True)
 class Attachment:
     file: ExportFile
+    fmt: str  # the format made: the one asked for, or html when PDF could not be
     title: str  # in the reader's language
     note: str = ""  # why the file is not in the format asked for; empty when it is
 
@@ -63,6 +64,5 @@ class Attachments:
         except PdfUnavailable:
             fmt, note = "html", t(lang, "exporting.pdf_unavailable")
             data_bytes = await asyncio.to_thread(render, data, fmt, shown_in)
-        return Attachment(
-            ExportFile(filename(data, fmt), MEDIA_TYPES[fmt], data_bytes), title, note
-        )
+        made = ExportFile(filename(data, fmt), MEDIA_TYPES[fmt], data_bytes)
+        return Attachment(made, fmt, title, note)

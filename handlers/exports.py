@@ -95,3 +95,8 @@ async def confirm(ctx: Context, value: str) -> None:
     if membership is None or membership.role != Role.COORDINATOR:
         raise Refusal("errors.coordinators_only")
     ctx.reply(message(Export("series" if kind == "series" else "session", target, fmt, lang)))
+
+
+async def declined(ctx: Context, _value: str) -> None:
+    """The person said no to the file (Teams asks before it puts one in their OneDrive)."""
+    ctx.say("exporting.declined")

@@ -196,6 +196,7 @@ ACTIONS: dict[str, Flow] = {
     "snooze": nudges.snooze,
     "form": _open_form,
     "export_file": exports.confirm,
+    "export_declined": exports.declined,
     "suggestion": assist.decide,
 }
 

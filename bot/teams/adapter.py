@@ -16,16 +16,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ChannelAccount
-from botbuilder.schema.teams import TeamInfo
+from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo
 
 from bot.teams.cards import ActionSubmission, activity, render, submission
 from bot.teams.connector import Connector
+from bot.teams.files import Handover
 from bot.teams.pacing import Pacer
 from bot.teams.references import Conversations
 from bot.teams.replies import InvokeAnswer, Replies
 from bot.teams.turn import Turn
 from bot.teams.updates import CardUpdates
-from handlers.messages import ActionTaken, Command, Event, FormSubmitted, Message, Text
+from handlers.context import Refusal
+from handlers.exports import parse as parse_export
+from handlers.messages import ActionTaken, Command, Event, Export, FormSubmitted, Message, Text
 from handlers.ports import UnitOfWorkFactory
 from handlers.router import Coulisse, canonical_command
 from prompts.catalog import language, t
@@ -65,8 +68,10 @@ class TeamsAdapter(TeamsActivityHandler):
         *,
         pacer: Pacer | None = None,
         timezone: str = "Europe/Amsterdam",
+        handover: Handover | None = None,
     ) -> None:
         super().__init__()
+        self.handover = handover
         self.coulisse = coulisse
         self.connector = connector
         self.pacer = pacer or Pacer()
@@ -110,6 +115,8 @@ class TeamsAdapter(TeamsActivityHandler):
         name = "help" if text in ("", "?") else canonical_command(word)
         if name in PERSONAL_COMMANDS and not rest.strip():
             return Command(name, turn.actor(), turn.place(), "", key)
+        if name == "export" and _export_words(rest):  # "export docx": a format, not an answer
+            return Command(name, turn.actor(), turn.place(), rest.strip(), key)
         return Command("add", turn.actor(), turn.place(), text, key)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
@@ -138,6 +145,31 @@ class TeamsAdapter(TeamsActivityHandler):
         return InvokeResponse(
             status=200, body={"statusCode": 200, "type": MESSAGE_RESPONSE, "value": said}
         )
+
+    async def on_teams_file_consent_accept(
+        self, turn_context: TurnContext, file_consent_card_response: FileConsentCardResponse
+    ) -> None:
+        """The person let the bot put the file in their OneDrive: the handlers say whether it
+        may still go (a coordinator of that team), then it is made, uploaded and shown."""
+        turn = Turn.of(turn_context.activity)
+        context = file_consent_card_response.context
+        export = context.get("export") if isinstance(context, dict) else None
+        key = f"teams:activity:{turn.conversation_id}:{turn.activity_id}"
+        event = ActionTaken("export_file", json.dumps(export), turn.actor(), turn.place(), key)
+        replies = await self.coulisse.handle(event)
+        allowed = [b for r in replies for b in r.blocks if isinstance(b, Export)]
+        if allowed and self.handover is not None:
+            await self.handover(allowed[0], turn, file_consent_card_response.upload_info)
+            return
+        await self.conversations.remember(turn)
+        await self.replies.deliver(replies, turn)  # a polite no (or nothing: a redelivery)
+
+    async def on_teams_file_consent_decline(
+        self, turn_context: TurnContext, file_consent_card_response: FileConsentCardResponse
+    ) -> None:
+        turn = Turn.of(turn_context.activity)
+        key = f"teams:activity:{turn.conversation_id}:{turn.activity_id}"
+        await self.run(ActionTaken("export_declined", "", turn.actor(), turn.place(), key), turn)
 
     def _finished(self, work: asyncio.Future[None]) -> None:
         self._working.discard(work)
@@ -245,3 +277,12 @@ class TeamsAdapter(TeamsActivityHandler):
         replies = await self.coulisse.handle(event)
         await self.conversations.remember(turn)
         await self.replies.deliver(replies, turn, answer=answer, user=user)
+
+
+def _export_words(args: str) -> bool:
+    """Whether `args` are what `export` takes (a format, "series"), not a sentence."""
+    try:
+        parse_export(args)
+    except Refusal:
+        return False
+    return True

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Any
 
+from bot.attachments import Attachments, NothingToExport
 from bot.delivery import Target
 from bot.outbox import RetryLater
 from bot.teams.cards import activity, render
 from bot.teams.connector import RETRY_STATUSES, Connector, ConnectorError
+from bot.teams.files import offer, text_activity
 from bot.teams.pacing import Pacer, TooSoon
 from bot.teams.references import Address, Conversations
 from bot.teams.replies import pictures
-from handlers.messages import Message
+from handlers.messages import Export, Message
 from handlers.model import OutboxMessage
+from prompts.catalog import t
 
 SEND_WAIT = 1.0  # longer than this for the limit, and the outbox sends others meanwhile
 
@@ -42,7 +46,9 @@ class TeamsSender:
         pacer: Pacer,
         *,
         jitter: Callable[[float], float] = half_jitter,
+        attachments: Attachments | None = None,
     ) -> None:
+        self.attachments = attachments
         self.connector = connector
         self.conversations = conversations
         self.pacer = pacer
@@ -51,19 +57,32 @@ class TeamsSender:
     async def __call__(self, item: OutboxMessage, target: Target, message: Message) -> None:
         try:
             where = await self.address(target)
-            for content in render(message, pictures=await pictures(message)):
+            exports = [b for b in message.blocks if isinstance(b, Export)]
+            message = Message(tuple(b for b in message.blocks if not isinstance(b, Export)))
+            cards = render(message, pictures=await pictures(message)) if message.blocks else []
+            sends = [activity(content) for content in cards]
+            sends += [await self._offer(export, target) for export in exports]
+            for body in sends:
                 try:
                     await self.pacer.acquire(where.conversation_id, SEND_WAIT)
                 except TooSoon as soon:
                     raise RetryLater(soon.wait + self.jitter(soon.wait), str(soon)) from None
-                await self.connector.send(
-                    where.service_url, where.conversation_id, activity(content)
-                )
+                await self.connector.send(where.service_url, where.conversation_id, body)
         except ConnectorError as error:
             later = retry_from(error, self.jitter)
             if later is not None:
                 raise later from None
             raise
+
+    async def _offer(self, export: Export, target: Target) -> dict[str, Any]:
+        """A file goes to a personal chat as a consent card; the file follows on accept."""
+        if self.attachments is None or target.kind != "dm":
+            raise ValueError("a file can only be offered in a personal chat")
+        try:
+            made = await self.attachments.make(export, target.owner_id)
+        except NothingToExport:
+            return text_activity(t(target.locale, "exporting.gone"))
+        return offer(made, export, target.locale)
 
     async def address(self, target: Target) -> Address:
         if target.kind == "channel":

@@ -6,11 +6,13 @@ import logging
 import sys
 from dataclasses import dataclass
 
+from bot.attachments import Attachments
 from bot.config import Settings
 from bot.teams.adapter import TeamsAdapter
 from bot.teams.auth import Authenticator, TeamsCredentials, UnsafeConfiguration
 from bot.teams.connector import Connector
 from bot.teams.endpoint import TeamsEndpoint
+from bot.teams.files import Handover
 from bot.teams.pacing import Pacer
 from bot.teams.sender import TeamsSender
 from bot.wiring import App
@@ -86,10 +88,12 @@ def build_teams(
 ) -> Teams:
     authenticator = Authenticator(credentials_of(settings, openid_metadata_url))
     connector = Connector(authenticator.token_source())
+    attachments = Attachments(app.uow, app.coulisse.clock)
     adapter = TeamsAdapter(
-        app.coulisse, app.uow, connector, pacer=pacer or Pacer(), timezone=settings.timezone
-    )
-    sender = TeamsSender(connector, adapter.conversations, adapter.pacer)
+        app.coulisse, app.uow, connector, pacer=pacer or Pacer(), timezone=settings.timezone,
+        handover=Handover(app.uow, connector, attachments),
+    )  # fmt: skip
+    sender = TeamsSender(connector, adapter.conversations, adapter.pacer, attachments=attachments)
     return Teams(adapter, TeamsEndpoint(adapter, authenticator), sender, connector)
 
 
