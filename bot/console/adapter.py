@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.attachments import Attachments, NothingToExport
 from bot.console.render import CONSOLE_FIELDS, render
 from bot.export.diagram import write_files
 from bot.outbox import OutboxDispatcher
@@ -21,10 +22,12 @@ from handlers.messages import (
     Destination,
     Diagram,
     Event,
+    Export,
     Form,
     FormSubmitted,
     Message,
     Place,
+    Text,
 )
 from handlers.model import OutboxMessage, Person, Team
 from handlers.overview import actor_form, force_form
@@ -75,9 +78,12 @@ class Console:
         team: str,
         lang: str,
         files: Path = Path("coulisse-maps"),
+        exports: Path = Path("."),
     ) -> None:
         self.app = app
         self.files = files
+        self.exports = exports  # where `export` writes the file a chat would send
+        self.attachments = Attachments(app.uow, clock)
         self.clock = clock
         self.out = out
         self.team = team
@@ -184,6 +190,8 @@ class Console:
                 team = await uow.get(Team, to.id)
                 label = t(self.lang, "console.channel", team=team.name if team else "?")
                 lang = self.lang
+        if to.kind == "dm" and any(isinstance(b, Export) for b in message.blocks):
+            message = await self._saved(message, to.id, lang)
         if to.kind == "dm" and message == self._last_dm:
             self.out(f"  ── {t(self.lang, 'console.also_dm', name=name)} ──")
             return
@@ -191,6 +199,25 @@ class Console:
         if to.kind == "dm":
             label = t(self.lang, "console.dm", name=name)
         self._print(label, [message], lang)
+
+    async def _saved(self, message: Message, person_id: int, lang: str) -> Message:
+        """A file sent to a DM is written to the folder; the DM says where."""
+        blocks = []
+        for block in message.blocks:
+            if not isinstance(block, Export):
+                blocks.append(block)
+                continue
+            try:
+                made = await self.attachments.make(block, person_id)
+            except NothingToExport:
+                blocks.append(Text(t(lang, "exporting.gone")))
+                continue
+            self.exports.mkdir(parents=True, exist_ok=True)
+            path = self.exports / made.file.filename
+            path.write_bytes(made.file.data)
+            blocks += [Text(made.note)] if made.note else []
+            blocks.append(Text(t(lang, "exporting.saved", path=str(path))))
+        return Message(tuple(blocks))
 
     def _print(self, label: str, messages: list[Message], lang: str | None = None) -> None:
         for message in messages:

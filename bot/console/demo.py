@@ -79,7 +79,9 @@ async def _play(
     pace: float,
 ) -> dict[str, Any]:
     script = load_script(lang)
-    console = Console(app, clock, out, team=script["team"], lang=lang, files=out_dir)
+    console = Console(
+        app, clock, out, team=script["team"], lang=lang, files=out_dir, exports=out_dir
+    )
     out(t(lang, "demo.intro", team=script["team"], people=len(script["people"])))
     await console.dispatcher.drain()  # what a crash left unsent goes out first
     step = 0
