@@ -6,7 +6,9 @@ renderers only decide how a heading, a table or a figure looks in their medium.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from bot.export.chart import follow_through_svg
@@ -16,6 +18,8 @@ from handlers.series_report import FOLLOW_THROUGH
 from prompts.catalog import t
 
 WORDS_PER_ROUND = 5  # "a few of the team's own words", not the whole wall
+LOOPS_LISTED = 12  # shortest first; every loop is in the JSON export
+UNTOUCHED_LOOPS_ASKED = 3
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,12 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
+    """Drawn only by the renderers that show it (Graphviz takes a while on a big map)."""
+
     name: str  # file stem when written beside the document: causal-map, follow-through
     alt: str
-    svg: str
-    png: bytes | None = None  # for formats that cannot show SVG (Word)
+    svg: Callable[[], str]
+    png: Callable[[], bytes | None] = lambda: None  # for formats without SVG (Word)
     mermaid: str = ""
 
 
@@ -73,21 +79,20 @@ class Document:
         self.blocks.extend(blocks)
 
 
-def session_document(summary: dict[str, Any], lang: str, *, pictures: bool = True) -> Document:
-    """`pictures`: draw the causal map (Markdown refers to the file; Word needs a PNG)."""
+def session_document(summary: dict[str, Any], lang: str) -> Document:
     s = summary["session"]
     doc = Document(t(lang, "export.title", title=s["title"]), lang)
     doc.add(Heading(doc.title, 1))
     doc.add(*_about(summary, lang))
     doc.add(*_session_body(summary, lang, level=2))
-    doc.add(*_system(summary, lang, level=2, pictures=pictures))
+    doc.add(*_system(summary, lang, level=2))
     doc.add(*_commitments(summary, lang, level=2))
     doc.add(*_open_questions(summary, lang, level=2))
     doc.add(*_closing(summary, lang))
     return doc
 
 
-def series_document(series: dict[str, Any], lang: str, *, pictures: bool = True) -> Document:
+def series_document(series: dict[str, Any], lang: str) -> Document:
     """The series: follow-through over time, the team's map once, then each session."""
     info = series["series"]
     doc = Document(t(lang, "export.series.title", title=info["title"]), lang)
@@ -97,7 +102,7 @@ def series_document(series: dict[str, Any], lang: str, *, pictures: bool = True)
     )
     doc.add(*_follow_through(series, lang))
     latest = series["sessions"][-1]
-    doc.add(*_system(latest, lang, level=2, pictures=pictures))
+    doc.add(*_system(latest, lang, level=2))
     for summary in series["sessions"]:
         s = summary["session"]
         doc.add(Heading(t(lang, "export.series.session", title=s["title"]), 2))
@@ -233,7 +238,7 @@ def _overview(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
     return blocks
 
 
-def _system(summary: dict[str, Any], lang: str, level: int, pictures: bool) -> list[Block]:
+def _system(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
     blocks: list[Block] = []
     diagram = diagram_of(summary, t(lang, "export.causal_map"))
     if diagram is not None:
@@ -241,11 +246,7 @@ def _system(summary: dict[str, Any], lang: str, level: int, pictures: bool) -> l
         blocks.append(Heading(t(lang, "export.causal_map"), level))
         blocks.append(
             Figure(
-                "causal-map",
-                alt,
-                svg(diagram) if pictures else "",
-                png(diagram) if pictures else None,
-                mermaid(diagram),
+                "causal-map", alt, partial(svg, diagram), partial(png, diagram), mermaid(diagram)
             )
         )
         blocks.append(Heading(t(lang, "export.causal_links"), level + 1))
@@ -253,11 +254,13 @@ def _system(summary: dict[str, Any], lang: str, level: int, pictures: bool) -> l
     if summary["loops"]:
         blocks.append(Heading(t(lang, "export.loops"), level + 1))
         lines = []
-        for lp in summary["loops"]:
+        for lp in summary["loops"][:LOOPS_LISTED]:
             path = " → ".join([*lp["factors"], lp["factors"][0]])
             kind = t(lang, f"export.{lp['kind']}")
             acting = t(lang, "export.acted_on", count=len(lp["commitments"]))
             lines.append(f"{lp['id']} ({kind}): {path} — {acting}")
+        if len(summary["loops"]) > LOOPS_LISTED:
+            lines.append(t(lang, "export.more_loops", count=len(summary["loops"]) - LOOPS_LISTED))
         if summary["loops_truncated"]:
             lines.append(t(lang, "export.loops_truncated"))
         blocks.append(Items(tuple(lines)))
@@ -308,10 +311,10 @@ def _open_questions(summary: dict[str, Any], lang: str, level: int) -> list[Bloc
     """What the next session could pick up: the map's questions, loops nobody acts on yet,
     commitments that are stuck."""
     lines = list(summary["leverage_questions"])
+    untouched = [lp for lp in summary["loops"] if not lp["commitments"]]
     lines += [
         t(lang, "export.untouched_loop", loop=lp["id"], factors=", ".join(lp["factors"]))
-        for lp in summary["loops"]
-        if not lp["commitments"]
+        for lp in untouched[:UNTOUCHED_LOOPS_ASKED]
     ]
     lines += [
         t(lang, "export.stuck_commitment", text=c["text"])
@@ -331,7 +334,7 @@ def _follow_through(series: dict[str, Any], lang: str) -> list[Block]:
         Figure(
             "follow-through",
             t(lang, "export.follow_through.alt", sessions=len(rows)),
-            follow_through_svg(rows, labels, t(lang, "export.follow_through.heading")),
+            partial(follow_through_svg, rows, labels, t(lang, "export.follow_through.heading")),
         ),
         Table(
             t(lang, "export.follow_through.heading"),

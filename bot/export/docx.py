@@ -74,10 +74,11 @@ def _repeat_first_row(word: docx.document.Document) -> None:
 
 
 def _figure(word: docx.document.Document, figure: Figure) -> None:
-    if figure.png is None:
+    picture = figure.png()
+    if picture is None:
         word.add_paragraph(figure.alt, style="Caption")
         return
-    word.add_picture(io.BytesIO(figure.png), width=Cm(16))
+    word.add_picture(io.BytesIO(picture), width=Cm(16))
     # The picture's text alternative (Word's "alt text"), on the drawing just added.
     drawn = word.element.body.xpath(".//wp:docPr")
     drawn[-1].set("descr", figure.alt)

@@ -112,10 +112,10 @@ def commitments_csv(data: dict[str, Any], lang: str) -> bytes:
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
-def document(data: dict[str, Any], lang: str, *, pictures: bool = True) -> Document:
+def document(data: dict[str, Any], lang: str) -> Document:
     if is_series(data):
-        return series_document(data, lang, pictures=pictures)
-    return session_document(data, lang, pictures=pictures)
+        return series_document(data, lang)
+    return session_document(data, lang)
 
 
 def render(data: dict[str, Any], fmt: str, lang: str) -> bytes:
@@ -125,8 +125,7 @@ def render(data: dict[str, Any], fmt: str, lang: str) -> bytes:
     if fmt == "csv":
         return commitments_csv(data, lang)
     if fmt == "md":
-        # Markdown refers to the map's picture file instead of embedding it.
-        return to_markdown(document(data, lang, pictures=False)).encode("utf-8")
+        return to_markdown(document(data, lang)).encode("utf-8")
     if fmt == "html":
         return to_html(document(data, lang)).encode("utf-8")
     if fmt == "pdf":

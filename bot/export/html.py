@@ -95,7 +95,7 @@ def _table(table: Table) -> str:
 def _figure(figure: Figure) -> str:
     """The SVG inline as an image with its text alternative (Graphviz's own title would
     otherwise be read out as the label)."""
-    picture = _SVG_COMMENTS.sub("", _SVG_PROLOGUE.sub("", figure.svg, count=1)).strip()
+    picture = _SVG_COMMENTS.sub("", _SVG_PROLOGUE.sub("", figure.svg(), count=1)).strip()
     alt = escape(figure.alt, quote=True)
     return (
         f'<figure><div role="img" aria-label="{alt}">{picture}</div>'
