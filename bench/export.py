@@ -54,11 +54,12 @@ from handlers.model import (
 from handlers.series_report import build_series_summary
 
 SESSIONS, CONTRIBUTIONS, COMMITMENTS, PEOPLE, FACTORS = 10, 2000, 200, 40, 30
-ORGANISATIONS = ["wijkteam", "GGD", "jeugdzorg", "woningcorporatie", "school", "gemeente", "huisarts"]
-WORDS = (
-    "wachtlijst intake gezin school wijkteam overleg privacy dossier huisarts vertrouwen "
-    "doorverwijzen mandaat budget tijd samen bellen delen gesprek zorg wonen schuld"
-).split()
+ORGANISATIONS = ["wijkteam", "GGD", "jeugdzorg", "corporatie", "school", "gemeente", "huisarts"]
+WORDS = [
+    *("wachtlijst", "intake", "gezin", "school", "wijkteam", "overleg", "privacy", "dossier"),
+    *("huisarts", "vertrouwen", "doorverwijzen", "mandaat", "budget", "tijd", "samen"),
+    *("bellen", "delen", "gesprek", "zorg", "wonen", "schuld"),
+]
 START = datetime(2027, 1, 11, 9, 0, tzinfo=UTC)
 TODAY = date(2027, 6, 1)
 
