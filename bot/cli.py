@@ -29,12 +29,14 @@ from bot.export.mapfiles import (
     read_map,
 )
 from bot.export.pdf import PdfUnavailable
+from bot.llm import describe as describe_llm
+from bot.llm import synthesizer_from
 from bot.slack.manifest import manifest_text
 from bot.wiring import build
 from handlers.loops import analyse
-from handlers.model import OutboxMessage, Session
+from handlers.model import AssistUsage, OutboxMessage, Session
 from handlers.systems import team_map
-from prompts.catalog import LANGUAGES, language
+from prompts.catalog import LANGUAGES, language, t
 from storage.migrate import upgrade
 
 app = typer.Typer(help="Coulisse: facilitation from the wings.", no_args_is_help=True)
@@ -74,10 +76,17 @@ def demo(
     pace: Annotated[
         float, typer.Option("--pace", help="Seconds to pause after each step (presenting)")
     ] = 0.0,
+    llm: Annotated[
+        bool, typer.Option("--llm", help="With the LLM assistant configured in the environment")
+    ] = False,
 ) -> None:
     """Run a complete, scripted regie session with five simulated participants."""
-    _settings()
-    asyncio.run(run_demo(out, lang, _echo, resume=resume, pace=pace))
+    settings = _settings()
+    synthesizer = synthesizer_from(settings) if llm else None
+    if llm:
+        on = synthesizer is not None
+        _echo(t(lang, "assist.demo_on" if on else "assist.demo_off", model=describe_llm(settings)))
+    asyncio.run(run_demo(out, lang, _echo, resume=resume, pace=pace, synthesizer=synthesizer))
 
 
 @app.command()
@@ -253,6 +262,39 @@ async def _purge(url: str, days: int) -> int:
             count = await uow.privacy.purge(datetime.now(UTC) - timedelta(days=days))
             await uow.commit()
             return count
+    finally:
+        await built.close()
+
+
+@app.command()
+def status() -> None:
+    """Whether the LLM assistant is on, and what it cost per session (calls, tokens)."""
+    settings = _settings()
+    _echo(f"LLM assistant: {describe_llm(settings)}")
+    rows = asyncio.run(_usage(settings.database_url))
+    _echo(f"{'session':>7}  {'status':<7} {'calls':>5} {'prompt':>8} {'completion':>10} "
+          f"{'fallbacks':>9}  title")  # fmt: skip
+    for session, usage in rows:
+        calls, prompt, completion, fallbacks = (
+            (usage.calls, usage.prompt_tokens, usage.completion_tokens, usage.fallbacks)
+            if usage
+            else (0, 0, 0, 0)
+        )
+        _echo(
+            f"{session.id:>7}  {session.status.value:<7} {calls:>5} {prompt:>8} {completion:>10} "
+            f"{fallbacks:>9}  {session.title}"
+        )
+
+
+async def _usage(url: str) -> list[tuple[Session, AssistUsage | None]]:
+    built = await build(url, SystemClock())
+    try:
+        async with built.uow() as uow:
+            rows = []
+            for team, _workspace in await uow.directory.all_teams():
+                for session in await uow.sessions.for_team(team.id or 0):
+                    rows.append((session, await uow.assistance.usage(session.id or 0)))
+            return sorted(rows, key=lambda row: row[0].id or 0)
     finally:
         await built.close()
 

@@ -97,7 +97,6 @@ def extractive(
             t(
                 lang,
                 "assist.extractive_line",
-                title=plain(short_title(group[0].text), TITLE_LENGTH, single_line=True),
                 count=len(group),
                 votes=weight(group)[0],
                 example=plain(example.text, EXAMPLE_LENGTH, single_line=True),

@@ -319,3 +319,41 @@ async def test_one_sessions_call_carries_only_that_sessions_words(
     refused = await south.action("Sanne", "suggestion", f"{north_offer[0].id}:yes")
     assert "vind ik niet bij dit team" in refused
     assert await south.snapshot() == before
+
+
+async def test_the_demo_runs_with_the_model_from_the_environment(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    from bot.console.demo import run_demo
+
+    lines: list[str] = []
+    synthesizer = OpenAISynthesizer(model="m", api_key="sk-test", base_url=fake_openai.url)
+    summary = await run_demo(tmp_path, "en", lines.append, synthesizer=synthesizer)
+    output = "\n".join(lines)
+    assert output.count("Suggested by the language-model assistant") >= 2
+    assert fake_openai.kinds == ["round", "round", "grouping", "narrative"]
+    assert summary["narrative"]["drafted_by"] == "assistant"  # the scripted team chose it
+    assert summary["assistance"]["calls"] == 4
+
+
+def test_demo_llm_says_the_model_is_off_without_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    env = {"OPENAI_API_KEY": "", "COULISSE_LLM_MODEL": ""}
+    result = CliRunner().invoke(app, ["demo", "--llm", "--out", str(tmp_path / "d")], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("De taalmodel-assistent staat uit")
+    assert "Samengesteld uit jullie eigen woorden" in result.output
+    status = CliRunner().invoke(
+        app,
+        ["status"],
+        env={**env, "COULISSE_DATABASE_URL": f"sqlite:///{tmp_path}/d/coulisse-demo.db"},
+    )
+    assert status.exit_code == 0, status.output
+    assert "LLM assistant: off" in status.output
+    assert "      1  closed      0        0          0         0  " in status.output

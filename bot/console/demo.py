@@ -21,6 +21,8 @@ from bot.console.adapter import Console
 from bot.console.weeks import print_nudges, simulate, write_nudges
 from bot.export.files import write_summary
 from bot.wiring import App, build
+from handlers.model import SuggestionStatus
+from handlers.ports import Synthesizer
 from handlers.reports import build_summary
 from prompts.catalog import t
 
@@ -60,10 +62,11 @@ async def run_demo(
     resume: bool = False,
     database_url: str | None = None,
     pace: float = 0.0,
+    synthesizer: Synthesizer | None = None,
 ) -> dict[str, Any]:
     url = database_url or prepare_database(out_dir, resume)
     clock = ManualClock(START)
-    app = await build(url, clock)
+    app = await build(url, clock, synthesizer=synthesizer)
     try:
         return await _play(app, clock, out_dir, lang, out, pace)
     finally:
@@ -106,6 +109,7 @@ async def _play(
     await simulate(
         app, clock, console, events, script["people"], WEEKS_AFTER, out, lang, f"demo:{lang}:after"
     )
+    await _choose_drafted_paragraph(app, console, script, out, lang)
     nudges = await write_nudges(app, out_dir / "nudges.jsonl", lang)
     print_nudges(nudges, out, lang)
     async with app.uow() as uow:
@@ -117,6 +121,27 @@ async def _play(
     if missing:
         out(missing)
     return summary
+
+
+async def _choose_drafted_paragraph(
+    app: App, console: Console, script: dict[str, Any], out: Callable[[str], None], lang: str
+) -> None:
+    """With the assistant on, the coordinator chooses its draft of the summary's paragraph (in
+    a real team, anyone may choose it or keep the plain one)."""
+    async with app.uow() as uow:
+        sessions = await uow.sessions.for_team(await _team_id(uow, script["team"]))
+        drafts = [
+            s
+            for s in await uow.assistance.suggestions(sessions[0].id or 0)
+            if s.kind == "narrative" and s.status == SuggestionStatus.PENDING
+        ]
+    if not drafts:
+        return
+    name = next(iter(script["people"]))
+    console.act_as(name, script["people"][name])
+    line = f"/suggestion {drafts[0].id}:yes"
+    out(f"\n{name} › {line}")
+    await console.handle_line(line, event_key=f"demo:{lang}:narrative")
 
 
 async def _team_id(uow: Any, channel: str) -> int:
