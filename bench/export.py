@@ -190,6 +190,7 @@ async def main(repeat: int) -> None:
         f"Series of {SESSIONS} sessions, {contributions} contributions, {commitments} commitments,"
         f" {len(data['sessions'][0]['loops'])} loops; gathered from SQLite in {gathered:.2f} s"
     )
+    render(data, "md", "nl")  # warm up (imports, template caches) before the baseline
     base_time, base_peak, base_size = measure(lambda: render(data, "md", "nl"), repeat)
     print(f"{'format':<6} {'median ms':>10} {'ratio':>7} {'peak MiB':>9} {'ratio':>7} {'KiB':>7}")
     for fmt in FORMATS:
