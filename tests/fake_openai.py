@@ -84,7 +84,8 @@ def sensible(kind: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def broken(kind: str) -> dict[str, Any]:
     """Valid JSON that breaks the schema (a wrong type, a missing field)."""
-    return {"round": {"synthesis": 42}, "grouping": {"themes": "all"}}.get(kind, {"para": "x"})
+    wrong: dict[str, dict[str, Any]] = {"round": {"synthesis": 42}, "grouping": {"themes": "a"}}
+    return wrong.get(kind, {"para": "x"})
 
 
 @dataclass
