@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from bot.export.mapfiles import (
 from bot.export.pdf import PdfUnavailable
 from bot.llm import describe as describe_llm
 from bot.llm import synthesizer_from
+from bot.logs import configure as configure_logging
 from bot.slack.manifest import manifest_text
 from bot.wiring import build
 from handlers.loops import analyse
@@ -50,7 +50,7 @@ app.add_typer(nudges_app, name="nudges")
 
 def _settings() -> Settings:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
+    configure_logging(settings.log_level)
     return settings
 
 
