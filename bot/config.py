@@ -61,9 +61,7 @@ class Settings(BaseSettings):
     )
     llm_model: str = Field(default="", validation_alias="COULISSE_LLM_MODEL")
     llm_timeout: float = Field(default=30.0, gt=0, validation_alias="COULISSE_LLM_TIMEOUT")
-    llm_max_retries: int = Field(
-        default=1, ge=0, le=5, validation_alias="COULISSE_LLM_MAX_RETRIES"
-    )
+    llm_max_retries: int = Field(default=1, ge=0, le=5, validation_alias="COULISSE_LLM_MAX_RETRIES")
 
     @property
     def nudge_policy(self) -> NudgePolicy:
