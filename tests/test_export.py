@@ -62,7 +62,11 @@ def test_csv_opens_the_way_dutch_excel_expects(demo_db: dict[str, str]) -> None:
         "Stand",
         "Check-ins",
     ]
-    assert len(rows) == 5 and re.fullmatch(r"Deelnemer [0-9A-Z]{4}", rows[1][2]) and rows[1][5] == "samen maken"
+    assert (
+        len(rows) == 5
+        and re.fullmatch(r"Deelnemer [0-9A-Z]{4}", rows[1][2])
+        and rows[1][5] == "samen maken"
+    )
 
 
 def test_names_only_for_commitment_owners(demo_db: dict[str, str], tmp_path: Path) -> None:
