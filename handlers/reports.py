@@ -54,10 +54,16 @@ async def build_summary(
     members = await uow.directory.members(session.team_id)
     alias = pseudonyms or Pseudonyms(lang)
     scrub = NameScrubber((p for _, p in members), t(lang, "summary.name_removed"))
-    organisations = small_groups_merged(
-        Counter(p.organisation or t(lang, "summary.no_organisation") for _, p in members),
-        t(lang, "summary.other_organisations"),
-    )
+    headcount = Counter(p.organisation or t(lang, "summary.no_organisation") for _, p in members)
+    organisations = small_groups_merged(headcount, t(lang, "summary.other_organisations"))
+
+    def owners_organisation(owner: Person | None) -> str:
+        """A pseudonym with an organisation of one or two people would name them after all."""
+        if owner is None or owner.erased or not owner.organisation:
+            return ""
+        if with_names or headcount[owner.organisation] >= SMALLEST_GROUP:
+            return owner.organisation
+        return t(lang, "summary.other_organisations")
 
     round_data = []
     for rnd in rounds:
@@ -168,7 +174,7 @@ async def build_summary(
                     if with_names
                     else alias(owner.id or 0)
                 ),
-                "organisation": owner.organisation if owner and not owner.erased else "",
+                "organisation": owners_organisation(owner),
                 "co_owners": len(c.co_owner_ids),
                 "due_date": c.due_date.isoformat(),
                 "mode": c.mode.value,
