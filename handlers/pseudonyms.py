@@ -65,7 +65,7 @@ class NameScrubber:
         # Longest first, so a full name is replaced whole before its first name.
         alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
         self._pattern = (
-            re.compile(rf"(?<![\w@])@?(?:{alternatives})(?!\w)", re.IGNORECASE)
+            re.compile(rf"(?<![\w@])<?@?(?:{alternatives})(?!\w)>?", re.IGNORECASE)
             if alternatives
             else None
         )

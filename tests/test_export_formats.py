@@ -25,8 +25,8 @@ from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.export.files import FORMATS, ExportTarget, NothingToExport, export_file
 from bot.wiring import App
-from handlers.model import Series
-from handlers.pseudonyms import Pseudonyms
+from handlers.model import Person, Series
+from handlers.pseudonyms import NameScrubber, Pseudonyms
 from tests.driver import Driver, started_session
 
 NAMES = ("Sanne", "Ahmed", "Fleur", "Joost")
@@ -267,3 +267,18 @@ class Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
+
+
+@pytest.mark.parametrize(
+    ("typed", "exported"),
+    [
+        ("vraag <@U07AHMED> eerst", "vraag [naam] eerst"),
+        ("@ahmed el amrani belt", "[naam] belt"),
+        ("Ahmed belt, ahmed. AHMED!", "[naam] belt, [naam]. [naam]!"),
+        ("Ahmedabad en Ahmedov blijven", "Ahmedabad en Ahmedov blijven"),
+        ("niemand genoemd", "niemand genoemd"),
+    ],
+)
+def test_names_typed_into_text_are_scrubbed(typed: str, exported: str) -> None:
+    scrub = NameScrubber([Person(1, "U07AHMED", "Ahmed El Amrani")], "[naam]")
+    assert scrub(typed) == exported
