@@ -27,6 +27,7 @@ async def _session_with_a_commitment(stack: SlackStack) -> None:
     )  # fmt: skip
     await eventually(lambda: "staat klaar" in api.texts("chat.postEphemeral"))
     await s.command(COORDINATOR, "start", user_name=NAMES[COORDINATOR])
+    await eventually(lambda: len(api.of("conversations.open")) == 3)  # the session runs
     await s.command(AHMED, "commit", user_name=NAMES[AHMED])
     await s.submit(
         AHMED,
