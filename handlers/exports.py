@@ -8,6 +8,7 @@ decision (`coulisse export --names`), never something a chat message can ask for
 from __future__ import annotations
 
 import json
+import uuid
 
 from handlers.context import Context, Refusal
 from handlers.messages import Destination, Export, message
@@ -68,8 +69,9 @@ async def export(ctx: Context, args: str) -> None:
         Destination.dm(ctx.person_id),
         message(block),
         kind="export",
-        # One file per request; a retried delivery of the request never gets this far (inbox).
-        dedupe_key=f"export:{ctx.person_id}:{block.kind}:{block.id}:{fmt}:{ctx.now.isoformat()}",
+        # One file per request (asked twice in one second: twice); a retried delivery of the
+        # same request never gets this far (the inbox).
+        dedupe_key=f"export:{ctx.person_id}:{uuid.uuid4().hex}",
     )
     what = "series" if block.kind == "series" else "session"
     ctx.say(f"exporting.sending_{what}", title=session.title, fmt=fmt.upper())
