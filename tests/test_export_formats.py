@@ -27,7 +27,7 @@ from bot.export.files import FORMATS, ExportTarget, NothingToExport, export_file
 from bot.wiring import App
 from handlers.model import Person, Series
 from handlers.pseudonyms import NameScrubber, Pseudonyms
-from tests.driver import Driver, started_session
+from tests.driver import Driver, started_session, team_of
 
 NAMES = ("Sanne", "Ahmed", "Fleur", "Joost")
 ORGANISATIONS = {"Sanne": "gemeente", "Ahmed": "wijkteam", "Fleur": "wijkteam", "Joost": "GGD"}
@@ -282,3 +282,13 @@ class Page(HTMLParser):
 def test_names_typed_into_text_are_scrubbed(typed: str, exported: str) -> None:
     scrub = NameScrubber([Person(1, "U07AHMED", "Ahmed El Amrani")], "[naam]")
     assert scrub(typed) == exported
+
+
+async def test_a_team_of_two_exports_valid_json(app: App, clock: ManualClock) -> None:
+    """Two people from one organisation: counted as "other organisations" (2), still valid."""
+    d = Driver(app, organisations={"Sanne": "GGD", "Ahmed": "GGD"})
+    await team_of(d, "Sanne", "Ahmed")
+    await d.form("Sanne", "new_session", format="retro", title="Klein", question="Wat nu?")
+    async with app.uow() as uow:
+        made = await export_file(uow, ExportTarget("session", 1), "json", None, clock.now().date())
+    assert json.loads(made.data)["participants"]["by_organisation"] == {"overige organisaties": 2}

@@ -217,7 +217,7 @@ def _overview(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
                         a["organisation"],
                         a["interest"],
                         str(a["influence"]),
-                        t(lang, "overview.stances." + a["stance"]),
+                        t(lang, f"overview.stances.{a['stance']}"),
                     )
                     for a in summary["actors"]
                 ),
