@@ -126,7 +126,7 @@ async def main(people: int) -> None:
                 await upgrade_async(url)
                 results[design] = await session(url, fake, people, design == "naive")
     finally:
-        await runner.cleanup()
+        await fake.stop(runner)
     ours, naive = results["coulisse"], results["naive"]
     print(f"regie session, {people} participants, fake OpenAI server (tokens: words and marks)")
     print(f"{'':24}{'calls':>7}{'prompt':>10}{'completion':>12}{'total':>9}{'seconds':>9}")

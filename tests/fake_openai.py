@@ -9,6 +9,7 @@ Token counts are words and punctuation marks, a stable stand-in for a tokenizer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -99,6 +100,7 @@ class FakeOpenAI:
     headers: list[dict[str, str]] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -126,7 +128,8 @@ class FakeOpenAI:
         if mode == "garbage":
             return web.Response(text="<html>proxy error", content_type="application/json")
         if mode == "timeout":
-            await asyncio.sleep(self.stall)
+            with contextlib.suppress(TimeoutError):  # released early when the test ends
+                await asyncio.wait_for(self._released.wait(), self.stall)
         kind = task_kind(body)
         if mode == "malformed":
             content = '{"synthesis": "half an answer'
@@ -159,6 +162,11 @@ class FakeOpenAI:
                 },
             }
         )
+
+    async def stop(self, runner: web.AppRunner) -> None:
+        """Let stalled requests go, then stop (a cleanup waits for handlers still running)."""
+        self._released.set()
+        await runner.cleanup()
 
     async def start(self) -> web.AppRunner:
         runner = web.AppRunner(self.app())

@@ -145,7 +145,7 @@ async def attacked(database_url: str, clock: ManualClock) -> AsyncIterator[tuple
     app = await build(database_url, clock, migrate=False, synthesizer=synthesizer)
     yield app, fake
     await app.close()
-    await runner.cleanup()
+    await fake.stop(runner)
 
 
 async def hostile_session(app: App) -> tuple[NamedDriver, list[Sent]]:
