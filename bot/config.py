@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -62,6 +64,20 @@ class Settings(BaseSettings):
     llm_model: str = Field(default="", validation_alias="COULISSE_LLM_MODEL")
     llm_timeout: float = Field(default=30.0, gt=0, validation_alias="COULISSE_LLM_TIMEOUT")
     llm_max_retries: int = Field(default=1, ge=0, le=5, validation_alias="COULISSE_LLM_MAX_RETRIES")
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key and self.llm_model)
+
+    @property
+    def lease_seconds(self) -> int:
+        """How long a worker holds the outbox rows it claimed. An assistant job may take
+        timeout × attempts, and a batch may start it just before handing back at half the
+        lease: the lease must outlast that, or a second worker calls the model again."""
+        if not self.llm_configured:
+            return self.outbox_lease
+        slowest = self.llm_timeout * (self.llm_max_retries + 1)
+        return max(self.outbox_lease, math.ceil(2 * slowest) + 10)
 
     @property
     def nudge_policy(self) -> NudgePolicy:

@@ -138,7 +138,7 @@ class OpenAISynthesizer:
 
 def synthesizer_from(settings: Settings) -> OpenAISynthesizer | None:
     """The assistant when configured (a key and a model), else None: the plain fallbacks."""
-    if not (settings.openai_api_key and settings.llm_model):
+    if not settings.llm_configured:
         return None
     return OpenAISynthesizer(
         model=settings.llm_model,

@@ -63,7 +63,7 @@ async def running(
         Delivery(app.uow, senders),
         app.coulisse.clock,
         prepare=app.prepare_nudge,
-        lease_seconds=settings.outbox_lease,
+        lease_seconds=settings.lease_seconds,
     )
     runner = web.AppRunner(make_web_app(app, slack, teams))
     await runner.setup()

@@ -359,3 +359,17 @@ def test_demo_llm_says_the_model_is_off_without_settings(
     assert status.exit_code == 0, status.output
     assert "LLM assistant: off" in status.output
     assert "      1  closed      0        0          0         0  " in status.output
+
+
+def test_the_outbox_lease_outlasts_the_slowest_assistant_call() -> None:
+    """A job may start just before a batch hands back at half its lease and then take
+    timeout × attempts: the lease covers that, so no second worker calls the model again."""
+    from bot.config import Settings
+
+    off = Settings(outbox_lease=60)
+    assert off.lease_seconds == 60
+    on = Settings(outbox_lease=60, openai_api_key="k", llm_model="m", llm_timeout=30,
+                  llm_max_retries=1)  # fmt: skip
+    slowest = on.llm_timeout * (on.llm_max_retries + 1)
+    assert on.lease_seconds * 0.5 + slowest < on.lease_seconds
+    assert Settings(outbox_lease=600, openai_api_key="k", llm_model="m").lease_seconds == 600
