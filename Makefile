@@ -52,6 +52,8 @@ test: system-deps lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/loops.py
+	$(BIN)/python bench/export.py
+	$(BIN)/python bench/llm.py
 
 clean:
 	rm -rf $(VENV) coulisse-demo .pytest_cache .mypy_cache .ruff_cache
