@@ -292,3 +292,19 @@ async def test_a_team_of_two_exports_valid_json(app: App, clock: ManualClock) ->
     async with app.uow() as uow:
         made = await export_file(uow, ExportTarget("session", 1), "json", None, clock.now().date())
     assert json.loads(made.data)["participants"]["by_organisation"] == {"overige organisaties": 2}
+
+
+async def test_csv_cells_never_run_as_excel_formulas(app: App, clock: ManualClock) -> None:
+    d = Driver(app, organisations=ORGANISATIONS)
+    await started_session(d, fmt="custom", rounds="commit")
+    due = (clock.now() + timedelta(days=7)).date().isoformat()
+    typed = ['=HYPERLINK("http://evil.example";"klik")', "+31 bellen", "-  lijst", "@SUM(1)"]
+    for text in typed:
+        await d.form("Ahmed", "commit", text=text, due=due, mode="co-create")
+    await d.form("Fleur", "commit", text="gewoon bellen", due=due, mode="co-create")
+    async with app.uow() as uow:
+        made = await export_file(uow, ExportTarget("session", 1), "csv", None, clock.now().date())
+    rows = list(csv.reader(io.StringIO(made.data.decode("utf-8-sig")), delimiter=";"))
+    cells = [row[1] for row in rows[1:]]
+    assert cells[-1] == "gewoon bellen"
+    assert len(cells) == 5 and all(c.startswith("'") for c in cells[:4]), cells

@@ -103,13 +103,20 @@ def commitments_csv(data: dict[str, Any], lang: str) -> bytes:
     lead = [t(lang, "export.csv.session")] if is_series(data) else []
     writer.writerow(lead + [t(lang, f"export.csv.{k}") for k in keys])
     for summary in sessions:
-        session = [summary["session"]["title"]] if is_series(data) else []
+        session = [inert(summary["session"]["title"])] if is_series(data) else []
         for c in summary["commitments"]:
-            row = [c["number"], c["text"], c["owner"], c["organisation"], c["due_date"]]
+            row = [c["number"], inert(c["text"]), c["owner"], inert(c["organisation"])]
             writer.writerow(
-                [*session, *row, c["mode_label"], c["status_label"], len(c["check_ins"])]
-            )
+                [*session, *row, c["due_date"], c["mode_label"], c["status_label"],
+                 len(c["check_ins"])]
+            )  # fmt: skip
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def inert(text: str) -> str:
+    """Excel runs a cell that starts with = + - @ (or a tab or carriage return) as a formula:
+    such text gets a leading apostrophe, which Excel shows as text (OWASP's advice)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def document(data: dict[str, Any], lang: str) -> Document:
