@@ -109,15 +109,24 @@ def plain(text: str, limit: int, *, single_line: bool = False) -> str:
 
 
 # Phrases of prompt injection, Dutch and English. A model answer that repeats one of them did
-# what a contribution told it to: the whole answer is discarded and the fallback used.
+# what a contribution told it to: the whole answer is discarded and the fallback used. Each
+# phrase needs its context: ordinary prose must pass ("langer dan verwacht", "huisartsen act as
+# gatekeepers", "het systeem stuurt een bericht"), or every Dutch answer would be thrown away.
 _INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|negeer|vergeet)\b.{0,40}\b(?:instruction|instructions|"
+    r"\b(?:ignore|disregard|forget|negeer|vergeet)\b[^.\n]{0,40}\b(?:instruction|instructions|"
     r"instructies|opdrachten|rules|regels|prompt)\b"
-    r"|\b(?:system|systeem)\s*(?:prompt|message|bericht)\b"
-    r"|\b(?:you are now|vanaf nu ben je|je bent nu|act as|doe alsof)\b"
-    r"|\b(?:developer mode|jailbreak|DAN)\b"
+    r"|\b(?:system|systeem)\s*prompt\b"
+    r"|(?:^|[\n\"'{\[(])\s*#*\s*(?:system|systeem)\s*(?:message|bericht)?\s*(?::|\n)"
+    r"|\b(?:system|systeem)\s*(?:message|bericht)\s*:"
+    r"|\bnew instructions\s*:|\bnieuwe (?:instructies|opdracht)\s*:"
+    r"|\byou are now\b|\bvanaf nu ben je\b|\bje bent (?:nu|vanaf nu) (?:een|de|het|in)\b"
+    r"|(?:^|[.!?:;\n\"]\s*)(?:please\s+|graag\s+)?(?:act as|pretend (?:to be|you are)|"
+    r"doe alsof|speel de rol)\b"
+    r"|\b(?:developer mode|jailbreak)\b"
+    r"|\b(?:you are|you're|je bent|ben je)(?:\s+now|\s+nu)?\s+(?-i:DAN)\b"
+    r"|(?-i:\bDAN\b)[\s\-]*(?:mode|modus)\b"
     r"|\b(?:BEGIN|END) DATA\b",
-    re.I | re.S,
+    re.I,
 )
 
 

@@ -43,9 +43,18 @@ def task_kind(body: dict[str, Any]) -> str:
     return str(body["response_format"]["json_schema"]["name"]).removeprefix("coulisse_")
 
 
-def sensible(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """What a well-behaved model might answer, made from the data it was given."""
+def language(body: dict[str, Any]) -> str:
+    """The language the system prompt asks for ("nl" or "en")."""
+    system = next(m["content"] for m in body["messages"] if m["role"] == "system")
+    return "en" if "Write in English" in system else "nl"
+
+
+def sensible(kind: str, data: dict[str, Any], lang: str = "nl") -> dict[str, Any]:
+    """What a well-behaved model might answer, made from the data it was given, in the
+    session's language: Dutch prose full of everyday words ("dan", "als", "met") that must
+    reach the chat as they are."""
     items = data.get("contributions", [])
+    dutch = lang == "nl"
     if kind == "round":
         links = []
         for item in items:
@@ -60,27 +69,40 @@ def sensible(kind: str, data: dict[str, Any]) -> dict[str, Any]:
                             "contribution": item["number"],
                         }
                     )
-        return {
-            "synthesis": "Model synthesis: the team names "
-            + "; ".join(i["text"][:40] for i in items[:3])
-            + ".",
-            "links": links[:5],
-            "question": "Model question: who stands where around this question?",
-        }
+        named = "; ".join(i["text"][:40] for i in items[:3])
+        if dutch:
+            synthesis = (
+                f"Modelsynthese: het team noemt {named}. Meer dan de helft ziet dat het langer "
+                "duurt dan verwacht, en dan blijven gezinnen wachten."
+            )
+            question = "Modelvraag: wie staat waar rond deze vraag, en wat gebeurt er dan?"
+        else:
+            synthesis = f"Model synthesis: the team names {named}."
+            question = "Model question: who stands where around this question?"
+        return {"synthesis": synthesis, "links": links[:5], "question": question}
     if kind == "grouping":
         by_category: dict[str, list[int]] = {}
         for item in items:
             by_category.setdefault(item["category"] or "other", []).append(item["number"])
+        theme = "Modelthema" if dutch else "Model theme"
         return {
             "themes": [
-                {"title": f"Model theme {category}", "contributions": numbers}
+                {"title": f"{theme} {category}", "contributions": numbers}
                 for category, numbers in by_category.items()
             ]
         }
-    return {
-        "paragraph": f"Model narrative: the team worked on {len(data.get('themes', []))} themes "
-        f"and took on {len(data.get('commitments', []))} commitments."
-    }
+    themes, commitments = len(data.get("themes", [])), len(data.get("commitments", []))
+    if dutch:
+        paragraph = (
+            f"Modelverhaal: het team werkte aan {themes} thema's en nam {commitments} afspraken "
+            "op zich. Dan volgt de vraag wie wat oppakt."
+        )
+    else:
+        paragraph = (
+            f"Model narrative: the team worked on {themes} themes "
+            f"and took on {commitments} commitments."
+        )
+    return {"paragraph": paragraph}
 
 
 def broken(kind: str) -> dict[str, Any]:
@@ -136,8 +158,9 @@ class FakeOpenAI:
         elif mode == "schema":
             content = json.dumps(broken(kind))
         else:
-            make = self.answer or sensible
-            content = json.dumps(make(kind, prompt_data(body)), ensure_ascii=False)
+            data = prompt_data(body)
+            made = self.answer(kind, data) if self.answer else sensible(kind, data, language(body))
+            content = json.dumps(made, ensure_ascii=False)
         prompt = tokens(" ".join(m["content"] for m in body["messages"]))
         completion = tokens(content)
         self.prompt_tokens += prompt

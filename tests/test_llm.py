@@ -93,8 +93,10 @@ async def test_one_call_per_round_drafts_synthesis_question_and_links(
     assert kinds.index("reveal") < kinds.index("assist")
     reading = assist_messages(sent)[0]
     assert BY_MODEL in reading.text
-    assert "Model synthesis: the team names" in reading.text
-    assert "Model question: who stands where" in reading.text
+    # Dutch prose, everyday "dan" and all, reaches the chat as the model wrote it.
+    assert "Modelsynthese: het team noemt" in reading.text
+    assert "langer duurt dan verwacht, en dan blijven gezinnen wachten" in reading.text
+    assert "Modelvraag: wie staat waar rond deze vraag, en wat gebeurt er dan?" in reading.text
     assert "Wachtlijst → + more pressure on GPs" in reading.text
     # One request for the round's four answers, batched, with the session's question.
     assert fake_openai.kinds == ["round", "grouping"]  # the group round opened too
@@ -139,25 +141,25 @@ async def test_the_team_chooses_the_suggested_grouping_or_keeps_its_own(
     d = Driver(app)
     sent = await reflect(d)
     board = next(s for s in sent if s.kind == "round-open" and "thema" in s.text)
-    assert "Model theme" not in board.text  # the plain grouping comes first, at once
+    assert "Modelthema" not in board.text  # the plain grouping comes first, at once
     offer = assist_messages(sent)[1]
-    assert "Een andere indeling" in offer.text and "Model theme Stop (2)" in offer.text
+    assert "Een andere indeling" in offer.text and "Modelthema Stop (2)" in offer.text
     use = offer.message.blocks[-1].actions[0].value  # type: ignore[union-attr]
     assert "ingedeeld zoals voorgesteld: 3 thema's" in await d.action("Ahmed", "suggestion", use)
     regrouped = [s for s in await d.deliver() if s.kind == "themes"]
-    assert len(regrouped) == 1 and "1. Model theme Stop (2)" in regrouped[0].text
+    assert len(regrouped) == 1 and "1. Modelthema Stop (2)" in regrouped[0].text
     async with app.uow() as uow:
         themes = await uow.sessions.themes(2)
         contributions = await uow.sessions.contributions([1])
     assert [th.title for th in themes] == [
-        "Model theme Stop",
-        "Model theme Doorgaan",
-        "Model theme Start",
+        "Modelthema Stop",
+        "Modelthema Doorgaan",
+        "Modelthema Start",
     ]
     assert all(c.theme_id is not None for c in contributions)
     await d.cmd("Sanne", "next")  # the vote sees the chosen themes
     ballot = next(s for s in await d.deliver() if s.kind == "round-open")
-    assert "Model theme Stop" in ballot.text
+    assert "Modelthema Stop" in ballot.text
 
 
 async def test_the_narrative_is_the_assistants_only_when_the_team_chooses_it(
@@ -169,7 +171,7 @@ async def test_the_narrative_is_the_assistants_only_when_the_team_chooses_it(
     await d.cmd("Sanne", "end")
     sent = await d.deliver()
     offer = next(s for s in assist_messages(sent) if "conceptalinea" in s.text)
-    assert "Model narrative: the team worked on" in offer.text
+    assert "Modelverhaal: het team werkte aan" in offer.text
     assert fake_openai.kinds[-1] == "narrative"
     before = await summary_of(app)
     assert before["narrative"]["drafted_by"] == "template"
@@ -178,7 +180,8 @@ async def test_the_narrative_is_the_assistants_only_when_the_team_chooses_it(
     assert "gebruikt deze alinea" in await d.action("Fleur", "suggestion", use)
     after = await summary_of(app)
     assert after["narrative"] == {
-        "text": "Model narrative: the team worked on 3 themes and took on 0 commitments.",
+        "text": "Modelverhaal: het team werkte aan 3 thema's en nam 0 afspraken op zich. "
+        "Dan volgt de vraag wie wat oppakt.",
         "drafted_by": "assistant",
     }
     assert after["assistance"]["calls"] == 3
@@ -237,7 +240,7 @@ async def test_a_resent_job_reuses_its_draft(make_app: AppMaker, fake_openai: Fa
         job = await uow.outbox.by_key("assist:round:1")
     assert job is not None
     again = await app.prepare_nudge(job)  # as after a crash between sending and marking sent
-    assert "Model synthesis" in "\n".join(
+    assert "Modelsynthese" in "\n".join(
         b.text
         for b in again.message.blocks
         if hasattr(b, "text")  # type: ignore[union-attr]
