@@ -7,12 +7,38 @@ scans every text column of every table afterwards.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.model import OutboxStatus
+from handlers.model import OutboxStatus, Person
+from handlers.pseudonyms import NameScrubber
+from handlers.systems import factor_key
+from prompts.catalog import t as say
 from storage import tables as t
+
+# Keys of a serialised message (or nudge spec) whose values are structure, never prose.
+_STRUCTURE = frozenset({"type", "id", "job", "style"})
+
+
+def scrub_json(value: Any, scrub: NameScrubber) -> Any:
+    """A JSON value with the names replaced in its prose; its shape (block types, ids) kept,
+    so a scrubbed outbox payload still decodes with handlers.messages."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [scrub_json(v, scrub) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in _STRUCTURE else scrub_json(v, scrub) for k, v in value.items()}
+    return value
+
+
+def _words(person: Person) -> list[str]:
+    """What a row must contain (case-insensitively) for the scrubber to find anything in it:
+    every name the scrubber matches contains the platform id or the first word of the name."""
+    name = person.display_name.split()
+    return [w for w in {person.platform_id, name[0] if name else ""} if len(w) >= 2]
 
 
 class SqlPrivacy:
@@ -22,6 +48,7 @@ class SqlPrivacy:
     async def forget(self, person_id: int, platform_id: str) -> None:
         """Blank the person everywhere; what the team made stays, without them."""
         x = self.s.execute
+        await self._scrub_names(person_id)
         await x(
             sa.update(t.people)
             .where(t.people.c.id == person_id)
@@ -83,6 +110,114 @@ class SqlPrivacy:
                 t.conversation_refs.c.scope == "person", t.conversation_refs.c.owner_id == person_id
             )
         )
+
+    async def _scrub_names(self, person_id: int) -> None:
+        """Replace the person's names, handles and platform id wherever anyone wrote them in
+        their workspace: others' answers ("Karim belt elke familie"), titles, the causal map,
+        the assistant's drafts and the messages sent or still to send (a reveal that named
+        authors). Done before the person row is blanked: afterwards nothing knows the name."""
+        row = (
+            await self.s.execute(
+                sa.select(t.people, t.workspaces.c.locale.label("ws_locale"))
+                .join(t.workspaces, t.workspaces.c.id == t.people.c.workspace_id)
+                .where(t.people.c.id == person_id)
+            )
+        ).first()
+        if row is None:
+            return
+        m = row._mapping
+        person = Person(m["workspace_id"], m["platform_id"], m["display_name"], id=person_id)
+        scrub = NameScrubber([person], say(m["ws_locale"], "summary.name_removed"))
+        words = _words(person)
+        ws = m["workspace_id"]
+        teams = sa.select(t.teams.c.id).where(t.teams.c.workspace_id == ws)
+        people = sa.select(t.people.c.id).where(t.people.c.workspace_id == ws)
+        sessions = sa.select(t.sessions.c.id).where(t.sessions.c.team_id.in_(teams))
+        rounds = sa.select(t.rounds.c.id).where(t.rounds.c.session_id.in_(sessions))
+        commitments = sa.select(t.commitments.c.id).where(t.commitments.c.team_id.in_(teams))
+        dest = t.outbox.c.destination
+        to_them = sa.or_(
+            sa.and_(dest["kind"].as_string() == "dm", dest["id"].as_integer().in_(people)),
+            sa.and_(dest["kind"].as_string() != "dm", dest["id"].as_integer().in_(teams)),
+        )
+        where: list[tuple[sa.Table, tuple[str, ...], tuple[str, ...], Any]] = [
+            (t.series, ("title",), (), t.series.c.team_id.in_(teams)),
+            (t.sessions, ("title", "question"), (), t.sessions.c.team_id.in_(teams)),
+            (t.themes, ("title",), (), t.themes.c.round_id.in_(rounds)),
+            (t.contributions, ("text",), (), t.contributions.c.round_id.in_(rounds)),
+            (t.factors, ("name",), (), t.factors.c.team_id.in_(teams)),
+            (t.commitments, ("text",), (), t.commitments.c.team_id.in_(teams)),
+            (t.check_ins, ("note",), (), t.check_ins.c.commitment_id.in_(commitments)),
+            (
+                t.actors,
+                ("name", "organisation", "interest"),
+                (),
+                t.actors.c.session_id.in_(sessions),
+            ),
+            (t.forces, ("text",), (), t.forces.c.session_id.in_(sessions)),
+            (t.suggestions, (), ("payload",), t.suggestions.c.session_id.in_(sessions)),
+            # Sent rows are rewritten, not deleted: their dedupe keys keep reveals and nudges
+            # from being planned a second time.
+            (t.outbox, ("reason",), ("payload",), to_them),
+        ]
+        for table, texts, jsons, scope in where:
+            changed = await self._scrub_table(table, texts, jsons, scope, scrub, words)
+            if table is t.factors and changed:
+                await self._rekey_factors(changed)
+
+    async def _scrub_table(
+        self,
+        table: sa.Table,
+        texts: tuple[str, ...],
+        jsons: tuple[str, ...],
+        scope: Any,
+        scrub: NameScrubber,
+        words: list[str],
+    ) -> list[int]:
+        """Scrub the rows in `scope` that may hold a name; the ids of those that changed."""
+        if not words:
+            return []
+        stmt = sa.select(table.c.id, *(table.c[n] for n in texts + jsons)).where(scope)
+        # SQLite's LIKE folds ASCII only, and its JSON is stored ASCII-escaped: a name outside
+        # ASCII is looked for in every row of the scope instead.
+        if all(w.isascii() and '"' not in w and "\\" not in w for w in words):
+            columns = [table.c[n] for n in texts] + [sa.cast(table.c[n], sa.Text) for n in jsons]
+            stmt = stmt.where(
+                sa.or_(*(c.icontains(w, autoescape=True) for c in columns for w in words))
+            )
+        changed = []
+        for row in (await self.s.execute(stmt)).all():
+            m = row._mapping
+            values = {n: scrub(m[n]) for n in texts} | {n: scrub_json(m[n], scrub) for n in jsons}
+            values = {n: v for n, v in values.items() if v != m[n]}
+            if values:
+                await self.s.execute(sa.update(table).where(table.c.id == m["id"]).values(values))
+                changed.append(m["id"])
+        return changed
+
+    async def _rekey_factors(self, ids: list[int]) -> None:
+        """A factor's key is its folded name, so it held the name too."""
+        rows = (
+            await self.s.execute(
+                sa.select(t.factors.c.id, t.factors.c.team_id, t.factors.c.name).where(
+                    t.factors.c.id.in_(ids)
+                )
+            )
+        ).all()
+        for factor_id, team_id, name in rows:
+            key = factor_key(name)
+            taken = await self.s.execute(
+                sa.select(t.factors.c.id).where(
+                    t.factors.c.team_id == team_id,
+                    t.factors.c.key == key,
+                    t.factors.c.id != factor_id,
+                )
+            )
+            if taken.first() is not None:
+                key = f"{key} #{factor_id}"  # two factors that differed only by the name
+            await self.s.execute(
+                sa.update(t.factors).where(t.factors.c.id == factor_id).values(key=key)
+            )
 
     async def purge(self, before: datetime) -> int:
         """Delete sessions created before `before`, with everything under them."""

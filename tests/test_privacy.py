@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from bot.clock import ManualClock
 from bot.export.files import FORMATS, render
 from bot.wiring import App
-from handlers.model import ConversationRef, Platform
+from handlers.messages import decode_message
+from handlers.model import ConversationRef, OutboxStatus, Platform, Suggestion
 from handlers.reports import build_summary
 from storage.tables import metadata
-from tests.driver import Driver, started_session
+from tests.driver import Driver, plain, started_session
 
 
 async def everything_stored(app: App) -> str:
@@ -113,7 +114,8 @@ async def test_operators_forget_by_id_and_purge_past_retention(
     assert await d.count("sessions") == 1
     async with sqlite_app.uow() as uow:
         session = (await uow.sessions.for_team(1))[0]
-        session.created_at = session.created_at - timedelta(days=2000)  # type: ignore[operator]
+        assert session.created_at is not None
+        session.created_at -= timedelta(days=2000)
         uow.add(session)
         await uow.commit()
     assert await asyncio.to_thread(run, "purge") == (0, "purged: 1 session(s)\n")
@@ -129,3 +131,48 @@ def test_organisations_with_fewer_than_three_people_count_as_other() -> None:
     assert small_groups_merged(counts, "overige") == Counter(
         {"GGD": 3, "gemeente": 4, "overige": 3}
     )
+
+
+async def test_forget_removes_the_name_from_what_others_wrote_and_from_sent_messages(
+    app: App, clock: ManualClock
+) -> None:
+    """In an open session the reveal names authors, and others write about the person:
+    after `forget` neither the messages (sent or pending) nor anyone's words hold the name."""
+    d = Driver(app)
+    await started_session(
+        d, fmt="custom", rounds="start-stop-continue group vote commit", anonymous="no"
+    )
+    await d.cmd("Ahmed", "add", "stop: dubbele intakes")
+    await d.cmd("Fleur", "add", "start: Ahmed belt elke familie")
+    await d.cmd("Joost", "add", "continue: overleg met @ahmed en AHMED")
+    await d.cmd("Sanne", "next")  # the reveal, with the authors' names, goes to the channel
+    await d.deliver()
+    async with app.uow() as uow:
+        session = (await uow.sessions.for_team(1))[0]
+        assert session.id is not None
+        first = (await uow.sessions.rounds(session.id))[0]
+        draft = {"text": "Ahmed neemt de telefoon op"}
+        uow.add(Suggestion(session.id, "by-hand", "synthesis", 0, draft, "assistant"))
+        await uow.commit()
+    revealed = [s.text for s in d.sent if s.kind == "reveal"]
+    assert revealed and "Ahmed" in revealed[0]  # an open session names the authors
+    await d.cmd("Fleur", "add", "Ahmed weet het")  # a pending prompt or reveal may name him too
+
+    assert "Je bent vergeten" in await d.cmd("Ahmed", "vergeet-mij")
+    stored = await everything_stored(app)
+    assert "ahmed" not in stored
+    assert "[naam] belt elke familie" in stored
+    async with app.uow() as uow:
+        reveal = await uow.outbox.by_key(f"reveal:{first.id}")
+        done = await uow.outbox.all_done()
+        session = (await uow.sessions.for_team(1))[0]
+        summary = await build_summary(uow, session)
+    assert reveal is not None and reveal.status == OutboxStatus.SENT  # its key stops a re-reveal
+    assert "[naam]" in plain(decode_message(reveal.payload))
+    for item in done:
+        if "nudge" not in item.payload:
+            decode_message(item.payload)  # still a message an adapter can render
+    texts = [a["text"] for r in summary["rounds"] for a in r["contributions"]]
+    assert "[naam] belt elke familie" in texts
+    for fmt in FORMATS:
+        assert "ahmed" not in render(summary, fmt, "nl").decode("utf-8", "replace").casefold()
