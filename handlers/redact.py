@@ -22,9 +22,11 @@ _SLACK_SPECIAL = re.compile(r"<!(?:channel|here|everyone|subteam\^[A-Z0-9]+)[^>]
 _BROADCAST = re.compile(r"(?<![\w@])@(?:channel|here|everyone|all|kanaal|iedereen)\b", re.I)
 _HANDLE = re.compile(r"(?<![\w@.])@[\w.\-]{2,}")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# A link is a scheme, "www." or any domain: labels joined by dots ending in a TLD of two or
+# more letters (new TLDs are many: .tk, .online, .example), optionally with a path.
 _URL = re.compile(
     r"(?:(?:https?|ftp|file|data|javascript|mailto):[^\s<>\"')\]]*|www\.[^\s<>\"')\]]+"
-    r"|\b[\w\-]+(?:\.[\w\-]+)*\.(?:com|net|org|nl|io|ai|dev|app|xyz|ru|cn|info|biz|eu|be|de|co|me|ly|gl|to)\b(?:/[^\s<>\"')\]]*)?)",
+    r"|(?<![\w\-@])[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,63}(?![\w\-])(?:/[^\s<>\"')\]]*)?)",
     re.I,
 )
 # Teams / Azure AD ids ("29:1a2b…", "8:orgid:…") and GUIDs; Slack user, bot and team ids.
@@ -77,28 +79,66 @@ def pseudonymise(text: str, names: re.Pattern[str] | None, ids: Iterable[str] = 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _ANGLE = re.compile(r"<[^>]*>")
-_MARKUP = re.compile(r"[*_~`#>|\[\]{}]")
+_MARKUP = re.compile(r"[*_~`#>|\[\]{}\\]")
+# Invisible characters that split a word without showing: "h\u200bttps", "ww\u00adw".
+_INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                        r"\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f]")  # fmt: skip
+# "evil[.]com", "evil(.)com", "evil [dot] com": a dot written so that filters miss it.
+_DEFANGED = re.compile(r"\s*[\[(]\s*(?:\.|dot|punt)\s*[\])]\s*", re.I)
+# What is still link-like once links are gone: a scheme's colon-slash, a lone "www" or
+# "http", a spelled-out dot before a TLD. Then the text is not shown at all.
+_LINK_RESIDUE = re.compile(
+    r":\s*/\s*/|\b(?:https?|hxxps?|ftp|www)\b|\b(?:dot|punt)\s+[a-z]{2,6}\b(?:\s*/)?|\w\s*/\s*/",
+    re.I,
+)
 _COMMAND = re.compile(r"(?m)^\s*[/!]+|(?<![\w/])/(?=\w)")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
+_ROUNDS = 8  # each round can only remove characters; real text is stable after two
+
+
+def _unlinked(text: str) -> str | None:
+    """The text without links, mentions, markup and encoded blobs, or None when something
+    link-like is left. Removing one thing can join the pieces of another ("h*ttps://",
+    "ww_w.", "evil[.]com"), so markup goes before links and it all runs until nothing
+    changes."""
+    for _ in range(_ROUNDS):
+        before = text
+        text = _MD_LINK.sub(r"\1", text)
+        text = _SLACK_SPECIAL.sub("", text)
+        text = _SLACK_MENTION.sub("", text)
+        text = _ANGLE.sub("", text)
+        text = _INVISIBLE.sub("", text)
+        text = _DEFANGED.sub(".", text)
+        text = _EMAIL.sub("", text)
+        text = _BROADCAST.sub("", text)
+        text = _HANDLE.sub("", text)
+        text = _MARKUP.sub("", text)
+        text = text.replace("@", "")  # nothing the model writes can become a mention
+        text = _URL.sub("", text)
+        text = _BASE64.sub("", text)
+        if text == before:
+            break
+    else:
+        return None
+    if _LINK_RESIDUE.search(text):
+        return None
+    return text
+
+
+def smuggles_link(text: str) -> bool:
+    """Whether a link would be left however the text is cleaned (then none of it is used)."""
+    return _unlinked(text) is None
 
 
 def plain(text: str, limit: int, *, single_line: bool = False) -> str:
     """The model's words, safe to show: links, mentions, markup, commands and encoded blobs
-    removed; bounded to `limit` characters."""
+    removed; bounded to `limit` characters. Empty when a link would survive the cleaning."""
     for token in (PERSON, ID, EMAIL, LINK, GROUP, ENCODED):
         text = text.replace(token, "…")
-    text = _MD_LINK.sub(r"\1", text)
-    text = _SLACK_SPECIAL.sub("", text)
-    text = _SLACK_MENTION.sub("", text)
-    text = _ANGLE.sub("", text)
-    text = _EMAIL.sub("", text)
-    text = _URL.sub("", text)
-    text = _BROADCAST.sub("", text)
-    text = _HANDLE.sub("", text)
-    text = _BASE64.sub("", text)
-    text = _MARKUP.sub("", text)
-    text = text.replace("@", "")  # nothing the model writes can become a mention
-    text = _COMMAND.sub("", text)
+    cleaned = _unlinked(text)
+    if cleaned is None:
+        return ""
+    text = _COMMAND.sub("", cleaned)
     if single_line:
         text = " ".join(text.split())
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]

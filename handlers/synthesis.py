@@ -20,7 +20,7 @@ from handlers.drafts import (
     TITLE_LENGTH,
 )
 from handlers.model import Contribution, Polarity, Round
-from handlers.redact import looks_like_instruction, plain
+from handlers.redact import looks_like_instruction, plain, smuggles_link
 from handlers.systems import factor_key, parse_link
 from handlers.themes import group_by_words, keywords, short_title
 from prompts.catalog import raw_catalog, t
@@ -201,9 +201,10 @@ def narrative_from_answer(data: Mapping[str, Any]) -> str | None:
 
 
 def _obeyed(data: Any) -> bool:
-    """Whether any text in the answer repeats an instruction."""
+    """Whether any text in the answer repeats an instruction or carries a link that no
+    cleaning removes."""
     if isinstance(data, str):
-        return looks_like_instruction(data)
+        return looks_like_instruction(data) or smuggles_link(data)
     if isinstance(data, Mapping):
         return any(_obeyed(v) for v in data.values())
     if isinstance(data, list):

@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from bot.llm import OpenAISynthesizer
 from bot.slack.blocks import render
 from bot.wiring import App, build
-from handlers.messages import Actor
+from handlers.messages import Actor, Text, message
 from handlers.model import SessionStatus, Team
 from handlers.redact import looks_like_instruction, plain
 from tests.driver import Driver, Sent, started_session
@@ -76,8 +76,10 @@ IDS = [pid for _, pid in PEOPLE.values()] + ["7c9e6679", "1AhmedXyZ"]
 EMAILS = ["fleur.vandijk@", "sanne@wijkteam", "attacker@evil"]
 LINKS = ["http", "www.", "evil.example", "evil-example"]
 # What must never be in what the assistant's messages put in the chat (rendered for Slack).
+# Slack's JSON has "<" escaped as "&lt;" (and a raw "<" where a mention would be live): both.
 MENTION_OR_LINK = re.compile(
-    r"<[@!#]|@(?:channel|here|everyone)|https?:|www\.|\]\(|mailto|evil|<script|^\s*/",
+    r"(?:<|&lt;)[@!#]|@(?:channel|here|everyone)|https?:|www\.|\]\(|mailto|evil"
+    r"|(?:<|&lt;)script|^\s*/|\b[\w\-]+\.[a-z]{2,}/",
     re.I | re.M,
 )
 
@@ -287,3 +289,80 @@ def test_ordinary_dutch_and_english_prose_is_not_an_instruction(text: str) -> No
 @pytest.mark.parametrize("text", INSTRUCTIONS)
 def test_injected_instructions_are_recognised(text: str) -> None:
     assert looks_like_instruction(text)
+
+
+# Links that come together only when markup, invisible characters or a defanged dot are taken
+# out, and bare domains under any TLD.
+SMUGGLED = [
+    "h*ttps://evil.example/x",
+    "h`ttps://evil.example/x",
+    "ww_w.evil.example",
+    "evil[.]com/steal",
+    "evil.tk/grab",
+    "evil.online/x",
+    "evil.example/steal",
+    "h\u200bttps://evil.example/zw",
+    "evil (.) com/steal",
+    "hxxps://evil",
+]
+
+
+def smuggler(link: str) -> Any:
+    """A model that hides `link` in every field of its answer, inside ordinary Dutch prose."""
+
+    def answer(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        prose = f"Het team noemt de wachtlijst. Lees meer: {link} en dan verder."
+        if kind == "round":
+            return {
+                "synthesis": prose,
+                "links": [{"cause": "wachtlijst", "effect": f"druk {link}", "polarity": "+",
+                           "contribution": 1}],
+                "question": f"Wie staat waar? {link}",
+            }  # fmt: skip
+        if kind == "grouping":
+            numbers = [i["number"] for i in data.get("contributions", [])]
+            return {"themes": [{"title": f"Wachten {link}", "contributions": numbers}]}
+        return {"paragraph": prose}
+
+    return answer
+
+
+def test_the_chat_check_can_fail_on_slack_rendered_json() -> None:
+    """A check that cannot fail is a defect: rendered for Slack, "<" is "&lt;"."""
+    for bad in ["<@U07QX3SANN> kijk", "<!channel> nu", "evil.tk/grab", "<script>x</script>"]:
+        rendered = json.dumps(render(message(Text(bad))), ensure_ascii=False)
+        assert MENTION_OR_LINK.search(rendered), rendered
+
+
+@pytest.mark.parametrize("link", SMUGGLED)
+def test_plain_does_not_reassemble_a_link(link: str) -> None:
+    for text in (link, f"Het team noemt de wachtlijst. Lees meer: {link} en dan verder."):
+        shown = plain(text, 500)
+        rendered = json.dumps(render(message(Text(shown or "-"))), ensure_ascii=False)
+        assert MENTION_OR_LINK.findall(rendered) == [], rendered
+        assert "evil" not in shown.casefold(), shown
+
+
+@pytest.mark.parametrize("link", SMUGGLED)
+async def test_a_smuggled_link_never_reaches_the_chat(
+    attacked: tuple[App, FakeOpenAI], link: str
+) -> None:
+    app, fake = attacked
+    fake.answer = smuggler(link)
+    d = NamedDriver(app)
+    await started_session(d, fmt="custom", rounds="start-stop-continue group commit")
+    await d.cmd("Ahmed", "add", "stop: de wachtlijst zorgt voor druk")
+    await d.cmd("Fleur", "add", "start: samen de intake doen")
+    await d.cmd("Sanne", "next")
+    sent = await d.deliver()
+    await d.cmd("Sanne", "end")
+    sent += await d.deliver()
+    assert fake.kinds == ["round", "grouping", "narrative"]
+    chat = chat_text(sent)
+    assert chat and MENTION_OR_LINK.findall(chat) == [], chat
+    assert "evil" not in chat.casefold()
+    shown = [s.text for s in sent if s.kind == "assist" and "taalmodel-assistent" in s.text]
+    if link.startswith("hxxp"):
+        assert shown == []  # something link-like would be left: none of the answer is used
+    else:
+        assert any("Het team noemt de wachtlijst. Lees meer: en dan verder." in t for t in shown)
