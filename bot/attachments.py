@@ -9,6 +9,7 @@ fails until it gives up.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,8 @@ from handlers.ports import Clock, UnitOfWorkFactory
 from prompts.catalog import t
 
 __all__ = ["Attachment", "Attachments", "NothingToExport"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,11 @@ class Attachments:
             data_bytes = await asyncio.to_thread(render, data, fmt, shown_in)
         except PdfUnavailable:
             fmt, note = "html", t(lang, "exporting.pdf_unavailable")
+            data_bytes = await asyncio.to_thread(render, data, fmt, shown_in)
+        except Exception as error:  # a bug or odd data in one renderer: still hand over the work
+            # The type only: an exception's message may quote what someone wrote.
+            log.error("rendering a %s export failed: %s", fmt, type(error).__name__)
+            fmt, note = "md", t(lang, "exporting.format_failed", fmt=fmt.upper())
             data_bytes = await asyncio.to_thread(render, data, fmt, shown_in)
         made = ExportFile(filename(data, fmt), MEDIA_TYPES[fmt], data_bytes)
         return Attachment(made, fmt, title, note)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from typing import Any
 
 CHATTY_LIBRARIES = (
     "slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "msal", "urllib3",
@@ -17,8 +19,20 @@ CHATTY_LIBRARIES = (
 )  # fmt: skip
 
 
+class NoMessages(logging.Formatter):
+    """Tracebacks with where it failed and the exception's type, without its message: the
+    database quotes the failing row ("Failing row contains …"), other libraries the input."""
+
+    def formatException(self, ei: Any) -> str:
+        kind, _message, tb = ei
+        frames = "".join(traceback.format_tb(tb))
+        return f"Traceback (most recent call last):\n{frames}{kind.__name__} (message withheld)"
+
+
 def configure(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(NoMessages(logging.BASIC_FORMAT))
     for name in CHATTY_LIBRARIES:
         library = logging.getLogger(name)
         library.setLevel(max(library.getEffectiveLevel(), logging.WARNING))

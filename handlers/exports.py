@@ -84,6 +84,8 @@ async def confirm(ctx: Context, value: str) -> None:
         ref = json.loads(value)
         kind, target, fmt = str(ref["kind"]), int(ref["id"]), str(ref["fmt"])
         lang = str(ref.get("lang", ""))
+        if lang and lang not in LANGUAGES:
+            raise ValueError(lang)
     except (ValueError, KeyError, TypeError):
         raise Refusal("errors.unknown_action") from None
     if kind not in ("session", "series") or fmt not in FORMATS:

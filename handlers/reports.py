@@ -7,13 +7,22 @@ Commitment owners appear as pseudonyms with their organisation.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from handlers.commitments import mode_label, status_label
 from handlers.lookup import category_label, round_title
 from handlers.loops import Bounds, Loop
 from handlers.messages import Heading, Message, Text, message
-from handlers.model import ForceDirection, IcebergLevel, Person, RoundKind, Session, Theme
+from handlers.model import (
+    Contribution,
+    ForceDirection,
+    IcebergLevel,
+    Person,
+    RoundKind,
+    Session,
+    Theme,
+)
 from handlers.narrative import assistance_parts
 from handlers.overview import net_balance
 from handlers.ports import UnitOfWork
@@ -36,6 +45,22 @@ def small_groups_merged(counts: Counter[str], other: str) -> Counter[str]:
     return merged
 
 
+async def scrubber_for(
+    uow: UnitOfWork, session: Session, contributions: Sequence[Contribution], lang: str
+) -> NameScrubber:
+    """Everyone who could be named in a session's text: today's members, and the authors and
+    owners who have left the team since."""
+    people = {p.id: p for _, p in await uow.directory.members(session.team_id)}
+    assert session.id is not None
+    owners = [c.owner_id for c in await uow.commitments.for_session(session.id)]
+    ids = {i for i in [*(c.author_id for c in contributions), *owners] if i is not None}
+    for person_id in ids - set(people):
+        person = await uow.get(Person, person_id)
+        if person is not None:
+            people[person_id] = person
+    return NameScrubber(people.values(), t(lang, "summary.name_removed"))
+
+
 async def build_summary(
     uow: UnitOfWork,
     session: Session,
@@ -53,7 +78,7 @@ async def build_summary(
     contributions = await uow.sessions.contributions([r.id for r in rounds if r.id is not None])
     members = await uow.directory.members(session.team_id)
     alias = pseudonyms or Pseudonyms(lang)
-    scrub = NameScrubber((p for _, p in members), t(lang, "summary.name_removed"))
+    scrub = await scrubber_for(uow, session, contributions, lang)
     headcount = Counter(p.organisation or t(lang, "summary.no_organisation") for _, p in members)
     organisations = small_groups_merged(headcount, t(lang, "summary.other_organisations"))
 
@@ -206,8 +231,8 @@ async def build_summary(
     summary: dict[str, Any] = {
         "session": {
             "id": session.id,
-            "title": session.title,
-            "question": session.question,
+            "title": scrub(session.title),
+            "question": scrub(session.question),
             "format": session.format,
             "language": lang,
             "status": session.status.value,
@@ -224,7 +249,7 @@ async def build_summary(
         "actors": [
             {
                 "name": scrub(a.name),
-                "organisation": a.organisation,
+                "organisation": scrub(a.organisation),
                 "interest": scrub(a.interest),
                 "influence": a.influence,
                 "stance": a.stance,

@@ -14,7 +14,7 @@ from handlers.loops import Bounds
 from handlers.model import CommitmentStatus, Series, Session, SessionStatus
 from handlers.ports import UnitOfWork
 from handlers.pseudonyms import Pseudonyms
-from handlers.reports import build_summary
+from handlers.reports import build_summary, scrubber_for
 
 FOLLOW_THROUGH = ("done", "on_track", "stuck", "released", "overdue", "open")
 
@@ -64,7 +64,7 @@ async def build_series_summary(
     return {
         "series": {
             "id": series.id,
-            "title": series.title,
+            "title": (await scrubber_for(uow, held[-1], [], lang))(series.title),
             "format": series.format,
             "language": lang,
             "sessions": len(sessions),

@@ -45,6 +45,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     map_domain()
     url = normalise_url(url)
+    # A failed statement's parameters are what people wrote: keep them out of errors and logs.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

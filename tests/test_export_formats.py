@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from bot.clock import ManualClock
 from bot.export.files import FORMATS, ExportTarget, NothingToExport, export_file
+from bot.export.markdown import md_escape
 from bot.wiring import App
 from handlers.model import Person, Series
 from handlers.pseudonyms import NameScrubber, Pseudonyms
@@ -308,3 +309,52 @@ async def test_csv_cells_never_run_as_excel_formulas(app: App, clock: ManualCloc
     cells = [row[1] for row in rows[1:]]
     assert cells[-1] == "gewoon bellen"
     assert len(cells) == 5 and all(c.startswith("'") for c in cells[:4]), cells
+
+
+async def test_names_in_titles_odd_characters_and_markup_stay_harmless(
+    app: App, clock: ManualClock
+) -> None:
+    d = Driver(app, organisations=ORGANISATIONS)
+    await team_of(d, "Sanne", "Ahmed", "Fleur", "Joost")
+    reply = await d.form(
+        "Sanne", "new_session", format="custom", rounds="start-stop-continue causal",
+        title="Terugblik met Fleur", question="Wat vindt Joost?",
+    )  # fmt: skip
+    assert "staat klaar" in reply
+    await d.cmd("Sanne", "start")
+    await d.cmd("Ahmed", "add", "start: regel één\x0bregel twee")  # a Word line break
+    await d.cmd("Ahmed", "add", "stop: - 1. = geen lijst")  # inside a quotation: literal
+    await d.cmd("Sanne", "next")
+    await d.cmd("Fleur", "add", "```x -> +<img src=x onerror=alert(1)>")
+    async with app.uow() as uow:
+        files = {
+            fmt: await export_file(uow, ExportTarget("session", 1), fmt, None, clock.now().date())
+            for fmt in ("md", "docx", "html", "json")
+        }
+    word = docx.Document(io.BytesIO(files["docx"].data))
+    assert word.core_properties.title == "Samenvatting: Terugblik met [naam]"
+    assert word.core_properties.created.year >= 2026 and not word.core_properties.comments
+    assert "regel één regel twee" in text_of("docx", files["docx"].data, Path())
+    md = files["md"].data.decode()
+    assert "> “Stop: - 1. = geen lijst”" in md
+    fence = md.split("```mermaid", 1)[1].split("\n```", 1)[0]
+    assert "`" not in fence and "<img" not in fence and "onerror" in fence
+    for fmt, made in files.items():
+        text = made.data.decode("utf-8", "replace") if fmt != "docx" else ""
+        assert "Fleur" not in text and "Joost" not in text, fmt
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("- lijst", "\\- lijst"),
+        ("1. een", "1\\. een"),
+        ("12) twee", "12\\) twee"),
+        ("=== kop", "\\=== kop"),
+        ("> quote", "&gt; quote"),
+        ("*vet* [link](x)", "\\*vet\\* \\[link\\](x)"),
+        ("gewoon - niet", "gewoon - niet"),
+    ],
+)
+def test_markdown_keeps_user_text_literal(text: str, escaped: str) -> None:
+    assert md_escape(text) == escaped

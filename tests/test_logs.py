@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+import sqlalchemy as sa
 
-from bot.logs import CHATTY_LIBRARIES, configure
+from bot.logs import CHATTY_LIBRARIES, NoMessages, configure
+from bot.wiring import App
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, SlackStack, eventually
 
 SECRET_TEXT = "Mevrouw Jansen op de Dorpsstraat 12 wacht al maanden"
@@ -47,3 +49,17 @@ def test_libraries_that_log_bodies_and_headers_stay_at_warning(
     for name in ("slack_sdk.web.async_base_client", "slack_bolt.App", "openai", "msrest.http"):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name
     assert logging.getLogger("bot.outbox").isEnabledFor(logging.DEBUG)  # ours follow the setting
+
+
+async def test_database_errors_do_not_quote_what_people_wrote(app: App) -> None:
+    """A failed statement's parameters are user text: they stay out of the error (and so out
+    of every traceback a `log.exception` writes)."""
+    with pytest.raises(sa.exc.IntegrityError) as failed:
+        async with app.engine.begin() as conn:
+            await conn.execute(sa.text("INSERT INTO teams (name) VALUES (:name)"),
+                               {"name": SECRET_TEXT})  # fmt: skip
+    assert "parameters hidden" in str(failed.value)  # SQLAlchemy's part
+    # PostgreSQL itself quotes the failing row in its message: the log formatter leaves
+    # exception messages out.
+    written = NoMessages().formatException((failed.type, failed.value, failed.tb))
+    assert "Dorpsstraat" not in written and "IntegrityError" in written and "line" in written

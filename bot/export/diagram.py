@@ -144,7 +144,12 @@ def fallback_svg(d: Diagram) -> str:
 
 
 def _mermaid_text(text: str) -> str:
-    return text.replace('"', "#quot;")
+    """One line, no quote, backtick or angle bracket: a name can't close the label or the
+    Markdown code fence around the diagram, nor become HTML."""
+    text = " ".join(text.split())
+    for char, entity in (('"', "#quot;"), ("`", "#96;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, entity)
+    return text
 
 
 def mermaid(d: Diagram) -> str:

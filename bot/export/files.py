@@ -105,7 +105,7 @@ def commitments_csv(data: dict[str, Any], lang: str) -> bytes:
     for summary in sessions:
         session = [inert(summary["session"]["title"])] if is_series(data) else []
         for c in summary["commitments"]:
-            row = [c["number"], inert(c["text"]), c["owner"], inert(c["organisation"])]
+            row = [c["number"], inert(c["text"]), inert(c["owner"]), inert(c["organisation"])]
             writer.writerow(
                 [*session, *row, c["due_date"], c["mode_label"], c["status_label"],
                  len(c["check_ins"])]

@@ -1,5 +1,6 @@
-"""A Document as Markdown: user text escaped so it stays literal, the map as an image file
-written beside it plus Mermaid source (which GitHub and many wikis draw)."""
+"""A Document as Markdown: user text escaped so it stays literal; the map as Mermaid source
+(which GitHub and many wikis draw) with its description, since a Markdown file that travels
+alone cannot count on a picture file beside it."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import re
 from bot.export.document import Document, Figure, Heading, Items, Paragraph, Quotes, Table
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+_LINE_START = re.compile(r"^(\d*)([-+=.)])")  # "- ", "1. ", "=": a list or a heading
 
 
 def md_escape(text: str) -> str:
     """User text as literal Markdown: no markup, no raw HTML, one line."""
     text = " ".join(text.split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _LINE_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def to_markdown(doc: Document) -> str:
@@ -34,7 +36,7 @@ def to_markdown(doc: Document) -> str:
         elif isinstance(block, Table):
             lines += _table(block)
         elif isinstance(block, Figure):
-            lines += [f"![{md_escape(block.alt)}]({block.name}.svg)", ""]
+            lines += [f"_{md_escape(block.alt)}_", ""]
             if block.mermaid:
                 lines += ["```mermaid", block.mermaid.rstrip(), "```", ""]
     return "\n".join(lines)

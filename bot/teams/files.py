@@ -97,7 +97,7 @@ async def upload(url: str, data: bytes) -> None:
         ):
             if resp.status >= 400:
                 raise UploadFailed(f"the upload session answered {resp.status}")
-    except aiohttp.ClientError as error:
+    except (aiohttp.ClientError, TimeoutError) as error:  # a total timeout is not a ClientError
         raise UploadFailed(type(error).__name__) from error
 
 
