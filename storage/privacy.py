@@ -220,11 +220,101 @@ class SqlPrivacy:
             )
 
     async def purge(self, before: datetime) -> int:
-        """Delete sessions created before `before`, with everything under them."""
+        """Delete sessions created before `before`, with everything under them, and the
+        messages in and out that are older than that: what the bot said about a session (its
+        question, prompts, revealed answers) goes with it."""
+        x = self.s.execute
+        finished = [s.value for s in OutboxStatus if s != OutboxStatus.PENDING]
+        when = sa.func.coalesce(t.outbox.c.sent_at, t.outbox.c.due_at)
+        await x(sa.delete(t.outbox).where(t.outbox.c.status.in_(finished), when < before))
+        await x(sa.delete(t.inbox).where(t.inbox.c.received_at < before))
         old = sa.select(t.sessions.c.id).where(t.sessions.c.created_at < before)
-        ids = [row[0] for row in (await self.s.execute(old)).all()]
+        ids = [row[0] for row in (await x(old)).all()]
         if not ids:
             return 0
-        # Messages that belong to those sessions' rounds and commitments go with them.
-        await self.s.execute(sa.delete(t.sessions).where(t.sessions.c.id.in_(ids)))
+        await self._drop_pending_of(ids)
+        # The causal map is the team's, but a link drawn in a purged session goes with it, and
+        # so does a factor that nothing is left pointing at.
+        gone = (
+            await x(
+                sa.delete(t.links)
+                .where(t.links.c.session_id.in_(ids))
+                .returning(t.links.c.source_id, t.links.c.target_id)
+            )
+        ).all()
+        await x(sa.delete(t.sessions).where(t.sessions.c.id.in_(ids)))
+        ends = {factor for row in gone for factor in row}
+        if ends:
+            linked = sa.union(
+                sa.select(t.links.c.source_id), sa.select(t.links.c.target_id)
+            ).subquery()
+            committed = sa.select(t.commitments.c.factor_id).where(
+                t.commitments.c.factor_id.is_not(None)
+            )
+            await x(
+                sa.delete(t.factors).where(
+                    t.factors.c.id.in_(ends),
+                    t.factors.c.id.not_in(sa.select(linked.c[0])),
+                    t.factors.c.id.not_in(committed),
+                )
+            )
         return len(ids)
+
+    async def _drop_pending_of(self, session_ids: list[int]) -> None:
+        """Messages still to send about purged sessions, found by their dedupe keys
+        ("reveal:<round>", "summary:<session>", "checkin:<commitment>:due", …)."""
+        x = self.s.execute
+        owned = {
+            "session": session_ids,
+            "round": sa.select(t.rounds.c.id).where(t.rounds.c.session_id.in_(session_ids)),
+            "commitment": sa.select(t.commitments.c.id).where(
+                t.commitments.c.session_id.in_(session_ids)
+            ),
+            "check_in": sa.select(t.check_ins.c.id)
+            .join(t.commitments, t.commitments.c.id == t.check_ins.c.commitment_id)
+            .where(t.commitments.c.session_id.in_(session_ids)),
+            "suggestion": sa.select(t.suggestions.c.id).where(
+                t.suggestions.c.session_id.in_(session_ids)
+            ),
+        }
+        purged: set[tuple[str, int]] = set()
+        for kind, query in owned.items():
+            found = query if isinstance(query, list) else (await x(query)).scalars().all()
+            purged |= {(kind, int(i)) for i in found}
+        pending = await x(
+            sa.select(t.outbox.c.id, t.outbox.c.dedupe_key).where(
+                t.outbox.c.status == OutboxStatus.PENDING.value
+            )
+        )
+        doomed = [i for i, key in pending.all() if _owner(key) in purged]
+        if doomed:
+            await x(sa.delete(t.outbox).where(t.outbox.c.id.in_(doomed)))
+
+
+# What the first id in a dedupe key names (see the handlers that post each kind).
+_KEY_OWNERS = {
+    "session-open": "session",
+    "summary": "session",
+    "review": "session",
+    "review-checkin": "session",
+    "reveal": "round",
+    "round-open": "round",
+    "round-prompt": "round",
+    "closing-soon": "round",
+    "closing-soon-team": "round",
+    "checkin": "commitment",
+    "overdue": "commitment",
+    "stuck": "check_in",
+    "regrouped": "suggestion",
+}
+
+
+def _owner(dedupe_key: str) -> tuple[str, int] | None:
+    parts = dedupe_key.split(":")
+    if parts[0] == "assist" and len(parts) >= 3:  # "assist:round:12", "assist:narrative:3"
+        kind, number = {"narrative": "session"}.get(parts[1], parts[1]), parts[2]
+    elif parts[0] in _KEY_OWNERS and len(parts) >= 2:
+        kind, number = _KEY_OWNERS[parts[0]], parts[1]
+    else:
+        return None
+    return (kind, int(number)) if number.isdigit() else None

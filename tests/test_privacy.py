@@ -176,3 +176,50 @@ async def test_forget_removes_the_name_from_what_others_wrote_and_from_sent_mess
     assert "[naam] belt elke familie" in texts
     for fmt in FORMATS:
         assert "ahmed" not in render(summary, fmt, "nl").decode("utf-8", "replace").casefold()
+
+
+async def test_purge_takes_the_sessions_messages_and_links_with_it(
+    app: App, clock: ManualClock
+) -> None:
+    """What the bot said about a purged session (its question, prompts, revealed answers) and
+    the causal links drawn in it go too; a later session and its map stay."""
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="start-stop-continue causal commit")
+    await d.cmd("Ahmed", "add", "stop: geheime wachtkamer")
+    await d.cmd("Sanne", "next")  # the reveal of "geheime wachtkamer" goes out
+    await d.cmd("Fleur", "link", "Oude wachtlijst -> meer Druk")
+    await d.cmd("Sanne", "next")
+    due = (clock.now() + timedelta(days=30)).date().isoformat()
+    await d.form("Ahmed", "commit", text="Oud plan", due=due, mode="co-create")
+    await d.deliver()
+    await d.cmd("Sanne", "end")
+    await d.deliver()
+    assert "geheime wachtkamer" in await everything_stored(app)
+
+    clock.advance(timedelta(days=800))
+    await d.action("Ahmed", "checkin", "1:done")  # so the next session does not review it
+    reply = await d.form(
+        "Sanne", "new_session", format="custom", rounds="causal", title="Nieuw", question="En nu?"
+    )
+    assert "staat klaar" in reply, reply
+    await d.cmd("Sanne", "start")
+    await d.cmd("Fleur", "link", "Druk -> meer Verzuim")
+    old_nudges = "outbox WHERE status = 'pending' AND dedupe_key LIKE 'overdue:1'"
+    assert await d.count(old_nudges) == 1  # a nudge about the old commitment, not yet due
+    async with app.uow() as uow:
+        assert await uow.privacy.purge(clock.now() - timedelta(days=730)) == 1
+        await uow.commit()
+
+    stored = await everything_stored(app)
+    for gone in ("geheime wachtkamer", "wat nu?", "wijk noord", "oud plan", "oude wachtlijst"):
+        assert gone not in stored, gone
+    assert "nieuw" in stored and "verzuim" in stored
+    async with app.uow() as uow:
+        links = await uow.causal.links(1)
+        factors = {f.name for f in await uow.causal.factors(1)}
+        pending = await uow.outbox.pending()
+    assert len(links) == 1 and all(link.session_id is not None for link in links)
+    assert factors == {"Druk", "Verzuim"}
+    assert await d.count(old_nudges) == 0
+    assert all("commitment_id" not in str(m.payload) for m in pending)
+    assert await d.count("inbox WHERE received_at < '2028-01-01'") == 0
