@@ -265,7 +265,6 @@ class SqlPrivacy:
         ("reveal:<round>", "summary:<session>", "checkin:<commitment>:due", …)."""
         x = self.s.execute
         owned = {
-            "session": session_ids,
             "round": sa.select(t.rounds.c.id).where(t.rounds.c.session_id.in_(session_ids)),
             "commitment": sa.select(t.commitments.c.id).where(
                 t.commitments.c.session_id.in_(session_ids)
@@ -277,10 +276,9 @@ class SqlPrivacy:
                 t.suggestions.c.session_id.in_(session_ids)
             ),
         }
-        purged: set[tuple[str, int]] = set()
+        purged = {("session", i) for i in session_ids}
         for kind, query in owned.items():
-            found = query if isinstance(query, list) else (await x(query)).scalars().all()
-            purged |= {(kind, int(i)) for i in found}
+            purged |= {(kind, int(i)) for i in (await x(query)).scalars().all()}
         pending = await x(
             sa.select(t.outbox.c.id, t.outbox.c.dedupe_key).where(
                 t.outbox.c.status == OutboxStatus.PENDING.value
