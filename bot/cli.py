@@ -35,6 +35,7 @@ from bot.slack.manifest import manifest_text
 from bot.wiring import build
 from handlers.loops import analyse
 from handlers.model import AssistUsage, OutboxMessage, Session
+from handlers.people import forget_person
 from handlers.systems import team_map
 from prompts.catalog import LANGUAGES, language, t
 from storage.migrate import upgrade
@@ -233,8 +234,7 @@ async def _forget(url: str, platform_id: str) -> int:
         async with built.uow() as uow:
             people = await uow.directory.people_by_platform_id(platform_id)
             for person in people:
-                assert person.id is not None
-                await uow.privacy.forget(person.id, platform_id)
+                await forget_person(uow, datetime.now(UTC), person)
             await uow.commit()
             return len(people)
     finally:

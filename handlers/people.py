@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.context import Context, Refusal
 from handlers.loops import Bounds
-from handlers.messages import Actor, Heading, Place, Text, message
-from handlers.model import Membership, Person, Platform, Role, SessionStatus, Team, Workspace
+from handlers.messages import (
+    Actor,
+    Destination,
+    Heading,
+    Place,
+    Text,
+    encode_destination,
+    encode_message,
+    message,
+)
+from handlers.model import (
+    Membership,
+    OutboxMessage,
+    Person,
+    Platform,
+    Role,
+    SessionStatus,
+    Team,
+    Workspace,
+)
 from handlers.ports import Clock, UnitOfWork
 from prompts.catalog import LANGUAGES, language, t
 
@@ -180,8 +198,38 @@ async def set_quiet_hours(ctx: Context, args: str) -> None:
 async def forget_me(ctx: Context) -> None:
     """`forget-me`: the person asks to be forgotten; what the team made stays, without them."""
     lang = ctx.lang  # the person's language is blanked too
-    await ctx.uow.privacy.forget(ctx.person_id, ctx.person.platform_id)
+    await forget_person(ctx.uow, ctx.now, ctx.person)
     ctx.reply(message(Text(t(lang, "people.forgotten"))))
+
+
+async def forget_person(uow: UnitOfWork, now: datetime, person: Person) -> None:
+    """Forget someone (themselves, or an operator's `coulisse forget`). A team whose last
+    coordinator this was gets the longest-standing remaining member as coordinator, told by
+    DM: otherwise nobody could start a session or hand the role on again."""
+    assert person.id is not None
+    for team in await uow.directory.teams_of(person.id):
+        assert team.id is not None
+        members = await uow.directory.members(team.id)  # longest-standing first
+        coordinators = {m.person_id for m, _ in members if m.role == Role.COORDINATOR}
+        others = [(m, p) for m, p in members if p.id != person.id]
+        if coordinators != {person.id} or not others:
+            continue
+        membership, successor = others[0]
+        membership.role = Role.COORDINATOR
+        assert successor.id is not None
+        text = t(successor.locale, "people.became_coordinator", team=team.name)
+        await uow.outbox.enqueue(
+            OutboxMessage(
+                dedupe_key=f"new-coordinator:{team.id}:{successor.id}:{now.isoformat()}",
+                kind="role",
+                destination=encode_destination(Destination.dm(successor.id)),
+                payload=encode_message(message(Text(text))),
+                due_at=now,
+                person_id=successor.id,
+            )
+        )
+    await uow.flush()
+    await uow.privacy.forget(person.id, person.platform_id)
 
 
 async def privacy(ctx: Context) -> None:

@@ -223,3 +223,22 @@ async def test_purge_takes_the_sessions_messages_and_links_with_it(
     assert await d.count(old_nudges) == 0
     assert all("commitment_id" not in str(m.payload) for m in pending)
     assert await d.count("inbox WHERE received_at < '2028-01-01'") == 0
+
+
+async def test_when_the_only_coordinator_is_forgotten_the_longest_member_takes_over(
+    app: App,
+) -> None:
+    d = Driver(app)
+    await started_session(d)  # Sanne coordinates; Ahmed joined next
+    assert "Je bent vergeten" in await d.cmd("Sanne", "vergeet-mij")
+    async with app.uow() as uow:
+        roles = {p.display_name: m.role.value for m, p in await uow.directory.members(1)}
+    assert roles == {
+        "Ahmed": "coordinator",
+        "Fleur": "participant",
+        "Joost": "participant",
+    }
+    told = [s for s in await d.deliver() if s.kind == "role"]
+    assert [s.to.id for s in told] == [2] and "coördinator van team-noord" in told[0].text
+    # and can hand the role on, which needs a coordinator
+    assert "Fleur is nu coördinator" in await d.cmd("Ahmed", "role", "Fleur coordinator")
