@@ -48,7 +48,7 @@ from handlers.model import (
 )
 from handlers.nudges import Outcome, Ready, Skip
 from handlers.ports import Clock, Conflict, Synthesizer, UnitOfWork, UnitOfWorkFactory
-from handlers.redact import name_patterns, pseudonymise
+from handlers.redact import Names, name_patterns, pseudonymise
 from handlers.reports import build_summary
 from handlers.synthesis import (
     ASSISTANT,
@@ -259,8 +259,12 @@ class Assistant:
 # --- what is sent: data of this session only, without names -----------------------------------
 
 
-async def _names(uow: UnitOfWork, session: Session) -> tuple[Any, list[str]]:
-    people = [p for _, p in await uow.directory.members(session.team_id)]
+async def _names(uow: UnitOfWork, session: Session) -> tuple[Names | None, list[str]]:
+    """Everyone of the workspace, not only the team: a contribution may name anyone, and on
+    Slack people are often known by their handle or id."""
+    team = await uow.get(Team, session.team_id)
+    people = list(await uow.directory.people(team.workspace_id)) if team else []
+    people += [p for _, p in await uow.directory.members(session.team_id)]
     creator = await uow.get(Person, session.created_by) if session.created_by else None
     if creator is not None:
         people.append(creator)

@@ -9,6 +9,7 @@ are never trusted more than a participant's.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 PERSON = "[person]"
@@ -39,32 +40,80 @@ _BASE64 = re.compile(
     r"\b[A-Za-z0-9+/]{20,}={0,2}"
 )
 ENCODED = "[encoded]"
-_SHORT_WORDS = 3  # name parts shorter than this ("de", "van") are not names on their own
+# Two-letter parts of a name are names too ("Bo", "Li"), but not the particles and the short
+# everyday words they share their spelling with: "de Vries" must not blank out every "de".
+_NOT_NAMES = frozenset(
+    {
+        *("de", "van", "der", "den", "te", "ten", "ter", "het", "'t", "d'", "la", "le", "du"),
+        *("da", "di", "del", "dos", "von", "vom", "zu", "af", "al", "en", "op", "in", "om"),
+        *("na", "er", "is", "ik", "je", "we", "ze", "of", "as", "at", "to", "an", "on", "or"),
+        *("he", "me", "my", "no", "so", "up", "us", "it", "by", "do", "go", "be", "if"),
+    }
+)
+_PART = re.compile(r"[^\w'’]+")
+_POSSESSIVE = r"(?:['’]?s)?"  # "Ahmeds", "Ahmed's"
 
 
-def name_patterns(names: Iterable[str]) -> re.Pattern[str] | None:
-    """One pattern for the people's names and their parts (first name, surname)."""
+def fold(text: str) -> str:
+    """Without accents: "José" is "Jose", "Zoë" is "Zoe"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """The text without accents, and for each of its characters where it came from."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, char in enumerate(text):
+        for c in fold(char):
+            out.append(c)
+            where.append(i)
+    return "".join(out), where
+
+
+class Names:
+    """The people's names, their parts and their handles, matched without accents."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def sub(self, replacement: str, text: str) -> str:
+        folded, where = _folded(text)
+        spans = [(where[m.start()], where[m.end() - 1] + 1) for m in self.pattern.finditer(folded)]
+        for start, end in reversed(spans):
+            text = text[:start] + replacement + text[end:]
+        return text
+
+
+def name_patterns(names: Iterable[str]) -> Names | None:
+    """One pattern for the people's names (or handles), whole and in parts: first name,
+    surname, initials left out ("Jansen, S. (Sanne)", "Vries, F. de", "ahmed.elamrani")."""
     parts: set[str] = set()
     for name in names:
-        name = " ".join(name.split())
+        name = fold(" ".join(name.split())).strip(" @")
         if not name:
             continue
         parts.add(name)
-        parts |= {p for p in re.split(r"[\s.\-_]+", name) if len(p) >= _SHORT_WORDS}
+        for part in _PART.split(name):
+            part = part.strip("'’")
+            if len(part) >= 2 and part.casefold() not in _NOT_NAMES:
+                parts.add(part)
     if not parts:
         return None
     alternatives = "|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I)
+    return Names(re.compile(rf"(?<!\w)(?:{alternatives}){_POSSESSIVE}(?!\w)", re.I))
 
 
-def pseudonymise(text: str, names: re.Pattern[str] | None, ids: Iterable[str] = ()) -> str:
-    """What may leave for the assistant: the words, without who is who or where."""
+def pseudonymise(text: str, names: Names | None, ids: Iterable[str] = ()) -> str:
+    """What may leave for the assistant: the words, without who is who or where. Names go
+    before links, so that a handle such as "ahmed.elamrani" is a person, not a domain."""
     text = _SLACK_SPECIAL.sub(GROUP, text)
     text = _SLACK_MENTION.sub(PERSON, text)
     for platform_id in ids:
         if platform_id:
             text = text.replace(platform_id, ID)
     text = _EMAIL.sub(EMAIL, text)
+    if names is not None:
+        text = names.sub(PERSON, text)
     text = _URL.sub(LINK, text)
     text = _BROADCAST.sub(GROUP, text)
     text = _HANDLE.sub(PERSON, text)
@@ -72,8 +121,6 @@ def pseudonymise(text: str, names: re.Pattern[str] | None, ids: Iterable[str] = 
     text = _GUID.sub(ID, text)
     text = _BASE64.sub(ENCODED, text)
     text = _SLACK_ID.sub(ID, text)
-    if names is not None:
-        text = names.sub(PERSON, text)
     return text
 
 

@@ -96,6 +96,14 @@ class SqlDirectory(_Repo):
     async def people_by_platform_id(self, platform_id: str) -> Sequence[Person]:
         return await self._all(Person, t.people.c.platform_id == platform_id, order=t.people.c.id)
 
+    async def people(self, workspace_id: int) -> Sequence[Person]:
+        return await self._all(
+            Person,
+            t.people.c.workspace_id == workspace_id,
+            t.people.c.erased.is_(False),
+            order=t.people.c.id,
+        )
+
     async def team_by_channel(self, workspace_id: int, channel_id: str) -> Team | None:
         return await self._one(
             Team, t.teams.c.workspace_id == workspace_id, t.teams.c.channel_id == channel_id
@@ -220,6 +228,15 @@ class SqlSessions(_Repo):
 
     async def forces(self, session_id: int) -> Sequence[Force]:
         return await self._all(Force, t.forces.c.session_id == session_id, order=t.forces.c.id)
+
+    async def forget_authors(self, session_id: int) -> None:
+        rounds = sa.select(t.rounds.c.id).where(t.rounds.c.session_id == session_id)
+        await self.s.execute(
+            sa.update(t.contributions)
+            .where(t.contributions.c.round_id.in_(rounds))
+            .values(author_id=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 _FINISHED = (CommitmentStatus.DONE.value, CommitmentStatus.RELEASED.value)

@@ -19,7 +19,7 @@ from bot.slack.blocks import render
 from bot.wiring import App, build
 from handlers.messages import Actor, Text, message
 from handlers.model import SessionStatus, Team
-from handlers.redact import looks_like_instruction, plain
+from handlers.redact import looks_like_instruction, name_patterns, plain, pseudonymise
 from tests.driver import Driver, Sent, started_session
 from tests.fake_openai import FakeOpenAI, prompt_data
 
@@ -366,3 +366,63 @@ async def test_a_smuggled_link_never_reaches_the_chat(
         assert shown == []  # something link-like would be left: none of the answer is used
     else:
         assert any("Het team noemt de wachtlijst. Lees meer: en dan verder." in t for t in shown)
+
+
+AWKWARD = {  # display names as directories and platforms really store them
+    "Sanne": ("Jansen, S. (Sanne)", "U07QX3SANN"),
+    "Ahmed": ("ahmed.elamrani", "U05AHMED9K"),
+    "Fleur": ("Vries, F. de", "U05FLEUR9K"),
+    "Joost": ("José García", "U05JOSE99K"),
+    "Bo": ("Bo de Wit", "U05BOWIT9K"),
+    "Zoe": ("Zoë Bakker", "U05ZOEBA9K"),
+    "Karin": ("Karin Mulder", "U05KARIN9K"),  # in the workspace, not in this team
+}
+ABOUT_THEM = [
+    "stop: Jansen en Sanne's collega's wachten op Ahmeds verslag",
+    "stop: ahmed.elamrani schreef het al; De Vries vindt het te laat",
+    "start: Bo en Jose gaan samen naar Zoe, en dan naar Karin",
+    "doorgaan: Garcia, Bakker en Mulder bellen de GGD",
+]
+
+
+class AwkwardDriver(Driver):
+    def actor(self, name: str) -> Actor:
+        display, platform_id = AWKWARD[name]
+        return Actor("console", "ws", platform_id, display, "", self.lang)
+
+
+def test_name_parts_possessives_accents_and_handles_are_replaced() -> None:
+    names = name_patterns(display for display, _ in AWKWARD.values())
+    shown = pseudonymise(" ".join(ABOUT_THEM), names)
+    for part in ["Jansen", "Sanne", "Ahmed", "elamrani", "Vries", "Bo ", "Jose", "Garcia",
+                 "Zoe", "Bakker", "Karin", "Mulder"]:  # fmt: skip
+        assert part.casefold() not in shown.casefold(), (part, shown)
+    # Particles and short everyday words stay: they are not names on their own.
+    assert "De [person] vindt het te laat" in shown and "en dan naar" in shown
+    assert pseudonymise("José en Zoë", names) == "[person] en [person]"
+
+
+async def test_no_name_of_anyone_in_the_workspace_reaches_the_model(
+    attacked: tuple[App, FakeOpenAI],
+) -> None:
+    app, fake = attacked
+    other = AwkwardDriver(app, channel="zuid")
+    await other.cmd("Karin", "join")  # known in the workspace, another team
+    d = AwkwardDriver(app)
+    for who in ("Sanne", "Ahmed", "Fleur", "Joost", "Bo", "Zoe"):
+        await d.cmd(who, "join")
+    reply = await d.form("Sanne", "new_session", format="custom", title="Wijk Noord",
+                         question="Wat nu?", rounds="start-stop-continue commit")  # fmt: skip
+    assert "staat klaar" in reply and "is begonnen" in await d.cmd("Sanne", "start")
+    for who, text in zip(("Ahmed", "Fleur", "Bo", "Zoe"), ABOUT_THEM, strict=True):
+        assert "opgeslagen" in await d.cmd(who, "add", text)
+    await d.cmd("Sanne", "next")
+    await d.deliver()
+    assert fake.kinds == ["round"]
+    sent = prompt_data(fake.requests[0])
+    words = json.dumps(sent, ensure_ascii=False).casefold()
+    for part in ["jansen", "sanne", "ahmed", "elamrani", "vries", "jose", "josé", "garcia",
+                 "zoe", "zoë", "bakker", "karin", "mulder", "u05", "u07"]:  # fmt: skip
+        assert part not in words, part
+    assert re.search(r"\bbo\b", words) is None
+    assert "de [person] vindt" in words and "en dan naar [person]" in words
