@@ -68,6 +68,23 @@ def messages_for(task: Task, boundary: str) -> list[ChatCompletionMessageParam]:
     ]
 
 
+def _count(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) and value >= 0 else None
+
+
+def tokens_spent(usage: object) -> tuple[int, int]:
+    """Prompt and completion tokens as whole numbers. Servers leave fields out or null (some
+    send only `total_tokens`): a missing part is what the total leaves, else 0."""
+    prompt = _count(getattr(usage, "prompt_tokens", None))
+    completion = _count(getattr(usage, "completion_tokens", None))
+    total = _count(getattr(usage, "total_tokens", None))
+    if prompt is None:
+        prompt = max(total - (completion or 0), 0) if total is not None else 0
+    if completion is None:
+        completion = max(total - prompt, 0) if total is not None else 0
+    return prompt, completion
+
+
 class OpenAISynthesizer:
     def __init__(
         self,
@@ -114,8 +131,7 @@ class OpenAISynthesizer:
             return self._failed("connection")
         except (openai.OpenAIError, ValueError) as exc:  # an answer the client cannot read
             return self._failed(type(exc).__name__)
-        usage = response.usage
-        spent = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+        spent = tokens_spent(response.usage)
         content = response.choices[0].message.content if response.choices else None
         try:
             data = json.loads(content or "")

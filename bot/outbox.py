@@ -73,7 +73,12 @@ class OutboxDispatcher:
                 await self.worker.release([m.id for m in claimed[n:] if m.id is not None])
                 break
             if "nudge" in item.payload:
-                outcome = await self._prepare(item)
+                try:
+                    outcome = await self._prepare(item)
+                except Exception as exc:  # one row that cannot be prepared must not stop the rest
+                    log.warning("preparing %s failed: %s", item.kind, type(exc).__name__)
+                    await self.worker.mark_failed(item.id, type(exc).__name__, self._retry(item))
+                    continue
                 if isinstance(outcome, Skip):
                     await self.worker.mark_skipped(item.id, outcome.reason)
                     continue
@@ -94,13 +99,16 @@ class OutboxDispatcher:
                 continue
             except Exception as exc:  # a platform error must not stop the other messages
                 log.warning("sending %s failed: %s", item.kind, type(exc).__name__)
-                retry = None
-                if item.attempts < MAX_ATTEMPTS:
-                    retry = self.clock.now() + timedelta(seconds=2**item.attempts)
-                await self.worker.mark_failed(item.id, type(exc).__name__, retry)
+                await self.worker.mark_failed(item.id, type(exc).__name__, self._retry(item))
                 continue
             await self.worker.mark_sent(item.id, self.clock.now())
         return len(claimed)
+
+    def _retry(self, item: OutboxMessage) -> datetime | None:
+        """When to try a failed row again (backing off), or None: it used all its attempts."""
+        if item.attempts >= MAX_ATTEMPTS:
+            return None
+        return self.clock.now() + timedelta(seconds=2**item.attempts)
 
     async def _prepare(self, item: OutboxMessage) -> Outcome:
         if self.prepare is None:

@@ -236,7 +236,11 @@ class Assistant:
             used = bool(text)
         if done.called:
             await uow.assistance.add_usage(
-                job.session.id, 1, done.prompt_tokens, done.completion_tokens, 0 if used else 1
+                job.session.id,
+                1,
+                int(done.prompt_tokens or 0),  # a port must not break the count (NOT NULL)
+                int(done.completion_tokens or 0),
+                0 if used else 1,
             )
         stored = [
             Suggestion(job.session.id, job.name, kind, n, payload, by, status, self.clock.now())

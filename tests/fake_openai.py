@@ -122,6 +122,7 @@ class FakeOpenAI:
     headers: list[dict[str, str]] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    only_total: bool = False  # usage as some servers send it: prompt/completion null
     _released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
@@ -179,8 +180,8 @@ class FakeOpenAI:
                     }
                 ],
                 "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": completion,
+                    "prompt_tokens": None if self.only_total else prompt,
+                    "completion_tokens": None if self.only_total else completion,
                     "total_tokens": prompt + completion,
                 },
             }

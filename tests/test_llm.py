@@ -376,3 +376,36 @@ def test_the_outbox_lease_outlasts_the_slowest_assistant_call() -> None:
     slowest = on.llm_timeout * (on.llm_max_retries + 1)
     assert on.lease_seconds * 0.5 + slowest < on.lease_seconds
     assert Settings(outbox_lease=600, openai_api_key="k", llm_model="m").lease_seconds == 600
+
+
+async def test_usage_with_only_a_total_is_counted_and_the_reading_arrives(
+    make_app: AppMaker, fake_openai: FakeOpenAI
+) -> None:
+    """Some servers send null prompt/completion tokens: the count must not break the outbox."""
+    app = await make_app()
+    fake_openai.only_total = True
+    d = Driver(app)
+    sent = await reflect(d)
+    reading = assist_messages(sent)
+    assert reading and BY_MODEL in reading[0].text
+    assert [s.kind for s in sent].count("assist") == 2  # the grouping offer too
+    assert fake_openai.kinds == ["round", "grouping"]  # called once each, not again per lease
+    async with app.uow() as uow:
+        usage = await uow.assistance.usage(1)
+    total = fake_openai.prompt_tokens + fake_openai.completion_tokens
+    assert usage is not None and usage.calls == 2 and usage.fallbacks == 0
+    assert usage.prompt_tokens == total and usage.completion_tokens == 0
+
+
+def test_tokens_spent_reads_whatever_usage_a_server_sends() -> None:
+    from types import SimpleNamespace
+
+    from bot.llm import tokens_spent
+
+    assert tokens_spent(None) == (0, 0)
+    assert tokens_spent(SimpleNamespace(total_tokens=30)) == (30, 0)
+    assert tokens_spent(SimpleNamespace(prompt_tokens=None, completion_tokens=5,
+                                        total_tokens=30)) == (25, 5)  # fmt: skip
+    assert tokens_spent(SimpleNamespace(prompt_tokens=20, completion_tokens=None,
+                                        total_tokens=30)) == (20, 10)  # fmt: skip
+    assert tokens_spent(SimpleNamespace(prompt_tokens=7, completion_tokens=3)) == (7, 3)
