@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     llm_model: str = Field(default="", validation_alias="COULISSE_LLM_MODEL")
     llm_timeout: float = Field(default=30.0, gt=0, validation_alias="COULISSE_LLM_TIMEOUT")
     llm_max_retries: int = Field(default=1, ge=0, le=5, validation_alias="COULISSE_LLM_MAX_RETRIES")
+    llm_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        validation_alias="COULISSE_LLM_CONCURRENCY",
+        description="Assistant jobs run at once per process (their own outbox lane).",
+    )
 
     @property
     def llm_configured(self) -> bool:

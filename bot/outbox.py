@@ -6,9 +6,10 @@ again after its lease runs out (at least once), never lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 
 from handlers.messages import Destination, Message, decode_destination, decode_message
@@ -46,14 +47,23 @@ class OutboxDispatcher:
         lease_seconds: int = 60,
         batch: int = 50,
         prepare: Prepare | None = None,
+        only_kinds: Collection[str] = (),
+        except_kinds: Collection[str] = (),
+        concurrency: int = 1,
     ) -> None:
+        """`only_kinds`/`except_kinds` make a lane: the assistant's slow jobs in one, every
+        other message in another, so a model call never holds up a round's messages. With
+        `concurrency` above 1 a batch of that many runs at once (each its own transactions)."""
         self.prepare = prepare
+        self.only_kinds = tuple(only_kinds)
+        self.except_kinds = tuple(except_kinds)
+        self.concurrency = concurrency
         self.stopping = False
         self.worker = worker
         self.send = send
         self.clock = clock
         self.lease_seconds = lease_seconds
-        self.batch = batch
+        self.batch = concurrency if concurrency > 1 else batch
 
     def stop(self) -> None:
         """Finish the message being sent, hand the rest of the batch back, claim no more."""
@@ -63,46 +73,59 @@ class OutboxDispatcher:
         """Send one batch of due messages; returns how many were claimed."""
         if self.stopping:
             return 0
-        claimed = await self.worker.claim_due(self.clock.now(), self.lease_seconds, self.batch)
+        claimed = await self.worker.claim_due(
+            self.clock.now(),
+            self.lease_seconds,
+            self.batch,
+            only_kinds=self.only_kinds,
+            except_kinds=self.except_kinds,
+        )
+        if self.concurrency > 1:
+            await asyncio.gather(*(self._dispatch(item) for item in claimed))
+            return len(claimed)
         started = time.monotonic()
         for n, item in enumerate(claimed):
-            assert item.id is not None
             # The lease covers the whole batch. Past half of it (slow sends, a stop), hand the
             # rest back rather than risk another worker taking them over and sending them too.
             if self.stopping or time.monotonic() - started > self.lease_seconds * LEASE_SHARE:
                 await self.worker.release([m.id for m in claimed[n:] if m.id is not None])
                 break
-            if "nudge" in item.payload:
-                try:
-                    outcome = await self._prepare(item)
-                except Exception as exc:  # one row that cannot be prepared must not stop the rest
-                    log.warning("preparing %s failed: %s", item.kind, type(exc).__name__)
-                    await self.worker.mark_failed(item.id, type(exc).__name__, self._retry(item))
-                    continue
-                if isinstance(outcome, Skip):
-                    await self.worker.mark_skipped(item.id, outcome.reason)
-                    continue
-                if isinstance(outcome, Later):
-                    await self.worker.reschedule(item.id, outcome.when)
-                    continue
-                message = outcome.message
-            else:
-                message = decode_message(item.payload)
-            try:
-                await self.send(item, decode_destination(item.destination), message)
-            except RetryLater as later:
-                retry_at: datetime | None = self.clock.now() + timedelta(seconds=later.seconds)
-                if item.attempts >= MAX_ATTEMPTS:
-                    retry_at = None
-                log.info("sending %s later: %s", item.kind, later.reason)
-                await self.worker.mark_failed(item.id, later.reason, retry_at)
-                continue
-            except Exception as exc:  # a platform error must not stop the other messages
-                log.warning("sending %s failed: %s", item.kind, type(exc).__name__)
-                await self.worker.mark_failed(item.id, type(exc).__name__, self._retry(item))
-                continue
-            await self.worker.mark_sent(item.id, self.clock.now())
+            await self._dispatch(item)
         return len(claimed)
+
+    async def _dispatch(self, item: OutboxMessage) -> None:
+        """Prepare (a nudge or an assistant job), send and mark one claimed row."""
+        assert item.id is not None
+        if "nudge" in item.payload:
+            try:
+                outcome = await self._prepare(item)
+            except Exception as exc:  # one row that cannot be prepared must not stop the rest
+                log.warning("preparing %s failed: %s", item.kind, type(exc).__name__)
+                await self.worker.mark_failed(item.id, type(exc).__name__, self._retry(item))
+                return
+            if isinstance(outcome, Skip):
+                await self.worker.mark_skipped(item.id, outcome.reason)
+                return
+            if isinstance(outcome, Later):
+                await self.worker.reschedule(item.id, outcome.when)
+                return
+            message = outcome.message
+        else:
+            message = decode_message(item.payload)
+        try:
+            await self.send(item, decode_destination(item.destination), message)
+        except RetryLater as later:
+            retry_at: datetime | None = self.clock.now() + timedelta(seconds=later.seconds)
+            if item.attempts >= MAX_ATTEMPTS:
+                retry_at = None
+            log.info("sending %s later: %s", item.kind, later.reason)
+            await self.worker.mark_failed(item.id, later.reason, retry_at)
+            return
+        except Exception as exc:  # a platform error must not stop the other messages
+            log.warning("sending %s failed: %s", item.kind, type(exc).__name__)
+            await self.worker.mark_failed(item.id, type(exc).__name__, self._retry(item))
+            return
+        await self.worker.mark_sent(item.id, self.clock.now())
 
     def _retry(self, item: OutboxMessage) -> datetime | None:
         """When to try a failed row again (backing off), or None: it used all its attempts."""

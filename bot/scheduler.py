@@ -1,7 +1,8 @@
 """APScheduler fires the ticks; it is not the store of what is due (the database is).
 
-Two interval jobs, no arguments, nothing pickled: send what is due in the outbox, and move
-the clock of sessions (starts, round closes, series, the Monday digest). Both run once right
+Interval jobs, no arguments, nothing pickled: send what is due in the outbox, run the
+assistant's jobs (a lane of their own, so a slow model never delays a round's messages), and
+move the clock of sessions (starts, round closes, series, the Monday digest). Both run once right
 away, so what fell due while the process was down goes out within a minute of a restart.
 """
 
@@ -27,22 +28,35 @@ class Ticks:
     """The scheduler and the jobs it has running, so that stopping waits for them: a job cut
     off mid-transaction would leave its database connection (and locks) behind."""
 
-    def __init__(self, app: App, dispatcher: OutboxDispatcher, settings: Settings) -> None:
+    def __init__(
+        self,
+        app: App,
+        dispatcher: OutboxDispatcher,
+        settings: Settings,
+        assistant: OutboxDispatcher | None = None,
+    ) -> None:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self.dispatcher = dispatcher
+        self.dispatchers = [d for d in (dispatcher, assistant) if d is not None]
         self._running: set[asyncio.Task[object]] = set()
 
         async def send_due() -> None:
             await dispatcher.drain()
 
+        async def draft_due() -> None:
+            if assistant is not None:
+                await assistant.drain()
+
         async def move_sessions() -> None:
             await tick(app.uow, app.coulisse.clock, app.coulisse.bounds, app.coulisse.policy)
 
         now = datetime.now(UTC)
-        for job, seconds, name in (
+        jobs = [
             (send_due, settings.outbox_interval, "outbox"),
             (move_sessions, settings.tick_interval, "tick"),
-        ):
+        ]
+        if assistant is not None:  # its own lane: a model call never holds up the outbox
+            jobs.append((draft_due, settings.outbox_interval, "assistant"))
+        for job, seconds, name in jobs:
             self.scheduler.add_job(
                 self._tracked(job),
                 "interval",
@@ -72,7 +86,8 @@ class Ticks:
         """No new runs; the outbox hands back what it has not sent; running jobs finish;
         only then the scheduler goes (its shutdown would cancel them mid-transaction)."""
         self.scheduler.pause()
-        self.dispatcher.stop()
+        for dispatcher in self.dispatchers:
+            dispatcher.stop()
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
         self.scheduler.shutdown(wait=False)

@@ -16,7 +16,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Delivery, PlatformSend
 from bot.llm import synthesizer_from
-from bot.outbox import OutboxDispatcher
+from bot.outbox import OutboxDispatcher, Send
 from bot.scheduler import Ticks
 from bot.slack.adapter import SlackAdapter
 from bot.slack.sender import SlackSender
@@ -25,9 +25,36 @@ from bot.teams.wiring import check as check_teams
 from bot.teams.wiring import refuse_or_warn as refuse_or_warn_teams
 from bot.web import TEAMS, make_web_app
 from bot.wiring import App, build
+from handlers.assist import ASSIST
 from handlers.model import Platform
 
 log = logging.getLogger(__name__)
+
+
+def outbox_lanes(
+    app: App, send: Send, settings: Settings
+) -> tuple[OutboxDispatcher, OutboxDispatcher]:
+    """Two lanes over one outbox: every message but the assistant's jobs, sent one after the
+    other with a short lease; and the assistant's jobs, a few at once, leased for the
+    slowest model call. A stalled model delays only its own drafts."""
+    messages = OutboxDispatcher(
+        app.outbox,
+        send,
+        app.coulisse.clock,
+        prepare=app.prepare_nudge,
+        lease_seconds=settings.outbox_lease,
+        except_kinds=(ASSIST,),
+    )
+    drafts = OutboxDispatcher(
+        app.outbox,
+        send,
+        app.coulisse.clock,
+        prepare=app.prepare_nudge,
+        lease_seconds=settings.lease_seconds,
+        only_kinds=(ASSIST,),
+        concurrency=settings.llm_concurrency,
+    )
+    return messages, drafts
 
 
 @contextlib.asynccontextmanager
@@ -58,13 +85,7 @@ async def running(
     if teams_on:
         teams = build_teams(settings, app)
         senders[Platform.TEAMS] = teams.sender
-    dispatcher = OutboxDispatcher(
-        app.outbox,
-        Delivery(app.uow, senders),
-        app.coulisse.clock,
-        prepare=app.prepare_nudge,
-        lease_seconds=settings.lease_seconds,
-    )
+    dispatcher, assistant = outbox_lanes(app, Delivery(app.uow, senders), settings)
     runner = web.AppRunner(make_web_app(app, slack, teams))
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -75,7 +96,7 @@ async def running(
 
         socket_mode = AsyncSocketModeHandler(slack.app, settings.slack_app_token)
         await socket_mode.connect_async()
-    ticks = Ticks(app, dispatcher, settings)
+    ticks = Ticks(app, dispatcher, settings, assistant=assistant)
     ticks.start()
     try:
         yield app, slack, runner

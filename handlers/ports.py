@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -237,8 +237,17 @@ class OutboxWorker(Protocol):
     """Claims due messages for sending; the adapter marks them sent or failed."""
 
     async def claim_due(
-        self, now: datetime, lease_seconds: int, limit: int
-    ) -> Sequence[OutboxMessage]: ...
+        self,
+        now: datetime,
+        lease_seconds: int,
+        limit: int,
+        *,
+        only_kinds: Collection[str] = (),
+        except_kinds: Collection[str] = (),
+    ) -> Sequence[OutboxMessage]:
+        """Due rows, leased; only of `only_kinds` (when given), none of `except_kinds`."""
+        ...
+
     async def mark_sent(self, message_id: int, at: datetime) -> None: ...
     async def mark_failed(
         self, message_id: int, reason: str, retry_at: datetime | None

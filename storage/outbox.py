@@ -7,7 +7,7 @@ A claim sets a lease; a row whose lease ran out (its worker died) can be claimed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,9 +25,22 @@ class SqlOutboxWorker:
         self._sessions = sessions
 
     async def claim_due(
-        self, now: datetime, lease_seconds: int, limit: int
+        self,
+        now: datetime,
+        lease_seconds: int,
+        limit: int,
+        *,
+        only_kinds: Collection[str] = (),
+        except_kinds: Collection[str] = (),
     ) -> Sequence[OutboxMessage]:
+        """Due rows, leased; only of `only_kinds` (when given), none of `except_kinds`: so a
+        slow kind (the assistant's model calls) gets a lane of its own."""
         o = t.outbox.c
+        lane = []
+        if only_kinds:
+            lane.append(o.kind.in_(list(only_kinds)))
+        if except_kinds:
+            lane.append(o.kind.not_in(list(except_kinds)))
         async with self._sessions() as s, s.begin():
             due: Any = (
                 sa.select(o.id)
@@ -35,6 +48,7 @@ class SqlOutboxWorker:
                     o.status == OutboxStatus.PENDING.value,
                     o.due_at <= now,
                     sa.or_(o.lease_until.is_(None), o.lease_until < now),
+                    *lane,
                 )
                 .order_by(o.due_at, o.id)
                 .limit(limit)
