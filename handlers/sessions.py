@@ -295,6 +295,9 @@ async def _finish(ctx: Context, session: Session) -> None:
         dedupe_key=f"summary:{session.id}",
     )
     await assist.after_session(ctx, session)
+    # Last: the reveal and summary above still count authors; nothing after close needs them.
+    await ctx.uow.flush()
+    await ctx.uow.sessions.forget_authors(session.id)
     ctx.say("sessions.closed", title=session.title)
 
 

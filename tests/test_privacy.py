@@ -242,3 +242,24 @@ async def test_when_the_only_coordinator_is_forgotten_the_longest_member_takes_o
     assert [s.to.id for s in told] == [2] and "coördinator van team-noord" in told[0].text
     # and can hand the role on, which needs a coordinator
     assert "Fleur is nu coördinator" in await d.cmd("Ahmed", "role", "Fleur coordinator")
+
+
+async def test_answers_lose_their_author_when_the_session_closes(app: App) -> None:
+    """The link to the author is only there to let them change their answer while it runs."""
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="start-stop-continue commit")
+    await d.cmd("Ahmed", "add", "stop: dubbele intakes")
+    await d.cmd("Fleur", "add", "start: samen lunchen")
+    authors = "contributions WHERE author_id IS NOT NULL"
+    assert await d.count(authors) == 2
+    await d.cmd("Sanne", "next")
+    assert await d.count(authors) == 2  # the session still runs
+    assert "is gesloten" in await d.cmd("Sanne", "end")
+    assert await d.count(authors) == 0 and await d.count("contributions") == 2
+    async with app.uow() as uow:
+        session = (await uow.sessions.for_team(1))[0]
+        summary = await build_summary(uow, session)
+    revealed = [s.text for s in await d.deliver() if s.kind == "reveal"]
+    assert "2 bijdragen van 2 van de 4 mensen." in revealed[0]  # counted before the close
+    assert summary["participants"]["total"] == 4
+    assert len(summary["rounds"][0]["contributions"]) == 2
