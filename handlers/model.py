@@ -206,7 +206,7 @@ class Theme:
 @dataclass(eq=False)
 class Vote:
     round_id: int
-    person_id: int
+    person_id: int | None  # None: cast by someone since forgotten; the dots still count
     theme_id: int
     dots: int = 1
     id: int | None = None

@@ -67,7 +67,8 @@ class SqlPrivacy:
             .where(t.contributions.c.author_id == person_id)
             .values(author_id=None)
         )
-        await x(sa.delete(t.votes).where(t.votes.c.person_id == person_id))
+        # The dots stay: they are the team's recorded choice, now cast by nobody.
+        await x(sa.update(t.votes).where(t.votes.c.person_id == person_id).values(person_id=None))
         await x(
             sa.update(t.commitments)
             .where(t.commitments.c.owner_id == person_id)

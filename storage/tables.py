@@ -192,7 +192,7 @@ votes = sa.Table(
     metadata,
     pk(),
     fk("round_id", "rounds"),
-    fk("person_id", "people"),
+    fk("person_id", "people", nullable=True, cascade=False),  # kept when the voter is forgotten
     fk("theme_id", "themes"),
     sa.Column("dots", sa.Integer, nullable=False),
     sa.UniqueConstraint("round_id", "person_id", "theme_id", name="uq_votes_round_person_theme"),

@@ -263,3 +263,30 @@ async def test_answers_lose_their_author_when_the_session_closes(app: App) -> No
     assert "2 bijdragen van 2 van de 4 mensen." in revealed[0]  # counted before the close
     assert summary["participants"]["total"] == 4
     assert len(summary["rounds"][0]["contributions"]) == 2
+
+
+async def test_forget_keeps_the_votes_without_the_voter(app: App) -> None:
+    """The team's choice stays as it was recorded: the dots count, nobody cast them."""
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="start-stop-continue group vote")
+    await d.cmd("Ahmed", "add", "stop: dubbele intakes")
+    await d.cmd("Fleur", "add", "start: samen lunchen")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Sanne", "next")
+    for voter in ("Ahmed", "Fleur", "Joost"):
+        await d.cmd(voter, "vote", "1")
+    async with app.uow() as uow:
+        vote_round = (await uow.sessions.rounds(1))[2]
+        assert vote_round.id is not None
+        before = await uow.sessions.vote_counts(vote_round.id)
+    assert sum(before.values()) == 3
+    await d.cmd("Ahmed", "vergeet-mij")
+    await d.cmd("Joost", "vergeet-mij")  # two forgotten voters on one theme
+    async with app.uow() as uow:
+        assert await uow.sessions.vote_counts(vote_round.id) == before
+        votes = await uow.sessions.votes(vote_round.id)
+        session = (await uow.sessions.for_team(1))[0]
+        summary = await build_summary(uow, session)
+    assert sorted(v.person_id is None for v in votes) == [False, True, True]
+    assert sum(th["votes"] for th in summary["themes"]) == 3
+    assert "ahmed" not in await everything_stored(app)
