@@ -11,6 +11,12 @@ from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
 
 
+def llm_deadline(timeout: float, max_retries: int) -> float:
+    """The most one assistant call may take, retries and Retry-After waits included: the
+    client's timeout is per read, so a server that dribbles bytes would never hit it."""
+    return timeout * (max_retries + 1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
@@ -77,14 +83,17 @@ class Settings(BaseSettings):
         return bool(self.openai_api_key and self.llm_model)
 
     @property
+    def llm_deadline(self) -> float:
+        return llm_deadline(self.llm_timeout, self.llm_max_retries)
+
+    @property
     def lease_seconds(self) -> int:
-        """How long a worker holds the outbox rows it claimed. An assistant job may take
-        timeout × attempts, and a batch may start it just before handing back at half the
-        lease: the lease must outlast that, or a second worker calls the model again."""
+        """How long a worker holds the assistant's outbox rows. A job may take the whole
+        deadline, and a batch may start it just before handing back at half the lease: the
+        lease must outlast that, or a second worker calls the model again."""
         if not self.llm_configured:
             return self.outbox_lease
-        slowest = self.llm_timeout * (self.llm_max_retries + 1)
-        return max(self.outbox_lease, math.ceil(2 * slowest) + 10)
+        return max(self.outbox_lease, math.ceil(2 * self.llm_deadline) + 10)
 
     @property
     def nudge_policy(self) -> NudgePolicy:

@@ -8,6 +8,7 @@ their fallbacks. Errors are logged by kind only: never the prompt, never the ans
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -19,7 +20,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 
-from bot.config import Settings
+from bot.config import Settings, llm_deadline
 from handlers.drafts import MAX_LINKS, MAX_THEMES, Completion, Task
 from prompts.llm_prompts import LANGUAGE_NAMES, render
 
@@ -96,6 +97,7 @@ class OpenAISynthesizer:
         max_retries: int = 1,
     ) -> None:
         self.model = model
+        self.deadline = llm_deadline(timeout, max_retries)
         self.client = AsyncOpenAI(
             api_key=api_key,
             base_url=base_url or None,
@@ -114,13 +116,16 @@ class OpenAISynthesizer:
             },
         }
         try:
-            response = await self.client.chat.completions.create(
-                model=self.model,
-                messages=messages_for(task, boundary),
-                temperature=TEMPERATURE,
-                max_tokens=MAX_ANSWER_TOKENS,
-                response_format=answer_format,
-            )
+            async with asyncio.timeout(self.deadline):  # retries and Retry-After included
+                response = await self.client.chat.completions.create(
+                    model=self.model,
+                    messages=messages_for(task, boundary),
+                    temperature=TEMPERATURE,
+                    max_tokens=MAX_ANSWER_TOKENS,
+                    response_format=answer_format,
+                )
+        except TimeoutError:
+            return self._failed("deadline")
         except openai.APITimeoutError:
             return self._failed("timeout")
         except openai.RateLimitError:

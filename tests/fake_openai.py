@@ -20,7 +20,7 @@ from aiohttp import web
 
 from tests.fake_slack import free_port
 
-MODES = ("ok", "timeout", "500", "429", "malformed", "schema", "garbage")
+MODES = ("ok", "timeout", "500", "429", "malformed", "schema", "garbage", "dribble", "retry_after")
 _DATA = re.compile(r"^BEGIN DATA (\w+)\n(.*)\nEND DATA \1$", re.M | re.S)
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
@@ -148,6 +148,12 @@ class FakeOpenAI:
             return web.json_response({"error": {"message": "boom"}}, status=500, headers=retry)
         if mode == "429":
             return web.json_response({"error": {"message": "slow down"}}, status=429, headers=retry)
+        if mode == "retry_after":  # a server that asks for a full minute's patience
+            return web.json_response(
+                {"error": {"message": "slow down"}}, status=429, headers={"retry-after": "60"}
+            )
+        if mode == "dribble":  # one byte a second: no single read ever times out
+            return await self._dribble(request)
         if mode == "garbage":
             return web.Response(text="<html>proxy error", content_type="application/json")
         if mode == "timeout":
@@ -186,6 +192,18 @@ class FakeOpenAI:
                 },
             }
         )
+
+    async def _dribble(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "application/json"})
+        await response.prepare(request)
+        for byte in b'{"id": "chatcmpl-slow", "object": "chat.completion", "choices": []}':
+            if self._released.is_set():
+                break
+            with contextlib.suppress(ConnectionError):
+                await response.write(bytes([byte]))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), 1.0)
+        return response
 
     async def stop(self, runner: web.AppRunner) -> None:
         """Let stalled requests go, then stop (a cleanup waits for handlers still running)."""

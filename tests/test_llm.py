@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from bot.clock import ManualClock
-from bot.llm import OpenAISynthesizer
+from bot.llm import OpenAISynthesizer, synthesizer_from
 from bot.wiring import App, build
 from handlers.model import Session, SuggestionStatus
 from handlers.reports import build_summary
@@ -373,8 +373,10 @@ def test_the_outbox_lease_outlasts_the_slowest_assistant_call() -> None:
     assert off.lease_seconds == 60
     on = Settings(outbox_lease=60, openai_api_key="k", llm_model="m", llm_timeout=30,
                   llm_max_retries=1)  # fmt: skip
-    slowest = on.llm_timeout * (on.llm_max_retries + 1)
-    assert on.lease_seconds * 0.5 + slowest < on.lease_seconds
+    assert on.llm_deadline == 60  # the one total: timeout × attempts
+    assert on.lease_seconds * 0.5 + on.llm_deadline < on.lease_seconds
+    synthesizer = synthesizer_from(on)
+    assert synthesizer is not None and synthesizer.deadline == on.llm_deadline
     assert Settings(outbox_lease=600, openai_api_key="k", llm_model="m").lease_seconds == 600
 
 
@@ -409,3 +411,25 @@ def test_tokens_spent_reads_whatever_usage_a_server_sends() -> None:
     assert tokens_spent(SimpleNamespace(prompt_tokens=20, completion_tokens=None,
                                         total_tokens=30)) == (20, 10)  # fmt: skip
     assert tokens_spent(SimpleNamespace(prompt_tokens=7, completion_tokens=3)) == (7, 3)
+
+
+@pytest.mark.parametrize("mode", ["dribble", "retry_after"])
+async def test_a_call_ends_within_its_total_deadline_whatever_the_server_does(
+    make_app: AppMaker, fake_openai: FakeOpenAI, mode: str
+) -> None:
+    """A server that sends a byte a second never trips the per-read timeout, and one that
+    answers 429 with retry-after: 60 would have the client wait a minute: the deadline
+    (timeout × attempts) cuts both, and the plain reading is used."""
+    app = await make_app(timeout=1.5, retries=1)  # deadline 3 s per call
+    fake_openai.mode = mode
+    d = Driver(app)
+    started = time.monotonic()
+    sent = await reflect(d)  # two calls: the round's reading and the grouping offer
+    took = time.monotonic() - started
+    assert took < 2 * 3 + 3, took
+    reading = assist_messages(sent)
+    assert len(reading) == 1 and BY_TEMPLATE in reading[0].text
+    assert fake_openai.kinds == ["round", "grouping"]  # the minute's wait was not waited
+    async with app.uow() as uow:
+        usage = await uow.assistance.usage(1)
+    assert usage is not None and usage.calls == 2 and usage.fallbacks == 2
