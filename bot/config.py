@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     llm_model: str = Field(default="", validation_alias="COULISSE_LLM_MODEL")
     llm_timeout: float = Field(default=30.0, gt=0, validation_alias="COULISSE_LLM_TIMEOUT")
     llm_max_retries: int = Field(default=1, ge=0, le=5, validation_alias="COULISSE_LLM_MAX_RETRIES")
+    llm_temperature: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        validation_alias="COULISSE_LLM_TEMPERATURE",
+        description="Sent only when set: reasoning models refuse any but their own.",
+    )
     llm_concurrency: int = Field(
         default=4,
         ge=1,

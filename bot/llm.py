@@ -26,8 +26,7 @@ from prompts.llm_prompts import LANGUAGE_NAMES, render
 
 log = logging.getLogger(__name__)
 
-MAX_ANSWER_TOKENS = 1200
-TEMPERATURE = 0.2
+MAX_ANSWER_TOKENS = 1200  # sent as max_completion_tokens: reasoning models refuse max_tokens
 # Keywords OpenAI's strict structured outputs may refuse; the validator below still checks them.
 _NOT_ON_THE_WIRE = {"minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum"}
 
@@ -95,8 +94,10 @@ class OpenAISynthesizer:
         base_url: str = "",
         timeout: float = 30.0,
         max_retries: int = 1,
+        temperature: float | None = None,
     ) -> None:
         self.model = model
+        self.temperature = temperature  # None: not sent (some models accept only their own)
         self.deadline = llm_deadline(timeout, max_retries)
         self.client = AsyncOpenAI(
             api_key=api_key,
@@ -120,8 +121,8 @@ class OpenAISynthesizer:
                 response = await self.client.chat.completions.create(
                     model=self.model,
                     messages=messages_for(task, boundary),
-                    temperature=TEMPERATURE,
-                    max_tokens=MAX_ANSWER_TOKENS,
+                    max_completion_tokens=MAX_ANSWER_TOKENS,
+                    temperature=openai.omit if self.temperature is None else self.temperature,
                     response_format=answer_format,
                 )
         except TimeoutError:
@@ -167,6 +168,7 @@ def synthesizer_from(settings: Settings) -> OpenAISynthesizer | None:
         base_url=settings.openai_base_url,
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
+        temperature=settings.llm_temperature,
     )
 
 

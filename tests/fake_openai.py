@@ -143,6 +143,10 @@ class FakeOpenAI:
         self.requests.append(body)
         self.headers.append(dict(request.headers))
         mode = self.script.pop(0) if self.script else self.mode
+        if "max_tokens" in body:  # as reasoning models do: only max_completion_tokens
+            error = {"message": "Unsupported parameter: 'max_tokens'. Use 'max_completion_tokens'.",
+                     "type": "invalid_request_error", "param": "max_tokens"}  # fmt: skip
+            return web.json_response({"error": error}, status=400)
         retry = {"retry-after-ms": "1"}
         if mode == "500":
             return web.json_response({"error": {"message": "boom"}}, status=500, headers=retry)

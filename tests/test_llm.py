@@ -102,6 +102,9 @@ async def test_one_call_per_round_drafts_synthesis_question_and_links(
     assert fake_openai.kinds == ["round", "grouping"]  # the group round opened too
     sent_round = fake_openai.requests[0]
     assert sent_round["model"] == "test-model" and "tools" not in sent_round
+    # What reasoning models accept: max_completion_tokens, and no temperature unless set.
+    assert sent_round["max_completion_tokens"] == 1200
+    assert "max_tokens" not in sent_round and "temperature" not in sent_round
     assert sent_round["response_format"]["type"] == "json_schema"
     assert sent_round["response_format"]["json_schema"]["strict"] is True
     user = sent_round["messages"][1]["content"]
@@ -433,3 +436,19 @@ async def test_a_call_ends_within_its_total_deadline_whatever_the_server_does(
     async with app.uow() as uow:
         usage = await uow.assistance.usage(1)
     assert usage is not None and usage.calls == 2 and usage.fallbacks == 2
+
+
+async def test_a_configured_temperature_is_sent(fake_openai: FakeOpenAI) -> None:
+    from bot.config import Settings
+    from handlers.drafts import Item, Task
+
+    settings = Settings(openai_api_key="k", llm_model="m", openai_base_url=fake_openai.url,
+                        llm_temperature=0.3)  # fmt: skip
+    synthesizer = synthesizer_from(settings)
+    assert synthesizer is not None
+    task = Task("round", "nl", "Wat nu?", "Stop", items=(Item(1, "de wachtlijst", "Stop"),))
+    done = await synthesizer.complete(task)
+    await synthesizer.close()
+    assert done.data is not None and done.failure == ""
+    assert fake_openai.requests[0]["temperature"] == 0.3
+    assert fake_openai.requests[0]["max_completion_tokens"] == 1200
