@@ -20,6 +20,7 @@ from typing import Any
 from handlers.context import Context, Refusal
 from handlers.drafts import NOT_CALLED, Completion, Item, Task
 from handlers.lookup import category_label, round_title
+from handlers.loops import Edge, find_loops
 from handlers.messages import (
     Action,
     Block,
@@ -70,6 +71,7 @@ _OFF = {"off", "uit", "no", "nee"}
 _ON = {"on", "aan", "yes", "ja"}
 FACT_THEMES = 5
 FACT_EXAMPLES = 2
+FACT_LOOPS = 12
 
 
 # --- planning: one job per round or session, queued with the event ---------------------------
@@ -316,6 +318,21 @@ async def _grouping_task(
     return Task("grouping", session.locale, question, items=items)
 
 
+async def _session_loops(uow: UnitOfWork, session: Session) -> list[tuple[str, list[str]]]:
+    """The loops in the links this session drew (kind and factor names), at most FACT_LOOPS:
+    the team's map grows across its sessions, and one call carries one session's words."""
+    links = [lk for lk in await uow.causal.links(session.team_id) if lk.session_id == session.id]
+    if not links:
+        return []
+    names = {f.id: f.name for f in await uow.causal.factors(session.team_id)}
+    nodes = list(dict.fromkeys(n for lk in links for n in (lk.source_id, lk.target_id)))
+    edges = [
+        Edge(lk.source_id, lk.target_id, lk.polarity == Polarity.OPPOSITE, lk.delay) for lk in links
+    ]
+    found, _truncated, _bound = find_loops(nodes, edges, max_loops=FACT_LOOPS)
+    return [(lp.kind, [names[n] for n in lp.nodes]) for lp in found[:FACT_LOOPS]]
+
+
 async def _narrative_task(uow: UnitOfWork, session: Session) -> Task:
     summary = await build_summary(uow, session)
     names, ids = await _names(uow, session)
@@ -335,8 +352,8 @@ async def _narrative_task(uow: UnitOfWork, session: Session) -> Task:
             for th in summary["themes"][:FACT_THEMES]
         ],
         "loops": [
-            {"kind": lp["kind"], "factors": [clean(f) for f in lp["factors"]]}
-            for lp in summary["loops"]
+            {"kind": kind, "factors": [clean(f) for f in factors]}
+            for kind, factors in await _session_loops(uow, session)
         ],
         "commitments": [
             {"text": clean(c["text"]), "mode": c["mode_label"], "status": c["status_label"]}

@@ -18,7 +18,7 @@ from bot.wiring import App, build
 from handlers.model import Session, SuggestionStatus
 from handlers.reports import build_summary
 from tests.driver import Driver, Sent, started_session
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, prompt_data, task_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 BY_MODEL = "Voorgesteld door de taalmodel-assistent"
@@ -452,3 +452,31 @@ async def test_a_configured_temperature_is_sent(fake_openai: FakeOpenAI) -> None
     assert done.data is not None and done.failure == ""
     assert fake_openai.requests[0]["temperature"] == 0.3
     assert fake_openai.requests[0]["max_completion_tokens"] == 1200
+
+
+async def test_the_narrative_carries_only_this_sessions_loops(
+    make_app: AppMaker, fake_openai: FakeOpenAI
+) -> None:
+    """The team's causal map grows across sessions; the narrative call sends the loops of the
+    links this session drew, and at most twelve."""
+    app = await make_app()
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="causal commit")
+    await d.cmd("Ahmed", "link", "OUDEFACTOR -> +oude druk; oude druk -> +OUDEFACTOR")
+    await d.cmd("Sanne", "end")
+    await d.deliver()
+    reply = await d.form("Sanne", "new_session", format="custom", title="Wijk Noord 2",
+                         question="En nu?", rounds="causal commit")  # fmt: skip
+    assert "staat klaar" in reply and "is begonnen" in await d.cmd("Sanne", "start")
+    # Thirteen two-factor loops, all this session's.
+    pairs = "; ".join(f"nieuw{i} -> +terug{i}; terug{i} -> +nieuw{i}" for i in range(13))
+    await d.cmd("Ahmed", "link", pairs)
+    await d.cmd("Sanne", "end")
+    await d.deliver()
+    narrative = fake_openai.requests[-1]
+    assert task_kind(narrative) == "narrative"
+    data = prompt_data(narrative)
+    assert "oudefactor" not in json.dumps(data).casefold()  # another session's factor
+    assert len(data["loops"]) == 12 and all(
+        "nieuw" in " ".join(lp["factors"]) for lp in data["loops"]
+    )
