@@ -35,7 +35,6 @@ from handlers.messages import (
 from handlers.model import (
     Contribution,
     OutboxMessage,
-    Person,
     Polarity,
     Round,
     RoundKind,
@@ -49,6 +48,7 @@ from handlers.model import (
 )
 from handlers.nudges import Outcome, Ready, Skip
 from handlers.ports import Clock, Conflict, Synthesizer, UnitOfWork, UnitOfWorkFactory
+from handlers.pseudonyms import everyone_nameable
 from handlers.redact import Names, name_patterns, pseudonymise
 from handlers.reports import build_summary
 from handlers.synthesis import (
@@ -266,14 +266,7 @@ class Assistant:
 
 
 async def _names(uow: UnitOfWork, session: Session) -> tuple[Names | None, list[str]]:
-    """Everyone of the workspace, not only the team: a contribution may name anyone, and on
-    Slack people are often known by their handle or id."""
-    team = await uow.get(Team, session.team_id)
-    people = list(await uow.directory.people(team.workspace_id)) if team else []
-    people += [p for _, p in await uow.directory.members(session.team_id)]
-    creator = await uow.get(Person, session.created_by) if session.created_by else None
-    if creator is not None:
-        people.append(creator)
+    people = await everyone_nameable(uow, session)
     return name_patterns(p.display_name for p in people), [p.platform_id for p in people]
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Iterable
 
-from handlers.model import Person
+from handlers.model import Person, Session, Team
+from handlers.ports import UnitOfWork
+from handlers.redact import name_patterns, unnamed
 from prompts.catalog import t
 
 # Crockford's base 32: no I, L, O or U, so a pseudonym is never read as a word or a digit.
@@ -49,28 +50,27 @@ class Pseudonyms:
 
 
 class NameScrubber:
-    """Replaces the names, handles and platform ids of `people` in text with a placeholder."""
+    """Replaces people's names (whole, in parts, possessive, without accents), handles,
+    mentions, e-mail addresses and platform ids in text with a placeholder."""
 
     def __init__(self, people: Iterable[Person], placeholder: str) -> None:
-        words: set[str] = set()
-        for person in people:
-            words.add(person.platform_id)
-            name = " ".join(person.display_name.split())
-            words.add(name)
-            given = name.split(" ")[0] if name else ""
-            if len(given) >= 3:
-                words.add(given)  # "Ahmed" as well as "Ahmed El Amrani"
-        words = {w for w in words if len(w) >= 2}
+        known = [p for p in people if not p.erased]
+        self.names = name_patterns(p.display_name for p in known)
+        self.ids = sorted({p.platform_id for p in known if p.platform_id}, key=len, reverse=True)
         self.placeholder = placeholder
-        # Longest first, so a full name is replaced whole before its first name.
-        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-        self._pattern = (
-            re.compile(rf"(?<![\w@])<?@?(?:{alternatives})(?!\w)>?", re.IGNORECASE)
-            if alternatives
-            else None
-        )
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None:
-            return text
-        return self._pattern.sub(self.placeholder, text)
+        return unnamed(text, self.names, self.ids, self.placeholder)
+
+
+async def everyone_nameable(uow: UnitOfWork, session: Session) -> list[Person]:
+    """Everyone a session's text could name: the whole workspace, not only the team (a
+    contribution may name anyone; on Slack people are often known by handle or id), and
+    whoever made the session."""
+    team = await uow.get(Team, session.team_id)
+    people = list(await uow.directory.people(team.workspace_id)) if team else []
+    people += [p for _, p in await uow.directory.members(session.team_id)]
+    creator = await uow.get(Person, session.created_by) if session.created_by else None
+    if creator is not None:
+        people.append(creator)
+    return people

@@ -124,6 +124,21 @@ def pseudonymise(text: str, names: Names | None, ids: Iterable[str] = ()) -> str
     return text
 
 
+def unnamed(text: str, names: Names | None, ids: Iterable[str], placeholder: str) -> str:
+    """Only who is who taken out — names, mentions, handles, e-mail addresses, platform ids —
+    and every other word left as written: what the exports for the municipality need."""
+    text = _SLACK_MENTION.sub(placeholder, text)
+    for platform_id in ids:
+        if platform_id:
+            text = text.replace(platform_id, placeholder)
+    text = _EMAIL.sub(placeholder, text)
+    if names is not None:
+        text = names.sub(placeholder, text).replace("@" + placeholder, placeholder)
+    for pattern in (_HANDLE, _TEAMS_ID, _GUID, _SLACK_ID):
+        text = pattern.sub(placeholder, text)
+    return text
+
+
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _ANGLE = re.compile(r"<[^>]*>")
 _MARKUP = re.compile(r"[*_~`#>|\[\]{}\\]")

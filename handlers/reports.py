@@ -7,7 +7,6 @@ Commitment owners appear as pseudonyms with their organisation.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 from handlers.commitments import mode_label, status_label
@@ -15,7 +14,6 @@ from handlers.lookup import category_label, round_title
 from handlers.loops import Bounds, Loop
 from handlers.messages import Heading, Message, Text, message
 from handlers.model import (
-    Contribution,
     ForceDirection,
     IcebergLevel,
     Person,
@@ -26,7 +24,7 @@ from handlers.model import (
 from handlers.narrative import assistance_parts
 from handlers.overview import net_balance
 from handlers.ports import UnitOfWork
-from handlers.pseudonyms import NameScrubber, Pseudonyms
+from handlers.pseudonyms import NameScrubber, Pseudonyms, everyone_nameable
 from handlers.systems import leverage_questions, team_map
 from prompts.catalog import t
 
@@ -45,20 +43,8 @@ def small_groups_merged(counts: Counter[str], other: str) -> Counter[str]:
     return merged
 
 
-async def scrubber_for(
-    uow: UnitOfWork, session: Session, contributions: Sequence[Contribution], lang: str
-) -> NameScrubber:
-    """Everyone who could be named in a session's text: today's members, and the authors and
-    owners who have left the team since."""
-    people = {p.id: p for _, p in await uow.directory.members(session.team_id)}
-    assert session.id is not None
-    owners = [c.owner_id for c in await uow.commitments.for_session(session.id)]
-    ids = {i for i in [*(c.author_id for c in contributions), *owners] if i is not None}
-    for person_id in ids - set(people):
-        person = await uow.get(Person, person_id)
-        if person is not None:
-            people[person_id] = person
-    return NameScrubber(people.values(), t(lang, "summary.name_removed"))
+async def scrubber_for(uow: UnitOfWork, session: Session, lang: str) -> NameScrubber:
+    return NameScrubber(await everyone_nameable(uow, session), t(lang, "summary.name_removed"))
 
 
 async def build_summary(
@@ -78,7 +64,7 @@ async def build_summary(
     contributions = await uow.sessions.contributions([r.id for r in rounds if r.id is not None])
     members = await uow.directory.members(session.team_id)
     alias = pseudonyms or Pseudonyms(lang)
-    scrub = await scrubber_for(uow, session, contributions, lang)
+    scrub = await scrubber_for(uow, session, lang)
     headcount = Counter(p.organisation or t(lang, "summary.no_organisation") for _, p in members)
     organisations = small_groups_merged(headcount, t(lang, "summary.other_organisations"))
 

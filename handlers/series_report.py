@@ -64,7 +64,7 @@ async def build_series_summary(
     return {
         "series": {
             "id": series.id,
-            "title": (await scrubber_for(uow, held[-1], [], lang))(series.title),
+            "title": (await scrubber_for(uow, held[-1], lang))(series.title),
             "format": series.format,
             "language": lang,
             "sessions": len(sessions),

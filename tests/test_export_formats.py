@@ -299,7 +299,7 @@ async def test_csv_cells_never_run_as_excel_formulas(app: App, clock: ManualCloc
     d = Driver(app, organisations=ORGANISATIONS)
     await started_session(d, fmt="custom", rounds="commit")
     due = (clock.now() + timedelta(days=7)).date().isoformat()
-    typed = ['=HYPERLINK("http://evil.example";"klik")', "+31 bellen", "-  lijst", "@SUM(1)"]
+    typed = ['=HYPERLINK("http://evil.example";"klik")', "+31 bellen", "-  lijst", "@1+1"]
     for text in typed:
         await d.form("Ahmed", "commit", text=text, due=due, mode="co-create")
     await d.form("Fleur", "commit", text="gewoon bellen", due=due, mode="co-create")
