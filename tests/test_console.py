@@ -116,7 +116,9 @@ def test_demo_runs_a_whole_regie_session_and_writes_the_summary(tmp_path: Path, 
     assert sum(v["contributions"] for v in summary["iceberg"].values()) == 4
     svg = (tmp_path / "causal-map.svg").read_text(encoding="utf-8")
     assert svg.lstrip().startswith(("<?xml", "<svg", "<!--")) and "</svg>" in svg
-    assert "```mermaid" in markdown and "(causal-map.svg)" in markdown
+    assert "```mermaid\nflowchart LR\n" in markdown
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert html.count("<svg") >= 1 and "(causal-map.svg)" not in markdown  # travels alone
     # The weeks after: nudges in nudges.jsonl, none in quiet hours, weekends or holidays,
     # none sent twice; some skipped, each with its reason.
     nudges = [json.loads(line) for line in (tmp_path / "nudges.jsonl").read_text().splitlines()]
