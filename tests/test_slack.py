@@ -87,12 +87,19 @@ async def test_a_whole_regie_session_through_slack(slack_stack: SlackStack) -> N
         ("U3", "<!channel> *vet* <https://evil.example|klik> &lt;b&gt; &amp; @here"),
     ]:
         assert await s.dm(user, text) == 200
-    await eventually(lambda: api.texts().count("opgeslagen") >= 2)
+
+    def saved_for() -> set[str]:
+        posts = api.of("chat.postMessage") + api.of("chat.postEphemeral")
+        return {p["channel"] for p in posts if "opgeslagen" in json.dumps(p, ensure_ascii=False)}
+
+    await eventually(lambda: {"DU2", "DU3"} <= saved_for())  # both answers stored
     await s.command("U1", "next")  # reveal, overview opens
+    # The reveal may go out as more than one message: wait for the last answer in it.
     await eventually(
-        lambda: "Wat het team deelde" in json.dumps(channel_posts(slack_stack), ensure_ascii=False)
+        lambda: "klik (https://evil" in json.dumps(channel_posts(slack_stack), ensure_ascii=False)
     )
     reveal = json.dumps(channel_posts(slack_stack), ensure_ascii=False)
+    assert "Wat het team deelde" in reveal
     # What was a ping in Slack's markup arrives as words; what was typed as markup stays text.
     assert "@channel" in reveal and "&lt;b&gt; &amp;" in reveal and "klik (https://evil" in reveal
     assert "Ahmed" not in reveal and "U2" not in reveal
@@ -215,6 +222,7 @@ async def test_a_retried_event_has_one_effect(slack_stack: SlackStack) -> None:
     await s.submit(
         "U1", view, {"title": "T", "question": "Q", "format": "retro", "members": ["U2"]}
     )
+    await eventually(lambda: "staat klaar" in slack_stack.api.texts("chat.postEphemeral"))
     await s.command("U1", "start")
     await eventually(lambda: len(slack_stack.api.of("conversations.open")) == 2)
     await s.dm("U2", "Goed", event_id="Ev42")
@@ -238,6 +246,7 @@ async def test_429_and_500_are_retried_later(slack_stack: SlackStack) -> None:
     await s.command("U1", "new")
     view = await modal(slack_stack, 1)
     await s.submit("U1", view, {"title": "T", "question": "Q", "format": "retro"})
+    await eventually(lambda: "staat klaar" in slack_stack.api.texts("chat.postEphemeral"))
     await s.command("U1", "start")
     # Two outbox messages met a failure each; after Retry-After and the server-error pause
     # both still arrive, once.
@@ -264,6 +273,7 @@ async def test_a_session_is_for_the_channel_when_nobody_is_chosen(slack_stack: S
     await s.command("U1", "new")
     view = await modal(slack_stack, 1)
     await s.submit("U1", view, {"title": "T", "question": "Q", "format": "retro"})
+    await eventually(lambda: "staat klaar" in slack_stack.api.texts("chat.postEphemeral"))
     await s.command("U1", "start")
     # Everyone in the channel gets the question, the bot itself does not.
     await eventually(lambda: len(api.of("conversations.open")) == 3)
@@ -278,7 +288,11 @@ async def test_app_home_shows_my_commitments_with_check_in_buttons(slack_stack: 
         await modal(slack_stack, 1),
         {"title": "T", "question": "Q", "format": "retro", "members": ["U2"]},
     )
+    # Slack gets its answer first and the work follows: wait for each step before the next,
+    # as a person would (a commit submitted before the start has landed is refused).
+    await eventually(lambda: "staat klaar" in api.texts("chat.postEphemeral"))
     await s.command("U1", "start")
+    await eventually(lambda: len(api.of("conversations.open")) >= 1)  # the round's DMs: it runs
     await s.command("U2", "commit")
     await s.submit(
         "U2",
