@@ -1,5 +1,5 @@
 """A fake Bot Framework connector on loopback: the REST API the bot calls for Teams (v3,
-../shared/specs/teams/botframework-channel.json). It records every call, checks each body
+tests/specs/teams/botframework-channel.json). It records every call, checks each body
 against the spec's definitions (Activity, ConversationParameters), answers as the connector
 does (ResourceResponse, ConversationResourceResponse, PagedMembersResult), and fails on demand
 (429 with Retry-After, 412, 502, …)."""
@@ -16,9 +16,7 @@ from typing import Any
 from aiohttp import web
 from jsonschema import Draft4Validator
 
-SPEC = (
-    Path(__file__).resolve().parents[2] / "shared" / "specs" / "teams" / "botframework-channel.json"
-)
+SPEC = Path(__file__).resolve().parent / "specs" / "teams" / "botframework-channel.json"
 CARD = "application/vnd.microsoft.card.adaptive"
 
 

@@ -1,6 +1,6 @@
 """Teams over real HTTP on loopback: `coulisse serve` with the fake connector, a client that posts
 the activities Teams posts (conversationUpdate, message, invoke) to /api/messages, and the card
-checks against ../shared/specs."""
+checks against tests/specs."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from bot.wiring import App
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import free_port
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "teams"
+SPECS = Path(__file__).resolve().parent / "specs" / "teams"
 TENANT = "72f988bf-0000-4000-8000-000000000001"
 BOT = {"id": "28:coulisse-bot", "name": "Coulisse"}
 TEAM = "19:team-noord@thread.tacv2"  # the team's General channel has the team's id

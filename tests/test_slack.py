@@ -1,5 +1,5 @@
 """Slack over real HTTP on loopback: signed requests into `coulisse serve`, a fake Web API that
-records what the bot sends, validated against ../shared/specs."""
+records what the bot sends, validated against tests/specs."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import SlackStack, eventually
 from tests.fake_slack import sign
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "slack"
-# Newer than the 2020 Web API spec in ../shared/specs: the upload flow that replaced files.upload.
+SPECS = Path(__file__).resolve().parent / "specs" / "slack"
+# Newer than the 2020 Web API spec in tests/specs: the upload flow that replaced files.upload.
 NEWER_THAN_SPEC = {"files.getUploadURLExternal", "files.completeUploadExternal"}
 # slack-bolt asks auth.test with team_id (for org-wide installs), a parameter added since.
 NEWER_PARAMS = {"auth.test": {"team_id"}}

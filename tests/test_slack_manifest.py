@@ -14,9 +14,7 @@ from jsonschema import Draft4Validator
 
 from bot.slack.manifest import build_manifest, manifest_text
 
-SCHEMA = (
-    Path(__file__).resolve().parents[2] / "shared/specs/slack/schemastore-slack-app-manifest.json"
-)
+SCHEMA = Path(__file__).resolve().parent / "specs" / "slack" / "schemastore-slack-app-manifest.json"
 URL = "https://coulisse.example.nl"
 ENDPOINT = "https://coulisse.example.nl/slack/events"
 

@@ -1,6 +1,6 @@
 """Teams over real HTTP on loopback: Bot Framework activities into `coulisse serve`, a fake
 connector that records what the bot sends, every card validated against the Adaptive Cards 1.5
-schema and every connector call against the Bot Framework channel spec in ../shared/specs."""
+schema and every connector call against the Bot Framework channel spec in tests/specs."""
 
 from __future__ import annotations
 

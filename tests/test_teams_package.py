@@ -1,5 +1,5 @@
 """The Teams app package: a zip whose manifest validates against the Teams schema v1.19 (the
-copy in deploy/teams is the one in ../shared/specs), with icons of the sizes Teams asks for."""
+copy in deploy/teams is the one in tests/specs), with icons of the sizes Teams asks for."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.cli import app
 from bot.teams import icons
 from bot.teams.package import DEPLOY, SCHEMA, PackageError, build_package, manifest, problems
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "specs" / "teams"
+SPECS = Path(__file__).resolve().parent / "specs" / "teams"
 APP_ID = "3f6d2a51-7c1e-4d0b-9a55-2f1e8c0b7a10"
 
 
@@ -36,7 +36,7 @@ def test_the_package_holds_a_valid_manifest_and_the_icons(tmp_path: Path) -> Non
         assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
         data = json.loads(archive.read("manifest.json"))
         colour, outline = archive.read("color.png"), archive.read("outline.png")
-    schema = json.loads((SHARED / "MicrosoftTeams.v1.19.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads((SPECS / "MicrosoftTeams.v1.19.schema.json").read_text(encoding="utf-8"))
     assert list(Draft7Validator(schema).iter_errors(data)) == []
     assert data["id"] == APP_ID and data["bots"][0]["botId"] == APP_ID
     assert data["manifestVersion"] == "1.19"
@@ -84,9 +84,9 @@ def test_the_command_writes_the_zip_or_says_what_is_wrong(tmp_path: Path) -> Non
     assert refused.exit_code == 2
 
 
-def test_the_schema_copy_is_the_one_in_shared_specs() -> None:
-    shared = SHARED / "MicrosoftTeams.v1.19.schema.json"
-    assert SCHEMA.read_bytes() == shared.read_bytes()
+def test_the_schema_copy_is_the_one_in_tests_specs() -> None:
+    reference = SPECS / "MicrosoftTeams.v1.19.schema.json"
+    assert SCHEMA.read_bytes() == reference.read_bytes()
 
 
 def test_the_committed_icons_are_what_the_generator_draws() -> None:
