@@ -20,7 +20,6 @@ import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,6 +51,7 @@ from handlers.model import (
     Workspace,
 )
 from handlers.series_report import build_series_summary
+from handlers.summary import SeriesSummary
 
 SESSIONS, CONTRIBUTIONS, COMMITMENTS, PEOPLE, FACTORS = 10, 2000, 200, 40, 30
 ORGANISATIONS = ["wijkteam", "GGD", "jeugdzorg", "corporatie", "school", "gemeente", "huisarts"]
@@ -163,7 +163,7 @@ def measure(work: Callable[[], bytes], repeat: int) -> tuple[float, float, int]:
     return statistics.median(times), peak / 2**20, len(out)
 
 
-async def gather(app: App, series_id: int) -> dict[str, Any]:
+async def gather(app: App, series_id: int) -> SeriesSummary:
     async with app.uow() as uow:
         series = await uow.get(Series, series_id)
         assert series is not None
@@ -182,13 +182,13 @@ async def main(repeat: int) -> None:
             gathered = time.perf_counter() - started
         finally:
             await app.close()
-    rounds = [r for s in data["sessions"] for r in s["rounds"]]
-    contributions = sum(r["contribution_count"] for r in rounds)
-    commitments = sum(len(s["commitments"]) for s in data["sessions"])
+    rounds = [r for s in data.sessions for r in s.rounds]
+    contributions = sum(r.contribution_count for r in rounds)
+    commitments = sum(len(s.commitments) for s in data.sessions)
     assert (contributions, commitments) == (CONTRIBUTIONS, COMMITMENTS)
     print(
         f"Series of {SESSIONS} sessions, {contributions} contributions, {commitments} commitments,"
-        f" {len(data['sessions'][0]['loops'])} loops; gathered from SQLite in {gathered:.2f} s"
+        f" {len(data.sessions[0].loops)} loops; gathered from SQLite in {gathered:.2f} s"
     )
     render(data, "md", "nl")  # warm up (imports, template caches) before the baseline
     base_time, base_peak, base_size = measure(lambda: render(data, "md", "nl"), repeat)

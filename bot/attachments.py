@@ -21,7 +21,9 @@ from bot.export.files import (
     filename,
     gather,
     is_series,
+    language_of,
     render,
+    title_of,
 )
 from bot.export.pdf import PdfUnavailable
 from handlers.messages import Export
@@ -56,10 +58,9 @@ class Attachments:
             zone = ZoneInfo(person.timezone if person else "Europe/Amsterdam")
             today = self.clock.now().astimezone(zone).date()
             data = await gather(uow, ExportTarget(block.kind, block.id), block.lang or None, today)
-        series = is_series(data)
-        shown_in = data["series" if series else "session"]["language"]
-        title = t(lang, f"exporting.file_title_{'series' if series else 'session'}",
-                  title=data["series" if series else "session"]["title"])  # fmt: skip
+        kind = "series" if is_series(data) else "session"
+        shown_in = language_of(data)
+        title = t(lang, f"exporting.file_title_{kind}", title=title_of(data))
         fmt, note = block.fmt, ""
         try:
             # PDF and Word take a while to render: off the event loop, which serves everyone.

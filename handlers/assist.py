@@ -334,23 +334,23 @@ async def _narrative_task(uow: UnitOfWork, session: Session) -> Task:
         return pseudonymise(text, names, ids)
 
     facts = {
-        "people": summary["participants"]["total"],
-        "contributions": sum(r["contribution_count"] for r in summary["rounds"]),
+        "people": summary.participants.total,
+        "contributions": sum(r.contribution_count for r in summary.rounds),
         "themes": [
             {
-                "title": clean(th["title"]),
-                "votes": th["votes"],
-                "examples": [clean(x) for x in th["examples"][:FACT_EXAMPLES]],
+                "title": clean(th.title),
+                "votes": th.votes,
+                "examples": [clean(x) for x in th.examples[:FACT_EXAMPLES]],
             }
-            for th in summary["themes"][:FACT_THEMES]
+            for th in summary.themes[:FACT_THEMES]
         ],
         "loops": [
             {"kind": kind, "factors": [clean(f) for f in factors]}
             for kind, factors in await _session_loops(uow, session)
         ],
         "commitments": [
-            {"text": clean(c["text"]), "mode": c["mode_label"], "status": c["status_label"]}
-            for c in summary["commitments"]
+            {"text": clean(c.text), "mode": c.mode_label, "status": c.status_label}
+            for c in summary.commitments
         ],
     }
     return Task("narrative", session.locale, clean(session.question), facts=facts)

@@ -1,13 +1,14 @@
 """The session summary: what the team shared, chose and took on, with no author names.
 
-`build_summary` gives plain data (JSON-ready); exporters and the chat message render it.
+`build_summary` gives typed sections (handlers/summary.py; `as_dict` is the JSON export);
+exporters and the chat message render it.
 Commitment owners appear as pseudonyms with their organisation.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from dataclasses import asdict, replace
 
 from handlers.commitments import mode_label, status_label
 from handlers.lookup import category_label, round_title
@@ -25,6 +26,24 @@ from handlers.narrative import assistance_parts
 from handlers.overview import net_balance
 from handlers.ports import UnitOfWork
 from handlers.pseudonyms import NameScrubber, Pseudonyms, everyone_nameable
+from handlers.summary import (
+    ActorSummary,
+    ActsOn,
+    CausalLinkSummary,
+    CheckInSummary,
+    CommitmentSummary,
+    ContributionSummary,
+    ForceField,
+    ForceSummary,
+    IcebergSummary,
+    LeverageSummary,
+    LoopSummary,
+    Participants,
+    RoundSummary,
+    SessionInfo,
+    Summary,
+    ThemeSummary,
+)
 from handlers.systems import leverage_questions, team_map
 from prompts.catalog import t
 
@@ -55,7 +74,7 @@ async def build_summary(
     *,
     with_names: bool = False,
     pseudonyms: Pseudonyms | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     """`with_names`: commitment owners by name (a coordinator's export), never answer authors.
     `pseudonyms`: shared by the sessions of one export (a series); a fresh key otherwise."""
     lang = lang or session.locale
@@ -78,27 +97,27 @@ async def build_summary(
 
     round_data = []
     for rnd in rounds:
-        answers = [
-            {
-                "category": c.category,
-                "category_label": category_label(lang, rnd, c.category) if rnd.categories else "",
-                "text": scrub(c.text),
-            }
+        answers = tuple(
+            ContributionSummary(
+                c.category,
+                category_label(lang, rnd, c.category) if rnd.categories else "",
+                scrub(c.text),
+            )
             for c in contributions
             if c.round_id == rnd.id
-        ]
+        )
         round_data.append(
-            {
-                "position": rnd.position,
-                "name": rnd.name,
-                "title": round_title(lang, rnd),
-                "kind": rnd.kind.value,
-                "pillar": rnd.pillar,
-                "status": rnd.status.value,
-                "question": t(lang, f"rounds.{rnd.name}.question"),
-                "contribution_count": len(answers),
-                "contributions": answers,
-            }
+            RoundSummary(
+                position=rnd.position,
+                name=rnd.name,
+                title=round_title(lang, rnd),
+                kind=rnd.kind.value,
+                pillar=rnd.pillar,
+                status=rnd.status.value,
+                question=t(lang, f"rounds.{rnd.name}.question"),
+                contribution_count=len(answers),
+                contributions=answers,
+            )
         )
 
     themes: list[Theme] = []
@@ -111,62 +130,57 @@ async def build_summary(
                 dots[vote.theme_id] += vote.dots
     theme_data = sorted(
         (
-            {
-                "title": scrub(th.title),
-                "category": th.category,
-                "votes": dots[th.id or 0],
-                "contributions": sum(1 for c in contributions if c.theme_id == th.id),
-                "examples": [scrub(c.text) for c in contributions if c.theme_id == th.id][
-                    :EXAMPLES_PER_THEME
-                ],
-            }
+            ThemeSummary(
+                title=scrub(th.title),
+                category=th.category,
+                votes=dots[th.id or 0],
+                contributions=sum(1 for c in contributions if c.theme_id == th.id),
+                examples=tuple(
+                    [scrub(c.text) for c in contributions if c.theme_id == th.id][
+                        :EXAMPLES_PER_THEME
+                    ]
+                ),
+            )
             for th in themes
         ),
-        key=lambda d: -int(d["votes"]),  # type: ignore[call-overload]
+        key=lambda th: -th.votes,
     )
 
     tm = await team_map(uow, session.team_id, bounds)
     names = {f.id: scrub(f.name) for f in tm.factors}
-    links = [
-        {
-            "source": names[link.source_id],
-            "target": names[link.target_id],
-            "polarity": link.polarity.value,
-            "delay": link.delay,
-        }
+    links = tuple(
+        CausalLinkSummary(
+            names[link.source_id], names[link.target_id], link.polarity.value, link.delay
+        )
         for link in tm.links
-    ]
+    )
     made = list(await uow.commitments.for_session(session.id))
 
-    def acts_on(loop: Loop[int]) -> list[int]:
-        return [c.id or 0 for c in made if c.loop_key == loop.key or c.factor_id in loop.nodes]
+    def acts_on(loop: Loop[int]) -> tuple[int, ...]:
+        return tuple(c.id or 0 for c in made if c.loop_key == loop.key or c.factor_id in loop.nodes)
 
     acting = {lp.label: acts_on(lp) for lp in tm.analysis.loops}
-    loops = [
-        {
-            "id": lp.label,
-            "kind": lp.kind,
-            "factors": [names[n] for n in lp.nodes],
-            "length": len(lp.nodes),
-            "delays": lp.delays,
-            "commitments": acting[lp.label],
-        }
+    loops = tuple(
+        LoopSummary(
+            id=lp.label,
+            kind=lp.kind,
+            factors=tuple(names[n] for n in lp.nodes),
+            length=len(lp.nodes),
+            delays=lp.delays,
+            commitments=acting[lp.label],
+        )
         for lp in tm.analysis.loops
-    ]
-    leverage = [
-        {
-            "factor": names[f],
-            "loops": tm.analysis.loop_count[f],
-            "betweenness": round(tm.analysis.betweenness[f], 4),
-        }
+    )
+    leverage = tuple(
+        LeverageSummary(names[f], tm.analysis.loop_count[f], round(tm.analysis.betweenness[f], 4))
         for f in tm.analysis.leverage[:LEVERAGE_SHOWN]
-    ]
+    )
     iceberg = {
-        level.value: {
-            "label": t(lang, f"rounds.iceberg.categories.{level.value}"),
-            "contributions": sum(1 for c in contributions if c.category == level.value),
-            "commitments": sum(1 for c in made if c.iceberg_level == level.value),
-        }
+        level.value: IcebergSummary(
+            label=t(lang, f"rounds.iceberg.categories.{level.value}"),
+            contributions=sum(1 for c in contributions if c.category == level.value),
+            commitments=sum(1 for c in made if c.iceberg_level == level.value),
+        )
         for level in IcebergLevel
     }
 
@@ -175,84 +189,84 @@ async def build_summary(
         owner = await uow.get(Person, c.owner_id) if c.owner_id else None
         assert c.id is not None
         commitments.append(
-            {
-                "number": c.id,
-                "text": scrub(c.text),
-                "owner": (
+            CommitmentSummary(
+                number=c.id,
+                text=scrub(c.text),
+                owner=(
                     t(lang, "summary.former_participant")
                     if owner is None or owner.erased
                     else owner.display_name
                     if with_names
                     else alias(owner.id or 0)
                 ),
-                "organisation": owners_organisation(owner),
-                "co_owners": len(c.co_owner_ids),
-                "due_date": c.due_date.isoformat(),
-                "mode": c.mode.value,
-                "mode_label": mode_label(lang, c.mode),
-                "status": c.status.value,
-                "status_label": status_label(lang, c.status),
-                "acts_on": {
-                    "factor": names.get(c.factor_id) if c.factor_id else None,
-                    "loops": [label for label, ids in acting.items() if c.id in ids],
-                },
-                "iceberg_level": c.iceberg_level or None,
-                "check_ins": [
-                    {"status": ci.status.value, "at": ci.at.isoformat() if ci.at else None}
+                organisation=owners_organisation(owner),
+                co_owners=len(c.co_owner_ids),
+                due_date=c.due_date.isoformat(),
+                mode=c.mode.value,
+                mode_label=mode_label(lang, c.mode),
+                status=c.status.value,
+                status_label=status_label(lang, c.status),
+                acts_on=ActsOn(
+                    names.get(c.factor_id) if c.factor_id else None,
+                    tuple(label for label, ids in acting.items() if c.id in ids),
+                ),
+                iceberg_level=c.iceberg_level or None,
+                check_ins=tuple(
+                    CheckInSummary(ci.status.value, ci.at.isoformat() if ci.at else None)
                     for ci in await uow.commitments.check_ins(c.id)
-                ],
-            }
+                ),
+            )
         )
 
     actors = sorted(await uow.sessions.actors(session.id), key=lambda a: -a.influence)
     forces = list(await uow.sessions.forces(session.id))
-    field = {
-        direction.value: [
-            {"text": scrub(f.text), "strength": f.strength}
-            for f in sorted(forces, key=lambda f: -f.strength)
-            if f.direction == direction
-        ]
-        for direction in ForceDirection
-    }
-    summary: dict[str, Any] = {
-        "session": {
-            "id": session.id,
-            "title": scrub(session.title),
-            "question": scrub(session.question),
-            "format": session.format,
-            "language": lang,
-            "status": session.status.value,
-            "anonymous": session.anonymous,
-            "created_at": session.created_at.isoformat() if session.created_at else None,
-            "closed_at": session.closed_at.isoformat() if session.closed_at else None,
-        },
-        "participants": {
-            "total": len(members),
-            "by_organisation": dict(sorted(organisations.items())),
-        },
-        "rounds": round_data,
-        "themes": theme_data,
-        "actors": [
-            {
-                "name": scrub(a.name),
-                "organisation": scrub(a.organisation),
-                "interest": scrub(a.interest),
-                "influence": a.influence,
-                "stance": a.stance,
-            }
+    strongest = sorted(forces, key=lambda f: -f.strength)
+
+    def pulling(direction: ForceDirection) -> tuple[ForceSummary, ...]:
+        return tuple(
+            ForceSummary(scrub(f.text), f.strength) for f in strongest if f.direction == direction
+        )
+
+    summary = Summary(
+        session=SessionInfo(
+            id=session.id,
+            title=scrub(session.title),
+            question=scrub(session.question),
+            format=session.format,
+            language=lang,
+            status=session.status.value,
+            anonymous=session.anonymous,
+            created_at=session.created_at.isoformat() if session.created_at else None,
+            closed_at=session.closed_at.isoformat() if session.closed_at else None,
+        ),
+        participants=Participants(len(members), dict(sorted(organisations.items()))),
+        rounds=tuple(round_data),
+        themes=tuple(theme_data),
+        actors=tuple(
+            ActorSummary(
+                name=scrub(a.name),
+                organisation=scrub(a.organisation),
+                interest=scrub(a.interest),
+                influence=a.influence,
+                stance=a.stance,
+            )
             for a in actors
-        ],
-        "forces": {**field, "net_balance": net_balance(forces)},
-        "causal_links": links,
-        "loops": loops,
-        "loops_truncated": tm.analysis.truncated,
-        "leverage": leverage,
-        "leverage_questions": [scrub(q) for q in leverage_questions(lang, tm)],
-        "iceberg": iceberg,
-        "commitments": commitments,
-    }
-    summary.update(await assistance_parts(uow, session, lang, summary))
-    return summary
+        ),
+        forces=ForceField(
+            driving=pulling(ForceDirection.DRIVING),
+            restraining=pulling(ForceDirection.RESTRAINING),
+            net_balance=net_balance(forces),
+        ),
+        causal_links=links,
+        loops=loops,
+        loops_truncated=tm.analysis.truncated,
+        leverage=leverage,
+        leverage_questions=tuple(scrub(q) for q in leverage_questions(lang, tm)),
+        iceberg=iceberg,
+        commitments=tuple(commitments),
+    )
+    narrative, assistance = await assistance_parts(uow, session, lang, summary)
+    return replace(summary, narrative=narrative, assistance=assistance)
 
 
 async def summary_message(
@@ -260,29 +274,29 @@ async def summary_message(
 ) -> Message:
     """The summary in chat: credit to the team, the chosen themes, the commitments."""
     data = await build_summary(uow, session, lang, bounds)
-    lang = data["session"]["language"]
-    contributions = sum(r["contribution_count"] for r in data["rounds"])
+    lang = data.session.language
+    contributions = sum(r.contribution_count for r in data.rounds)
     blocks: list = [
         Heading(t(lang, "summary.heading", title=session.title)),
         Text(
             t(
                 lang,
                 "summary.credit",
-                people=data["participants"]["total"],
+                people=data.participants.total,
                 contributions=contributions,
-                themes=len(data["themes"]),
-                links=len(data["causal_links"]),
-                commitments=len(data["commitments"]),
+                themes=len(data.themes),
+                links=len(data.causal_links),
+                commitments=len(data.commitments),
             )
         ),
     ]
-    if data["themes"]:
+    if data.themes:
         blocks.append(Heading(t(lang, "summary.themes_heading")))
         blocks += [
-            Text(t(lang, "votes.result_line", rank=i, title=th["title"], dots=th["votes"]))
-            for i, th in enumerate(data["themes"][:5], start=1)
+            Text(t(lang, "votes.result_line", rank=i, title=th.title, dots=th.votes))
+            for i, th in enumerate(data.themes[:5], start=1)
         ]
-    if data["commitments"]:
+    if data.commitments:
         blocks.append(Heading(t(lang, "summary.commitments_heading")))
-        blocks += [Text(t(lang, "summary.commitment_line", **c)) for c in data["commitments"]]
+        blocks += [Text(t(lang, "summary.commitment_line", **asdict(c))) for c in data.commitments]
     return message(*blocks)

@@ -8,24 +8,24 @@ reported. One set of pseudonyms spans the whole export, so an owner is the same 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from handlers.loops import Bounds
 from handlers.model import CommitmentStatus, Series, Session, SessionStatus
 from handlers.ports import UnitOfWork
 from handlers.pseudonyms import Pseudonyms
 from handlers.reports import build_summary, scrubber_for
+from handlers.summary import CommitmentSummary, FollowThrough, SeriesInfo, SeriesSummary
 
 FOLLOW_THROUGH = ("done", "on_track", "stuck", "released", "overdue", "open")
 
 
-def follow_through_of(commitments: list[dict[str, Any]], today: date) -> dict[str, int]:
+def follow_through_of(commitments: tuple[CommitmentSummary, ...], today: date) -> dict[str, int]:
     counts = dict.fromkeys(FOLLOW_THROUGH, 0)
     for c in commitments:
-        status = CommitmentStatus(c["status"])
+        status = CommitmentStatus(c.status)
         if status in (CommitmentStatus.DONE, CommitmentStatus.RELEASED, CommitmentStatus.STUCK):
             key = status.value
-        elif date.fromisoformat(c["due_date"]) < today:
+        elif date.fromisoformat(c.due_date) < today:
             key = "overdue"
         elif status == CommitmentStatus.IN_PROGRESS:
             key = "on_track"
@@ -43,7 +43,7 @@ async def build_series_summary(
     bounds: Bounds | None = None,
     *,
     with_names: bool = False,
-) -> dict[str, Any] | None:
+) -> SeriesSummary | None:
     """None when no session of the series has started yet."""
     held = sorted(
         (
@@ -57,30 +57,32 @@ async def build_series_summary(
         return None
     lang = lang or held[0].locale
     pseudonyms = Pseudonyms(lang)
-    sessions = [
-        await build_summary(uow, s, lang, bounds, with_names=with_names, pseudonyms=pseudonyms)
-        for s in held
-    ]
-    return {
-        "series": {
-            "id": series.id,
-            "title": (await scrubber_for(uow, held[-1], lang))(series.title),
-            "format": series.format,
-            "language": lang,
-            "sessions": len(sessions),
-            "as_of": today.isoformat(),
-        },
-        "follow_through": [
-            {
-                "session": summary["session"]["id"],
-                "title": summary["session"]["title"],
-                "date": held_on(s, today).isoformat(),
-                **follow_through_of(summary["commitments"], today),
-            }
+    sessions = tuple(
+        [
+            await build_summary(uow, s, lang, bounds, with_names=with_names, pseudonyms=pseudonyms)
+            for s in held
+        ]
+    )
+    return SeriesSummary(
+        series=SeriesInfo(
+            id=series.id,
+            title=(await scrubber_for(uow, held[-1], lang))(series.title),
+            format=series.format,
+            language=lang,
+            sessions=len(sessions),
+            as_of=today.isoformat(),
+        ),
+        follow_through=tuple(
+            FollowThrough(
+                session=summary.session.id,
+                title=summary.session.title,
+                date=held_on(s, today).isoformat(),
+                **follow_through_of(summary.commitments, today),
+            )
             for s, summary in zip(held, sessions, strict=True)
-        ],
-        "sessions": sessions,
-    }
+        ),
+        sessions=sessions,
+    )
 
 
 def held_on(session: Session, today: date) -> date:

@@ -260,14 +260,14 @@ async def test_the_map_shows_loops_and_asks_about_leverage(app: App, clock: Manu
     async with app.uow() as uow:
         session = (await uow.sessions.for_team(1))[0]
         summary = await build_summary(uow, session)
-    assert [(lp["id"], lp["kind"], lp["commitments"]) for lp in summary["loops"]] == [
-        ("B1", "balancing", [2]),
-        ("R1", "reinforcing", [1]),
+    assert [(lp.id, lp.kind, lp.commitments) for lp in summary.loops] == [
+        ("B1", "balancing", (2,)),
+        ("R1", "reinforcing", (1,)),
     ]
-    assert summary["commitments"][0]["acts_on"] == {"factor": None, "loops": ["R1"]}
-    assert summary["commitments"][0]["iceberg_level"] == "structures"
-    assert summary["iceberg"]["structures"]["commitments"] == 1
-    assert summary["leverage"][0]["factor"] == "wachtlijst"
+    assert summary.as_dict()["commitments"][0]["acts_on"] == {"factor": None, "loops": ["R1"]}
+    assert summary.commitments[0].iceberg_level == "structures"
+    assert summary.iceberg["structures"].commitments == 1
+    assert summary.leverage[0].factor == "wachtlijst"
 
 
 async def test_the_team_edits_its_map(app: App) -> None:
@@ -351,8 +351,8 @@ async def test_actor_map_and_force_field(app: App, clock: ManualClock) -> None:
     assert "herken ik niet" in await d.action("Ahmed", "weaken", "999")
     async with app.uow() as uow:
         summary = await build_summary(uow, (await uow.sessions.for_team(1))[0])
-    assert summary["forces"]["net_balance"] == -4
-    assert [a["name"] for a in summary["actors"]] == ["Woningcorporatie", "Huisartsen in Noord"]
+    assert summary.forces.net_balance == -4
+    assert [a.name for a in summary.actors] == ["Woningcorporatie", "Huisartsen in Noord"]
 
 
 async def test_links_by_form_pick_existing_factors_or_name_new_ones(app: App) -> None:

@@ -17,6 +17,7 @@ from bot.llm import OpenAISynthesizer, synthesizer_from
 from bot.wiring import App, build
 from handlers.model import Session, SuggestionStatus
 from handlers.reports import build_summary
+from handlers.summary import Summary
 from tests.driver import Driver, Sent, started_session
 from tests.fake_openai import FakeOpenAI, prompt_data, task_kind
 
@@ -75,7 +76,7 @@ def assist_messages(sent: list[Sent]) -> list[Sent]:
     return [s for s in sent if s.kind == "assist"]
 
 
-async def summary_of(app: App, lang: str = "nl") -> dict:
+async def summary_of(app: App, lang: str = "nl") -> Summary:
     async with app.uow() as uow:
         session = await uow.get(Session, 1)
         assert session is not None
@@ -111,9 +112,9 @@ async def test_one_call_per_round_drafts_synthesis_question_and_links(
     assert user.count('"number"') == 4 and "Wat nu?" in user
     # Counted for the session, and in its summary.
     summary = await summary_of(app)
-    assert summary["assistance"]["calls"] == 2
-    assert summary["assistance"]["prompt_tokens"] == fake_openai.prompt_tokens > 0
-    assert summary["assistance"]["completion_tokens"] == fake_openai.completion_tokens > 0
+    assert summary.assistance is not None and summary.assistance.calls == 2
+    assert summary.assistance.prompt_tokens == fake_openai.prompt_tokens > 0
+    assert summary.assistance.completion_tokens == fake_openai.completion_tokens > 0
 
 
 async def test_a_proposed_link_counts_only_when_the_team_confirms_it(
@@ -176,12 +177,12 @@ async def test_the_narrative_is_the_assistants_only_when_the_team_chooses_it(
     offer = next(s for s in assist_messages(sent) if "conceptalinea" in s.text)
     assert "Modelverhaal: het team werkte aan" in offer.text
     assert fake_openai.kinds[-1] == "narrative"
-    before = await summary_of(app)
+    before = (await summary_of(app)).as_dict()
     assert before["narrative"]["drafted_by"] == "template"
     assert before["narrative"]["text"].startswith('Bij de vraag "Wat nu?" deelden 4 mensen')
     use = offer.message.blocks[-1].actions[0].value  # type: ignore[union-attr]
     assert "gebruikt deze alinea" in await d.action("Fleur", "suggestion", use)
-    after = await summary_of(app)
+    after = (await summary_of(app)).as_dict()
     assert after["narrative"] == {
         "text": "Modelverhaal: het team werkte aan 3 thema's en nam 0 afspraken op zich. "
         "Dan volgt de vraag wie wat oppakt.",
@@ -220,7 +221,7 @@ async def test_a_failed_call_falls_back_and_the_session_goes_on(
     summary = next(s for s in await d.deliver() if s.kind == "summary")
     assert "4 mensen deelden 4 bijdragen" in summary.text
     data = await summary_of(app)
-    assert data["narrative"]["drafted_by"] == "template"
+    assert data.narrative is not None and data.narrative.drafted_by == "template"
     async with app.uow() as uow:
         usage = await uow.assistance.usage(1)
     assert usage is not None and usage.calls == 3 and usage.fallbacks == 3
@@ -295,7 +296,7 @@ async def test_without_a_model_the_plain_methods_do_everything(app: App) -> None
     await d.cmd("Sanne", "end")
     sent = await d.deliver()
     assert assist_messages(sent) == []  # the template paragraph needs no message
-    summary = await summary_of(app)
+    summary = (await summary_of(app)).as_dict()
     assert summary["narrative"]["drafted_by"] == "template"
     assert summary["assistance"] == {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
     async with app.uow() as uow:
@@ -340,8 +341,9 @@ async def test_the_demo_runs_with_the_model_from_the_environment(
     output = "\n".join(lines)
     assert output.count("Suggested by the language-model assistant") >= 2
     assert fake_openai.kinds == ["round", "round", "grouping", "narrative"]
-    assert summary["narrative"]["drafted_by"] == "assistant"  # the scripted team chose it
-    assert summary["assistance"]["calls"] == 4
+    assert summary.narrative is not None
+    assert summary.narrative.drafted_by == "assistant"  # the scripted team chose it
+    assert summary.assistance is not None and summary.assistance.calls == 4
 
 
 def test_demo_llm_says_the_model_is_off_without_settings(

@@ -64,9 +64,9 @@ async def test_forget_me_leaves_no_trace_and_the_team_keeps_its_work(
         session = (await uow.sessions.for_team(1))[0]
         summary = await build_summary(uow, session)
     assert pending == []
-    texts = [a["text"] for r in summary["rounds"] for a in r["contributions"]]
+    texts = [a.text for r in summary.rounds for a in r.contributions]
     assert "dubbele intakes" in texts  # the team's work stays, without him
-    owners = {c["text"]: (c["owner"], c["co_owners"]) for c in summary["commitments"]}
+    owners = {c.text: (c.owner, c.co_owners) for c in summary.commitments}
     assert owners["Intake proberen"][0] == "voormalig deelnemer"
     assert owners["Lunch plannen"][1] == 0
     for fmt in FORMATS:  # every export still renders, without him
@@ -172,7 +172,7 @@ async def test_forget_removes_the_name_from_what_others_wrote_and_from_sent_mess
     for item in done:
         if "nudge" not in item.payload:
             decode_message(item.payload)  # still a message an adapter can render
-    texts = [a["text"] for r in summary["rounds"] for a in r["contributions"]]
+    texts = [a.text for r in summary.rounds for a in r.contributions]
     assert "[naam] belt elke familie" in texts
     for fmt in FORMATS:
         assert "ahmed" not in render(summary, fmt, "nl").decode("utf-8", "replace").casefold()
@@ -261,8 +261,8 @@ async def test_answers_lose_their_author_when_the_session_closes(app: App) -> No
         summary = await build_summary(uow, session)
     revealed = [s.text for s in await d.deliver() if s.kind == "reveal"]
     assert "2 bijdragen van 2 van de 4 mensen." in revealed[0]  # counted before the close
-    assert summary["participants"]["total"] == 4
-    assert len(summary["rounds"][0]["contributions"]) == 2
+    assert summary.participants.total == 4
+    assert len(summary.rounds[0].contributions) == 2
 
 
 async def test_forget_keeps_the_votes_without_the_voter(app: App) -> None:
@@ -288,5 +288,5 @@ async def test_forget_keeps_the_votes_without_the_voter(app: App) -> None:
         session = (await uow.sessions.for_team(1))[0]
         summary = await build_summary(uow, session)
     assert sorted(v.person_id is None for v in votes) == [False, True, True]
-    assert sum(th["votes"] for th in summary["themes"]) == 3
+    assert sum(th.votes for th in summary.themes) == 3
     assert "ahmed" not in await everything_stored(app)

@@ -24,6 +24,7 @@ from bot.wiring import App, build
 from handlers.model import SuggestionStatus
 from handlers.ports import Synthesizer
 from handlers.reports import build_summary
+from handlers.summary import Summary
 from prompts.catalog import t
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -63,7 +64,7 @@ async def run_demo(
     database_url: str | None = None,
     pace: float = 0.0,
     synthesizer: Synthesizer | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     url = database_url or prepare_database(out_dir, resume)
     clock = ManualClock(START)
     app = await build(url, clock, synthesizer=synthesizer)
@@ -80,7 +81,7 @@ async def _play(
     lang: str,
     out: Callable[[str], None],
     pace: float,
-) -> dict[str, Any]:
+) -> Summary:
     script = load_script(lang)
     console = Console(
         app, clock, out, team=script["team"], lang=lang, files=out_dir, exports=out_dir

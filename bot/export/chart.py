@@ -8,9 +8,9 @@ chart is never the only way to read them.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from handlers.series_report import FOLLOW_THROUGH
+from handlers.summary import FollowThrough
 
 COLOURS = {
     "done": "#1a7f37",
@@ -24,8 +24,8 @@ LABEL_WIDTH, BAR_WIDTH, ROW, TOP = 190, 380, 28, 36
 FONT = 'font-family="Helvetica,Arial,sans-serif" font-size="12"'
 
 
-def follow_through_svg(rows: list[dict[str, Any]], labels: dict[str, str], title: str) -> str:
-    most = max((sum(r[k] for k in FOLLOW_THROUGH) for r in rows), default=0) or 1
+def follow_through_svg(rows: tuple[FollowThrough, ...], labels: dict[str, str], title: str) -> str:
+    most = max((sum(r.count(k) for k in FOLLOW_THROUGH) for r in rows), default=0) or 1
     legend_top = TOP + ROW * len(rows) + 16
     width, height = LABEL_WIDTH + BAR_WIDTH + 60, legend_top + 22 * len(FOLLOW_THROUGH)
     out = [
@@ -36,20 +36,20 @@ def follow_through_svg(rows: list[dict[str, Any]], labels: dict[str, str], title
     ]
     for i, row in enumerate(rows):
         y = TOP + ROW * i
-        name = f"{row['date']} {row['title']}"
+        name = f"{row.date} {row.title}"
         shown = name if len(name) <= 30 else name[:29] + "…"
         out.append(f'<text x="0" y="{y + 15}" {FONT}>{escape(shown)}</text>')
         x = float(LABEL_WIDTH)
         for key in FOLLOW_THROUGH:
-            if not row[key]:
+            if not row.count(key):
                 continue
-            w = BAR_WIDTH * row[key] / most
+            w = BAR_WIDTH * row.count(key) / most
             out.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="20" fill="{COLOURS[key]}">'
-                f"<title>{escape(labels[key])}: {row[key]}</title></rect>"
+                f"<title>{escape(labels[key])}: {row.count(key)}</title></rect>"
             )
             x += w
-        total = sum(row[k] for k in FOLLOW_THROUGH)
+        total = sum(row.count(k) for k in FOLLOW_THROUGH)
         out.append(f'<text x="{x + 6:.1f}" y="{y + 15}" {FONT}>{total}</text>')
     for i, key in enumerate(FOLLOW_THROUGH):
         y = legend_top + 22 * i

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 from bot.export.chart import follow_through_svg
 from bot.export.diagram import mermaid, png, svg
 from bot.export.summary import diagram_of
 from handlers.series_report import FOLLOW_THROUGH
+from handlers.summary import CausalLinkSummary, ContributionSummary, SeriesSummary, Summary
 from prompts.catalog import t
 
 WORDS_PER_ROUND = 5  # "a few of the team's own words", not the whole wall
@@ -79,9 +79,8 @@ class Document:
         self.blocks.extend(blocks)
 
 
-def session_document(summary: dict[str, Any], lang: str) -> Document:
-    s = summary["session"]
-    doc = Document(t(lang, "export.title", title=s["title"]), lang)
+def session_document(summary: Summary, lang: str) -> Document:
+    doc = Document(t(lang, "export.title", title=summary.session.title), lang)
     doc.add(Heading(doc.title, 1))
     doc.add(*_about(summary, lang))
     doc.add(*_session_body(summary, lang, level=2))
@@ -92,20 +91,17 @@ def session_document(summary: dict[str, Any], lang: str) -> Document:
     return doc
 
 
-def series_document(series: dict[str, Any], lang: str) -> Document:
+def series_document(series: SeriesSummary, lang: str) -> Document:
     """The series: follow-through over time, the team's map once, then each session."""
-    info = series["series"]
-    doc = Document(t(lang, "export.series.title", title=info["title"]), lang)
+    info = series.series
+    doc = Document(t(lang, "export.series.title", title=info.title), lang)
     doc.add(Heading(doc.title, 1))
-    doc.add(
-        Paragraph(t(lang, "export.series.intro", sessions=info["sessions"], date=info["as_of"]))
-    )
+    doc.add(Paragraph(t(lang, "export.series.intro", sessions=info.sessions, date=info.as_of)))
     doc.add(*_follow_through(series, lang))
-    latest = series["sessions"][-1]
+    latest = series.sessions[-1]
     doc.add(*_system(latest, lang, level=2))
-    for summary in series["sessions"]:
-        s = summary["session"]
-        doc.add(Heading(t(lang, "export.series.session", title=s["title"]), 2))
+    for summary in series.sessions:
+        doc.add(Heading(t(lang, "export.series.session", title=summary.session.title), 2))
         doc.add(*_about(summary, lang))
         doc.add(*_session_body(summary, lang, level=3))
         doc.add(*_commitments(summary, lang, level=3))
@@ -114,53 +110,49 @@ def series_document(series: dict[str, Any], lang: str) -> Document:
     return doc
 
 
-def _about(summary: dict[str, Any], lang: str) -> list[Block]:
-    blocks: list[Block] = [
-        Paragraph(summary["session"]["question"], label=t(lang, "export.question"))
-    ]
-    narrative = summary.get("narrative")
-    if narrative and narrative.get("text"):
-        blocks.append(Paragraph(narrative["text"]))
-        if narrative.get("drafted_by") == "assistant":
+def _about(summary: Summary, lang: str) -> list[Block]:
+    blocks: list[Block] = [Paragraph(summary.session.question, label=t(lang, "export.question"))]
+    narrative = summary.narrative
+    if narrative and narrative.text:
+        blocks.append(Paragraph(narrative.text))
+        if narrative.drafted_by == "assistant":
             blocks.append(Paragraph(t(lang, "export.narrative_by_assistant"), note=True))
     blocks.append(
         Paragraph(
             t(
                 lang,
                 "summary.credit",
-                people=summary["participants"]["total"],
-                contributions=sum(r["contribution_count"] for r in summary["rounds"]),
-                themes=len(summary["themes"]),
-                links=len(summary["causal_links"]),
-                commitments=len(summary["commitments"]),
+                people=summary.participants.total,
+                contributions=sum(r.contribution_count for r in summary.rounds),
+                themes=len(summary.themes),
+                links=len(summary.causal_links),
+                commitments=len(summary.commitments),
             )
         )
     )
     return blocks
 
 
-def _session_body(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
-    p = summary["participants"]
+def _session_body(summary: Summary, lang: str, level: int) -> list[Block]:
+    p = summary.participants
     blocks: list[Block] = [
         Heading(t(lang, "export.participants"), level),
         Table(
-            t(lang, "export.participants_total", total=p["total"]),
+            t(lang, "export.participants_total", total=p.total),
             (t(lang, "export.organisation"), t(lang, "export.people")),
-            tuple((org, str(n)) for org, n in p["by_organisation"].items()),
+            tuple((org, str(n)) for org, n in p.by_organisation.items()),
             (False, True),
         ),
         Heading(t(lang, "export.rounds"), level),
     ]
-    for rnd in summary["rounds"]:
-        blocks.append(Heading(f"{rnd['position']}. {rnd['title']}", level + 1))
-        blocks.append(Paragraph(rnd["question"], note=True))
-        blocks.append(
-            Paragraph(t(lang, "export.contribution_count", count=rnd["contribution_count"]))
-        )
-        words = a_few_words(rnd["contributions"])
+    for rnd in summary.rounds:
+        blocks.append(Heading(f"{rnd.position}. {rnd.title}", level + 1))
+        blocks.append(Paragraph(rnd.question, note=True))
+        blocks.append(Paragraph(t(lang, "export.contribution_count", count=rnd.contribution_count)))
+        words = a_few_words(rnd.contributions)
         if words:
             blocks.append(Quotes(tuple(words)))
-    if summary["themes"]:
+    if summary.themes:
         blocks.append(Heading(t(lang, "export.themes"), level))
         blocks.append(
             Table(
@@ -169,13 +161,8 @@ def _session_body(summary: dict[str, Any], lang: str, level: int) -> list[Block]
                     t(lang, f"export.{k}") for k in ("theme", "votes", "contributions", "example")
                 ),
                 tuple(
-                    (
-                        th["title"],
-                        str(th["votes"]),
-                        str(th["contributions"]),
-                        _first(th["examples"]),
-                    )
-                    for th in summary["themes"]
+                    (th.title, str(th.votes), str(th.contributions), _first(th.examples))
+                    for th in summary.themes
                 ),
                 (False, True, True, False),
             )
@@ -184,13 +171,13 @@ def _session_body(summary: dict[str, Any], lang: str, level: int) -> list[Block]
     return blocks
 
 
-def a_few_words(contributions: list[dict[str, Any]]) -> list[str]:
+def a_few_words(contributions: tuple[ContributionSummary, ...]) -> list[str]:
     """Up to WORDS_PER_ROUND answers, taken in turn from each category so every voice shows."""
     by_category: dict[str, list[str]] = {}
     for answer in contributions:
-        label = answer["category_label"]
-        text = f"{label}: {answer['text']}" if label else answer["text"]
-        by_category.setdefault(answer["category"], []).append(text)
+        label = answer.category_label
+        text = f"{label}: {answer.text}" if label else answer.text
+        by_category.setdefault(answer.category, []).append(text)
     picked: list[str] = []
     queues = list(by_category.values())
     depth = 0
@@ -200,9 +187,9 @@ def a_few_words(contributions: list[dict[str, Any]]) -> list[str]:
     return picked
 
 
-def _overview(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
+def _overview(summary: Summary, lang: str, level: int) -> list[Block]:
     blocks: list[Block] = []
-    if summary["actors"]:
+    if summary.actors:
         blocks.append(Heading(t(lang, "export.actors"), level))
         blocks.append(
             Table(
@@ -213,36 +200,37 @@ def _overview(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
                 ),
                 tuple(
                     (
-                        a["name"],
-                        a["organisation"],
-                        a["interest"],
-                        str(a["influence"]),
-                        t(lang, f"overview.stances.{a['stance']}"),
+                        a.name,
+                        a.organisation,
+                        a.interest,
+                        str(a.influence),
+                        t(lang, f"overview.stances.{a.stance}"),
                     )
-                    for a in summary["actors"]
+                    for a in summary.actors
                 ),
                 (False, False, False, True, False),
             )
         )
-    forces = summary["forces"]
-    if forces["driving"] or forces["restraining"]:
+    forces = summary.forces
+    if forces.driving or forces.restraining:
         blocks.append(Heading(t(lang, "export.forces"), level))
+        pulls = {"driving": forces.driving, "restraining": forces.restraining}
         rows = tuple(
-            (t(lang, f"rounds.overview.categories.{direction}"), f["text"], str(f["strength"]))
-            for direction in ("driving", "restraining")
-            for f in forces[direction]
+            (t(lang, f"rounds.overview.categories.{direction}"), f.text, str(f.strength))
+            for direction, pulling in pulls.items()
+            for f in pulling
         )
         header = tuple(t(lang, f"export.{k}") for k in ("direction", "force", "strength"))
         blocks.append(Table(t(lang, "export.forces"), header, rows, (False, False, True)))
-        blocks.append(Paragraph(t(lang, "overview.balance", net=forces["net_balance"])))
+        blocks.append(Paragraph(t(lang, "overview.balance", net=forces.net_balance)))
     return blocks
 
 
-def _system(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
+def _system(summary: Summary, lang: str, level: int) -> list[Block]:
     blocks: list[Block] = []
     diagram = diagram_of(summary, t(lang, "export.causal_map"))
     if diagram is not None:
-        alt = t(lang, "export.map_alt", links=len(summary["causal_links"]))
+        alt = t(lang, "export.map_alt", links=len(summary.causal_links))
         blocks.append(Heading(t(lang, "export.causal_map"), level))
         blocks.append(
             Figure(
@@ -250,85 +238,79 @@ def _system(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
             )
         )
         blocks.append(Heading(t(lang, "export.causal_links"), level + 1))
-        blocks.append(Items(tuple(_link_line(link, lang) for link in summary["causal_links"])))
-    if summary["loops"]:
+        blocks.append(Items(tuple(_link_line(link, lang) for link in summary.causal_links)))
+    if summary.loops:
         blocks.append(Heading(t(lang, "export.loops"), level + 1))
         lines = []
-        for lp in summary["loops"][:LOOPS_LISTED]:
-            path = " → ".join([*lp["factors"], lp["factors"][0]])
-            kind = t(lang, f"export.{lp['kind']}")
-            acting = t(lang, "export.acted_on", count=len(lp["commitments"]))
-            lines.append(f"{lp['id']} ({kind}): {path} — {acting}")
-        if len(summary["loops"]) > LOOPS_LISTED:
-            lines.append(t(lang, "export.more_loops", count=len(summary["loops"]) - LOOPS_LISTED))
-        if summary["loops_truncated"]:
+        for lp in summary.loops[:LOOPS_LISTED]:
+            path = " → ".join([*lp.factors, lp.factors[0]])
+            kind = t(lang, f"export.{lp.kind}")
+            acting = t(lang, "export.acted_on", count=len(lp.commitments))
+            lines.append(f"{lp.id} ({kind}): {path} — {acting}")
+        if len(summary.loops) > LOOPS_LISTED:
+            lines.append(t(lang, "export.more_loops", count=len(summary.loops) - LOOPS_LISTED))
+        if summary.loops_truncated:
             lines.append(t(lang, "export.loops_truncated"))
         blocks.append(Items(tuple(lines)))
-    spread = summary["iceberg"]
-    if any(v["contributions"] or v["commitments"] for v in spread.values()):
+    spread = summary.iceberg
+    if any(v.contributions or v.commitments for v in spread.values()):
         blocks.append(Heading(t(lang, "export.iceberg"), level))
         blocks.append(
             Table(
                 t(lang, "export.iceberg"),
                 tuple(t(lang, f"export.{k}") for k in ("level", "contributions", "commitments")),
-                tuple(
-                    (v["label"], str(v["contributions"]), str(v["commitments"]))
-                    for v in spread.values()
-                ),
+                tuple((v.label, str(v.contributions), str(v.commitments)) for v in spread.values()),
                 (False, True, True),
             )
         )
     return blocks
 
 
-def _link_line(link: dict[str, Any], lang: str) -> str:
-    sign = "+" if link["polarity"] == "+" else "−"
-    delay = f" ({t(lang, 'export.delay')})" if link["delay"] else ""
-    return f"{link['source']} → {sign} {link['target']}{delay}"
+def _link_line(link: CausalLinkSummary, lang: str) -> str:
+    sign = "+" if link.polarity == "+" else "−"
+    delay = f" ({t(lang, 'export.delay')})" if link.delay else ""
+    return f"{link.source} → {sign} {link.target}{delay}"
 
 
-def _commitments(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
+def _commitments(summary: Summary, lang: str, level: int) -> list[Block]:
     blocks: list[Block] = [Heading(t(lang, "export.commitments"), level)]
-    if not summary["commitments"]:
+    if not summary.commitments:
         return [*blocks, Paragraph(t(lang, "export.no_commitments"))]
     keys = ("commitment", "owner", "due", "mode", "status", "check_in_history")
     rows = []
-    for c in summary["commitments"]:
-        owner = c["owner"] + (f" ({c['organisation']})" if c["organisation"] else "")
+    for c in summary.commitments:
+        owner = c.owner + (f" ({c.organisation})" if c.organisation else "")
         history = ", ".join(
-            t(lang, f"commitments.statuses.{ci['status']}")
-            + (f" ({ci['at'][:10]})" if ci["at"] else "")
-            for ci in c["check_ins"]
+            t(lang, f"commitments.statuses.{ci.status}") + (f" ({ci.at[:10]})" if ci.at else "")
+            for ci in c.check_ins
         )
-        rows.append(
-            (c["text"], owner, c["due_date"], c["mode_label"], c["status_label"], history or "—")
-        )
+        rows.append((c.text, owner, c.due_date, c.mode_label, c.status_label, history or "—"))
     header = tuple(t(lang, f"export.{k}") for k in keys)
     return [*blocks, Table(t(lang, "export.commitments"), header, tuple(rows))]
 
 
-def _open_questions(summary: dict[str, Any], lang: str, level: int) -> list[Block]:
+def _open_questions(summary: Summary, lang: str, level: int) -> list[Block]:
     """What the next session could pick up: the map's questions, loops nobody acts on yet,
     commitments that are stuck."""
-    lines = list(summary["leverage_questions"])
-    untouched = [lp for lp in summary["loops"] if not lp["commitments"]]
+    lines = list(summary.leverage_questions)
+    untouched = [lp for lp in summary.loops if not lp.commitments]
     lines += [
-        t(lang, "export.untouched_loop", loop=lp["id"], factors=", ".join(lp["factors"]))
+        t(lang, "export.untouched_loop", loop=lp.id, factors=", ".join(lp.factors))
         for lp in untouched[:UNTOUCHED_LOOPS_ASKED]
     ]
     lines += [
-        t(lang, "export.stuck_commitment", text=c["text"])
-        for c in summary["commitments"]
-        if c["status"] == "stuck"
+        t(lang, "export.stuck_commitment", text=c.text)
+        for c in summary.commitments
+        if c.status == "stuck"
     ]
     if not lines:
         return []
     return [Heading(t(lang, "export.open_questions"), level), Items(tuple(lines))]
 
 
-def _follow_through(series: dict[str, Any], lang: str) -> list[Block]:
+def _follow_through(series: SeriesSummary, lang: str) -> list[Block]:
     labels = {key: t(lang, f"export.follow_through.{key}") for key in FOLLOW_THROUGH}
-    rows = series["follow_through"]
+    rows = series.follow_through
     return [
         Heading(t(lang, "export.follow_through.heading"), 2),
         Figure(
@@ -340,24 +322,24 @@ def _follow_through(series: dict[str, Any], lang: str) -> list[Block]:
             t(lang, "export.follow_through.heading"),
             (t(lang, "export.follow_through.session"), *labels.values()),
             tuple(
-                (f"{r['date']} {r['title']}", *(str(r[k]) for k in FOLLOW_THROUGH)) for r in rows
+                (f"{r.date} {r.title}", *(str(r.count(k)) for k in FOLLOW_THROUGH)) for r in rows
             ),
             (False, *(True for _ in FOLLOW_THROUGH)),
         ),
     ]
 
 
-def _closing(summary: dict[str, Any], lang: str) -> list[Block]:
+def _closing(summary: Summary, lang: str) -> list[Block]:
     blocks: list[Block] = []
-    used = summary.get("assistance")
-    if used and used.get("calls"):
+    used = summary.assistance
+    if used and used.calls:
         blocks.append(
             Paragraph(
                 t(
                     lang,
                     "export.assistance",
-                    calls=used["calls"],
-                    tokens=used.get("prompt_tokens", 0) + used.get("completion_tokens", 0),
+                    calls=used.calls,
+                    tokens=used.prompt_tokens + used.completion_tokens,
                 ),
                 note=True,
             )
@@ -366,5 +348,5 @@ def _closing(summary: dict[str, Any], lang: str) -> list[Block]:
     return blocks
 
 
-def _first(examples: list[str]) -> str:
+def _first(examples: tuple[str, ...]) -> str:
     return examples[0] if examples else ""

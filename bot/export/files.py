@@ -27,6 +27,7 @@ from handlers.model import Series, Session
 from handlers.ports import UnitOfWork
 from handlers.reports import build_summary
 from handlers.series_report import build_series_summary
+from handlers.summary import SeriesSummary, Summary
 from prompts.catalog import t
 
 SCHEMA = Path(__file__).with_name("summary.schema.json")
@@ -40,6 +41,8 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
 }
+
+ExportData = Summary | SeriesSummary  # what `gather` finds; `as_dict` is its JSON
 
 
 @dataclass(frozen=True)
@@ -82,34 +85,34 @@ def _series_validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(series, registry=registry)
 
 
-def is_series(data: dict[str, Any]) -> bool:
-    return "series" in data
+def is_series(data: ExportData) -> bool:
+    return isinstance(data, SeriesSummary)
 
 
 def as_json(data: dict[str, Any]) -> str:
-    """The summary as JSON; an export that does not match the schema is refused, not written."""
-    if is_series(data):
+    """The summary as JSON (its `as_dict`); an export that does not match the schema is refused,
+    not written."""
+    if "series" in data:
         _series_validator().validate(data)
     else:
         jsonschema.Draft7Validator(schema()).validate(data)
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def commitments_csv(data: dict[str, Any], lang: str) -> bytes:
+def commitments_csv(data: ExportData, lang: str) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     keys = ("number", "commitment", "owner", "organisation", "due", "mode", "status", "check_ins")
-    sessions = data["sessions"] if is_series(data) else [data]
+    sessions = data.sessions if isinstance(data, SeriesSummary) else (data,)
     lead = [t(lang, "export.csv.session")] if is_series(data) else []
     writer.writerow(lead + [t(lang, f"export.csv.{k}") for k in keys])
     for summary in sessions:
-        session = [inert(summary["session"]["title"])] if is_series(data) else []
-        for c in summary["commitments"]:
-            row = [c["number"], inert(c["text"]), inert(c["owner"]), inert(c["organisation"])]
+        session = [inert(summary.session.title)] if is_series(data) else []
+        for c in summary.commitments:
+            row = [c.number, inert(c.text), inert(c.owner), inert(c.organisation)]
             writer.writerow(
-                [*session, *row, c["due_date"], c["mode_label"], c["status_label"],
-                 len(c["check_ins"])]
-            )  # fmt: skip
+                [*session, *row, c.due_date, c.mode_label, c.status_label, len(c.check_ins)]
+            )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
@@ -119,16 +122,16 @@ def inert(text: str) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def document(data: dict[str, Any], lang: str) -> Document:
-    if is_series(data):
+def document(data: ExportData, lang: str) -> Document:
+    if isinstance(data, SeriesSummary):
         return series_document(data, lang)
     return session_document(data, lang)
 
 
-def render(data: dict[str, Any], fmt: str, lang: str) -> bytes:
+def render(data: ExportData, fmt: str, lang: str) -> bytes:
     """One export of a session (`build_summary`) or series (`build_series_summary`)."""
     if fmt == "json":
-        return as_json(data).encode("utf-8")
+        return as_json(data.as_dict()).encode("utf-8")
     if fmt == "csv":
         return commitments_csv(data, lang)
     if fmt == "md":
@@ -142,10 +145,10 @@ def render(data: dict[str, Any], fmt: str, lang: str) -> bytes:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def filename(data: dict[str, Any], fmt: str) -> str:
+def filename(data: ExportData, fmt: str) -> str:
     if fmt == "csv":
         return "commitments.csv"
-    stem = f"series-{data['series']['id']}" if is_series(data) else "summary"
+    stem = f"series-{data.series.id}" if isinstance(data, SeriesSummary) else "summary"
     return f"{stem}.{fmt}"
 
 
@@ -156,7 +159,7 @@ async def gather(
     today: date,
     *,
     names: bool = False,
-) -> dict[str, Any]:
+) -> ExportData:
     """The data an export shows; NothingToExport when the target does not exist (yet)."""
     if target.kind == "series":
         series = await uow.get(Series, target.id)
@@ -184,11 +187,19 @@ async def export_file(
     names: bool = False,
 ) -> ExportFile:
     data = await gather(uow, target, lang, today, names=names)
-    shown_in = data["series"]["language"] if is_series(data) else data["session"]["language"]
+    shown_in = language_of(data)
     return ExportFile(filename(data, fmt), MEDIA_TYPES[fmt], render(data, fmt, shown_in))
 
 
-def write_summary(summary: dict[str, Any], out_dir: Path, lang: str) -> tuple[list[Path], str]:
+def language_of(data: ExportData) -> str:
+    return data.series.language if isinstance(data, SeriesSummary) else data.session.language
+
+
+def title_of(data: ExportData) -> str:
+    return data.series.title if isinstance(data, SeriesSummary) else data.session.title
+
+
+def write_summary(summary: Summary, out_dir: Path, lang: str) -> tuple[list[Path], str]:
     """The demo's files: the summary in every format, the commitments, the map's pictures.
     Returns what was written and, when a format could not be made here, why."""
     written, missing = [], ""

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from handlers.messages import Diagram, DiagramLink, DiagramLoop
+from handlers.summary import Summary
 
 
-def diagram_of(summary: dict[str, Any], title: str) -> Diagram | None:
+def diagram_of(summary: Summary, title: str) -> Diagram | None:
     """The causal map of a summary as a diagram (the same one the chat showed)."""
-    if not summary["causal_links"]:
+    if not summary.causal_links:
         return None
     names: list[str] = []
-    for link in summary["causal_links"]:
-        for name in (link["source"], link["target"]):
+    for link in summary.causal_links:
+        for name in (link.source, link.target):
             if name not in names:
                 names.append(name)
     index = {name: i for i, name in enumerate(names)}
@@ -22,10 +21,8 @@ def diagram_of(summary: dict[str, Any], title: str) -> Diagram | None:
         title,
         tuple(names),
         tuple(
-            DiagramLink(index[lk["source"]], index[lk["target"]], lk["polarity"], lk["delay"])
-            for lk in summary["causal_links"]
+            DiagramLink(index[lk.source], index[lk.target], lk.polarity, lk.delay)
+            for lk in summary.causal_links
         ),
-        tuple(
-            DiagramLoop(lp["id"], tuple(index[f] for f in lp["factors"])) for lp in summary["loops"]
-        ),
+        tuple(DiagramLoop(lp.id, tuple(index[f] for f in lp.factors)) for lp in summary.loops),
     )
