@@ -59,10 +59,10 @@ async def prepare(app: App) -> int:
 
 async def through_handlers(app: App, rows: int, _round_id: int) -> None:
     for n in range(rows):
-        replies = await app.coulisse.handle(
+        outcome = await app.coulisse.handle(
             Command("add", actor(n % PEOPLE), PLACE, args=f"stop: punt {n}", event_key=f"b{n}")
         )
-        assert replies, "every contribution is acknowledged"
+        assert outcome.replies, "every contribution is acknowledged"
 
 
 async def bare_core(app: App, rows: int, round_id: int) -> None:

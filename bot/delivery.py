@@ -20,6 +20,7 @@ class Target:
     owner_id: int  # our team or person id
     address: str  # channel id, or the person's platform id
     locale: str
+    name: str = ""  # the person's display name or the team's name (the console shows it)
 
 
 PlatformSend = Callable[[OutboxMessage, Target, Message], Awaitable[None]]
@@ -41,16 +42,18 @@ class Delivery:
                 if person is None or person.erased:
                     raise UnknownRecipient(f"person {to.id}")
                 workspace = await uow.get(Workspace, person.workspace_id)
-                address, locale = person.platform_id, person.locale
+                address, locale, name = person.platform_id, person.locale, person.display_name
             else:
                 team = await uow.get(Team, to.id)
                 if team is None:
                     raise UnknownRecipient(f"team {to.id}")
                 workspace = await uow.get(Workspace, team.workspace_id)
-                address = team.channel_id
+                address, name = team.channel_id, team.name
                 locale = workspace.locale if workspace else "nl"
         assert workspace is not None
-        return Target(workspace.platform, workspace.external_id, to.kind, to.id, address, locale)
+        return Target(
+            workspace.platform, workspace.external_id, to.kind, to.id, address, locale, name
+        )
 
     async def __call__(self, item: OutboxMessage, to: Destination, message: Message) -> None:
         target = await self.target(to)

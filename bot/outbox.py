@@ -31,10 +31,11 @@ LEASE_SHARE = 0.5  # of the lease a batch may use before it hands back what it h
 class RetryLater(Exception):
     """The platform asked us to wait (429 Retry-After) or was briefly down (5xx)."""
 
-    def __init__(self, seconds: float, reason: str) -> None:
+    def __init__(self, seconds: float, reason: str, sent: int = 0) -> None:
         super().__init__(reason)
         self.seconds = seconds
         self.reason = reason
+        self.sent = sent  # parts of a long message that did go out before this
 
 
 class OutboxDispatcher:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.context import Context, Refusal
+from handlers.conversation import Router
 from handlers.drafts import NOT_CALLED, Completion, Item, Task
 from handlers.lookup import category_label, round_title
 from handlers.loops import Edge, find_loops
@@ -29,13 +30,14 @@ from handlers.messages import (
     Heading,
     Message,
     Text,
-    encode_destination,
     message,
+    outbox_row,
 )
 from handlers.model import (
     Contribution,
     OutboxMessage,
     Polarity,
+    Role,
     Round,
     RoundKind,
     RoundStatus,
@@ -79,12 +81,12 @@ FACT_LOOPS = 12
 
 async def _plan(ctx: Context, session: Session, job: str) -> None:
     await ctx.uow.outbox.enqueue(
-        OutboxMessage(
-            dedupe_key=f"assist:{job}",
+        outbox_row(
+            Destination.channel(session.team_id),
             kind=ASSIST,
-            destination=encode_destination(Destination.channel(session.team_id)),
-            payload={"nudge": {"type": ASSIST, "job": job}},
+            dedupe_key=f"assist:{job}",
             due_at=ctx.now,
+            nudge={"type": ASSIST, "job": job},
         )
     )
 
@@ -522,3 +524,8 @@ async def set_assistant(ctx: Context, args: str) -> None:
         ctx.say("assist.turned_on", configured=ctx.assistant)
     else:
         ctx.say("assist.turned_off")
+
+
+router = Router()
+router.command("assistant", role=Role.COORDINATOR)(set_assistant)
+router.action("suggestion")(decide)

@@ -7,6 +7,7 @@ import re
 from datetime import date
 
 from handlers.context import MAX_TEXT, Context, Refusal, clean_text
+from handlers.conversation import Router, no_args
 from handlers.lookup import require_running_session
 from handlers.messages import (
     Action,
@@ -312,3 +313,27 @@ async def review(ctx: Context, session: Session) -> None:
             kind="review_checkin",
             dedupe_key=f"review-checkin:{session.id}:{c.id}",
         )
+
+
+router = Router()
+router.command("my", in_dm=True)(no_args(my_commitments))
+
+
+@router.command("commit", form="commit")
+@router.action("commit")
+async def _commit(ctx: Context, args: str) -> None:
+    if args.strip():
+        raise Refusal("errors.commit_use_form")
+    ctx.open(commitment_form(ctx.lang))
+
+
+@router.form("commit", build=commitment_form, static=True)
+async def _committed(ctx: Context, values: dict[str, str], _context: str) -> None:
+    from handlers.nudges import plan_check_ins  # nudges reads commitments: imported when used
+
+    made = await commit(ctx, values)
+    await plan_check_ins(ctx.uow, made, ctx.now, ctx.policy)
+
+
+router.command("checkin")(check_in)
+router.action("checkin")(check_in)

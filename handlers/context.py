@@ -9,9 +9,17 @@ from zoneinfo import ZoneInfo
 
 from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
-from handlers.messages import Destination, Message, Text, encode_destination, encode_message
-from handlers.model import Membership, OutboxMessage, Person, Role, Team, Workspace
-from handlers.ports import Clock, UnitOfWork
+from handlers.messages import (
+    Destination,
+    Form,
+    Message,
+    Reply,
+    Text,
+    To,
+    outbox_row,
+)
+from handlers.model import Membership, Person, Role, Team, Workspace
+from handlers.ports import NO_ROSTER, Clock, Roster, UnitOfWork
 from prompts.catalog import t
 
 # Limits on what people type; beyond them we say so and store nothing.
@@ -41,7 +49,8 @@ class Context:
     policy: NudgePolicy = field(default_factory=NudgePolicy)
     scheduled: bool = False  # acting for the schedule, not for a person at the keyboard
     assistant: bool = False  # a language model is configured for this installation
-    replies: list[Message] = field(default_factory=list)
+    roster: Roster = NO_ROSTER  # who is in the channel, as the platform says
+    replies: list[Reply] = field(default_factory=list)
 
     @property
     def lang(self) -> str:
@@ -64,7 +73,20 @@ class Context:
         return t(self.lang, key, **params)
 
     def reply(self, message: Message) -> None:
-        self.replies.append(message)
+        """To the person who acted, privately."""
+        self.replies.append(Reply(To.ACTOR, message))
+
+    def replace(self, message: Message) -> None:
+        """In place of the message the person acted on (everyone sees the new state)."""
+        self.replies.append(Reply(To.ACTED_ON, message))
+
+    def open(self, form: Form) -> None:
+        """Show the person this form to fill in."""
+        self.replies.append(Reply(To.FORM, Message((form,))))
+
+    def announce(self, message: Message) -> None:
+        """To the team's channel, now (the platform posts it where the event came from)."""
+        self.replies.append(Reply(To.CHANNEL, message))
 
     def say(self, key: str, **params: Any) -> None:
         self.reply(Message((Text(self.t(key, **params)),)))
@@ -96,16 +118,8 @@ class Context:
         due_at: datetime | None = None,
     ) -> bool:
         """Queue a message in the outbox; a second one with the same key is ignored."""
-        return await self.uow.outbox.enqueue(
-            OutboxMessage(
-                dedupe_key=dedupe_key,
-                kind=kind,
-                destination=encode_destination(to),
-                payload=encode_message(message),
-                due_at=due_at or self.now,
-                person_id=to.id if to.kind == "dm" else None,
-            )
-        )
+        row = outbox_row(to, message, kind=kind, dedupe_key=dedupe_key, due_at=due_at or self.now)
+        return await self.uow.outbox.enqueue(row)
 
 
 def clean_text(raw: str, limit: int = MAX_TEXT) -> str:

@@ -11,6 +11,7 @@ import json
 import uuid
 
 from handlers.context import Context, Refusal
+from handlers.conversation import Router
 from handlers.messages import Destination, Export, message
 from handlers.model import Role, Series, Session, SessionStatus
 from prompts.catalog import LANGUAGES, words
@@ -104,3 +105,18 @@ async def confirm(ctx: Context, value: str) -> None:
 async def declined(ctx: Context, _value: str) -> None:
     """The person said no to the file (Teams asks before it puts one in their OneDrive)."""
     ctx.say("exporting.declined")
+
+
+def _is_export(args: str) -> bool:
+    """`export docx`, `exporteer reeks`: a format or the series, not a sentence."""
+    try:
+        parse(args)
+    except Refusal:
+        return False
+    return True
+
+
+router = Router()
+router.command("export", role=Role.COORDINATOR, in_dm=_is_export)(export)
+router.action("export_file")(confirm)
+router.action("export_declined")(declined)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.commitments import check_in_buttons, commitment_line
 from handlers.context import Context
+from handlers.conversation import Router, no_args
 from handlers.messages import Block, Bullets, Heading, Text, message
 
 
@@ -26,3 +27,7 @@ async def home(ctx: Context) -> None:
                                   status=status))  # fmt: skip
     blocks.append(Bullets(tuple(sessions)) if sessions else Text(ctx.t("people.home_none")))
     ctx.reply(message(*blocks))
+
+
+router = Router()
+router.command("home", listed=False)(no_args(home))

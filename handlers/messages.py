@@ -2,15 +2,20 @@
 
 Handlers speak in these small values; each platform adapter has one renderer that turns them
 into Block Kit, Adaptive Cards or plain text. All text here is plain, already in the reader's
-language; renderers escape it for their platform. Incoming events arrive as `Command`,
-`ActionTaken` or `FormSubmitted`.
+language; renderers escape it for their platform. Incoming events arrive as `Typed` (free
+text), `Command`, `ActionTaken`, `FormSubmitted` or `Installed`; what goes back is an `Outcome`:
+replies addressed by intent, with who acted, their team and their language.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
 from typing import Any, Literal
+
+from handlers.model import OutboxMessage
 
 # --- what the bot says -------------------------------------------------------------------------
 
@@ -187,10 +192,6 @@ class Destination:
 @dataclass(frozen=True)
 class Message:
     blocks: tuple[Block, ...]
-    # This message takes the place of the one the person acted on (a ballot with new counts).
-    replace: bool = False
-    # A polite no: nothing changed (a platform may keep a form open to correct it).
-    refused: bool = False
 
     @property
     def plain_text(self) -> str:
@@ -254,11 +255,38 @@ def _decode(value: Any) -> Any:
 
 
 def encode_message(msg: Message) -> dict[str, Any]:
-    return {"blocks": [_encode(b) for b in msg.blocks], "replace": msg.replace}
+    return {"blocks": [_encode(b) for b in msg.blocks]}
 
 
 def decode_message(data: dict[str, Any]) -> Message:
-    return Message(tuple(_decode(b) for b in data["blocks"]), bool(data.get("replace", False)))
+    return Message(tuple(_decode(b) for b in data["blocks"]))
+
+
+def outbox_row(
+    to: Destination,
+    msg: Message | None = None,
+    *,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime,
+    nudge: dict[str, Any] | None = None,
+    skip: int = 0,
+) -> OutboxMessage:
+    """The one way something to send becomes an outbox row: a message as it is, or a nudge
+    (`nudge`) rendered from the state when it is due. `skip`: parts already delivered."""
+    payload: dict[str, Any] = (
+        {"nudge": nudge} if nudge is not None else encode_message(msg or Message(()))
+    )
+    if skip:
+        payload["skip"] = skip
+    return OutboxMessage(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        destination=encode_destination(to),
+        payload=payload,
+        due_at=due_at,
+        person_id=to.id if to.kind == "dm" else None,
+    )
 
 
 def encode_destination(dest: Destination) -> dict[str, Any]:
@@ -286,15 +314,29 @@ class Actor:
 
 @dataclass(frozen=True)
 class Place:
-    """Where it happened: a channel (team) or a direct message."""
+    """Where it happened: a channel (team) or a direct message, perhaps in a thread."""
 
     kind: Literal["channel", "dm"]
     channel_id: str = ""
     channel_name: str = ""
+    thread: str = ""
+
+
+@dataclass(frozen=True)
+class Typed:
+    """Free text a person typed to the bot: a mention in a channel, or a direct message. The
+    core decides whether it is a command or an answer (`Conversation.interpret`)."""
+
+    text: str
+    actor: Actor
+    place: Place
+    event_key: str = ""
 
 
 @dataclass(frozen=True)
 class Command:
+    """A command asked for explicitly (Slack's slash command, a platform's menu)."""
+
     name: str
     actor: Actor
     place: Place
@@ -314,18 +356,63 @@ class ActionTaken:
 @dataclass(frozen=True)
 class FormSubmitted:
     form_id: str
-    values: dict[str, str] = field(default_factory=dict)
-    actor: Actor = Actor("console", "", "")
-    place: Place = Place("dm")
+    values: dict[str, str]
+    actor: Actor
+    place: Place
     context: str = ""
     event_key: str = ""
 
 
-Event = Command | ActionTaken | FormSubmitted
+@dataclass(frozen=True)
+class Installed:
+    """The bot was added to a channel (or a person's chat) by `actor`."""
+
+    actor: Actor
+    place: Place
+    event_key: str = ""
+
+
+Event = Typed | Command | ActionTaken | FormSubmitted | Installed
+
+
+# --- what goes back ----------------------------------------------------------------------------
+
+
+class To(Enum):
+    """Where a reply is meant to go; each platform knows how."""
+
+    ACTOR = "actor"  # the person who acted, privately (ephemeral, invoke response, their DM)
+    ACTED_ON = "acted_on"  # in place of the message acted on (a ballot with new counts)
+    FORM = "form"  # open this form for the person (a modal, a card)
+    CHANNEL = "channel"  # the team's channel, for everyone (a welcome on installation)
 
 
 @dataclass(frozen=True)
 class Reply:
-    """The immediate answer to the person who acted (ephemeral where the platform allows)."""
-
+    to: To
     message: Message
+
+    @property
+    def form(self) -> Form | None:
+        return next((b for b in self.message.blocks if isinstance(b, Form)), None)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What handling one event gave: the replies, and who, where and in which language, so
+    that no adapter has to look anything up again."""
+
+    replies: tuple[Reply, ...] = ()
+    lang: str = ""
+    person_id: int | None = None
+    team_id: int | None = None
+    refused: bool = False  # a polite no: nothing changed (a form may stay open to correct it)
+    duplicate: bool = False  # a delivery seen before: nothing done, nothing to say
+    event_key: str = ""
+
+    @property
+    def messages(self) -> list[Message]:
+        return [r.message for r in self.replies]
+
+    def to(self, *kinds: To) -> list[Reply]:
+        return [r for r in self.replies if r.to in kinds]

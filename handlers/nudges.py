@@ -16,6 +16,7 @@ from typing import Any
 
 from handlers.commitments import check_in_buttons, status_label
 from handlers.context import Context, Refusal
+from handlers.conversation import Router
 from handlers.etiquette import Etiquette, NudgePolicy
 from handlers.lookup import round_title
 from handlers.messages import (
@@ -25,8 +26,8 @@ from handlers.messages import (
     Heading,
     Message,
     Text,
-    encode_destination,
     message,
+    outbox_row,
 )
 from handlers.model import (
     Commitment,
@@ -90,14 +91,10 @@ async def plan(
         if await uow.outbox.count_nudges(person.id, start, end, NUDGE_KINDS) < policy.daily_cap:
             break
         when = etiquette.next_slot(end)
+    nudge = {"type": kind, **spec}
     return await uow.outbox.enqueue(
-        OutboxMessage(
-            dedupe_key=dedupe_key,
-            kind=kind,
-            destination=encode_destination(Destination.dm(person.id)),
-            payload={"nudge": {"type": kind, **spec}},
-            due_at=when,
-            person_id=person.id,
+        outbox_row(
+            Destination.dm(person.id), kind=kind, dedupe_key=dedupe_key, due_at=when, nudge=nudge
         )
     )
 
@@ -116,12 +113,12 @@ async def plan_for_team(
     timezone = workspace.timezone if workspace else Etiquette().timezone
     when = Etiquette(timezone, country=policy.country).next_slot(wanted)
     return await uow.outbox.enqueue(
-        OutboxMessage(
-            dedupe_key=dedupe_key,
+        outbox_row(
+            Destination.channel(team.id),
             kind=str(spec["type"]),
-            destination=encode_destination(Destination.channel(team.id)),
-            payload={"nudge": spec},
+            dedupe_key=dedupe_key,
             due_at=when,
+            nudge=spec,
         )
     )
 
@@ -359,3 +356,7 @@ async def snooze(ctx: Context, value: str) -> None:
         ctx.policy,
     )
     ctx.say("nudges.snoozed", days=SNOOZE.days)
+
+
+router = Router()
+router.action("snooze")(snooze)

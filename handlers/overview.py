@@ -9,9 +9,11 @@ the field's net balance and the question which restraining force someone will we
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from handlers.commitments import commitment_form
 from handlers.context import Context, Refusal, clean_text
+from handlers.conversation import Flow, Router
 from handlers.lookup import require_open_round, split_category
 from handlers.messages import (
     Action,
@@ -243,13 +245,36 @@ async def weaken(ctx: Context, value: str) -> None:
         else f
         for f in form.fields
     )
-    ctx.reply(
-        message(
-            Text(t(ctx.lang, "overview.weaken_intro")),
-            Form(form.id, form.title, fields, form.submit, form.context),
-        )
-    )
+    ctx.say("overview.weaken_intro")
+    ctx.open(Form(form.id, form.title, fields, form.submit, form.context))
 
 
 def overview_prompt_blocks(lang: str) -> list[Block]:
     return [Text(t(lang, "overview.how_to")), actor_form(lang), force_form(lang)]
+
+
+def _form_only(form: Callable[[str], Form]) -> Flow:
+    """A command that is filled in as a form: without fields it shows the form."""
+
+    async def run(ctx: Context, args: str) -> None:
+        if args.strip():
+            raise Refusal("errors.use_the_form")
+        ctx.open(form(ctx.lang))
+
+    return run
+
+
+router = Router()
+router.command("actor", form="actor")(_form_only(actor_form))
+router.command("force", form="force")(_form_only(force_form))
+router.action("weaken")(weaken)
+
+
+@router.form("actor", build=actor_form, static=True)
+async def _actor(ctx: Context, values: dict[str, str], _context: str) -> None:
+    await add_actor(ctx, values)
+
+
+@router.form("force", build=force_form, static=True)
+async def _force(ctx: Context, values: dict[str, str], _context: str) -> None:
+    await add_force(ctx, values)

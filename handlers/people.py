@@ -7,6 +7,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.context import Context, Refusal
+from handlers.conversation import Router, no_args
 from handlers.loops import Bounds
 from handlers.messages import (
     Actor,
@@ -14,13 +15,11 @@ from handlers.messages import (
     Heading,
     Place,
     Text,
-    encode_destination,
-    encode_message,
     message,
+    outbox_row,
 )
 from handlers.model import (
     Membership,
-    OutboxMessage,
     Person,
     Platform,
     Role,
@@ -30,6 +29,8 @@ from handlers.model import (
 )
 from handlers.ports import Clock, UnitOfWork
 from prompts.catalog import LANGUAGES, language, t
+
+QUIET = re.compile(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*")
 
 
 async def resolve(
@@ -181,7 +182,7 @@ async def set_timezone(ctx: Context, args: str) -> None:
 
 async def set_quiet_hours(ctx: Context, args: str) -> None:
     """`quiet 18:00-08:30`: no nudges in these hours."""
-    match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*", args)
+    match = QUIET.fullmatch(args)
     try:
         if match is None:
             raise ValueError
@@ -219,13 +220,12 @@ async def forget_person(uow: UnitOfWork, now: datetime, person: Person) -> None:
         assert successor.id is not None
         text = t(successor.locale, "people.became_coordinator", team=team.name)
         await uow.outbox.enqueue(
-            OutboxMessage(
-                dedupe_key=f"new-coordinator:{team.id}:{successor.id}:{now.isoformat()}",
+            outbox_row(
+                Destination.dm(successor.id),
+                message(Text(text)),
                 kind="role",
-                destination=encode_destination(Destination.dm(successor.id)),
-                payload=encode_message(message(Text(text))),
+                dedupe_key=f"new-coordinator:{team.id}:{successor.id}:{now.isoformat()}",
                 due_at=now,
-                person_id=successor.id,
             )
         )
     await uow.flush()
@@ -267,3 +267,38 @@ async def set_role(ctx: Context, args: str) -> None:
             raise Refusal("errors.last_coordinator")
     membership.role = role
     ctx.say("people.role_set", name=person.display_name, role=ctx.t(f"roles.{role.value}"))
+
+
+async def installed(ctx: Context) -> None:
+    """The bot was added to a channel: whoever added it joins first (its coordinator), the
+    channel's people join quietly (no welcome to a whole roster), and the channel hears what
+    Coulisse does."""
+    team = ctx.require_team()
+    await join(ctx)  # the installer hears their role
+    roster = await ctx.roster(team.channel_id)
+    others = [pid for pid, _name in roster if pid != ctx.person.platform_id]
+    await ensure_members(ctx, others)
+    ctx.announce(message(Text(ctx.t("people.installed", team=team.name))))
+
+
+def _is_language(args: str) -> bool:
+    return args.strip().lower() in LANGUAGES
+
+
+def _is_zone(args: str) -> bool:
+    try:
+        return "/" in args and bool(ZoneInfo(args.strip()))
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+
+
+router = Router()
+router.command("join")(no_args(join))
+router.command("pause", in_dm=True)(no_args(pause))
+router.command("resume", in_dm=True)(no_args(resume))
+router.command("tz", in_dm=_is_zone)(set_timezone)
+router.command("quiet", in_dm=lambda args: QUIET.fullmatch(args) is not None)(set_quiet_hours)
+router.command("lang", in_dm=_is_language)(set_language)
+router.command("privacy", in_dm=True)(no_args(privacy))
+router.command("forget-me")(no_args(forget_me))
+router.command("role", role=Role.COORDINATOR)(set_role)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -42,6 +42,18 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
         ...
+
+
+# Who is in a channel, as the platform knows them: (platform id, name). Empty when the platform
+# will not say; handlers decide what follows (a session's people, a new team's members).
+Roster = Callable[[str], Awaitable[Sequence[tuple[str, str]]]]
+
+
+async def _nobody(_channel_id: str) -> Sequence[tuple[str, str]]:
+    return ()
+
+
+NO_ROSTER: Roster = _nobody
 
 
 class Directory(Protocol):
@@ -121,6 +133,10 @@ class ConversationRefs(Protocol):
     """Where a platform reaches a person or a team (Slack DM channel, Teams reference)."""
 
     async def find(self, platform: str, scope: str, owner_id: int) -> ConversationRef | None: ...
+    async def of_teams_of(self, platform: str, person_id: int) -> Sequence[ConversationRef]:
+        """Where the person's teams are reached, by team (a first 1:1 chat starts there)."""
+        ...
+
     async def save(self, ref: ConversationRef) -> None:
         """Store or replace the reference for (platform, scope, owner)."""
         ...

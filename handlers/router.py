@@ -1,14 +1,17 @@
-"""The one entry point for adapters: a neutral event in, the replies to the actor out.
+"""The one entry point for adapters: a neutral event in, an `Outcome` out.
 
 Each event is handled in one transaction. A retried delivery (same event key) has no second
-effect; a refusal rolls everything back and answers politely in the person's language.
+effect; a refusal rolls everything back and answers politely in the person's language. Which
+words, buttons and forms lead to which flow is declared by each capability's router
+(`handlers/conversation.py`); this module includes them and dispatches.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from datetime import timedelta
 
 from handlers import (
     assist,
@@ -19,105 +22,50 @@ from handlers import (
     nudges,
     overview,
     people,
-    round_prompts,
     sessions,
     systems,
     themes,
     votes,
 )
 from handlers.context import Context, Refusal
+from handlers.conversation import HELP, Conversation, Router
 from handlers.etiquette import NudgePolicy
-from handlers.lookup import require_open_round, require_running_session
 from handlers.loops import Bounds
 from handlers.messages import (
     ActionTaken,
     Bullets,
     Command,
+    Destination,
     Event,
-    Form,
     FormSubmitted,
     Heading,
+    Installed,
     Message,
+    Outcome,
+    Reply,
     Text,
+    To,
+    Typed,
     message,
+    outbox_row,
 )
-from handlers.model import InboundEvent, Platform, RoundKind
-from handlers.ports import Clock, Conflict, UnitOfWorkFactory
-from prompts.catalog import LANGUAGES, t, words
+from handlers.model import InboundEvent, Platform, Role
+from handlers.ports import NO_ROSTER, Clock, Conflict, Roster, UnitOfWorkFactory
+from prompts.catalog import t
 
 CONFLICT_RETRIES = 2
 
 log = logging.getLogger(__name__)
 
-Flow = Callable[[Context, str], Awaitable[None]]
-
-PARTICIPANT_COMMANDS = (
-    "help", "join", "status", "my", "add", "vote", "unvote", "merge", "rename", "commit", "checkin",
-    "link", "unlink", "combine", "map", "actor", "force", "summary", "pause", "resume", "tz",
-    "quiet", "lang", "privacy", "forget-me",
-)  # fmt: skip
-COORDINATOR_COMMANDS = ("new", "start", "next", "end", "role", "export", "assistant")
-HIDDEN_COMMANDS = ("home",)  # asked for by platforms (Slack's App Home), not typed
+core = Router()
 
 
-def canonical_command(word: str) -> str | None:
-    """The command meant by `word`, in Dutch or English (`nieuw` -> `new`)."""
-    word = word.strip().lstrip("/").casefold()
-    for name in (*PARTICIPANT_COMMANDS, *COORDINATOR_COMMANDS, *HIDDEN_COMMANDS):
-        if word == name:
-            return name
-        for lang in LANGUAGES:
-            if word in words(lang, f"commands.aliases.{name}"):
-                return name
-    return None
-
-
-async def _board(ctx: Context, _args: str) -> None:
-    session, rnd = await require_open_round(ctx, (RoundKind.GROUP,))
-    ctx.reply(await themes.board(ctx, session, rnd))
-
-
-async def _new(ctx: Context, _args: str) -> None:
-    ctx.require_coordinator()
-    ctx.reply(message(sessions.new_session_form(ctx.lang)))
-
-
-async def _commit(ctx: Context, args: str) -> None:
-    if args.strip():
-        raise Refusal("errors.commit_use_form")
-    ctx.reply(message(commitments.commitment_form(ctx.lang)))
-
-
-def _form_only(form: Callable[[str], Form]) -> Flow:
-    """A command that is filled in as a form: without fields it shows the form."""
-
-    async def run(ctx: Context, args: str) -> None:
-        if args.strip():
-            raise Refusal("errors.use_the_form")
-        ctx.reply(message(form(ctx.lang)))
-
-    return run
-
-
-def _no_args(flow: Callable[[Context], Awaitable[None]]) -> Flow:
-    async def run(ctx: Context, _args: str) -> None:
-        await flow(ctx)
-
-    return run
-
-
+@core.command(HELP, in_dm=True)
 async def _help(ctx: Context, _args: str) -> None:
     ctx.reply(help_message(ctx))
 
 
-async def _link(ctx: Context, args: str) -> None:
-    session = await require_running_session(ctx)
-    if not args.strip():
-        ctx.reply(message(await systems.link_form(ctx)))
-        return
-    await systems.add_links_from_text(ctx, session, args)
-
-
+@core.action("form")
 async def _open_form(ctx: Context, value: str) -> None:
     """A button that opens a form: `{"form": id, "context": …}` (platforms show a dialog)."""
     try:
@@ -125,94 +73,50 @@ async def _open_form(ctx: Context, value: str) -> None:
         form_id, context = str(ref["form"]), str(ref.get("context", ""))
     except (ValueError, KeyError, TypeError):
         raise Refusal("errors.unknown_action") from None
-    lang = ctx.lang
-    if form_id == "contribute":
-        _session, rnd = await require_open_round(
-            ctx, (RoundKind.CHECKIN, RoundKind.REFLECT, RoundKind.CAUSAL, RoundKind.OVERVIEW)
-        )
-        if context and context != str(rnd.id):
-            raise Refusal("errors.round_closed")
-        ctx.reply(message(round_prompts.contribute_form(lang, rnd)))
-    elif form_id in STATIC_FORMS:
-        ctx.reply(message(STATIC_FORMS[form_id](lang)))
-    elif form_id == "link":
-        await require_running_session(ctx)
-        ctx.reply(message(await systems.link_form(ctx)))
-    else:
+    spec = CONVERSATION.forms.get(form_id)
+    if spec is None:
         raise Refusal("errors.unknown_action")
+    if spec.role == Role.COORDINATOR:
+        ctx.require_coordinator()
+    ctx.open(await spec.build(ctx, context))
 
 
-STATIC_FORMS: dict[str, Callable[[str], Form]] = {
-    "commit": commitments.commitment_form,
-    "actor": overview.actor_form,
-    "force": overview.force_form,
-    "new_session": sessions.new_session_form,
-}
-
-
-COMMANDS: dict[str, Flow] = {
-    "help": _help,
-    "join": _no_args(people.join),
-    "new": _new,
-    "start": _no_args(sessions.start),
-    "next": _no_args(sessions.advance),
-    "end": _no_args(sessions.end),
-    "status": _no_args(sessions.status),
-    "summary": _no_args(sessions.summary),
-    "my": _no_args(commitments.my_commitments),
-    "pause": _no_args(people.pause),
-    "forget-me": _no_args(people.forget_me),
-    "privacy": _no_args(people.privacy),
-    "tz": people.set_timezone,
-    "quiet": people.set_quiet_hours,
-    "resume": _no_args(people.resume),
-    "lang": people.set_language,
-    "role": people.set_role,
-    "add": contributions.contribute,
-    "themes": _board,
-    "merge": themes.merge,
-    "rename": themes.rename,
-    "vote": votes.cast,
-    "unvote": lambda ctx, args: votes.cast(ctx, args, remove=True),
-    "commit": _commit,
-    "checkin": commitments.check_in,
-    "link": _link,
-    "unlink": systems.remove_link,
-    "combine": systems.combine_factors,
-    "map": _no_args(systems.show_map),
-    "home": _no_args(home.home),
-    "actor": _form_only(overview.actor_form),
-    "force": _form_only(overview.force_form),
-    "export": exports.export,
-    "assistant": assist.set_assistant,
-}
-
-ACTIONS: dict[str, Flow] = {
-    "vote": votes.cast,
-    "checkin": commitments.check_in,
-    "new": _new,
-    "commit": _commit,
-    "weaken": overview.weaken,
-    "snooze": nudges.snooze,
-    "form": _open_form,
-    "export_file": exports.confirm,
-    "export_declined": exports.declined,
-    "suggestion": assist.decide,
-}
+# The order of the routers is the order of the help text.
+CONVERSATION = Conversation(
+    (
+        core,
+        people.router,
+        sessions.router,
+        contributions.router,
+        themes.router,
+        votes.router,
+        commitments.router,
+        systems.router,
+        overview.router,
+        nudges.router,
+        exports.router,
+        assist.router,
+        home.router,
+    )
+)
 
 
 def help_message(ctx: Context) -> Message:
     lang = ctx.lang
-    lines = tuple(t(lang, f"help.commands.{name}") for name in PARTICIPANT_COMMANDS)
+    listed = CONVERSATION.listed(Role.PARTICIPANT)
+    lines = tuple(t(lang, f"help.commands.{c.name}") for c in listed)
     blocks: list = [Heading(t(lang, "help.heading")), Text(t(lang, "help.intro")), Bullets(lines)]
-    if ctx.membership is not None and ctx.membership.role.value == "coordinator":
+    if ctx.membership is not None and ctx.membership.role == Role.COORDINATOR:
+        coordinating = CONVERSATION.listed(Role.COORDINATOR)
         blocks.append(Heading(t(lang, "help.coordinator_heading")))
-        blocks.append(Bullets(tuple(t(lang, f"help.commands.{n}") for n in COORDINATOR_COMMANDS)))
+        blocks.append(Bullets(tuple(t(lang, f"help.commands.{c.name}") for c in coordinating)))
     return message(*blocks)
 
 
 class Coulisse:
     """Platform-free handling of everything people do."""
+
+    conversation = CONVERSATION
 
     def __init__(
         self,
@@ -229,66 +133,103 @@ class Coulisse:
         self.policy = policy or NudgePolicy()
         self.assistant = assistant  # an LLM is configured (teams may still turn it off)
 
-    async def handle(self, event: Event) -> list[Message]:
+    async def handle(self, event: Event, *, roster: Roster = NO_ROSTER) -> Outcome:
+        """`roster` says who is in a channel, for decisions that need it (a new session's
+        people when none were chosen, the members of a team the bot was just added to)."""
         for _attempt in range(CONFLICT_RETRIES):
             try:
-                return await self._handle_once(event)
+                return await self._handle_once(event, roster)
             except Conflict:
                 log.info("a concurrent event stored the same first; trying again")
-        return await self._handle_once(event)
+        return await self._handle_once(event, roster)
 
-    async def _handle_once(self, event: Event) -> list[Message]:
+    async def _handle_once(self, event: Event, roster: Roster) -> Outcome:
         async with self.uow_factory() as uow:
             if event.event_key and not await uow.inbox.record(
                 InboundEvent(event.event_key, Platform(event.actor.platform), self.clock.now())
             ):
                 log.info("duplicate delivery ignored")
-                return []
+                return Outcome(duplicate=True, event_key=event.event_key)
             ctx = await people.resolve(uow, self.clock, event.actor, event.place, self.bounds)
             ctx.policy = self.policy
             ctx.assistant = self.assistant
+            ctx.roster = roster
+            lang, person_id = ctx.lang, ctx.person.id
+            team_id = ctx.team.id if ctx.team is not None else None
             try:
                 await self._dispatch(ctx, event)
             except Refusal as refusal:
-                lang = ctx.lang  # read before the rollback expires the person
                 await uow.rollback()
                 text = Text(t(lang, refusal.key, **refusal.params))
-                return [Message((text,), refused=True)]
+                reply = Reply(To.ACTOR, Message((text,)))
+                return Outcome((reply,), lang, person_id, team_id, True, False, event.event_key)
+            # The person may have chosen another language, or joined a team, just now.
+            lang = ctx.lang
+            team_id = ctx.team.id if ctx.team is not None else team_id
             await uow.commit()
-            return ctx.replies
+            replies = tuple(ctx.replies)
+            return Outcome(replies, lang, person_id, team_id, False, False, event.event_key)
 
     async def _dispatch(self, ctx: Context, event: Event) -> None:
-        if isinstance(event, Command):
-            name = canonical_command(event.name)
-            if name is None:
-                ctx.say("help.unknown", command=event.name[:40])
-                ctx.reply(help_message(ctx))
-                return
-            await COMMANDS[name](ctx, event.args)
+        if isinstance(event, Typed):
+            meant = self.conversation.interpret(event.text, event.place)
+            await self._command(ctx, meant.name, meant.args)
+        elif isinstance(event, Command):
+            await self._command(ctx, event.name or HELP, event.args)
         elif isinstance(event, ActionTaken):
-            flow = ACTIONS.get(event.action_id)
-            if flow is None:
+            action = self.conversation.actions.get(event.action_id)
+            if action is None:
                 raise Refusal("errors.unknown_action")
-            await flow(ctx, event.value)
+            if action.role == Role.COORDINATOR:
+                ctx.require_coordinator()
+            await action.flow(ctx, event.value)
         elif isinstance(event, FormSubmitted):
-            await self._form(ctx, event)
+            form = self.conversation.forms.get(event.form_id)
+            if form is None:
+                raise Refusal("errors.unknown_action")
+            if form.role == Role.COORDINATOR:
+                ctx.require_coordinator()
+            values = {k: (v or "") for k, v in event.values.items()}
+            await form.submit(ctx, values, event.context)
+        elif isinstance(event, Installed):
+            if event.place.kind == "dm":
+                ctx.reply(help_message(ctx))  # a personal chat with the bot begins
+            else:
+                await people.installed(ctx)
 
-    async def _form(self, ctx: Context, event: FormSubmitted) -> None:
-        values = {k: (v or "") for k, v in event.values.items()}
-        if event.form_id == "new_session":
-            await sessions.create(ctx, values)
-        elif event.form_id == "commit":
-            made = await commitments.commit(ctx, values)
-            await nudges.plan_check_ins(ctx.uow, made, ctx.now, ctx.policy)
-        elif event.form_id == "link":
-            await systems.add_link_from_form(ctx, await require_running_session(ctx), values)
-        elif event.form_id == "actor":
-            await overview.add_actor(ctx, values)
-        elif event.form_id == "force":
-            await overview.add_force(ctx, values)
-        elif event.form_id == "contribute":
-            await contributions.contribute(
-                ctx, values.get("text", ""), values.get("category", ""), event.context
-            )
+    async def _command(self, ctx: Context, word: str, args: str) -> None:
+        spec = self.conversation.command(word)
+        if spec is None:
+            ctx.say("help.unknown", command=word[:40])
+            ctx.reply(help_message(ctx))
+            return
+        if spec.role == Role.COORDINATOR:
+            ctx.require_coordinator()
+        await spec.flow(ctx, args)
+
+    async def later(self, outcome: Outcome, reply: Reply, index: int, wait: float = 0.0,
+                    skip: int = 0) -> bool:  # fmt: skip
+        """A reply the platform would not take now goes through the outbox, which paces and
+        retries: the one fallback for every adapter. An answer to the actor goes to their direct
+        messages, a post for the channel to the channel. `skip`: how many of its parts already
+        went out. False: nowhere to send it."""
+        if reply.to == To.CHANNEL:
+            to = Destination.channel(outcome.team_id) if outcome.team_id else None
         else:
-            raise Refusal("errors.unknown_action")
+            to = Destination.dm(outcome.person_id) if outcome.person_id else None
+        if to is None:
+            return False
+        key = outcome.event_key or f"local:{uuid.uuid4()}"
+        async with self.uow_factory() as uow:
+            await uow.outbox.enqueue(
+                outbox_row(
+                    to,
+                    reply.message,
+                    kind="reply",
+                    dedupe_key=f"reply:{key}:{index}",
+                    due_at=self.clock.now() + timedelta(seconds=wait),
+                    skip=skip,
+                )
+            )
+            await uow.commit()
+        return True

@@ -20,9 +20,8 @@ from handlers.messages import (
     Heading,
     Message,
     Text,
-    encode_destination,
-    encode_message,
     message,
+    outbox_row,
 )
 from handlers.model import (
     CommitmentStatus,
@@ -157,8 +156,7 @@ async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: N
 
 def _digest_row(key: str, person: Person, body: Message, now: datetime) -> OutboxMessage:
     assert person.id is not None
-    destination = encode_destination(Destination.dm(person.id))
-    return OutboxMessage(key, "digest", destination, encode_message(body), now, person.id)
+    return outbox_row(Destination.dm(person.id), body, kind="digest", dedupe_key=key, due_at=now)
 
 
 async def _week_in_counts(uow: UnitOfWork, team_id: int, now: datetime) -> dict[str, int]:

@@ -12,6 +12,7 @@ from handlers import assist
 from handlers import rounds as round_flow
 from handlers.commitments import review
 from handlers.context import MAX_TITLE, Context, Refusal, clean_text
+from handlers.conversation import Router, no_args
 from handlers.lookup import current_round, require_running_session, require_session, round_title
 from handlers.messages import (
     DateTimeInput,
@@ -26,7 +27,7 @@ from handlers.messages import (
     TextInput,
     message,
 )
-from handlers.model import Round, RoundKind, RoundStatus, Series, Session, SessionStatus
+from handlers.model import Role, Round, RoundKind, RoundStatus, Series, Session, SessionStatus
 from handlers.people import ensure_members
 from handlers.reports import summary_message
 from prompts.catalog import LANGUAGES, language, t
@@ -76,17 +77,13 @@ def _budget(values: dict[str, str]) -> int:
 
 
 def _starts_at(values: dict[str, str], now: datetime) -> datetime | None:
-    """ISO 8601 with a time zone, or a Unix timestamp (what Slack's picker sends); not past."""
+    """ISO 8601 with a time zone (a platform's picker is translated by its adapter); not past."""
     word = values.get("starts_at", "").strip()
     if not word:
         return None
     try:
-        when = (
-            datetime.fromtimestamp(int(word), tz=UTC)
-            if word.isdigit()
-            else datetime.fromisoformat(word)
-        )
-    except (ValueError, OverflowError, OSError):
+        when = datetime.fromisoformat(word)
+    except (ValueError, OverflowError):
         raise Refusal("errors.bad_datetime") from None
     if when.tzinfo is None:
         raise Refusal("errors.bad_datetime")
@@ -189,7 +186,10 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     ctx.uow.add(session)
     await ctx.uow.flush()
     assert session.id is not None
-    await ensure_members(ctx, values.get("members", "").replace(",", " ").split())
+    members = values.get("members", "").replace(",", " ").split()
+    if not members:  # nobody chosen: the channel's people, as the platform says
+        members = [pid for pid, _name in await ctx.roster(ctx.require_team().channel_id)]
+    await ensure_members(ctx, members)
     length = _round_length(values)
     for position, spec in enumerate(fmt.rounds, start=1):
         rnd = Round(
@@ -394,3 +394,24 @@ async def _latest_session(ctx: Context) -> Session:
     if not sessions:
         raise Refusal("errors.no_session")
     return sessions[-1]
+
+
+router = Router()
+
+
+@router.command("new", role=Role.COORDINATOR, form="new_session")
+@router.action("new", role=Role.COORDINATOR)
+async def _new(ctx: Context, _args: str) -> None:
+    ctx.open(new_session_form(ctx.lang))
+
+
+@router.form("new_session", build=new_session_form, static=True, role=Role.COORDINATOR)
+async def _create(ctx: Context, values: dict[str, str], _context: str) -> None:
+    await create(ctx, values)
+
+
+router.command("start", role=Role.COORDINATOR)(no_args(start))
+router.command("next", role=Role.COORDINATOR)(no_args(advance))
+router.command("end", role=Role.COORDINATOR)(no_args(end))
+router.command("status", in_dm=True)(no_args(status))
+router.command("summary", in_dm=True)(no_args(summary))

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from handlers.context import Context, Refusal, clean_text
-from handlers.lookup import require_session
+from handlers.conversation import Router, no_args
+from handlers.lookup import require_running_session, require_session
 from handlers.loops import Analysis, Bounds, Edge, Loop, analyse
 from handlers.messages import (
     Block,
@@ -373,3 +374,37 @@ async def map_message(ctx: Context, session: Session) -> Message:
 
 async def show_map(ctx: Context) -> None:
     ctx.reply(await map_message(ctx, await require_session(ctx)))
+
+
+def _link_typed_out(args: str) -> bool:
+    """`from ; to ; + [; yes]`: the link form's fields, where text links have arrows."""
+    return ";" in args and parse_link(args.split(";")[0]) is None
+
+
+async def _link_form(ctx: Context, _context: str) -> Form:
+    await require_running_session(ctx)
+    return await link_form(ctx)
+
+
+router = Router()
+
+
+@router.command("link", form="link", typed_form=_link_typed_out)
+async def _link(ctx: Context, args: str) -> None:
+    session = await require_running_session(ctx)
+    if not args.strip():
+        ctx.open(await link_form(ctx))
+        return
+    await add_links_from_text(ctx, session, args)
+
+
+@router.form(
+    "link", build=_link_form, typed_fields=("source_new", "target_new", "polarity", "delay")
+)
+async def _linked(ctx: Context, values: dict[str, str], _context: str) -> None:
+    await add_link_from_form(ctx, await require_running_session(ctx), values)
+
+
+router.command("unlink")(remove_link)
+router.command("combine")(combine_factors)
+router.command("map")(no_args(show_map))

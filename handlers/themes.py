@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from handlers.context import Context, Refusal, clean_text
+from handlers.conversation import Router
 from handlers.lookup import require_open_round
 from handlers.messages import Heading, Message, Quote, Text, message
 from handlers.model import Contribution, Round, RoundKind, Session, Theme
@@ -131,3 +132,14 @@ async def rename(ctx: Context, args: str) -> None:
 
 async def _round_ids(ctx: Context, session: Session) -> list[int]:
     return [r.id for r in await ctx.uow.sessions.rounds(session.id or 0) if r.id is not None]
+
+
+router = Router()
+router.command("merge")(merge)
+router.command("rename")(rename)
+
+
+@router.command("themes", listed=False)
+async def _board(ctx: Context, _args: str) -> None:
+    session, rnd = await require_open_round(ctx, (RoundKind.GROUP,))
+    ctx.reply(await board(ctx, session, rnd))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from handlers.context import Context, Refusal
+from handlers.conversation import Router
 from handlers.lookup import require_open_round
 from handlers.messages import Action, Choices, Heading, Message, Text, message
 from handlers.model import Round, RoundKind, Session, Theme, Vote
@@ -110,7 +111,7 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         if existing.dots == 0:
             await ctx.uow.delete(existing)
         await ctx.uow.flush()
-        ctx.reply(Message((await ballot(ctx, session, rnd)).blocks, replace=True))
+        ctx.replace(await ballot(ctx, session, rnd))
         ctx.say("votes.removed", number=theme.position, left=session.vote_budget - used + taken)
         return
     if used + dots > session.vote_budget:
@@ -123,7 +124,7 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         existing.dots += dots
     await ctx.uow.flush()
     # The ballot the vote came from shows the new counts (never who voted).
-    ctx.reply(Message((await ballot(ctx, session, rnd)).blocks, replace=True))
+    ctx.replace(await ballot(ctx, session, rnd))
     ctx.say(
         "votes.cast",
         number=theme.position,
@@ -149,3 +150,13 @@ async def results(ctx: Context, session: Session, vote_round: Round) -> Message:
     if ranked:
         blocks.append(Text(t(lang, "votes.team_chose", title=ranked[0].title)))
     return message(*blocks)
+
+
+router = Router()
+router.command("vote")(cast)
+router.action("vote")(cast)
+
+
+@router.command("unvote")
+async def _unvote(ctx: Context, args: str) -> None:
+    await cast(ctx, args, remove=True)

@@ -370,6 +370,16 @@ class SqlConversationRefs(_Repo):
             ConversationRef, c.platform == platform, c.scope == scope, c.owner_id == owner_id
         )
 
+    async def of_teams_of(self, platform: str, person_id: int) -> Sequence[ConversationRef]:
+        c, m = t.conversation_refs.c, t.memberships.c
+        stmt = (
+            sa.select(ConversationRef)
+            .join_from(ConversationRef, t.memberships, m.team_id == c.owner_id)
+            .where(c.platform == platform, c.scope == "team", m.person_id == person_id)
+            .order_by(c.owner_id)
+        )
+        return list((await self.s.scalars(stmt)).all())
+
     async def save(self, ref: ConversationRef) -> None:
         # Two workers reaching one person for the first time both save: the insert must not
         # clash, and the later one simply refreshes the reference.

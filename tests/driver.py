@@ -74,22 +74,22 @@ class Driver:
         return "\n".join(plain(m) for m in messages)
 
     async def cmd(self, who: str, name: str, args: str = "", key: str = "") -> str:
-        replies = await self.app.coulisse.handle(
+        outcome = await self.app.coulisse.handle(
             Command(name, self.actor(who), self.place, args=args, event_key=key)
         )
-        return self.text(replies)
+        return self.text(outcome.messages)
 
     async def form(self, who: str, form_id: str, key: str = "", **values: str) -> str:
-        replies = await self.app.coulisse.handle(
+        outcome = await self.app.coulisse.handle(
             FormSubmitted(form_id, values, self.actor(who), self.place, event_key=key)
         )
-        return self.text(replies)
+        return self.text(outcome.messages)
 
     async def action(self, who: str, action_id: str, value: str, key: str = "") -> str:
-        replies = await self.app.coulisse.handle(
+        outcome = await self.app.coulisse.handle(
             ActionTaken(action_id, value, self.actor(who), self.place, event_key=key)
         )
-        return self.text(replies)
+        return self.text(outcome.messages)
 
     async def deliver(self) -> list[Sent]:
         """Send what is due through a recording sender; returns what went out now."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.clock import ManualClock
 from bot.wiring import App, build
 from handlers.loops import Bounds
-from handlers.messages import ActionTaken, Command, Form
+from handlers.messages import ActionTaken, Command, Form, To
 from handlers.model import CommitmentStatus, Platform, Polarity, Workspace
 from handlers.reports import build_summary
 from tests.driver import Driver, started_session, team_of
@@ -341,11 +341,11 @@ async def test_actor_map_and_force_field(app: App, clock: ManualClock) -> None:
     assert "Welke remmende kracht ga jij verzwakken, en wanneer?" in field.text
     async with app.uow() as uow:
         privacy = next(f for f in await uow.sessions.forces(1) if f.text == "Privacyregels")
-    replies = await app.coulisse.handle(
+    outcome = await app.coulisse.handle(
         ActionTaken("weaken", str(privacy.id), d.actor("Ahmed"), d.place)
     )
-    assert "Mooi om op te pakken" in d.text(replies)
-    form = next(b for b in replies[0].blocks if isinstance(b, Form))
+    assert "Mooi om op te pakken" in d.text(outcome.messages)
+    form = next(r.form for r in outcome.to(To.FORM) if r.form is not None)
     assert form.id == "commit"
     assert next(f for f in form.fields if f.name == "text").value == "Verzwakken: Privacyregels"
     assert "herken ik niet" in await d.action("Ahmed", "weaken", "999")
@@ -358,8 +358,8 @@ async def test_actor_map_and_force_field(app: App, clock: ManualClock) -> None:
 async def test_links_by_form_pick_existing_factors_or_name_new_ones(app: App) -> None:
     d = Driver(app)
     await started_session(d, fmt="custom", rounds="causal")
-    replies = await app.coulisse.handle(Command("link", d.actor("Ahmed"), d.place))
-    empty_map_form = next(b for b in replies[0].blocks if isinstance(b, Form))
+    outcome = await app.coulisse.handle(Command("link", d.actor("Ahmed"), d.place))
+    empty_map_form = next(b for b in outcome.messages[0].blocks if isinstance(b, Form))
     assert [f.name for f in empty_map_form.fields] == [
         "source_new",
         "target_new",
@@ -368,8 +368,8 @@ async def test_links_by_form_pick_existing_factors_or_name_new_ones(app: App) ->
     ]
     reply = await d.form("Ahmed", "link", source_new="wachtlijst", target_new="druk", polarity="+")
     assert "wachtlijst → + druk" in reply
-    replies = await app.coulisse.handle(Command("link", d.actor("Ahmed"), d.place))
-    form = next(b for b in replies[0].blocks if isinstance(b, Form))
+    outcome = await app.coulisse.handle(Command("link", d.actor("Ahmed"), d.place))
+    form = next(b for b in outcome.messages[0].blocks if isinstance(b, Form))
     picks = next(f for f in form.fields if f.name == "source")
     assert [o.value for o in picks.options] == ["wachtlijst", "druk"]
     reply = await d.form(
@@ -418,7 +418,7 @@ async def test_a_session_planned_ahead_gets_a_round_plan(app: App, clock: Manual
         title="T",
         question="Q",
         format="retro",
-        starts_at=str(int(start.timestamp())),
+        starts_at=start.isoformat(),
         round_length="2",
     )
     assert "staat klaar" in reply

@@ -67,7 +67,7 @@ def validator() -> Any:
         m.message(*overview_prompt_blocks("nl")),  # two forms in one card
         m.message(commitment_form("en")),
         m.message(m.Text("x" * 3000), *[m.Text("regel " * 500) for _ in range(30)]),
-        m.Message((m.Heading("leeg"),), replace=True),
+        m.Message((m.Heading("leeg"),)),
     ],
     ids=["every-block", "two-forms", "commitment-form", "long", "heading-only"],
 )

@@ -1,6 +1,8 @@
 """The console adapter: typed lines become neutral events; the bot's answers and the outbox
 (channel posts and direct messages) are printed. Everything the chat platforms offer is here:
-slash-like commands, forms as `;`-separated fields, buttons as commands."""
+a line with `/` is said to the bot in the team's channel, plain text is a direct message to
+it; forms are `;`-separated fields, buttons are typed as `/button value`. Which words, forms and
+buttons exist comes from the core's conversation."""
 
 from __future__ import annotations
 
@@ -10,41 +12,31 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.attachments import Attachments, NothingToExport
-from bot.console.render import CONSOLE_FIELDS, render
+from bot.console.render import render
+from bot.delivery import Delivery, Target
 from bot.export.diagram import write_files
 from bot.outbox import OutboxDispatcher
 from bot.wiring import App
-from handlers.commitments import commitment_form
+from handlers.conversation import HELP
 from handlers.messages import (
     ActionTaken,
     Actor,
-    Command,
-    Destination,
     Diagram,
     Event,
     Export,
-    Form,
     FormSubmitted,
     Message,
+    Outcome,
     Place,
     Text,
+    To,
+    Typed,
 )
-from handlers.model import OutboxMessage, Person, Team
-from handlers.overview import actor_form, force_form
+from handlers.model import OutboxMessage, Platform
 from handlers.ports import Clock
-from handlers.router import ACTIONS, canonical_command
-from handlers.sessions import new_session_form
-from handlers.systems import parse_link
 from prompts.catalog import t
 
 WORKSPACE = "local"
-# Commands that submit a form when given fields; their order is the form's own.
-FORMS: dict[str, Callable[[str], Form]] = {
-    "new": new_session_form,
-    "commit": commitment_form,
-    "actor": actor_form,
-    "force": force_form,
-}
 
 
 @dataclass
@@ -90,20 +82,18 @@ class Console:
         self.lang = lang
         self.actor: Actor | None = None
         self._last_dm: Message | None = None  # to fold identical DMs to several people
-        self.dispatcher = OutboxDispatcher(
-            app.outbox, self._deliver, clock, prepare=app.prepare_nudge
-        )
+        self.conversation = app.coulisse.conversation
+        delivery = Delivery(app.uow, {Platform.CONSOLE: self._deliver})
+        self.dispatcher = OutboxDispatcher(app.outbox, delivery, clock, prepare=app.prepare_nudge)
 
     @property
     def place(self) -> Place:
         return Place("channel", channel_id=self.team, channel_name=self.team)
 
-    def parse(self, line: str) -> Event | Local | None:
+    def parse(self, line: str) -> Event | Local:
         line = line.strip()
-        if not line:
-            return None
         if not line.startswith("/"):
-            return Command("add", self._actor(), self.place, args=line)
+            return Typed(line, self._actor(), Place("dm"))  # the core decides: answer or not
         word, _, rest = line[1:].partition(" ")
         if word in ("as", "quit", "exit"):
             try:
@@ -111,21 +101,16 @@ class Console:
             except ValueError:
                 args = rest.split()
             return Local(word, args)
-        name = canonical_command(word) or word
-        if name in ACTIONS and canonical_command(word) is None:
+        command = self.conversation.command(word)
+        if command is None and word in self.conversation.actions:
             # A button, typed: "/weaken 3" presses the button with value 3.
-            return ActionTaken(name, rest.strip(), self._actor(), self.place)
-        if name == "link" and ";" in rest and not parse_link(rest.split(";")[0]):
-            # The link form typed out: "/link from ; to ; + [; yes]" (text links have arrows).
-            names: tuple[str, ...] = CONSOLE_FIELDS["link"]
+            return ActionTaken(word, rest.strip(), self._actor(), self.place)
+        if command is not None and command.form and command.typed_form(rest.strip()):
+            # The form typed out, its fields in order: "/new title ; question ; retro".
+            names = self.conversation.forms[command.form].fields(self.lang)
             parts = [p.strip() for p in rest.split(";")]
-            return FormSubmitted("link", form_values(names, parts), self._actor(), self.place)
-        if name in FORMS and rest.strip():
-            form = FORMS[name](self.lang)
-            names = tuple(f.name for f in form.fields)
-            parts = [p.strip() for p in rest.split(";")]
-            return FormSubmitted(form.id, form_values(names, parts), self._actor(), self.place)
-        return Command(name, self._actor(), self.place, args=rest.strip())
+            return FormSubmitted(command.form, form_values(names, parts), self._actor(), self.place)
+        return Typed(line, self._actor(), self.place)
 
     def _actor(self) -> Actor:
         if self.actor is None:
@@ -139,22 +124,31 @@ class Console:
         except LookupError:
             self._say(t(self.lang, "console.who_first"))
             return True
-        if parsed is None:
-            return True
         if isinstance(parsed, Local):
             return await self._local(parsed, event_key)
         if event_key:
             parsed = replace(parsed, event_key=event_key)
-        replies = await self.app.coulisse.handle(parsed)
+        outcome = await self.app.coulisse.handle(parsed)
         assert self.actor is not None
-        lang = await self._language_of(self.actor)
-        # A message that updates the one acted on (a ballot) has no place to go in a terminal.
-        shown = [r for r in replies if not r.replace]
-        self._print(t(self.lang, "console.reply_to", name=self.actor.display_name), shown, lang)
-        if isinstance(parsed, Command) and parsed.name == "help":
-            self._say(t(lang, "console.console_help"))
+        self._show(outcome, self.actor.display_name)
+        if (
+            isinstance(parsed, Typed)
+            and self.conversation.interpret(parsed.text, parsed.place).name == HELP
+        ):
+            self._say(t(outcome.lang or self.lang, "console.console_help"))
         await self.dispatcher.drain()
         return True
+
+    def _show(self, outcome: Outcome, name: str) -> None:
+        lang = outcome.lang or self.lang
+        for reply in outcome.replies:
+            if reply.to == To.ACTED_ON:
+                label = t(self.lang, "console.updated")
+            elif reply.to == To.CHANNEL:
+                label = t(self.lang, "console.channel", team=self.team)
+            else:
+                label = t(self.lang, "console.reply_to", name=name)
+            self._print(label, [reply.message], lang)
 
     async def _local(self, local: Local, event_key: str) -> bool:
         if local.name in ("quit", "exit"):
@@ -171,34 +165,17 @@ class Console:
     def act_as(self, name: str, organisation: str = "") -> None:
         self.actor = Actor("console", WORKSPACE, name.casefold(), name, organisation, self.lang)
 
-    async def _language_of(self, actor: Actor) -> str:
-        """The language the person chose, for the console's own words around a reply."""
-        async with self.app.uow() as uow:
-            workspace = await uow.directory.workspace(actor.platform, actor.workspace)
-            if workspace is None or workspace.id is None:
-                return self.lang
-            person = await uow.directory.person_by_platform_id(workspace.id, actor.user_id)
-            return person.locale if person else self.lang
-
-    async def _deliver(self, item: OutboxMessage, to: Destination, message: Message) -> None:
-        async with self.app.uow() as uow:
-            if to.kind == "dm":
-                person = await uow.get(Person, to.id)
-                name = person.display_name if person else "?"
-                lang = person.locale if person else self.lang
-            else:
-                team = await uow.get(Team, to.id)
-                label = t(self.lang, "console.channel", team=team.name if team else "?")
-                lang = self.lang
+    async def _deliver(self, item: OutboxMessage, to: Target, message: Message) -> None:
         if to.kind == "dm" and any(isinstance(b, Export) for b in message.blocks):
-            message = await self._saved(message, to.id, lang)
+            message = await self._saved(message, to.owner_id, to.locale)
         if to.kind == "dm" and message == self._last_dm:
-            self.out(f"  ── {t(self.lang, 'console.also_dm', name=name)} ──")
+            self.out(f"  ── {t(self.lang, 'console.also_dm', name=to.name)} ──")
             return
         self._last_dm = message if to.kind == "dm" else None
         if to.kind == "dm":
-            label = t(self.lang, "console.dm", name=name)
-        self._print(label, [message], lang)
+            self._print(t(self.lang, "console.dm", name=to.name), [message], to.locale)
+        else:
+            self._print(t(self.lang, "console.channel", team=to.name), [message], self.lang)
 
     async def _saved(self, message: Message, person_id: int, lang: str) -> Message:
         """A file sent to a DM is written to the folder; the DM says where."""

@@ -21,23 +21,10 @@ from handlers.messages import (
     Text,
     TextInput,
 )
+from handlers.router import CONVERSATION
 from prompts.catalog import t
 
 WIDTH = 96
-# How a form is filled in on the console: the command that submits it.
-FORM_COMMANDS = {
-    "new_session": "/new",
-    "commit": "/commit",
-    "actor": "/actor",
-    "force": "/force",
-    "link": "/link",
-    "contribute": "",
-}
-
-
-# Forms whose console shape differs from their fields: the link form's pick lists and
-# "or a new name" pairs become one name per end.
-CONSOLE_FIELDS = {"link": ("source_new", "target_new", "polarity", "delay")}
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
@@ -50,11 +37,13 @@ def _wrap(text: str, indent: str = "  ") -> list[str]:
 
 
 def _form(lang: str, form: Form) -> list[str]:
-    command = FORM_COMMANDS.get(form.id, "")
-    if not command:
+    """How to type the form out: the command that shows it, its fields in order."""
+    command = CONVERSATION.form_of_command(form.id)
+    spec = CONVERSATION.forms.get(form.id)
+    if command is None or spec is None:
         return _wrap(t(lang, "console.reply_hint"))
     placeholders = []
-    shown = CONSOLE_FIELDS.get(form.id)
+    shown = spec.typed_fields or None
     for field in form.fields:
         if shown is not None and field.name not in shown:
             continue
@@ -73,7 +62,7 @@ def _form(lang: str, form: Form) -> list[str]:
             lang,
             "console.form_hint",
             title=form.title,
-            usage=f"{command} " + " ; ".join(placeholders),
+            usage=f"/{command.name} " + " ; ".join(placeholders),
         )
     )
 

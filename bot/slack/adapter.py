@@ -1,7 +1,8 @@
-"""slack-bolt listeners: Slack requests become neutral events; replies go back as ephemeral
-messages, DMs, modals or an updated message. Every request is acknowledged first; the work
+"""slack-bolt listeners: Slack requests become neutral events, and an outcome's replies go back
+as Slack shows each intent: to the actor as an ephemeral message (or in their DM), a form as a
+modal, the message acted on updated in place. Every request is acknowledged first; the work
 happens after the ack (a modal submission waits up to two seconds, to show a refusal in the
-form itself)."""
+form itself). An answer Slack will not take now goes through the outbox instead."""
 
 from __future__ import annotations
 
@@ -13,18 +14,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.outbox import RetryLater
 from bot.slack.blocks import fallback_text, form_values, home, modal, render
+from bot.slack.sender import retry_from
 from handlers.messages import (
     ActionTaken,
     Actor,
     Command,
     Event,
-    Form,
     FormSubmitted,
     Message,
+    Outcome,
     Place,
+    Reply,
+    To,
+    Typed,
 )
 from handlers.router import Coulisse
 
@@ -32,6 +39,7 @@ log = logging.getLogger(__name__)
 
 VIEW_WAIT = 2.0  # seconds a modal submission waits for its answer before it is acknowledged
 DOUBLE_CLICK = 2  # seconds within which the same click counts once
+UPDATE_WAIT = 3.0  # seconds an update of the message acted on waits for a rate limit, once
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!([a-z]+)[^>]*>")
@@ -45,10 +53,10 @@ def plain_text(slack_text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def place_of(channel_id: str, channel_name: str = "") -> Place:
+def place_of(channel_id: str, channel_name: str = "", thread: str = "") -> Place:
     if not channel_id or channel_id.startswith("D"):
-        return Place("dm", channel_id)
-    return Place("channel", channel_id, channel_name or channel_id)
+        return Place("dm", channel_id, thread=thread)
+    return Place("channel", channel_id, channel_name or channel_id, thread)
 
 
 @dataclass
@@ -90,7 +98,7 @@ class SlackAdapter:
         word, _, rest = body.get("text", "").strip().partition(" ")
         place = place_of(body.get("channel_id", ""), body.get("channel_name", ""))
         event = Command(
-            word or "help",
+            word,
             self.actor(body["team_id"], body["user_id"], body.get("user_name", "")),
             place,
             args=plain_text(rest),
@@ -139,57 +147,51 @@ class SlackAdapter:
         meta = json.loads(view.get("private_metadata") or "{}")
         user = body["user"]["id"]
         channel = meta.get("channel", "")
-        values = form_values(view.get("state", {}))
-        if form_id == "new_session" and not values.get("members") and channel:
-            values["members"] = ",".join(await self.channel_members(channel))
         event = FormSubmitted(
             form_id,
-            values,
+            form_values(view.get("state", {})),
             self.actor(body["user"].get("team_id") or body["team"]["id"], user),
             place_of(channel, meta.get("channel_name", "")),
             context,
             event_key=f"slack:view:{view['id']}",
         )
-        task = asyncio.ensure_future(self.coulisse.handle(event))
+        task = asyncio.ensure_future(self.coulisse.handle(event, roster=self.channel_members))
         done, _ = await asyncio.wait({task}, timeout=VIEW_WAIT)
-        if done and (replies := task.result()) and replies[0].refused:
+        if done and (outcome := task.result()).refused and outcome.replies:
             # Keep the form open with the reason next to it: nothing typed is lost.
             first = next(
                 (b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"), ""
             )
-            await ack(response_action="errors", errors={first: fallback_text(replies[0])})
+            reason = fallback_text(outcome.replies[0].message)
+            await ack(response_action="errors", errors={first: reason})
             return
         await ack()
         where = Where(channel if channel and not channel.startswith("D") else user, user,
                       not channel or channel.startswith("D"))  # fmt: skip
-        await self.reply(await task, where)
+        await self.answer(await task, where)
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
             return  # only people's own messages in their DM with the bot
-        text = plain_text(event.get("text", ""))
-        word = text.strip().casefold()
-        name = "help" if word in ("help", "hulp", "?") else "add"
-        command = Command(
-            name,
+        typed = Typed(
+            plain_text(event.get("text", "")),
             self.actor(body["team_id"], event["user"]),
-            Place("dm", event.get("channel", "")),
-            args="" if name == "help" else text,
+            place_of(event.get("channel", ""), thread=event.get("thread_ts", "")),
             event_key=f"slack:event:{body.get('event_id', '')}",
         )
-        await self.run(command, Where(event.get("channel", ""), event["user"], dm=True))
+        await self.run(typed, Where(event.get("channel", ""), event["user"], dm=True))
 
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        text = _MENTION.sub("", event.get("text", ""), count=1).strip()
-        word, _, rest = plain_text(text).partition(" ")
-        command = Command(
-            word or "help",
+        text = _MENTION.sub("", event.get("text", ""), count=1)
+        channel = event.get("channel", "")
+        typed = Typed(
+            plain_text(text),
             self.actor(body["team_id"], event["user"]),
-            place_of(event.get("channel", "")),
-            args=rest,
+            place_of(channel, thread=event.get("thread_ts", "")),
             event_key=f"slack:event:{body.get('event_id', '')}",
         )
-        await self.run(command, Where(event.get("channel", ""), event["user"], dm=False))
+        where = Where(channel, event["user"], dm=channel.startswith("D"))
+        await self.run(typed, where)
 
     async def on_member_joined(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         command = Command(
@@ -206,74 +208,108 @@ class SlackAdapter:
 
     async def publish_home(self, team: str, user: str) -> None:
         """The App Home, fresh: my open commitments and my teams' sessions."""
-        replies = await self.coulisse.handle(Command("home", self.actor(team, user), Place("dm")))
-        if replies:
-            await self.client.views_publish(user_id=user, view=home(replies[0]))
+        outcome = await self.coulisse.handle(Command("home", self.actor(team, user), Place("dm")))
+        if outcome.replies:
+            await self.client.views_publish(user_id=user, view=home(outcome.replies[0].message))
 
-    async def channel_members(self, channel: str) -> list[str]:
-        """Everyone in the channel but the bot: a session's people when none were chosen."""
-        if self._bot_user is None:
-            self._bot_user = str((await self.client.auth_test()).get("user_id", ""))
-        members: list[str] = []
-        cursor = None
-        while True:
-            page = await self.client.conversations_members(
-                channel=channel, cursor=cursor, limit=200
-            )
-            found: list[str] = list(page.get("members", []))
-            members += [m for m in found if m != self._bot_user]
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return members
+    async def channel_members(self, channel: str) -> list[tuple[str, str]]:
+        """Everyone in the channel but the bot (the roster port); nobody if Slack won't say."""
+        try:
+            if self._bot_user is None:
+                self._bot_user = str((await self.client.auth_test()).get("user_id", ""))
+            members: list[str] = []
+            cursor = None
+            while True:
+                page = await self.client.conversations_members(
+                    channel=channel, cursor=cursor, limit=200
+                )
+                found: list[str] = list(page.get("members", []))
+                members += [m for m in found if m != self._bot_user]
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return [(m, "") for m in members]
+        except SlackApiError as error:
+            log.warning("the channel's members are not available: %s", error.response.status_code)
+            return []
 
     async def run(self, event: Event, where: Where) -> None:
         try:
-            replies = await self.coulisse.handle(event)
+            outcome = await self.coulisse.handle(event, roster=self.channel_members)
         except Exception:
             log.exception("handling a Slack %s failed", type(event).__name__)
             return
-        await self.reply(replies, where)
+        await self.answer(outcome, where)
 
     # --- replies ------------------------------------------------------------------------------
 
-    async def reply(self, replies: list[Message], where: Where) -> None:
-        meta = json.dumps({"channel": where.channel if not where.dm else ""})
-        for message in replies:
-            forms = [b for b in message.blocks if isinstance(b, Form)]
-            if forms and where.trigger_id:
-                await self.client.views_open(
-                    trigger_id=where.trigger_id, view=modal(forms[0], private_metadata=meta)
-                )
-                rest = Message(tuple(b for b in message.blocks if not isinstance(b, Form)))
-                if rest.blocks:
-                    await self._send(rest, where)
-                where.trigger_id = ""  # a trigger opens one modal
-                continue
-            if message.replace:
-                if where.message_ts and not where.dm:
-                    await self.client.chat_update(
-                        channel=where.channel,
-                        ts=where.message_ts,
-                        text=fallback_text(message),
-                        blocks=render(message)[0],
-                    )
-                continue
-            await self._send(message, where)
+    async def answer(self, outcome: Outcome, where: Where) -> None:
+        """Each reply as Slack shows its intent; what Slack will not take now goes through
+        the outbox to the person's DM (paced and retried there), never lost."""
+        for index, reply in enumerate(outcome.replies):
+            try:
+                await self._give(reply, where)
+            except RetryLater as later:
+                await self.coulisse.later(outcome, reply, index, later.seconds, later.sent)
 
-    async def _send(self, message: Message, where: Where) -> None:
-        for blocks in render(message):
-            if where.dm:
-                await self.client.chat_postMessage(
-                    channel=where.channel or where.user,
-                    text=fallback_text(message),
-                    blocks=blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
+    async def _give(self, reply: Reply, where: Where) -> None:
+        if reply.to == To.ACTED_ON:
+            await self._update(reply.message, where)
+        elif reply.to == To.FORM and where.trigger_id and reply.form is not None:
+            meta = json.dumps({"channel": where.channel if not where.dm else ""})
+            trigger, where.trigger_id = where.trigger_id, ""  # a trigger opens one modal
+            try:
+                await self.client.views_open(
+                    trigger_id=trigger, view=modal(reply.form, private_metadata=meta)
                 )
-            else:
-                await self.client.chat_postEphemeral(
+            except SlackApiError as error:  # expired or refused: a button that opens it
+                log.info("a modal did not open: %s", error.response.get("error", ""))
+                await self._post(reply.message, where)
+        elif reply.to == To.CHANNEL and not where.dm:
+            await self._post(reply.message, where, everyone=True)
+        else:
+            await self._post(reply.message, where)
+
+    async def _update(self, message: Message, where: Where) -> None:
+        """The message acted on, for everyone; a rate limit is waited out once."""
+        if not where.message_ts or where.dm:
+            return
+        for attempt in (1, 2):
+            try:
+                await self.client.chat_update(
                     channel=where.channel,
-                    user=where.user,
+                    ts=where.message_ts,
                     text=fallback_text(message),
-                    blocks=blocks,
+                    blocks=render(message)[0],
                 )
+                return
+            except SlackApiError as error:
+                later = retry_from(error)
+                if later is None or attempt == 2:
+                    log.warning("a message was not updated: %s", error.response.status_code)
+                    return
+                await asyncio.sleep(min(later.seconds, UPDATE_WAIT))
+
+    async def _post(self, message: Message, where: Where, *, everyone: bool = False) -> None:
+        """Privately (ephemeral in a channel, the DM itself), or to the channel; a failure
+        says how many parts reached the person, so that the outbox sends only the rest."""
+        for sent, blocks in enumerate(render(message)):
+            try:
+                if where.dm or everyone:
+                    await self.client.chat_postMessage(
+                        channel=where.channel or where.user,
+                        text=fallback_text(message),
+                        blocks=blocks,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+                else:
+                    await self.client.chat_postEphemeral(
+                        channel=where.channel,
+                        user=where.user,
+                        text=fallback_text(message),
+                        blocks=blocks,
+                    )
+            except SlackApiError as error:
+                later = retry_from(error) or RetryLater(0, str(error.response.get("error", "")))
+                later.sent = sent
+                raise later from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -215,9 +216,11 @@ def form_values(state: dict[str, Any]) -> dict[str, str]:
                 values[block_id] = (action.get("selected_option") or {}).get("value", "")
             elif kind == "multi_static_select":
                 values[block_id] = ",".join(o["value"] for o in action.get("selected_options", []))
-            elif kind == "datetimepicker":
+            elif kind == "datetimepicker":  # a Unix time; the core reads ISO 8601
                 picked = action.get("selected_date_time")
-                values[block_id] = str(picked) if picked else ""
+                values[block_id] = (
+                    datetime.fromtimestamp(int(picked), UTC).isoformat() if picked else ""
+                )
             elif kind == "multi_users_select":
                 values[block_id] = ",".join(action.get("selected_users", []))
     return values

@@ -58,7 +58,7 @@ class SlackSender:
         try:
             channel = await self.channel_for(target)
             async with self._locks.setdefault(channel, asyncio.Lock()):
-                await self._post(channel, message)
+                await self._post(channel, message, skip=int(item.payload.get("skip", 0)))
                 for export in (b for b in message.blocks if isinstance(b, Export)):
                     await self._upload_export(channel, export, target)
         except SlackApiError as error:
@@ -89,10 +89,11 @@ class SlackSender:
             await asyncio.sleep(wait)
         self._last_sent[channel] = self.monotonic()
 
-    async def _post(self, channel: str, message: Message) -> None:
+    async def _post(self, channel: str, message: Message, skip: int = 0) -> None:
+        """`skip`: parts of the message that already went out (an answer given in part)."""
         diagrams = [b for b in message.blocks if isinstance(b, Diagram)]
         message = Message(tuple(b for b in message.blocks if not isinstance(b, Export)))
-        for blocks in render(message) if message.blocks else []:
+        for blocks in render(message)[skip:] if message.blocks else []:
             await self._pace(channel)
             await self.client.chat_postMessage(
                 channel=channel,

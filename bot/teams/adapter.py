@@ -1,6 +1,6 @@
-"""botbuilder's TeamsActivityHandler: Teams activities become neutral events; the answers go
-where `replies` says. Installation makes the channel a team (the installer its coordinator,
-the roster its members) and remembers where to reach it."""
+"""botbuilder's TeamsActivityHandler: Teams activities become neutral events; an outcome's
+replies go where `replies` shows each intent. The adapter decides nothing: what text means,
+who joins a team on installation, whose answer it is, all come back from the core."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo
 
-from bot.teams.cards import ActionSubmission, activity, render, submission
+from bot.teams.cards import ActionSubmission, submission
 from bot.teams.connector import Connector
 from bot.teams.files import Handover
 from bot.teams.pacing import Pacer
@@ -26,11 +26,9 @@ from bot.teams.references import Conversations
 from bot.teams.replies import InvokeAnswer, Replies
 from bot.teams.turn import Turn
 from bot.teams.updates import CardUpdates
-from handlers.context import Refusal
-from handlers.exports import parse as parse_export
-from handlers.messages import ActionTaken, Command, Event, Export, FormSubmitted, Message, Text
-from handlers.ports import UnitOfWorkFactory
-from handlers.router import Coulisse, canonical_command
+from handlers.messages import ActionTaken, Command, Event, Export, FormSubmitted, Installed, Typed
+from handlers.ports import Roster, UnitOfWorkFactory
+from handlers.router import Coulisse
 from prompts.catalog import language, t
 
 log = logging.getLogger(__name__)
@@ -42,9 +40,6 @@ INVOKE_WAIT = 0.2
 CLOSE_WAIT = 10.0
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
-# In the 1:1 chat a message is an answer to the open round, unless it is one of these words
-# alone (what the manifest's command list sends).
-PERSONAL_COMMANDS = ("help", "my", "status", "pause", "resume", "summary")
 _AT = re.compile(r"<at>(.*?)</at>", re.S)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -78,9 +73,8 @@ class TeamsAdapter(TeamsActivityHandler):
         self.conversations = Conversations(uow, connector)
         self.updates = CardUpdates(connector, self.pacer)
         self.replies = Replies(
-            uow, connector, self.conversations, self.pacer, self.updates, self.roster,
-            coulisse.clock,
-        )  # fmt: skip
+            coulisse, connector, self.conversations, self.pacer, self.updates, self.roster
+        )
         self.timezone = timezone
         self.invoke_wait = INVOKE_WAIT
         self._working: set[asyncio.Future[None]] = set()
@@ -102,22 +96,8 @@ class TeamsAdapter(TeamsActivityHandler):
         TurnContext.remove_recipient_mention(turn_context.activity)
         text = plain_text(turn_context.activity.text or "")
         key = f"teams:activity:{turn.conversation_id}:{turn.activity_id}"
-        if turn.personal:
-            event = self.personal_message(turn, text, key)
-        else:
-            word, _, rest = text.partition(" ")
-            event = Command(word or "help", turn.actor(), turn.place(), rest.strip(), key)
-        await self.run(event, turn)
-
-    @staticmethod
-    def personal_message(turn: Turn, text: str, key: str) -> Command:
-        word, _, rest = text.partition(" ")
-        name = "help" if text in ("", "?") else canonical_command(word)
-        if name in PERSONAL_COMMANDS and not rest.strip():
-            return Command(name, turn.actor(), turn.place(), "", key)
-        if name == "export" and _export_words(rest):  # "export docx": a format, not an answer
-            return Command(name, turn.actor(), turn.place(), rest.strip(), key)
-        return Command("add", turn.actor(), turn.place(), text, key)
+        # In a channel the bot hears only what mentions it; in the 1:1 chat everything.
+        await self.run(Typed(text, turn.actor(), turn.place(), key), turn)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name != "adaptiveCard/action":
@@ -156,13 +136,13 @@ class TeamsAdapter(TeamsActivityHandler):
         export = context.get("export") if isinstance(context, dict) else None
         key = f"teams:activity:{turn.conversation_id}:{turn.activity_id}"
         event = ActionTaken("export_file", json.dumps(export), turn.actor(), turn.place(), key)
-        replies = await self.coulisse.handle(event)
-        allowed = [b for r in replies for b in r.blocks if isinstance(b, Export)]
+        outcome = await self.coulisse.handle(event)
+        allowed = [b for m in outcome.messages for b in m.blocks if isinstance(b, Export)]
         if allowed and self.handover is not None:
-            await self.handover(allowed[0], turn, file_consent_card_response.upload_info)
+            await self.handover(allowed[0], turn, file_consent_card_response.upload_info, outcome)
             return
-        await self.conversations.remember(turn)
-        await self.replies.deliver(replies, turn)  # a polite no (or nothing: a redelivery)
+        await self.conversations.remember(turn, outcome.person_id, outcome.team_id)
+        await self.replies.deliver(outcome, turn)  # a polite no (or nothing: a redelivery)
 
     async def on_teams_file_consent_decline(
         self, turn_context: TurnContext, file_consent_card_response: FileConsentCardResponse
@@ -198,9 +178,6 @@ class TeamsAdapter(TeamsActivityHandler):
             )
         else:
             values = dict(sent.values)
-            if sent.form_id == "new_session" and not values.get("members") and place.channel_id:
-                people = await self.roster(turn.service_url, place.channel_id)
-                values["members"] = ",".join(i for i, _name in people)
             event = FormSubmitted(
                 sent.form_id,
                 values,
@@ -230,29 +207,8 @@ class TeamsAdapter(TeamsActivityHandler):
             await self.run(event, turn, user=member.id)  # welcomed in their own chat
 
     async def installed(self, turn: Turn, key: str) -> None:
-        """The bot was added: to a personal chat (help), or to a team or group chat."""
-        if turn.personal:
-            await self.run(Command("help", turn.actor(), turn.place(), "", key), turn)
-            return
-        if turn.user_id:  # the installer is the team's first member: its coordinator
-            await self.run(Command("join", turn.actor(), turn.place(), "", f"{key}:join"), turn)
-        for member_id, name in await self.roster(turn.service_url, turn.channel_id):
-            if member_id in (turn.user_id, turn.bot_id):
-                continue
-            event = Command(
-                "join", turn.actor(member_id, name), turn.place(), "",
-                f"teams:roster:{turn.channel_id}:{member_id}",
-            )  # fmt: skip
-            try:
-                await self.coulisse.handle(event)  # quietly: no welcome to a whole roster
-            except Exception:
-                log.exception("adding a member from the roster failed")
-        await self.conversations.remember(turn)
-        lang = language(turn.locale)
-        welcome = Message((Text(t(lang, "teams.installed", team=turn.channel_name)),))
-        await self.connector.send(
-            turn.service_url, turn.channel_id or turn.conversation_id, activity(render(welcome)[0])
-        )
+        """The bot was added to a personal chat, a team or a group chat."""
+        await self.run(Installed(turn.actor(), turn.place(), key), turn)
 
     async def roster(self, service_url: str, conversation_id: str) -> list[tuple[str, str]]:
         """(id, name) of everyone in the team or chat; nobody when the connector will not say."""
@@ -271,18 +227,18 @@ class TeamsAdapter(TeamsActivityHandler):
                 continue
         return ZoneInfo("UTC")
 
+    def roster_of(self, turn: Turn) -> Roster:
+        """The roster port for the core, bound to where this turn came from."""
+
+        async def members(channel_id: str) -> list[tuple[str, str]]:
+            people = await self.roster(turn.service_url, channel_id)
+            return [(i, name) for i, name in people if i != turn.bot_id]
+
+        return members
+
     async def run(
         self, event: Event, turn: Turn, *, answer: InvokeAnswer | None = None, user: str = ""
     ) -> None:
-        replies = await self.coulisse.handle(event)
-        await self.conversations.remember(turn)
-        await self.replies.deliver(replies, turn, answer=answer, user=user)
-
-
-def _export_words(args: str) -> bool:
-    """Whether `args` are what `export` takes (a format, "series"), not a sentence."""
-    try:
-        parse_export(args)
-    except Refusal:
-        return False
-    return True
+        outcome = await self.coulisse.handle(event, roster=self.roster_of(turn))
+        await self.conversations.remember(turn, outcome.person_id, outcome.team_id)
+        await self.replies.deliver(outcome, turn, answer=answer, user=user)

@@ -19,10 +19,8 @@ from bot.attachments import Attachment, Attachments, NothingToExport
 from bot.teams.cards import activity, render
 from bot.teams.connector import Connector, ConnectorError
 from bot.teams.turn import Turn
-from handlers.messages import Export, Message, Text
-from handlers.model import Platform
-from handlers.ports import UnitOfWorkFactory
-from prompts.catalog import language, t
+from handlers.messages import Export, Message, Outcome, Text
+from prompts.catalog import t
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +102,13 @@ async def upload(url: str, data: bytes) -> None:
 class Handover:
     """After the person accepted: make the file, put it in their OneDrive, show it."""
 
-    def __init__(
-        self, uow: UnitOfWorkFactory, connector: Connector, attachments: Attachments
-    ) -> None:
-        self.uow = uow
+    def __init__(self, connector: Connector, attachments: Attachments) -> None:
         self.connector = connector
         self.attachments = attachments
 
-    async def __call__(self, export: Export, turn: Turn, upload_info: Any) -> None:
-        person_id, lang = await self._person(turn)
+    async def __call__(self, export: Export, turn: Turn, upload_info: Any, who: Outcome) -> None:
+        """`who`: the outcome that allowed it (the person and their language)."""
+        person_id, lang = who.person_id, who.lang
         try:
             if person_id is None or upload_info is None or not upload_info.upload_url:
                 raise UploadFailed("no person or no upload session")
@@ -128,13 +124,3 @@ class Handover:
             await self.connector.send(turn.service_url, turn.conversation_id, answer)
         except ConnectorError as error:
             log.warning("the file card was not sent: %s", error)
-
-    async def _person(self, turn: Turn) -> tuple[int | None, str]:
-        async with self.uow() as uow:
-            workspace = await uow.directory.workspace(Platform.TEAMS.value, turn.tenant)
-            if workspace is None or workspace.id is None:
-                return None, language(turn.locale)
-            person = await uow.directory.person_by_platform_id(workspace.id, turn.user_id)
-        if person is None:
-            return None, language(turn.locale)
-        return person.id, person.locale

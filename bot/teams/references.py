@@ -59,31 +59,23 @@ class Conversations:
         self._known: set[tuple[str, str, str]] = set()  # stored this process: no need to look
         self._creating: dict[str, asyncio.Lock] = {}
 
-    async def remember(self, turn: Turn) -> None:
-        """Store where this turn came from, the first time this process sees it."""
+    async def remember(self, turn: Turn, person_id: int | None, team_id: int | None) -> None:
+        """Store where this turn came from (for the person, or the team, the handlers
+        resolved), the first time this process sees it."""
         if not turn.service_url or not turn.user_id:
             return
         scope = "person" if turn.personal else "team"
+        owner = person_id if turn.personal else team_id
         conversation = turn.conversation_id if turn.personal else turn.channel_id
         key = (scope, conversation, turn.service_url)
-        if key in self._known:
+        if owner is None or key in self._known:
             return
+        if turn.personal:
+            user = {"id": turn.user_id, "name": turn.user_name, "aadObjectId": turn.user_aad}
+            ref = reference(turn, conversation, "personal", user)
+        else:
+            ref = reference(turn, conversation, turn.kind)
         async with self.uow() as uow:
-            workspace = await uow.directory.workspace(Platform.TEAMS.value, turn.tenant)
-            if workspace is None or workspace.id is None:
-                return
-            owner: int | None
-            if turn.personal:
-                person = await uow.directory.person_by_platform_id(workspace.id, turn.user_id)
-                owner = person.id if person else None
-                user = {"id": turn.user_id, "name": turn.user_name, "aadObjectId": turn.user_aad}
-                ref = reference(turn, conversation, "personal", user)
-            else:
-                team = await uow.directory.team_by_channel(workspace.id, conversation)
-                owner = team.id if team else None
-                ref = reference(turn, conversation, turn.kind)
-            if owner is None:
-                return
             stored = await uow.conversations.find(Platform.TEAMS.value, scope, owner)
             if stored is None or stored.reference != ref:
                 await uow.conversations.save(ConversationRef(Platform.TEAMS, scope, owner, ref))
@@ -107,13 +99,8 @@ class Conversations:
                 ref = await uow.conversations.find(Platform.TEAMS.value, "person", person_id)
                 origin = via if ref is None and via else None
                 if ref is None and origin is None:
-                    for team in await uow.directory.teams_of(person_id):
-                        found = await uow.conversations.find(
-                            Platform.TEAMS.value, "team", team.id or 0
-                        )
-                        if found is not None:
-                            origin = _turn_from(found.reference)
-                            break
+                    teams = await uow.conversations.of_teams_of(Platform.TEAMS.value, person_id)
+                    origin = _turn_from(teams[0].reference) if teams else None
             if ref is not None:
                 return address(ref.reference)
             if origin is None:

@@ -1,18 +1,19 @@
-"""Where the answers to what someone did go in Teams.
+"""How an outcome's replies are shown in Teams.
 
 Teams has no ephemeral messages, and an answer in a channel would tell everyone who did what
 (who voted, who committed to what). So an answer goes to the person: short text through the
 card action's own response (shown only to them), anything else to their 1:1 chat with the bot.
-A ballot with new counts replaces the card it came from, for everyone.
+A ballot with new counts replaces the card it came from, for everyone; a post for the channel
+goes to the conversation the event came from. What Teams will not take now goes through the
+outbox (`Coulisse.later`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from bot.export.diagram import png
 from bot.teams.cards import activity, render
@@ -21,18 +22,8 @@ from bot.teams.pacing import Pacer, TooSoon
 from bot.teams.references import Address, Conversations, NoConversation
 from bot.teams.turn import Turn
 from bot.teams.updates import CardUpdates
-from handlers.messages import (
-    Destination,
-    Diagram,
-    Form,
-    Message,
-    PeopleInput,
-    Text,
-    encode_destination,
-    encode_message,
-)
-from handlers.model import OutboxMessage, Platform
-from handlers.ports import Clock, UnitOfWorkFactory
+from handlers.messages import Diagram, Form, Message, Outcome, PeopleInput, Reply, Text, To
+from handlers.router import Coulisse
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +69,14 @@ async def pictures(message: Message) -> dict[Diagram, bytes]:
 class Replies:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        coulisse: Coulisse,
         connector: Connector,
         conversations: Conversations,
         pacer: Pacer,
         updates: CardUpdates,
         roster: Roster,
-        clock: Clock,
     ) -> None:
-        self.clock = clock
-        self.uow = uow
+        self.coulisse = coulisse
         self.connector = connector
         self.conversations = conversations
         self.pacer = pacer
@@ -96,33 +85,38 @@ class Replies:
 
     async def deliver(
         self,
-        replies: Sequence[Message],
+        outcome: Outcome,
         turn: Turn,
         *,
         answer: InvokeAnswer | None = None,
         user: str = "",
     ) -> None:
-        for index, message in enumerate(replies):
-            if message.replace:
+        """`user`: the answers are for this member (added by someone else), not the sender."""
+        for index, reply in enumerate(outcome.replies):
+            if reply.to == To.ACTED_ON:
                 if turn.reply_to:
                     where = Address(turn.service_url, turn.conversation_id)
-                    self.updates.schedule(where, turn.reply_to, activity(render(message)[0]))
+                    self.updates.schedule(where, turn.reply_to, activity(render(reply.message)[0]))
                 continue
-            if answer is not None and answer.open and is_plain(message) and not user:
-                answer.texts += [b.text for b in message.blocks if isinstance(b, Text)]
+            plain = reply.to == To.ACTOR and is_plain(reply.message)
+            if answer is not None and answer.open and plain and not user:
+                answer.texts += [b.text for b in reply.message.blocks if isinstance(b, Text)]
                 continue
-            await self._to_person(message, turn, user, index)
+            await self._send(outcome, reply, index, turn, user)
 
-    async def _to_person(self, message: Message, turn: Turn, user: str, index: int) -> None:
+    async def _send(self, outcome: Outcome, reply: Reply, index: int, turn: Turn,
+                    user: str) -> None:  # fmt: skip
         origin = "" if turn.personal else turn.channel_id
         people: list[tuple[str, str]] = []
-        if origin and needs_people(message):
+        if origin and needs_people(reply.message):
             people = await self.roster(turn.service_url, origin)
+        message = reply.message
         cards = render(message, origin=origin, people=people, pictures=await pictures(message))
         try:
-            person_id, where = await self._chat_of(turn, user or turn.user_id)
+            where = await self._where(outcome, reply, turn, user)
         except (NoConversation, ConnectorError) as error:
             log.warning("no chat to answer in: %s", error)
+            await self.coulisse.later(outcome, reply, index)
             return
         for number, content in enumerate(cards):
             try:
@@ -138,40 +132,17 @@ class Replies:
                 wait = error.retry_after or RETRY_STATUSES[error.status]
             else:
                 continue
-            if number > 0 or person_id is None:
-                log.warning("an answer was not sent: the conversation's limit")
-                return
-            # Not lost: the whole answer goes through the outbox, which waits and tries again.
-            key = f"teams-reply:{turn.conversation_id}:{turn.activity_id}:{user}:{index}"
-            await self._later(person_id, message, key, wait or 0.0)
+            # Not lost: the rest goes through the outbox, which waits and tries again.
+            await self.coulisse.later(outcome, reply, index, wait or 0.0, skip=number)
             return
 
-    async def _later(self, person_id: int, message: Message, key: str, wait: float) -> None:
-        async with self.uow() as uow:
-            await uow.outbox.enqueue(
-                OutboxMessage(
-                    dedupe_key=key,
-                    kind="reply",
-                    destination=encode_destination(Destination.dm(person_id)),
-                    payload=encode_message(message),
-                    due_at=self.clock.now() + timedelta(seconds=wait),
-                    person_id=person_id,
-                )
-            )
-            await uow.commit()
-
-    async def _chat_of(self, turn: Turn, user_id: str) -> tuple[int | None, Address]:
-        async with self.uow() as uow:
-            workspace = await uow.directory.workspace(Platform.TEAMS.value, turn.tenant)
-            person = (
-                await uow.directory.person_by_platform_id(workspace.id, user_id)
-                if workspace and workspace.id
-                else None
-            )
-        person_id = person.id if person else None
-        if turn.personal and user_id == turn.user_id:
-            return person_id, Address(turn.service_url, turn.conversation_id)
-        if person_id is None:
-            raise NoConversation(user_id)
-        return person_id, await self.conversations.of_person(person_id, user_id, turn.tenant,
-                                                             via=turn)  # fmt: skip
+    async def _where(self, outcome: Outcome, reply: Reply, turn: Turn, user: str) -> Address:
+        if reply.to == To.CHANNEL:
+            return Address(turn.service_url, turn.channel_id or turn.conversation_id)
+        if turn.personal and not user:
+            return Address(turn.service_url, turn.conversation_id)
+        if outcome.person_id is None:
+            raise NoConversation(user or turn.user_id)
+        return await self.conversations.of_person(
+            outcome.person_id, user or turn.user_id, turn.tenant, via=turn
+        )

@@ -60,7 +60,8 @@ class TeamsSender:
             exports = [b for b in message.blocks if isinstance(b, Export)]
             message = Message(tuple(b for b in message.blocks if not isinstance(b, Export)))
             cards = render(message, pictures=await pictures(message)) if message.blocks else []
-            sends = [activity(content) for content in cards]
+            # `skip`: cards of an answer that reached the person before it came here.
+            sends = [activity(content) for content in cards[int(item.payload.get("skip", 0)) :]]
             sends += [await self._offer(export, target) for export in exports]
             for body in sends:
                 try:

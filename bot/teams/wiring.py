@@ -91,7 +91,7 @@ def build_teams(
     attachments = Attachments(app.uow, app.coulisse.clock)
     adapter = TeamsAdapter(
         app.coulisse, app.uow, connector, pacer=pacer or Pacer(), timezone=settings.timezone,
-        handover=Handover(app.uow, connector, attachments),
+        handover=Handover(connector, attachments),
     )  # fmt: skip
     sender = TeamsSender(connector, adapter.conversations, adapter.pacer, attachments=attachments)
     return Teams(adapter, TeamsEndpoint(adapter, authenticator), sender, connector)
