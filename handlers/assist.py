@@ -514,7 +514,6 @@ async def _regroup(ctx: Context, session: Session, suggestion: Suggestion) -> No
 
 async def set_assistant(ctx: Context, args: str) -> None:
     """`assistant off` / `assistant on`: a coordinator decides for the team."""
-    ctx.require_coordinator()
     word = args.strip().casefold()
     if word not in _OFF | _ON:
         raise Refusal("errors.assistant_usage")

@@ -249,7 +249,6 @@ async def resume(ctx: Context) -> None:
 
 async def set_role(ctx: Context, args: str) -> None:
     """`role NAME coordinator|participant`: coordinators hand the role on or share it."""
-    ctx.require_coordinator()
     name, _, role_word = args.strip().rpartition(" ")
     try:
         role = Role(role_word.strip().lower())

@@ -144,7 +144,6 @@ def new_session_form(lang: str) -> Form:
 
 async def create(ctx: Context, values: dict[str, str]) -> None:
     """A new session for the team, in draft until a coordinator starts it."""
-    ctx.require_coordinator()
     if await ctx.uow.sessions.current_for_team(ctx.team_id) is not None:
         raise Refusal("errors.session_exists")
     title = clean_text(values.get("title", ""), MAX_TITLE)
@@ -216,7 +215,6 @@ async def _rounds_after_flush(ctx: Context, session: Session) -> list[Round]:
 
 
 async def start(ctx: Context) -> None:
-    ctx.require_coordinator()
     session = await require_session(ctx)
     if session.status != SessionStatus.DRAFT:
         raise Refusal("errors.already_started")
@@ -246,7 +244,6 @@ async def begin(ctx: Context, session: Session) -> None:
 
 async def advance(ctx: Context) -> None:
     """Close the open round (its reveal goes to the channel) and open the next one."""
-    ctx.require_coordinator()
     session = await require_running_session(ctx)
     opened = await advance_session(ctx, session)
     if opened is not None:
@@ -270,7 +267,6 @@ async def advance_session(ctx: Context, session: Session) -> Round | None:
 
 
 async def end(ctx: Context) -> None:
-    ctx.require_coordinator()
     session = await require_session(ctx)
     current = await current_round(ctx, session)
     if current is not None:
