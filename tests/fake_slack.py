@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import random
 import socket
 import time
 import urllib.parse
@@ -42,6 +43,10 @@ class FakeSlackApi:
     members: dict[str, list[str]] = field(default_factory=dict)  # channel -> user ids
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     url: str = ""
+    # method -> [(status, probability)]: a flaky Slack, seeded so that a run can be repeated.
+    flaky: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    random: random.Random = field(default_factory=lambda: random.Random(12))
+    refused: list[Call] = field(default_factory=list)  # calls answered with an injected fault
 
     def fail(self, method: str, status: int, headers: dict[str, str] | None = None) -> None:
         """The next call of `method` gets this HTTP status (429 with Retry-After, 500, …)."""
@@ -71,6 +76,17 @@ class FakeSlackApi:
             return web.json_response(
                 {"ok": False, "error": "fake_failure"}, status=status, headers=headers
             )
+        draw, odds = self.random.random(), 0.0
+        for status, probability in self.flaky.get(method, []):
+            odds += probability
+            if draw < odds:  # nothing is posted: the caller must try again
+                self.refused.append(Call(method, params, time.monotonic()))
+                headers = {"Retry-After": "1"} if status == 429 else {}
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
+                    status=status,
+                    headers=headers,
+                )
         self.calls.append(Call(method, params, time.monotonic()))
         return web.json_response(self.answer(method, params))
 
