@@ -14,7 +14,7 @@ import typer
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.console.adapter import Console
-from bot.console.demo import run_demo
+from bot.demo import run_demo
 from bot.export.diagram import png, svg
 from bot.export.files import FORMATS as EXPORT_FORMATS
 from bot.export.files import ExportFile, ExportTarget, NothingToExport, export_file

@@ -333,7 +333,7 @@ async def test_one_sessions_call_carries_only_that_sessions_words(
 async def test_the_demo_runs_with_the_model_from_the_environment(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:
-    from bot.console.demo import run_demo
+    from bot.demo import run_demo
 
     lines: list[str] = []
     synthesizer = OpenAISynthesizer(model="m", api_key="sk-test", base_url=fake_openai.url)

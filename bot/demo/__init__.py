@@ -18,7 +18,7 @@ import yaml
 
 from bot.clock import ManualClock
 from bot.console.adapter import Console
-from bot.console.weeks import print_nudges, simulate, write_nudges
+from bot.demo.weeks import print_nudges, simulate, write_nudges
 from bot.export.files import write_summary
 from bot.wiring import App, build
 from handlers.model import SuggestionStatus
