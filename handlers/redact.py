@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 PERSON = "[person]"
 ID = "[id]"
@@ -18,8 +19,6 @@ EMAIL = "[e-mail]"
 LINK = "[link]"
 GROUP = "[group]"
 
-_SLACK_MENTION = re.compile(r"<[@#][A-Z0-9]+(?:\|[^>]*)?>")
-_SLACK_SPECIAL = re.compile(r"<!(?:channel|here|everyone|subteam\^[A-Z0-9]+)[^>]*>", re.I)
 _BROADCAST = re.compile(r"(?<![\w@])@(?:channel|here|everyone|all|kanaal|iedereen)\b", re.I)
 _HANDLE = re.compile(r"(?<![\w@.])@[\w.\-]{2,}")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
@@ -30,10 +29,50 @@ _URL = re.compile(
     r"|(?<![\w\-@])[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,63}(?![\w\-])(?:/[^\s<>\"')\]]*)?)",
     re.I,
 )
-# Teams / Azure AD ids ("29:1a2b…", "8:orgid:…") and GUIDs; Slack user, bot and team ids.
-_TEAMS_ID = re.compile(r"\b\d{1,2}:[A-Za-z0-9:_\-]{8,}")
+# GUIDs (directory object ids, tenants) are ids on any platform.
 _GUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
-_SLACK_ID = re.compile(r"\b[UWBTC](?=[A-Z0-9]*\d)[A-Z0-9]{7,11}\b")
+
+
+@dataclass(frozen=True)
+class PlatformIds:
+    """How a platform writes people and ids into text. Each adapter declares its own
+    (bot/slack/ids.py, bot/teams/ids.py) and registers it; the core knows no platform."""
+
+    mentions: tuple[re.Pattern[str], ...] = ()  # markup naming one person: "<@U0123>"
+    groups: tuple[re.Pattern[str], ...] = ()  # markup calling many: "<!channel>"
+    ids: tuple[re.Pattern[str], ...] = ()  # bare ids: "U0123ABCD", "29:1a2b…"
+
+
+_PLATFORMS: dict[str, PlatformIds] = {}
+
+
+def register(platform: str, ids: PlatformIds) -> None:
+    _PLATFORMS[platform] = ids
+
+
+def _mentions() -> list[re.Pattern[str]]:
+    return [m for p in _PLATFORMS.values() for m in p.mentions]
+
+
+def _groups() -> list[re.Pattern[str]]:
+    return [g for p in _PLATFORMS.values() for g in p.groups]
+
+
+def _ids() -> list[re.Pattern[str]]:
+    return [i for p in _PLATFORMS.values() for i in p.ids]
+
+
+def _literal(platform_id: str) -> re.Pattern[str]:
+    """A known id as a whole word: the console's id "sam" must not blank "samenwerking"."""
+    return re.compile(rf"(?<![\w:@]){re.escape(platform_id)}(?![\w])", re.I)
+
+
+def _sub_all(patterns: Iterable[re.Pattern[str]], replacement: str, text: str) -> str:
+    for pattern in patterns:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 # Encoded blobs (Base64) hide words from every check; long compound words are not blobs.
 _BASE64 = re.compile(
     r"(?=[A-Za-z0-9+/]*[0-9+/])(?=[A-Za-z0-9+/]*[A-Z])(?=[A-Za-z0-9+/]*[a-z])"
@@ -106,37 +145,30 @@ def name_patterns(names: Iterable[str]) -> Names | None:
 def pseudonymise(text: str, names: Names | None, ids: Iterable[str] = ()) -> str:
     """What may leave for the assistant: the words, without who is who or where. Names go
     before links, so that a handle such as "ahmed.elamrani" is a person, not a domain."""
-    text = _SLACK_SPECIAL.sub(GROUP, text)
-    text = _SLACK_MENTION.sub(PERSON, text)
-    for platform_id in ids:
-        if platform_id:
-            text = text.replace(platform_id, ID)
+    text = _sub_all(_groups(), GROUP, text)
+    text = _sub_all(_mentions(), PERSON, text)
+    text = _sub_all((_literal(i) for i in ids if i), ID, text)
     text = _EMAIL.sub(EMAIL, text)
     if names is not None:
         text = names.sub(PERSON, text)
     text = _URL.sub(LINK, text)
     text = _BROADCAST.sub(GROUP, text)
     text = _HANDLE.sub(PERSON, text)
-    text = _TEAMS_ID.sub(ID, text)
+    text = _sub_all(_ids(), ID, text)
     text = _GUID.sub(ID, text)
     text = _BASE64.sub(ENCODED, text)
-    text = _SLACK_ID.sub(ID, text)
     return text
 
 
 def unnamed(text: str, names: Names | None, ids: Iterable[str], placeholder: str) -> str:
     """Only who is who taken out — names, mentions, handles, e-mail addresses, platform ids —
     and every other word left as written: what the exports for the municipality need."""
-    text = _SLACK_MENTION.sub(placeholder, text)
-    for platform_id in ids:
-        if platform_id:
-            text = text.replace(platform_id, placeholder)
+    text = _sub_all(_mentions(), placeholder, text)
+    text = _sub_all((_literal(i) for i in ids if i), placeholder, text)
     text = _EMAIL.sub(placeholder, text)
     if names is not None:
         text = names.sub(placeholder, text).replace("@" + placeholder, placeholder)
-    for pattern in (_HANDLE, _TEAMS_ID, _GUID, _SLACK_ID):
-        text = pattern.sub(placeholder, text)
-    return text
+    return _sub_all((_HANDLE, *_ids(), _GUID), placeholder, text)
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -166,8 +198,7 @@ def _unlinked(text: str) -> str | None:
     for _ in range(_ROUNDS):
         before = text
         text = _MD_LINK.sub(r"\1", text)
-        text = _SLACK_SPECIAL.sub("", text)
-        text = _SLACK_MENTION.sub("", text)
+        text = _sub_all((*_groups(), *_mentions()), "", text)
         text = _ANGLE.sub("", text)
         text = _INVISIBLE.sub("", text)
         text = _DEFANGED.sub(".", text)
