@@ -130,7 +130,8 @@ class Console:
             parsed = replace(parsed, event_key=event_key)
         outcome = await self.app.coulisse.handle(parsed)
         assert self.actor is not None
-        self._show(outcome, self.actor.display_name)
+        # A typed command was not said to a message: there is nothing to show in its place.
+        self._show(outcome, self.actor.display_name, pressed=isinstance(parsed, ActionTaken))
         if (
             isinstance(parsed, Typed)
             and self.conversation.interpret(parsed.text, parsed.place).name == HELP
@@ -139,9 +140,11 @@ class Console:
         await self.dispatcher.drain()
         return True
 
-    def _show(self, outcome: Outcome, name: str) -> None:
+    def _show(self, outcome: Outcome, name: str, *, pressed: bool) -> None:
         lang = outcome.lang or self.lang
         for reply in outcome.replies:
+            if reply.to == To.ACTED_ON and not pressed:
+                continue
             if reply.to == To.ACTED_ON:
                 label = t(self.lang, "console.updated")
             elif reply.to == To.CHANNEL:
