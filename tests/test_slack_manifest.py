@@ -1,5 +1,6 @@
-"""The Slack app manifest validates against the schemastore schema in every variant, and the
-request URL lands where Slack looks for it."""
+"""The Slack app manifest validates against the schemastore schema in every variant, the request
+URL lands where Slack looks for it, and the slash command's usage hint is what the conversation
+declares."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 import yaml
 from jsonschema import Draft4Validator
 
-from bot.slack.manifest import build_manifest, manifest_text
+from bot.slack.manifest import MANIFEST, MAX_USAGE_HINT, build_manifest, manifest_text, usage_hint
+from handlers.model import Role
+from handlers.router import CONVERSATION
 
 SCHEMA = Path(__file__).resolve().parent / "specs" / "slack" / "schemastore-slack-app-manifest.json"
 URL = "https://coulisse.example.nl"
@@ -105,7 +108,33 @@ def test_the_bot_and_the_command() -> None:
     assert features["bot_user"] == {"display_name": "coulisse", "always_online": True}
     [command] = features["slash_commands"]
     assert command["command"] == "/coulisse"
-    assert command["usage_hint"] == "help | new | status | my | pause | resume"
+    assert command["usage_hint"] == usage_hint()
+    assert list(command) == ["command", "url", "description", "usage_hint", "should_escape"]
+
+
+def test_the_usage_hint_is_the_listed_commands_in_helps_order() -> None:
+    listed = CONVERSATION.listed(Role.PARTICIPANT) + CONVERSATION.listed(Role.COORDINATOR)
+    hint = usage_hint()
+    assert hint.split(" | ") == [c.name for c in listed]  # all of them fit today
+    assert hint.startswith("help | ") and {"new", "status", "my", "pause"} <= set(hint.split(" | "))
+    assert "home" not in hint.split(" | ")  # not listed: the platform asks for it
+    # The committed file leaves it out: there is nothing to keep in sync by hand.
+    committed = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert [key for key, _ in items(committed) if key == "usage_hint"] == []
+
+
+def test_the_usage_hint_stays_within_slacks_limit(validator: Draft4Validator) -> None:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    slash = schema["properties"]["features"]["properties"]["slash_commands"]
+    assert slash["items"]["properties"]["usage_hint"]["maxLength"] == MAX_USAGE_HINT
+    words = usage_hint().split(" | ")
+    short = usage_hint(limit=20)
+    assert len(short) <= 20 and short.split(" | ") == words[: len(short.split(" | "))]
+    assert len(short.split(" | ")) > 1  # whole words, as many as fit
+    manifest = build_manifest()
+    manifest["features"]["slash_commands"][0]["usage_hint"] = "x" * (MAX_USAGE_HINT + 1)
+    errors = list(validator.iter_errors(manifest))
+    assert [list(e.path) for e in errors] == [["features", "slash_commands", 0, "usage_hint"]]
 
 
 @pytest.mark.parametrize(

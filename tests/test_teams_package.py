@@ -1,5 +1,6 @@
 """The Teams app package: a zip whose manifest validates against the Teams schema v1.19 (the
-copy in deploy/teams is the one in tests/specs), with icons of the sizes Teams asks for."""
+copy in deploy/teams is the one in tests/specs), with icons of the sizes Teams asks for, and
+command lists that are what the conversation declares."""
 
 from __future__ import annotations
 
@@ -15,7 +16,23 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.teams import icons
-from bot.teams.package import DEPLOY, SCHEMA, PackageError, build_package, manifest, problems
+from bot.teams.package import (
+    DEPLOY,
+    MANIFEST,
+    MAX_COMMANDS,
+    MAX_DESCRIPTION,
+    MAX_TITLE,
+    SCHEMA,
+    PackageError,
+    build_package,
+    command_lists,
+    entry,
+    manifest,
+    problems,
+)
+from handlers.model import Role
+from handlers.router import CONVERSATION
+from prompts.catalog import has, t
 
 SPECS = Path(__file__).resolve().parent / "specs" / "teams"
 APP_ID = "3f6d2a51-7c1e-4d0b-9a55-2f1e8c0b7a10"
@@ -82,6 +99,67 @@ def test_the_command_writes_the_zip_or_says_what_is_wrong(tmp_path: Path) -> Non
     assert done.exit_code == 0 and out.exists()
     refused = runner.invoke(app, ["teams-package", "--app-id", "nope", "--out", str(out)])
     assert refused.exit_code == 2
+
+
+def titles(command_list: dict) -> list[str]:
+    return [c["title"] for c in command_list["commands"]]
+
+
+def test_the_command_lists_are_what_the_conversation_declares() -> None:
+    channel, personal = manifest(APP_ID)["bots"][0]["commandLists"]
+    assert channel["scopes"] == ["team", "groupChat"] and personal["scopes"] == ["personal"]
+    listed = [c for c in CONVERSATION.commands.values() if c.listed]
+    # The 1:1 chat: the words that are a command there, in the conversation's order.
+    assert titles(personal) == [c.name for c in listed if c.in_dm is not None][:MAX_COMMANDS]
+    start = CONVERSATION.commands["start"]
+    assert start.role == Role.COORDINATOR and start.in_dm is None
+    assert "pause" in titles(personal) and "start" not in titles(personal)
+    # The channel: help and the session's commands, participants' first; no answers or settings.
+    assert {"help", "status", "new", "start", "next", "end"} <= set(titles(channel))
+    assert not {"add", "pause", "tz", "forget-me"} & set(titles(channel))
+    roles = [CONVERSATION.commands[name].role for name in titles(channel)]
+    assert roles == sorted(roles, key=lambda role: role == Role.COORDINATOR)
+    # Each line: the Dutch word, then both languages' few words from prompts/.
+    pause = next(c for c in personal["commands"] if c["title"] == "pause")
+    nl, en = t("nl", "commands.short.pause"), t("en", "commands.short.pause")
+    assert pause["description"] == f"pauze: {nl} · {en}"
+    new = next(c for c in channel["commands"] if c["title"] == "new")
+    assert new["description"].startswith("nieuw: ") and "(coördinator) ·" in new["description"]
+    assert new["description"].endswith("(coordinator)")
+    # The committed manifest leaves them out: there is nothing to keep in sync by hand.
+    committed = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    assert "commandLists" not in committed["bots"][0]
+
+
+def test_every_listed_command_has_a_line_that_fits() -> None:
+    """Any listed command may come into a list: each has its words in both languages."""
+    for command in CONVERSATION.commands.values():
+        if command.listed:
+            assert has(f"commands.short.{command.name}"), command.name
+            line = entry(command)
+            assert len(line["title"]) <= MAX_TITLE and len(line["description"]) <= MAX_DESCRIPTION
+
+
+def test_the_limits_are_the_schemas() -> None:
+    schema = json.loads((SPECS / "MicrosoftTeams.v1.19.schema.json").read_text(encoding="utf-8"))
+    lists = schema["properties"]["bots"]["items"]["properties"]["commandLists"]
+    commands = lists["items"]["properties"]["commands"]
+    fields = commands["items"]["properties"]
+    assert commands["maxItems"] == MAX_COMMANDS
+    assert fields["title"]["maxLength"] == MAX_TITLE
+    assert fields["description"]["maxLength"] == MAX_DESCRIPTION
+
+
+def test_a_description_too_long_for_teams_is_caught() -> None:
+    def wordy(lang: str, key: str) -> str:
+        return "x" * 70 if key == "commands.short.pause" else t(lang, key)
+
+    with pytest.raises(PackageError, match=r"commands\.short\.pause"):
+        command_lists(text=wordy)
+    # The schema says so too, should one ever get past the builder.
+    data = manifest(APP_ID)
+    data["bots"][0]["commandLists"][1]["commands"][0]["description"] = "x" * 129
+    assert any(line.startswith("bots/0/commandLists/1") for line in problems(data))
 
 
 def test_the_schema_copy_is_the_one_in_tests_specs() -> None:

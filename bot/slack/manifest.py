@@ -1,5 +1,5 @@
-"""The Slack app manifest: deploy/slack/manifest.yml with the request URL filled in, or its
-Socket Mode variant, ready to paste into api.slack.com/apps."""
+"""The Slack app manifest: deploy/slack/manifest.yml with the slash command's usage hint and the
+request URL filled in, or its Socket Mode variant, ready to paste into api.slack.com/apps."""
 
 from __future__ import annotations
 
@@ -9,12 +9,37 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from handlers.conversation import Conversation
+from handlers.model import Role
+from handlers.router import CONVERSATION
+
 # The manifest lives next to the other deploy files rather than in the package, so operators find
 # it without reading code; an editable install keeps the repository root at parents[2].
 MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "slack" / "manifest.yml"
 
 # slack-bolt serves events, slash commands and interactivity on this one path.
 EVENTS_PATH = "/slack/events"
+
+# features.slash_commands.items.usage_hint: at most 1000 characters, in Slack's own manifest schema
+# (slackapi/manifest-schema) and in the schemastore copy the tests validate against.
+MAX_USAGE_HINT = 1000
+
+
+def usage_hint(conversation: Conversation = CONVERSATION, limit: int = MAX_USAGE_HINT) -> str:
+    """`help | join | …`: the listed commands in help's order, as many whole words as fit.
+
+    Made from the declarations rather than written in manifest.yml, so that a new command appears
+    without touching the deploy files; what does not fit is still in help."""
+    names = [
+        c.name for role in (Role.PARTICIPANT, Role.COORDINATOR) for c in conversation.listed(role)
+    ]
+    hint = ""
+    for name in names:
+        longer = f"{hint} | {name}" if hint else name
+        if len(longer) > limit:
+            break
+        hint = longer
+    return hint
 
 
 def _endpoint(url: str) -> str:
@@ -32,6 +57,9 @@ def build_manifest(url: str | None = None, socket_mode: bool = False) -> dict[st
     manifest: dict[str, Any] = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     settings = manifest["settings"]
     commands = manifest["features"]["slash_commands"]
+    hint = usage_hint()
+    # Right after the description, where Slack's own manifests put it.
+    commands[:] = [_after(command, "description", "usage_hint", hint) for command in commands]
     if url is not None:
         endpoint = _endpoint(url)
         for command in commands:
@@ -47,6 +75,16 @@ def build_manifest(url: str | None = None, socket_mode: bool = False) -> dict[st
         settings["event_subscriptions"].pop("request_url", None)
         settings["interactivity"].pop("request_url", None)
     return manifest
+
+
+def _after(entries: dict[str, Any], key: str, new: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, old in entries.items():
+        out[name] = old
+        if name == key:
+            out[new] = value
+    out.setdefault(new, value)
+    return out
 
 
 def manifest_text(url: str | None = None, socket_mode: bool = False) -> str:
