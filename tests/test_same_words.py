@@ -4,6 +4,7 @@ platform: stored state and the catalog text of the answer (in either language)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from tests.teams_fixtures import fake_connector as teams_connector
 STORED = "contributions.stored"
 # What each kind of answer says; the reply is recognised by its catalog text in nl or en.
 ANSWERS = ("people.paused", "help.heading", "people.language_set", STORED, "help.unknown")
+SAME = {f"{STORED}_anonymous": STORED}  # an answer is stored, with or without a name shown
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,19 @@ def strings(value: Any) -> list[str]:
     return []
 
 
+def fixed_words(lang: str, key: str) -> str:
+    """The longest stretch of a catalog text without placeholders: what every rendering of it
+    says word for word (a lone quote mark would match anything)."""
+    return max(re.split(r"\{[{%].*?[%}]\}", raw_catalog(lang)[key]), key=len)
+
+
 def answer_key(said: str) -> str | None:
     """Which answer of ANSWERS this is (catalog text in either language)."""
     said = " ".join(said.split())
-    for key in ANSWERS:
+    for key in (*ANSWERS, *SAME):
         for lang in LANGUAGES:
-            fixed = raw_catalog(lang)[key].split("{")[0]  # the words before any placeholder
-            if " ".join(fixed.split()) in said:
-                return key
+            if " ".join(fixed_words(lang, key).split()) in said:
+                return SAME.get(key, key)
     return None
 
 
