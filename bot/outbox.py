@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from handlers.messages import Destination, Message, decode_destination, decode_message
 from handlers.model import OutboxMessage
 from handlers.nudges import Later, Outcome, Skip
-from handlers.ports import Clock
-from storage.outbox import MAX_ATTEMPTS, SqlOutboxWorker
+from handlers.ports import Clock, OutboxWorker
+from storage.outbox import MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class RetryLater(Exception):
 class OutboxDispatcher:
     def __init__(
         self,
-        worker: SqlOutboxWorker,
+        worker: OutboxWorker,
         send: Send,
         clock: Clock,
         *,

@@ -13,7 +13,7 @@ from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
 from handlers.model import OutboxMessage
 from handlers.nudges import Outcome
-from handlers.ports import Clock, Synthesizer
+from handlers.ports import Clock, OutboxWorker, Synthesizer
 from handlers.router import Coulisse
 from storage.db import create_engine, normalise_url, session_factory
 from storage.migrate import upgrade_async
@@ -25,7 +25,7 @@ from storage.uow import SqlUnitOfWork
 class App:
     engine: AsyncEngine
     coulisse: Coulisse
-    outbox: SqlOutboxWorker
+    outbox: OutboxWorker
     uow: SqlUnitOfWorkFactory
     assistant: Assistant
 

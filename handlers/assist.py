@@ -47,6 +47,7 @@ from handlers.model import (
     SuggestionStatus,
     Team,
     Theme,
+    id_of,
 )
 from handlers.nudges import Outcome, Ready, Skip
 from handlers.ports import Clock, Conflict, Synthesizer, UnitOfWork, UnitOfWorkFactory
@@ -203,7 +204,7 @@ class Assistant:
         return None
 
     async def _store(self, uow: UnitOfWork, job: _Job, done: Completion) -> list[Suggestion]:
-        assert job.session.id is not None
+        session_id = id_of(job.session)
         drafted: list[tuple[str, dict[str, Any], str, SuggestionStatus]] = []
         items = job.task.items if job.task else ()
         if job.kind == "round":
@@ -240,19 +241,18 @@ class Assistant:
             used = bool(text)
         if done.called:
             await uow.assistance.add_usage(
-                job.session.id,
+                session_id,
                 1,
                 int(done.prompt_tokens or 0),  # a port must not break the count (NOT NULL)
                 int(done.completion_tokens or 0),
                 0 if used else 1,
             )
         stored = [
-            Suggestion(job.session.id, job.name, kind, n, payload, by, status, self.clock.now())
+            Suggestion(session_id, job.name, kind, n, payload, by, status, self.clock.now())
             for n, (kind, payload, by, status) in enumerate(drafted)
         ]
         for suggestion in stored:
-            uow.add(suggestion)
-        await uow.flush()
+            await uow.store(suggestion)  # its id goes on its buttons
         return stored
 
     def _rendered(self, job: _Job, stored: Sequence[Suggestion]) -> Outcome:
@@ -484,10 +484,10 @@ async def _regroup(ctx: Context, session: Session, suggestion: Suggestion) -> No
     contributions = {c.id: c for c in await _reflected(ctx.uow, session, group_round)}
     for c in contributions.values():
         c.theme_id = None
-    await ctx.uow.flush()
+    await ctx.uow.flush()  # the answers leave their themes before these go
     for theme in await ctx.uow.sessions.themes(group_round.id or 0):
         await ctx.uow.delete(theme)
-    await ctx.uow.flush()
+    await ctx.uow.flush()  # and the old themes go before the new ones come
     groups = [Grouping(g["title"], tuple(g["members"])) for g in suggestion.payload["themes"]]
     for position, group in enumerate(groups, start=1):
         members = [contributions[i] for i in group.members if i in contributions]
@@ -498,11 +498,10 @@ async def _regroup(ctx: Context, session: Session, suggestion: Suggestion) -> No
             categories.pop() if len(categories) == 1 else "",
             position,
         )
-        ctx.uow.add(theme)
-        await ctx.uow.flush()
+        theme_id = await ctx.uow.store(theme)
         for c in members:
-            c.theme_id = theme.id
-    await ctx.uow.flush()
+            c.theme_id = theme_id
+    await ctx.uow.flush()  # the board below reads what is stored
     await ctx.post(
         Destination.channel(session.team_id),
         await board(ctx, session, group_round),

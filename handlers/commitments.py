@@ -33,6 +33,7 @@ from handlers.model import (
     Person,
     Round,
     Session,
+    id_of,
 )
 from handlers.people import find_member
 from handlers.systems import MAX_FACTOR, factor_key, team_map
@@ -172,9 +173,8 @@ async def commit(ctx: Context, values: dict[str, str]) -> Commitment:
         if person.id is not None and person.id != ctx.person_id and person.id not in co_owners:
             co_owners.append(person.id)
     factor_id, loop_key = await _focus(ctx, values.get("focus", ""))
-    assert session.id is not None
     commitment = Commitment(
-        session.id,
+        id_of(session),
         ctx.team_id,
         ctx.person_id,
         text,
@@ -186,11 +186,10 @@ async def commit(ctx: Context, values: dict[str, str]) -> Commitment:
         iceberg_level=parse_level(values.get("level", "")),
         created_at=ctx.now,
     )
-    ctx.uow.add(commitment)
-    await ctx.uow.flush()
+    number = await ctx.uow.store(commitment)
     ctx.say(
         "commitments.recorded",
-        number=commitment.id,
+        number=number,
         text=text,
         due=due.isoformat(),
         mode=mode_label(ctx.lang, mode),
@@ -229,10 +228,7 @@ async def check_in(ctx: Context, args: str) -> None:
         raise Refusal("errors.not_your_commitment", number=ref[:12])
     status = parse_status(status_word)
     note = clean_text(note, MAX_TEXT) if note.strip() else ""
-    assert commitment.id is not None
-    entry = CheckIn(commitment.id, ctx.person_id, status, note, ctx.now)
-    ctx.uow.add(entry)
-    await ctx.uow.flush()
+    entry_id = await ctx.uow.store(CheckIn(id_of(commitment), ctx.person_id, status, note, ctx.now))
     commitment.status = status
     ctx.say("commitments.checked_in", number=commitment.id, status=status_label(ctx.lang, status))
     if status == CommitmentStatus.STUCK:
@@ -243,7 +239,7 @@ async def check_in(ctx: Context, args: str) -> None:
             Destination.channel(commitment.team_id),
             message(Text(t(lang, "commitments.stuck_to_team", text=commitment.text))),
             kind="stuck",
-            dedupe_key=f"stuck:{entry.id}",
+            dedupe_key=f"stuck:{entry_id}",
         )
 
 
@@ -272,8 +268,7 @@ async def my_commitments(ctx: Context) -> None:
 
 async def commitments_message(ctx: Context, session: Session) -> Message:
     lang = session.locale
-    assert session.id is not None
-    made = await ctx.uow.commitments.for_session(session.id)
+    made = await ctx.uow.commitments.for_session(id_of(session))
     blocks: list = [Heading(t(lang, "commitments.heading", count=len(made)))]
     blocks += [Text(commitment_line(lang, c)) for c in made]
     if made:
@@ -283,7 +278,6 @@ async def commitments_message(ctx: Context, session: Session) -> Message:
 
 async def review(ctx: Context, session: Session) -> None:
     """Open the session with the team's open commitments; owners get check-in buttons by DM."""
-    assert session.id is not None
     earlier = [
         c
         for c in await ctx.uow.commitments.open_for_team(session.team_id)

@@ -6,7 +6,7 @@ from handlers.context import Context, Refusal, clean_text
 from handlers.conversation import Router
 from handlers.lookup import category_label, require_open_round, split_category
 from handlers.messages import Form
-from handlers.model import Contribution, RoundKind
+from handlers.model import Contribution, RoundKind, id_of
 from handlers.overview import add_from_text
 from handlers.round_prompts import contribute_form
 from handlers.systems import add_links_from_text
@@ -30,8 +30,7 @@ async def contribute(ctx: Context, raw: str, category: str = "", round_id: str =
         text = clean_text(text)
     elif category not in rnd.categories:
         raise Refusal("errors.unknown_category")
-    assert rnd.id is not None
-    ctx.uow.add(Contribution(rnd.id, ctx.person_id, text, category, created_at=ctx.now))
+    ctx.uow.add(Contribution(id_of(rnd), ctx.person_id, text, category, created_at=ctx.now))
     key = "contributions.stored_anonymous" if session.anonymous else "contributions.stored"
     ctx.say(key, category=category_label(ctx.lang, rnd, category) if category else "")
 

@@ -13,7 +13,7 @@ import uuid
 from handlers.context import Context, Refusal
 from handlers.conversation import Router
 from handlers.messages import Destination, Export, message
-from handlers.model import Role, Series, Session, SessionStatus
+from handlers.model import Role, Series, Session, SessionStatus, id_of
 from prompts.catalog import LANGUAGES, words
 
 FORMATS = ("pdf", "docx", "html", "md", "csv", "json")  # what bot.export renders; pdf first
@@ -57,13 +57,12 @@ async def export(ctx: Context, args: str) -> None:
     """`export [format] [series]`: the summary goes to the coordinator's direct messages."""
     fmt, series = parse(args)
     session = await _latest_session(ctx)
-    assert session.id is not None
     if series and session.series_id is None:
         raise Refusal("exporting.no_series", title=session.title)
     block = (
         Export("series", session.series_id, fmt)
         if series and session.series_id is not None
-        else Export("session", session.id, fmt)
+        else Export("session", id_of(session), fmt)
     )
     await ctx.post(
         Destination.dm(ctx.person_id),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from handlers.context import Context, Refusal
-from handlers.model import Round, RoundKind, RoundStatus, Session, SessionStatus
+from handlers.model import Round, RoundKind, RoundStatus, Session, SessionStatus, id_of
 from prompts.catalog import LANGUAGES, t
 
 
@@ -35,8 +35,7 @@ async def require_running_session(ctx: Context) -> Session:
 
 
 async def current_round(ctx: Context, session: Session) -> Round | None:
-    assert session.id is not None
-    for rnd in await ctx.uow.sessions.rounds(session.id):
+    for rnd in await ctx.uow.sessions.rounds(id_of(session)):
         if rnd.status == RoundStatus.OPEN:
             return rnd
     return None

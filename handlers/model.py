@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Platform(StrEnum):
@@ -95,6 +95,19 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"
     FAILED = "failed"
+
+
+class Identified(Protocol):
+    """Any object of the domain that is stored: its id is None until then."""
+
+    id: int | None
+
+
+def id_of(entity: Identified) -> int:
+    """The id of an object read from the database (or stored through the unit of work)."""
+    if entity.id is None:
+        raise ValueError(f"this {type(entity).__name__} is not stored yet")
+    return entity.id
 
 
 @dataclass(eq=False)

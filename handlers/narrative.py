@@ -6,7 +6,7 @@ of the assistant. Both go into `build_summary` as its optional sections.
 
 from __future__ import annotations
 
-from handlers.model import Session, SuggestionStatus
+from handlers.model import Session, SuggestionStatus, id_of
 from handlers.ports import UnitOfWork
 from handlers.summary import Assistance, Narrative, Summary
 from prompts.catalog import t
@@ -38,17 +38,17 @@ async def assistance_parts(
     uow: UnitOfWork, session: Session, lang: str, summary: Summary
 ) -> tuple[Narrative, Assistance]:
     """The `narrative` and `assistance` sections of the summary."""
-    assert session.id is not None
+    session_id = id_of(session)
     chosen = [
         s
-        for s in await uow.assistance.suggestions(session.id)
+        for s in await uow.assistance.suggestions(session_id)
         if s.kind == "narrative" and s.status == SuggestionStatus.CONFIRMED
     ]
     if chosen:
         narrative = Narrative(str(chosen[-1].payload["text"]), "assistant")
     else:
         narrative = Narrative(template_narrative(lang, summary), "template")
-    usage = await uow.assistance.usage(session.id)
+    usage = await uow.assistance.usage(session_id)
     return narrative, Assistance(
         calls=usage.calls if usage else 0,
         prompt_tokens=usage.prompt_tokens if usage else 0,

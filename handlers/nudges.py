@@ -40,6 +40,7 @@ from handlers.model import (
     Session,
     Team,
     Workspace,
+    id_of,
 )
 from handlers.ports import UnitOfWork
 from handlers.round_prompts import round_prompt
@@ -83,18 +84,18 @@ async def plan(
     policy: NudgePolicy,
 ) -> bool:
     """Queue a nudge for a person at the first moment their etiquette and the cap allow."""
-    assert person.id is not None
+    person_id = id_of(person)
     etiquette = etiquette_of(person, policy)
     when = etiquette.next_slot(wanted)
     for _ in range(60):  # the cap pushes to the next working day; two months is plenty
         start, end = etiquette.day_bounds(etiquette.local_day(when))
-        if await uow.outbox.count_nudges(person.id, start, end, NUDGE_KINDS) < policy.daily_cap:
+        if await uow.outbox.count_nudges(person_id, start, end, NUDGE_KINDS) < policy.daily_cap:
             break
         when = etiquette.next_slot(end)
     nudge = {"type": kind, **spec}
     return await uow.outbox.enqueue(
         outbox_row(
-            Destination.dm(person.id), kind=kind, dedupe_key=dedupe_key, due_at=when, nudge=nudge
+            Destination.dm(person_id), kind=kind, dedupe_key=dedupe_key, due_at=when, nudge=nudge
         )
     )
 
@@ -108,13 +109,12 @@ async def plan_for_team(
     policy: NudgePolicy,
 ) -> bool:
     """A team nudge (in the channel, never naming anyone), within the workspace's hours."""
-    assert team.id is not None
     workspace = await uow.get(Workspace, team.workspace_id)
     timezone = workspace.timezone if workspace else Etiquette().timezone
     when = Etiquette(timezone, country=policy.country).next_slot(wanted)
     return await uow.outbox.enqueue(
         outbox_row(
-            Destination.channel(team.id),
+            Destination.channel(id_of(team)),
             kind=str(spec["type"]),
             dedupe_key=dedupe_key,
             due_at=when,
@@ -127,13 +127,13 @@ async def plan_check_ins(
     uow: UnitOfWork, commitment: Commitment, now: datetime, policy: NudgePolicy
 ) -> None:
     """Halfway and on the due date a check-in; a day after it, one gentle overdue note."""
-    assert commitment.id is not None
+    commitment_id = id_of(commitment)
     owner = await uow.get(Person, commitment.owner_id) if commitment.owner_id else None
     if owner is None:
         return
     etiquette = etiquette_of(owner, policy)
     due = etiquette.at(commitment.due_date, CHECK_IN_HOUR)
-    spec = {"commitment_id": commitment.id}
+    spec = {"commitment_id": commitment_id}
     if due - now >= timedelta(days=2):
         halfway = etiquette.at(etiquette.local_day(now + (due - now) / 2), CHECK_IN_HOUR)
         await plan(
@@ -141,7 +141,7 @@ async def plan_check_ins(
             owner,
             "checkin",
             {**spec, "moment": "halfway"},
-            f"checkin:{commitment.id}:halfway",
+            f"checkin:{commitment_id}:halfway",
             halfway,
             policy,
         )
@@ -150,13 +150,13 @@ async def plan_check_ins(
         owner,
         "checkin",
         {**spec, "moment": "due"},
-        f"checkin:{commitment.id}:due",
+        f"checkin:{commitment_id}:due",
         due,
         policy,
     )
     # A day after the check-in really goes out (a holiday can move it), never the same day.
     overdue = etiquette.next_slot(due) + policy.overdue_after
-    await plan(uow, owner, "overdue", spec, f"overdue:{commitment.id}", overdue, policy)
+    await plan(uow, owner, "overdue", spec, f"overdue:{commitment_id}", overdue, policy)
 
 
 async def plan_closing_soon(
@@ -257,11 +257,10 @@ async def _round_nudge(uow: UnitOfWork, person: Person, spec: dict[str, Any], ki
     if found is None:
         return Skip("round_closed")
     session, rnd = found
-    assert session.id is not None and rnd.id is not None
-    total = len(await uow.sessions.rounds(session.id))
+    total = len(await uow.sessions.rounds(id_of(session)))
     if kind == "round_open":
         return Ready(round_prompt(person, session, rnd, total))
-    answered = {c.author_id for c in await uow.sessions.contributions([rnd.id])}
+    answered = {c.author_id for c in await uow.sessions.contributions([id_of(rnd)])}
     if person.id in answered:
         return Skip("answered")
     lang = person.locale
@@ -289,8 +288,7 @@ async def _closing_soon_team(uow: UnitOfWork, spec: dict[str, Any]) -> Outcome:
     if found is None:
         return Skip("round_closed")
     session, rnd = found
-    assert rnd.id is not None
-    shared = {c.author_id for c in await uow.sessions.contributions([rnd.id])}
+    shared = {c.author_id for c in await uow.sessions.contributions([id_of(rnd)])}
     members = await uow.directory.members(session.team_id)
     lang = session.locale
     return Ready(

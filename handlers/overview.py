@@ -29,7 +29,7 @@ from handlers.messages import (
     TextInput,
     message,
 )
-from handlers.model import Actor, Force, ForceDirection, Round, RoundKind, Session, Stance
+from handlers.model import Actor, Force, ForceDirection, Round, RoundKind, Session, Stance, id_of
 from handlers.ports import UnitOfWork
 from prompts.catalog import LANGUAGES, t
 
@@ -124,9 +124,8 @@ async def _overview_round(ctx: Context) -> tuple[Session, Round]:
 
 async def add_actor(ctx: Context, values: dict[str, str]) -> None:
     session, _ = await _overview_round(ctx)
-    assert session.id is not None
     actor = Actor(
-        session.id,
+        id_of(session),
         clean_text(values.get("name", ""), MAX_NAME),
         values.get("organisation", "").strip()[:MAX_NAME],
         values.get("interest", "").strip()[:1000],
@@ -144,9 +143,8 @@ async def add_actor(ctx: Context, values: dict[str, str]) -> None:
 
 async def add_force(ctx: Context, values: dict[str, str]) -> None:
     session, _ = await _overview_round(ctx)
-    assert session.id is not None
     force = Force(
-        session.id,
+        id_of(session),
         clean_text(values.get("text", "")),
         _direction(values.get("direction", "")),
         _score(values.get("strength", "")),
@@ -181,9 +179,9 @@ def net_balance(forces: list[Force]) -> int:
 async def field_message(uow: UnitOfWork, session: Session) -> Message:
     """The actor map and force field, and the question that turns it into action."""
     lang = session.locale
-    assert session.id is not None
-    actors = sorted(await uow.sessions.actors(session.id), key=lambda a: -a.influence)
-    forces = list(await uow.sessions.forces(session.id))
+    session_id = id_of(session)
+    actors = sorted(await uow.sessions.actors(session_id), key=lambda a: -a.influence)
+    forces = list(await uow.sessions.forces(session_id))
     blocks: list[Block] = [Heading(t(lang, "overview.map_heading", count=len(actors)))]
     blocks += [
         Text(

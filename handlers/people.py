@@ -26,6 +26,7 @@ from handlers.model import (
     SessionStatus,
     Team,
     Workspace,
+    id_of,
 )
 from handlers.ports import Clock, UnitOfWork
 from prompts.catalog import LANGUAGES, language, t
@@ -53,42 +54,39 @@ async def resolve(
         workspace = Workspace(Platform(actor.platform), actor.workspace)
         if actor.locale:
             workspace.locale = language(actor.locale)
-        uow.add(workspace)
-        await uow.flush()
-    assert workspace.id is not None
+        workspace_id = await uow.store(workspace)
+    else:
+        workspace_id = id_of(workspace)
 
     if person is None:
-        person = await uow.directory.person_by_platform_id(workspace.id, actor.user_id)
+        person = await uow.directory.person_by_platform_id(workspace_id, actor.user_id)
     if person is None:
         person = Person(
-            workspace_id=workspace.id,
+            workspace_id=workspace_id,
             platform_id=actor.user_id,
             display_name=actor.display_name or actor.user_id,
             organisation=actor.organisation,
             locale=language(actor.locale or workspace.locale),
             timezone=workspace.timezone,
         )
-        uow.add(person)
-        await uow.flush()
+        person_id = await uow.store(person)
     else:
+        person_id = id_of(person)
         if actor.organisation and not person.organisation:
             person.organisation = actor.organisation
         if actor.display_name and person.display_name == person.platform_id:
             person.display_name = actor.display_name  # added by id before they first spoke
-    assert person.id is not None
 
     if membership is None:
-        team, membership = await _team_for(uow, workspace.id, person.id, place)
+        team, membership = await _team_for(uow, workspace_id, person_id, place)
     if team is None and place.kind == "channel" and place.channel_id:
-        team = Team(workspace.id, place.channel_id, place.channel_name or place.channel_id)
-        uow.add(team)
-        await uow.flush()
+        team = Team(workspace_id, place.channel_id, place.channel_name or place.channel_id)
+        await uow.store(team)
     if team is not None and membership is None and place.kind == "channel":
-        assert team.id is not None
-        first = not await uow.directory.members(team.id)
-        membership = Membership(team.id, person.id, Role.COORDINATOR if first else Role.PARTICIPANT)
-        uow.add(membership)
-        await uow.flush()
+        team_id = id_of(team)
+        first = not await uow.directory.members(team_id)
+        membership = Membership(team_id, person_id, Role.COORDINATOR if first else Role.PARTICIPANT)
+        await uow.store(membership)  # written now: it can be locked, and members() sees it
         return Context(uow, clock, workspace, person, team, membership, True, bounds)
     return Context(uow, clock, workspace, person, team, membership, bounds=bounds)
 
@@ -100,22 +98,19 @@ async def _team_for(
         team = await uow.directory.team_by_channel(workspace_id, place.channel_id)
         if team is None:
             return None, None
-        assert team.id is not None
-        return team, await uow.directory.membership(team.id, person_id)
+        return team, await uow.directory.membership(id_of(team), person_id)
     # In a direct message: the person's team with a running session, else their first team.
     teams = await uow.directory.teams_of(person_id)
     chosen = None
     for team in teams:
-        assert team.id is not None
-        session = await uow.sessions.current_for_team(team.id)
+        session = await uow.sessions.current_for_team(id_of(team))
         if session is not None and session.status == SessionStatus.OPEN:
             chosen = team
             break
     chosen = chosen or (teams[0] if teams else None)
     if chosen is None:
         return None, None
-    assert chosen.id is not None
-    return chosen, await uow.directory.membership(chosen.id, person_id)
+    return chosen, await uow.directory.membership(id_of(chosen), person_id)
 
 
 async def ensure_members(ctx: Context, platform_ids: list[str]) -> int:
@@ -132,13 +127,13 @@ async def ensure_members(ctx: Context, platform_ids: list[str]) -> int:
                 locale=ctx.workspace.locale,
                 timezone=ctx.workspace.timezone,
             )
-            ctx.uow.add(person)
-            await ctx.uow.flush()
-        assert person.id is not None
-        if await ctx.uow.directory.membership(ctx.team_id, person.id) is None:
-            ctx.uow.add(Membership(ctx.team_id, person.id))
+            person_id = await ctx.uow.store(person)
+        else:
+            person_id = id_of(person)
+        if await ctx.uow.directory.membership(ctx.team_id, person_id) is None:
+            ctx.uow.add(Membership(ctx.team_id, person_id))
             added += 1
-    await ctx.uow.flush()
+    await ctx.uow.flush()  # members() sees the new members
     return added
 
 
@@ -207,29 +202,27 @@ async def forget_person(uow: UnitOfWork, now: datetime, person: Person) -> None:
     """Forget someone (themselves, or an operator's `coulisse forget`). A team whose last
     coordinator this was gets the longest-standing remaining member as coordinator, told by
     DM: otherwise nobody could start a session or hand the role on again."""
-    assert person.id is not None
-    for team in await uow.directory.teams_of(person.id):
-        assert team.id is not None
-        members = await uow.directory.members(team.id)  # longest-standing first
+    person_id = id_of(person)
+    for team in await uow.directory.teams_of(person_id):
+        members = await uow.directory.members(id_of(team))  # longest-standing first
         coordinators = {m.person_id for m, _ in members if m.role == Role.COORDINATOR}
-        others = [(m, p) for m, p in members if p.id != person.id]
-        if coordinators != {person.id} or not others:
+        others = [(m, p) for m, p in members if p.id != person_id]
+        if coordinators != {person_id} or not others:
             continue
         membership, successor = others[0]
         membership.role = Role.COORDINATOR
-        assert successor.id is not None
         text = t(successor.locale, "people.became_coordinator", team=team.name)
         await uow.outbox.enqueue(
             outbox_row(
-                Destination.dm(successor.id),
+                Destination.dm(id_of(successor)),
                 message(Text(text)),
                 kind="role",
                 dedupe_key=f"new-coordinator:{team.id}:{successor.id}:{now.isoformat()}",
                 due_at=now,
             )
         )
-    await uow.flush()
-    await uow.privacy.forget(person.id, person.platform_id)
+    await uow.flush()  # all written before forget() blanks the person, not after
+    await uow.privacy.forget(person_id, person.platform_id)
 
 
 async def privacy(ctx: Context) -> None:
@@ -255,8 +248,7 @@ async def set_role(ctx: Context, args: str) -> None:
     except ValueError:
         raise Refusal("errors.role_usage") from None
     person = await find_member(ctx, name)
-    assert person.id is not None
-    membership = await ctx.uow.directory.membership(ctx.team_id, person.id)
+    membership = await ctx.uow.directory.membership(ctx.team_id, id_of(person))
     assert membership is not None
     if role == Role.PARTICIPANT and person.id == ctx.person_id:
         coordinators = [

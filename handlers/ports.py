@@ -1,4 +1,5 @@
-"""The ports handlers depend on. `storage/` implements them with SQLAlchemy; tests may fake them."""
+"""The ports handlers (and the bot's outbox dispatcher) depend on. `storage/` implements them
+with SQLAlchemy; tests may fake them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from handlers.model import (
     ConversationRef,
     Factor,
     Force,
+    Identified,
     InboundEvent,
     Link,
     Membership,
@@ -164,7 +166,6 @@ class Outbox(Protocol):
         """Nudges for a person due in [start, end), sent or still to send."""
         ...
 
-    async def for_person(self, person_id: int) -> Sequence[OutboxMessage]: ...
     async def by_key(self, dedupe_key: str) -> OutboxMessage | None: ...
     async def all_done(self) -> Sequence[OutboxMessage]:
         """Everything sent or skipped, oldest first."""
@@ -230,11 +231,21 @@ class UnitOfWork(Protocol):
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, *exc: object) -> None: ...
-    def add(self, entity: object) -> None: ...
+    def add(self, entity: object) -> None:
+        """Keep a new object; it is written with the next `flush()`, `store()` or `commit()`."""
+        ...
+
+    async def store(self, entity: Identified) -> int:
+        """Add a new object and write it now: its id (the object carries it from here on),
+        and the queries that follow see it."""
+        ...
+
     async def delete(self, entity: object) -> None: ...
     async def get(self, kind: type[T], id: int) -> T | None: ...
     async def flush(self) -> None:
-        """Send pending changes so that new objects get their ids."""
+        """Write the pending changes now, for what follows in this transaction: nothing is
+        written on its own before a query, so a query that must see them needs this, as does
+        a statement that must come after them (an update before a delete, a bulk update)."""
         ...
 
     async def lock(self, entity: object) -> None:
@@ -250,7 +261,8 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 class OutboxWorker(Protocol):
-    """Claims due messages for sending; the adapter marks them sent or failed."""
+    """Claims due messages for sending (each in its own transaction); the dispatcher marks
+    them sent, skipped or failed, moves them to later or hands them back."""
 
     async def claim_due(
         self,
@@ -265,6 +277,15 @@ class OutboxWorker(Protocol):
         ...
 
     async def mark_sent(self, message_id: int, at: datetime) -> None: ...
-    async def mark_failed(
-        self, message_id: int, reason: str, retry_at: datetime | None
-    ) -> None: ...
+    async def mark_skipped(self, message_id: int, reason: str) -> None: ...
+    async def release(self, message_ids: list[int]) -> None:
+        """Hand claimed rows back unsent: due as before, claimable at once, no attempt used."""
+        ...
+
+    async def reschedule(self, message_id: int, when: datetime) -> None:
+        """Not now but at `when` (a nudge that fell due in someone's quiet hours): not a failure."""
+        ...
+
+    async def mark_failed(self, message_id: int, reason: str, retry_at: datetime | None) -> None:
+        """Record a failed attempt: try again at `retry_at`, or give up when it is None."""
+        ...

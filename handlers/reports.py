@@ -21,6 +21,7 @@ from handlers.model import (
     RoundKind,
     Session,
     Theme,
+    id_of,
 )
 from handlers.narrative import assistance_parts
 from handlers.overview import net_balance
@@ -78,8 +79,8 @@ async def build_summary(
     """`with_names`: commitment owners by name (a coordinator's export), never answer authors.
     `pseudonyms`: shared by the sessions of one export (a series); a fresh key otherwise."""
     lang = lang or session.locale
-    assert session.id is not None
-    rounds = list(await uow.sessions.rounds(session.id))
+    session_id = id_of(session)
+    rounds = list(await uow.sessions.rounds(session_id))
     contributions = await uow.sessions.contributions([r.id for r in rounds if r.id is not None])
     members = await uow.directory.members(session.team_id)
     alias = pseudonyms or Pseudonyms(lang)
@@ -154,7 +155,7 @@ async def build_summary(
         )
         for link in tm.links
     )
-    made = list(await uow.commitments.for_session(session.id))
+    made = list(await uow.commitments.for_session(session_id))
 
     def acts_on(loop: Loop[int]) -> tuple[int, ...]:
         return tuple(c.id or 0 for c in made if c.loop_key == loop.key or c.factor_id in loop.nodes)
@@ -187,10 +188,10 @@ async def build_summary(
     commitments = []
     for c in made:
         owner = await uow.get(Person, c.owner_id) if c.owner_id else None
-        assert c.id is not None
+        number = id_of(c)
         commitments.append(
             CommitmentSummary(
-                number=c.id,
+                number=number,
                 text=scrub(c.text),
                 owner=(
                     t(lang, "summary.former_participant")
@@ -213,13 +214,13 @@ async def build_summary(
                 iceberg_level=c.iceberg_level or None,
                 check_ins=tuple(
                     CheckInSummary(ci.status.value, ci.at.isoformat() if ci.at else None)
-                    for ci in await uow.commitments.check_ins(c.id)
+                    for ci in await uow.commitments.check_ins(number)
                 ),
             )
         )
 
-    actors = sorted(await uow.sessions.actors(session.id), key=lambda a: -a.influence)
-    forces = list(await uow.sessions.forces(session.id))
+    actors = sorted(await uow.sessions.actors(session_id), key=lambda a: -a.influence)
+    forces = list(await uow.sessions.forces(session_id))
     strongest = sorted(forces, key=lambda f: -f.strength)
 
     def pulling(direction: ForceDirection) -> tuple[ForceSummary, ...]:
@@ -229,7 +230,7 @@ async def build_summary(
 
     summary = Summary(
         session=SessionInfo(
-            id=session.id,
+            id=session_id,
             title=scrub(session.title),
             question=scrub(session.question),
             format=session.format,

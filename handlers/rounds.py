@@ -19,7 +19,7 @@ from handlers.messages import (
     Text,
     message,
 )
-from handlers.model import Contribution, Round, RoundKind, RoundStatus, Session
+from handlers.model import Contribution, Round, RoundKind, RoundStatus, Session, id_of
 from handlers.overview import field_message
 from handlers.round_prompts import round_prompt
 from handlers.systems import map_message
@@ -53,8 +53,7 @@ async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> 
         )
     people = [person for _membership, person in await ctx.uow.directory.members(session.team_id)]
     for person in people:
-        assert person.id is not None
-        key = f"round-prompt:{rnd.id}:{person.id}"
+        key = f"round-prompt:{rnd.id}:{id_of(person)}"
         if ctx.scheduled:
             # Opened by the schedule: a nudge, at a moment that suits each person.
             spec = {"round_id": rnd.id}
@@ -62,7 +61,7 @@ async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> 
         else:
             # Opened by the coordinator, with the team at work now: straight away.
             await ctx.post(
-                Destination.dm(person.id),
+                Destination.dm(id_of(person)),
                 round_prompt(person, session, rnd, total),
                 kind="round_prompt",
                 dedupe_key=key,

@@ -31,6 +31,7 @@ from handlers.model import (
     Session,
     Team,
     Workspace,
+    id_of,
 )
 from handlers.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from prompts.catalog import t
@@ -133,16 +134,16 @@ async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: N
             if local.weekday() != DIGEST_WEEKDAY or local.time() < DIGEST_TIME:
                 continue
             week = local.isocalendar()
-            assert team.id is not None
+            team_id = id_of(team)
             # Each tick of a Monday looks here: count only for coordinators still without theirs.
             due = []
-            for membership, person in await uow.directory.members(team.id):
-                key = f"digest:{team.id}:{week.year}-W{week.week:02d}:{person.id}"
+            for membership, person in await uow.directory.members(team_id):
+                key = f"digest:{team_id}:{week.year}-W{week.week:02d}:{person.id}"
                 if membership.role == Role.COORDINATOR and not await uow.outbox.by_key(key):
                     due.append((person, key))
             if not due:
                 continue
-            counts = await _week_in_counts(uow, team.id, now)
+            counts = await _week_in_counts(uow, team_id, now)
             for person, key in due:
                 lang = person.locale
                 body = message(
@@ -155,8 +156,9 @@ async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: N
 
 
 def _digest_row(key: str, person: Person, body: Message, now: datetime) -> OutboxMessage:
-    assert person.id is not None
-    return outbox_row(Destination.dm(person.id), body, kind="digest", dedupe_key=key, due_at=now)
+    return outbox_row(
+        Destination.dm(id_of(person)), body, kind="digest", dedupe_key=key, due_at=now
+    )
 
 
 async def _week_in_counts(uow: UnitOfWork, team_id: int, now: datetime) -> dict[str, int]:

@@ -27,7 +27,16 @@ from handlers.messages import (
     TextInput,
     message,
 )
-from handlers.model import Role, Round, RoundKind, RoundStatus, Series, Session, SessionStatus
+from handlers.model import (
+    Role,
+    Round,
+    RoundKind,
+    RoundStatus,
+    Series,
+    Session,
+    SessionStatus,
+    id_of,
+)
 from handlers.people import ensure_members
 from handlers.reports import summary_message
 from prompts.catalog import LANGUAGES, language, t
@@ -165,10 +174,9 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
             next_occurrence(anchored, ctx.now)
         except (ValueError, TypeError):
             raise Refusal("errors.unknown_recurrence") from None
-        series = Series(ctx.team_id, title, fmt.key, anchored[:512], timezone)
-        ctx.uow.add(series)
-        await ctx.uow.flush()
-        series_id = series.id
+        series_id = await ctx.uow.store(
+            Series(ctx.team_id, title, fmt.key, anchored[:512], timezone)
+        )
     session = Session(
         team_id=ctx.team_id,
         title=title,
@@ -182,9 +190,7 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
         series_id=series_id,
         created_at=ctx.now,
     )
-    ctx.uow.add(session)
-    await ctx.uow.flush()
-    assert session.id is not None
+    session_id = await ctx.uow.store(session)
     members = values.get("members", "").replace(",", " ").split()
     if not members:  # nobody chosen: the channel's people, as the platform says
         members = [pid for pid, _name in await ctx.roster(ctx.require_team().channel_id)]
@@ -192,7 +198,7 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     length = _round_length(values)
     for position, spec in enumerate(fmt.rounds, start=1):
         rnd = Round(
-            session.id,
+            session_id,
             position,
             RoundKind(spec.kind),
             spec.name,
@@ -204,14 +210,13 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
             rnd.opens_at = session.starts_at + (position - 1) * length
             rnd.closes_at = rnd.opens_at + length
         ctx.uow.add(rnd)
-    names = ", ".join(round_title(ctx.lang, r) for r in await _rounds_after_flush(ctx, session))
+    names = ", ".join(round_title(ctx.lang, r) for r in await _rounds_after_flush(ctx, session_id))
     ctx.say("sessions.created", title=title, rounds=names, count=len(fmt.rounds))
 
 
-async def _rounds_after_flush(ctx: Context, session: Session) -> list[Round]:
-    await ctx.uow.flush()
-    assert session.id is not None
-    return list(await ctx.uow.sessions.rounds(session.id))
+async def _rounds_after_flush(ctx: Context, session_id: int) -> list[Round]:
+    await ctx.uow.flush()  # the rounds just added, as the database orders them
+    return list(await ctx.uow.sessions.rounds(session_id))
 
 
 async def start(ctx: Context) -> None:
@@ -226,8 +231,7 @@ async def begin(ctx: Context, session: Session) -> None:
     """The session opens: the welcome, the review of open commitments, the first round."""
     session.status = SessionStatus.OPEN
     lang = session.locale
-    assert session.id is not None
-    rounds = await ctx.uow.sessions.rounds(session.id)
+    rounds = await ctx.uow.sessions.rounds(id_of(session))
     await ctx.post(
         Destination.channel(session.team_id),
         message(
@@ -252,12 +256,11 @@ async def advance(ctx: Context) -> None:
 
 async def advance_session(ctx: Context, session: Session) -> Round | None:
     """Close the open round and open the next; the last closes the session. The new round."""
-    assert session.id is not None
-    rounds = list(await ctx.uow.sessions.rounds(session.id))
+    rounds = list(await ctx.uow.sessions.rounds(id_of(session)))
     current = await current_round(ctx, session)
     if current is not None:
         await round_flow.close_round(ctx, session, current)
-        await ctx.uow.flush()
+        await ctx.uow.flush()  # closed, for the queries that follow
     upcoming = [r for r in rounds if r.status == RoundStatus.PENDING]
     if not upcoming:
         await _finish(ctx, session)
@@ -271,18 +274,18 @@ async def end(ctx: Context) -> None:
     current = await current_round(ctx, session)
     if current is not None:
         await round_flow.close_round(ctx, session, current)
-        await ctx.uow.flush()
+        await ctx.uow.flush()  # closed, for the queries that follow
     await _finish(ctx, session)
 
 
 async def _finish(ctx: Context, session: Session) -> None:
-    assert session.id is not None
-    for rnd in await ctx.uow.sessions.rounds(session.id):
+    session_id = id_of(session)
+    for rnd in await ctx.uow.sessions.rounds(session_id):
         if rnd.status == RoundStatus.PENDING:
             rnd.status = RoundStatus.CLOSED
     session.status = SessionStatus.CLOSED
     session.closed_at = ctx.now
-    await ctx.uow.flush()
+    await ctx.uow.flush()  # closed, for the queries that follow
     await plan_next_in_series(ctx, session)
     await ctx.post(
         Destination.channel(session.team_id),
@@ -292,8 +295,8 @@ async def _finish(ctx: Context, session: Session) -> None:
     )
     await assist.after_session(ctx, session)
     # Last: the reveal and summary above still count authors; nothing after close needs them.
-    await ctx.uow.flush()
-    await ctx.uow.sessions.forget_authors(session.id)
+    await ctx.uow.flush()  # all written before the statement that drops the authors
+    await ctx.uow.sessions.forget_authors(session_id)
     ctx.say("sessions.closed", title=session.title)
 
 
@@ -333,12 +336,10 @@ async def plan_next_in_series(ctx: Context, session: Session) -> Session | None:
         series_id=session.series_id,
         created_at=ctx.now,
     )
-    ctx.uow.add(follow)
-    await ctx.uow.flush()
-    assert follow.id is not None and session.id is not None
-    for rnd in await ctx.uow.sessions.rounds(session.id):
+    follow_id = await ctx.uow.store(follow)
+    for rnd in await ctx.uow.sessions.rounds(id_of(session)):
         planned = Round(
-            follow.id, rnd.position, rnd.kind, rnd.name, list(rnd.categories), rnd.pillar
+            follow_id, rnd.position, rnd.kind, rnd.name, list(rnd.categories), rnd.pillar
         )
         if rnd.opens_at and rnd.closes_at and session.starts_at:
             planned.opens_at = when + (rnd.opens_at - session.starts_at)
@@ -350,8 +351,7 @@ async def plan_next_in_series(ctx: Context, session: Session) -> Session | None:
 async def status(ctx: Context) -> None:
     """Where the session stands; counts only, never who has or has not answered."""
     session = await _latest_session(ctx)
-    assert session.id is not None
-    rounds = await ctx.uow.sessions.rounds(session.id)
+    rounds = await ctx.uow.sessions.rounds(id_of(session))
     current = await current_round(ctx, session)
     pairs = [
         (ctx.t("sessions.question_label"), session.question),
@@ -371,8 +371,7 @@ async def status(ctx: Context) -> None:
         )
     blocks: list = [Heading(session.title), Fields(tuple(pairs))]
     if current is not None and current.kind in (RoundKind.CHECKIN, RoundKind.REFLECT):
-        assert current.id is not None
-        authors = {c.author_id for c in await ctx.uow.sessions.contributions([current.id])}
+        authors = {c.author_id for c in await ctx.uow.sessions.contributions([id_of(current)])}
         members = await ctx.uow.directory.members(session.team_id)
         blocks.append(
             Text(ctx.t("sessions.shared_count", shared=len(authors), members=len(members)))

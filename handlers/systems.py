@@ -30,7 +30,7 @@ from handlers.messages import (
     TextInput,
     message,
 )
-from handlers.model import Factor, Link, Polarity, Session
+from handlers.model import Factor, Link, Polarity, Session, id_of
 from handlers.ports import UnitOfWork
 from prompts.catalog import t
 
@@ -104,8 +104,7 @@ async def _factor(ctx: Context, name: str, similar: list[str]) -> Factor:
             near = next(f for f in existing if f.key == close[0])
             similar.append(t(ctx.lang, "systems.similar_factor", new=name, existing=near.name))
         factor = Factor(ctx.team_id, name, key)
-        ctx.uow.add(factor)
-        await ctx.uow.flush()
+        await ctx.uow.store(factor)  # the next line naming it finds it
     return factor
 
 
@@ -139,8 +138,8 @@ async def add_links(ctx: Context, session: Session, parsed: list[ParsedLink]) ->
     for link in parsed:
         source = await _factor(ctx, link.source, similar)
         target = await _factor(ctx, link.target, similar)
-        assert source.id is not None and target.id is not None
-        existing = await ctx.uow.causal.link_between(ctx.team_id, source.id, target.id)
+        source_id, target_id = id_of(source), id_of(target)
+        existing = await ctx.uow.causal.link_between(ctx.team_id, source_id, target_id)
         if existing is not None:
             if (existing.polarity, existing.delay) == (link.polarity, link.delay):
                 known.append(describe(ctx.lang, source.name, target.name, existing))
@@ -149,10 +148,9 @@ async def add_links(ctx: Context, session: Session, parsed: list[ParsedLink]) ->
                 changed.append(describe(ctx.lang, source.name, target.name, existing))
             continue
         new = Link(
-            ctx.team_id, source.id, target.id, link.polarity, link.delay, session.id, ctx.person_id
+            ctx.team_id, source_id, target_id, link.polarity, link.delay, session.id, ctx.person_id
         )
-        ctx.uow.add(new)
-        await ctx.uow.flush()
+        await ctx.uow.store(new)  # a line repeating it finds it
         added.append(describe(ctx.lang, source.name, target.name, new))
     ctx.say("systems.links_added", added=added, changed=changed, known=known, similar=similar)
 
@@ -207,8 +205,7 @@ async def remove_link(ctx: Context, args: str) -> None:
     target_name = _DELAY.sub("", target_name)
     source = await _existing_factor(ctx, source_name)
     target = await _existing_factor(ctx, target_name)
-    assert source.id is not None and target.id is not None
-    link = await ctx.uow.causal.link_between(ctx.team_id, source.id, target.id)
+    link = await ctx.uow.causal.link_between(ctx.team_id, id_of(source), id_of(target))
     if link is None:
         raise Refusal("errors.no_such_link", source=source.name, target=target.name)
     await ctx.uow.delete(link)
@@ -235,7 +232,7 @@ async def combine_factors(ctx: Context, args: str) -> None:
             await ctx.uow.delete(link)  # it would link B to itself, or B already has it
         else:
             link.source_id, link.target_id = source, target
-    await ctx.uow.flush()
+    await ctx.uow.flush()  # the links move (or go) before the factor they leave goes
     for commitment in await ctx.uow.commitments.for_team(ctx.team_id):
         if commitment.factor_id == gone.id:
             commitment.factor_id = keep.id

@@ -10,7 +10,7 @@ from handlers.context import Context, Refusal, clean_text
 from handlers.conversation import Router
 from handlers.lookup import require_open_round
 from handlers.messages import Heading, Message, Quote, Text, message
-from handlers.model import Contribution, Round, RoundKind, Session, Theme
+from handlers.model import Contribution, Round, RoundKind, Session, Theme, id_of
 from prompts.catalog import LANGUAGES, t, words
 
 TITLE_LENGTH = 60
@@ -55,29 +55,28 @@ def short_title(text: str) -> str:
 
 async def form_themes(ctx: Context, session: Session, group_round: Round) -> None:
     """Make the first themes from the session's reflection rounds."""
-    assert session.id is not None and group_round.id is not None
-    rounds = [r for r in await ctx.uow.sessions.rounds(session.id) if r.kind == RoundKind.REFLECT]
+    group_round_id = id_of(group_round)
+    rounds = [
+        r for r in await ctx.uow.sessions.rounds(id_of(session)) if r.kind == RoundKind.REFLECT
+    ]
     stopwords = all_stopwords()
     position = 0
     for rnd in rounds:
-        assert rnd.id is not None
-        contributions = await ctx.uow.sessions.contributions([rnd.id])
+        contributions = await ctx.uow.sessions.contributions([id_of(rnd)])
         for category in [*rnd.categories, ""]:
             in_category = [c for c in contributions if c.category == category]
             for group in group_by_words(in_category, stopwords):
                 position += 1
-                theme = Theme(group_round.id, short_title(group[0].text), category, position)
-                ctx.uow.add(theme)
-                await ctx.uow.flush()
+                theme = Theme(group_round_id, short_title(group[0].text), category, position)
+                theme_id = await ctx.uow.store(theme)
                 for c in group:
-                    c.theme_id = theme.id
+                    c.theme_id = theme_id
 
 
 async def board(ctx: Context, session: Session, group_round: Round) -> Message:
     """The themes with their contributions, numbered, in the session's language."""
     lang = session.locale
-    assert group_round.id is not None
-    themes = await ctx.uow.sessions.themes(group_round.id)
+    themes = await ctx.uow.sessions.themes(id_of(group_round))
     contributions = await ctx.uow.sessions.contributions(await _round_ids(ctx, session))
     blocks: list = [Text(t(lang, "themes.board_intro", count=len(themes)))]
     for theme in themes:
@@ -104,15 +103,14 @@ async def merge(ctx: Context, args: str) -> None:
     parts = args.split()
     if len(parts) != 2:
         raise Refusal("errors.merge_usage")
-    assert rnd.id is not None
-    themes = list(await ctx.uow.sessions.themes(rnd.id))
+    themes = list(await ctx.uow.sessions.themes(id_of(rnd)))
     keep, gone = _theme_at(themes, parts[0]), _theme_at(themes, parts[1])
     if keep is gone:
         raise Refusal("errors.merge_usage")
     for c in await ctx.uow.sessions.contributions(await _round_ids(ctx, session)):
         if c.theme_id == gone.id:
             c.theme_id = keep.id
-    await ctx.uow.flush()
+    await ctx.uow.flush()  # the answers move before their theme goes
     await ctx.uow.delete(gone)
     for theme in themes:
         if theme.position > gone.position:
@@ -124,8 +122,7 @@ async def rename(ctx: Context, args: str) -> None:
     """`rename 2 Trust between partners`."""
     _session, rnd = await require_open_round(ctx, (RoundKind.GROUP,))
     number, _, title = args.strip().partition(" ")
-    assert rnd.id is not None
-    theme = _theme_at(await ctx.uow.sessions.themes(rnd.id), number)
+    theme = _theme_at(await ctx.uow.sessions.themes(id_of(rnd)), number)
     theme.title = clean_text(title, limit=120)
     ctx.say("themes.renamed", number=theme.position, title=theme.title)
 

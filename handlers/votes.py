@@ -9,7 +9,7 @@ from handlers.context import Context, Refusal
 from handlers.conversation import Router
 from handlers.lookup import require_open_round
 from handlers.messages import Action, Choices, Heading, Message, Text, message
-from handlers.model import Round, RoundKind, Session, Theme, Vote
+from handlers.model import Round, RoundKind, Session, Theme, Vote, id_of
 from prompts.catalog import t
 
 MAX_DOTS_AT_ONCE = 10
@@ -17,22 +17,19 @@ MAX_DOTS_AT_ONCE = 10
 
 async def themes_for(ctx: Context, session: Session, vote_round: Round) -> list[Theme]:
     """The themes of the last group round before this vote."""
-    assert session.id is not None
     groups = [
         r
-        for r in await ctx.uow.sessions.rounds(session.id)
+        for r in await ctx.uow.sessions.rounds(id_of(session))
         if r.kind == RoundKind.GROUP and r.position < vote_round.position
     ]
     if not groups:
         return []
-    assert groups[-1].id is not None
-    return list(await ctx.uow.sessions.themes(groups[-1].id))
+    return list(await ctx.uow.sessions.themes(id_of(groups[-1])))
 
 
 async def tally(ctx: Context, vote_round: Round) -> Counter[int]:
-    assert vote_round.id is not None
     counts: Counter[int] = Counter()
-    counts.update(await ctx.uow.sessions.vote_counts(vote_round.id))
+    counts.update(await ctx.uow.sessions.vote_counts(id_of(vote_round)))
     return counts
 
 
@@ -110,7 +107,7 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         existing.dots -= taken
         if existing.dots == 0:
             await ctx.uow.delete(existing)
-        await ctx.uow.flush()
+        await ctx.uow.flush()  # the ballot counts the dots in the database
         ctx.replace(await ballot(ctx, session, rnd))
         ctx.say("votes.removed", number=theme.position, left=session.vote_budget - used + taken)
         return
@@ -122,7 +119,7 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         ctx.uow.add(Vote(rnd.id, ctx.person_id, theme.id, dots))
     else:
         existing.dots += dots
-    await ctx.uow.flush()
+    await ctx.uow.flush()  # the ballot counts the dots in the database
     # The ballot the vote came from shows the new counts (never who voted).
     ctx.replace(await ballot(ctx, session, rnd))
     ctx.say(

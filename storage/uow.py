@@ -20,6 +20,7 @@ from handlers.model import (
     ConversationRef,
     Factor,
     Force,
+    Identified,
     InboundEvent,
     Link,
     Membership,
@@ -337,6 +338,7 @@ class SqlOutbox(_Repo):
         return int((await self.s.execute(stmt)).scalar_one())
 
     async def for_person(self, person_id: int) -> Sequence[OutboxMessage]:
+        """Everything queued for a person: for tests to look at (no handler needs it)."""
         return await self._all(
             OutboxMessage, t.outbox.c.person_id == person_id, order=t.outbox.c.due_at
         )
@@ -471,6 +473,12 @@ class SqlUnitOfWork:
 
     def add(self, entity: object) -> None:
         self.session.add(entity)
+
+    async def store(self, entity: Identified) -> int:
+        self.session.add(entity)
+        await self.flush()
+        assert entity.id is not None, "the database gives every row it stores an id"
+        return entity.id
 
     async def delete(self, entity: object) -> None:
         await self.session.delete(entity)
