@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.context import Context, Refusal
+from handlers.context import Context, Refusal, yes_or_no
 from handlers.conversation import Router
 from handlers.drafts import NOT_CALLED, Completion, Item, Task
 from handlers.lookup import category_label, round_title
@@ -70,8 +70,6 @@ from prompts.catalog import t
 log = logging.getLogger(__name__)
 
 ASSIST = "assist"
-_OFF = {"off", "uit", "no", "nee"}
-_ON = {"on", "aan", "yes", "ja"}
 FACT_THEMES = 5
 FACT_EXAMPLES = 2
 FACT_LOOPS = 12
@@ -513,11 +511,11 @@ async def _regroup(ctx: Context, session: Session, suggestion: Suggestion) -> No
 
 async def set_assistant(ctx: Context, args: str) -> None:
     """`assistant off` / `assistant on`: a coordinator decides for the team."""
-    word = args.strip().casefold()
-    if word not in _OFF | _ON:
+    on = yes_or_no(args)
+    if on is None:
         raise Refusal("errors.assistant_usage")
     team = ctx.require_team()
-    team.assistant = word in _ON
+    team.assistant = on
     if team.assistant:
         ctx.say("assist.turned_on", configured=ctx.assistant)
     else:

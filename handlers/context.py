@@ -20,7 +20,7 @@ from handlers.messages import (
 )
 from handlers.model import Membership, Person, Role, Team, Workspace
 from handlers.ports import NO_ROSTER, Clock, Roster, UnitOfWork
-from prompts.catalog import t
+from prompts.catalog import LANGUAGES, t, words
 
 # Limits on what people type; beyond them we say so and store nothing.
 MAX_TEXT = 4000
@@ -120,6 +120,17 @@ class Context:
         """Queue a message in the outbox; a second one with the same key is ignored."""
         row = outbox_row(to, message, kind=kind, dedupe_key=dedupe_key, due_at=due_at or self.now)
         return await self.uow.outbox.enqueue(row)
+
+
+def yes_or_no(word: str) -> bool | None:
+    """`ja`, `nee`, `aan`, `off`, …: the words of `prompts/*/answers.yaml` in any language;
+    None for anything else."""
+    word = word.strip().casefold()
+    if any(word in words(lang, "answers.yes") for lang in LANGUAGES):
+        return True
+    if any(word in words(lang, "answers.no") for lang in LANGUAGES):
+        return False
+    return None
 
 
 def clean_text(raw: str, limit: int = MAX_TEXT) -> str:

@@ -11,7 +11,7 @@ from dateutil.rrule import rrulestr
 from handlers import assist
 from handlers import rounds as round_flow
 from handlers.commitments import review
-from handlers.context import MAX_TITLE, Context, Refusal, clean_text
+from handlers.context import MAX_TITLE, Context, Refusal, clean_text, yes_or_no
 from handlers.conversation import Router, no_args
 from handlers.lookup import current_round, require_running_session, require_session, round_title
 from handlers.messages import (
@@ -52,8 +52,6 @@ RECURRENCES = {
     "biweekly": "FREQ=WEEKLY;INTERVAL=2",
     "monthly": "FREQ=MONTHLY;INTERVAL=1",
 }
-_YES = {"yes", "ja", "y", "j", "true", "1", "on"}
-_NO = {"no", "nee", "n", "false", "0", "off"}
 
 
 def _format(values: dict[str, str]) -> SessionFormat:
@@ -70,12 +68,13 @@ def _format(values: dict[str, str]) -> SessionFormat:
 
 
 def _flag(values: dict[str, str], name: str, default: bool) -> bool:
-    word = values.get(name, "").strip().lower()
+    word = values.get(name, "").strip()
     if not word:
         return default
-    if word in _YES | _NO:
-        return word in _YES
-    raise Refusal("errors.yes_or_no", field=name)
+    answer = yes_or_no(word)
+    if answer is None:
+        raise Refusal("errors.yes_or_no", field=name)
+    return answer
 
 
 def _budget(values: dict[str, str]) -> int:

@@ -10,7 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from handlers.context import Context, Refusal, clean_text
+from handlers.context import Context, Refusal, clean_text, yes_or_no
 from handlers.conversation import Router, no_args
 from handlers.lookup import require_running_session, require_session
 from handlers.loops import Analysis, Bounds, Edge, Loop, analyse
@@ -184,7 +184,7 @@ async def add_link_from_form(ctx: Context, session: Session, values: dict[str, s
     polarity = parse_polarity(values.get("polarity", ""))
     if polarity is None:
         raise Refusal("errors.link_form_polarity")
-    delay = values.get("delay", "").strip().casefold() in ("yes", "ja", "true", "1")
+    delay = yes_or_no(values.get("delay", "")) is True
     line = f"{ends[0]} -> {polarity.value}{ends[1]}" + (" (delay)" if delay else "")
     await add_links_from_text(ctx, session, line)
 

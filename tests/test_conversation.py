@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from bot.wiring import App
+from handlers.context import yes_or_no
 from handlers.conversation import Conversation, Interpreted, Router
 from handlers.messages import Place
 from handlers.model import Role
 from handlers.router import CONVERSATION
-from prompts.catalog import LANGUAGES, has, raw_catalog, t
+from prompts.catalog import LANGUAGES, has, raw_catalog, t, words
 from tests.driver import Driver, started_session
 
 DM = Place("dm")
@@ -93,3 +94,11 @@ async def test_a_participant_is_refused_everything_declared_for_coordinators(app
             said = await d.form("Ahmed", name, title="T", question="Q", format="retro")
         assert no in said, (kind, name, said)
     assert await d.snapshot() == before
+
+
+def test_yes_and_no_are_the_catalogs_words_in_any_language() -> None:
+    for lang in LANGUAGES:
+        assert all(yes_or_no(w) is True for w in words(lang, "answers.yes"))
+        assert all(yes_or_no(w) is False for w in words(lang, "answers.no"))
+    assert yes_or_no(" JA ") is True and yes_or_no("Off") is False
+    assert yes_or_no("misschien") is None and yes_or_no("") is None
