@@ -109,8 +109,11 @@ def test_the_command_lists_are_what_the_conversation_declares() -> None:
     channel, personal = manifest(APP_ID)["bots"][0]["commandLists"]
     assert channel["scopes"] == ["team", "groupChat"] and personal["scopes"] == ["personal"]
     listed = [c for c in CONVERSATION.commands.values() if c.listed]
-    # The 1:1 chat: the words that are a command there, in the conversation's order.
-    assert titles(personal) == [c.name for c in listed if c.in_dm is not None][:MAX_COMMANDS]
+    # The 1:1 chat: the words that alone are a command there, in the conversation's order (an
+    # entry sends the bare word: `taal` without `en` would be an answer, so it is not offered).
+    alone = [c.name for c in listed if c.in_dm is not None and c.in_dm("")]
+    assert titles(personal) == alone[:MAX_COMMANDS]
+    assert "lang" not in titles(personal) and "my" in titles(personal)
     start = CONVERSATION.commands["start"]
     assert start.role == Role.COORDINATOR and start.in_dm is None
     assert "pause" in titles(personal) and "start" not in titles(personal)

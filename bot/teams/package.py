@@ -63,8 +63,8 @@ def command_lists(
 ) -> list[dict[str, Any]]:
     """What Teams offers when someone types in the compose box, per scope.
 
-    In the 1:1 chat: the commands whose word, typed there, is the command (`pauze`, `taal en`);
-    anything else typed there is an answer. In a channel or group chat, where the team runs its
+    In the 1:1 chat: the commands whose word alone, typed there, is the command (`pauze`,
+    `status`): a list entry sends just the word, and `taal` without `en` would be an answer. In a channel or group chat, where the team runs its
     session: help and the session's own commands, participants' before coordinators'. One's own
     reminders, settings and answers stay in the 1:1 chat. Beyond Teams' 10 a list, the rest is
     only in help.
@@ -73,7 +73,7 @@ def command_lists(
     session = {HELP} | {c.name for c in sessions.router.commands}
     in_channel = [c for c in listed if c.name in session]
     in_channel.sort(key=lambda c: c.role == Role.COORDINATOR)  # stable: declaration order kept
-    in_dm = [c for c in listed if c.in_dm is not None]
+    in_dm = [c for c in listed if c.in_dm is not None and c.in_dm("")]
     return [
         {"scopes": ["team", "groupChat"], "commands": _entries(in_channel, text)},
         {"scopes": ["personal"], "commands": _entries(in_dm, text)},
