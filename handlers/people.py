@@ -272,6 +272,26 @@ async def installed(ctx: Context) -> None:
     ctx.announce(message(Text(ctx.t("people.installed", team=team.name))))
 
 
+async def settings(ctx: Context) -> None:
+    """What the person has set, and the words that change it."""
+    person = ctx.person
+    ctx.reply(
+        message(
+            Heading(ctx.t("people.settings_heading")),
+            Text(
+                ctx.t(
+                    "people.settings",
+                    language=ctx.t(f"languages.{person.locale}"),
+                    timezone=person.timezone,
+                    start=person.quiet_start.strftime("%H:%M"),
+                    end=person.quiet_end.strftime("%H:%M"),
+                    paused=person.nudges_paused,
+                )
+            ),
+        )
+    )
+
+
 def _is_language(args: str) -> bool:
     return args.strip().lower() in LANGUAGES
 
@@ -290,6 +310,7 @@ router.command("resume", in_dm=True)(no_args(resume))
 router.command("tz", in_dm=_is_zone)(set_timezone)
 router.command("quiet", in_dm=lambda args: QUIET.fullmatch(args) is not None)(set_quiet_hours)
 router.command("lang", in_dm=_is_language)(set_language)
+router.command("settings", in_dm=True)(no_args(settings))
 router.command("privacy", in_dm=True)(no_args(privacy))
 router.command("forget-me")(no_args(forget_me))
 router.command("role", role=Role.COORDINATOR)(set_role)

@@ -20,7 +20,10 @@ from tests.teams_fixtures import fake_connector as teams_connector
 
 STORED = "contributions.stored"
 # What each kind of answer says; the reply is recognised by its catalog text in nl or en.
-ANSWERS = ("people.paused", "help.heading", "people.language_set", STORED, "help.unknown")
+ANSWERS = (
+    "people.paused", "help.heading", "people.language_set", STORED, "help.unknown",
+    "people.settings_heading",
+)  # fmt: skip
 SAME = {f"{STORED}_anonymous": STORED}  # an answer is stored, with or without a name shown
 
 
@@ -42,6 +45,7 @@ TABLE: list[tuple[str, Effect]] = [
     ("stop: te veel overleg", Effect(STORED, answers=1)),
     ("pauze nemen zou ons allemaal helpen", Effect(STORED, answers=1)),  # starts with a word
     ("   ", Effect("help.heading")),
+    ("instellingen", Effect("people.settings_heading")),  # a command added by its module alone
 ]
 
 
