@@ -5,15 +5,22 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.db import create_engine
 from storage.tables import metadata
 
 config = context.config
+# One number for "Coulisse is migrating": processes started together take turns, and the later
+# ones find the schema current (without it two die on alembic_version's unique key).
+MIGRATION_LOCK = 0x436F756C  # "Coul"
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Held until the transaction ends, so also when a process dies half-way.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     context.configure(
         connection=connection,
         target_metadata=metadata,
