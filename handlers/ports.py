@@ -94,6 +94,12 @@ class Sessions(Protocol):
         """Sessions in preparation whose start time has come."""
         ...
 
+    async def claim_due(self, session_id: int, now: datetime, step: str) -> Session | None:
+        """The session, held by this transaction, when `step` ("start": its start time came;
+        "advance": its open round's close came) is still due now; None when it is not any
+        more, or another process is doing it: each due transition happens once."""
+        ...
+
     async def rounds_due_to_close(self, now: datetime) -> Sequence[Session]:
         """Running sessions whose open round's planned close has come."""
         ...
@@ -195,6 +201,19 @@ class Assistance(Protocol):
         fallbacks: int,
     ) -> None:
         """Add to the session's counts in one statement (two workers may count at once)."""
+        ...
+
+
+class Media(Protocol):
+    """Pictures kept for a while under a key (Teams fetches a card's causal map from the bot),
+    each call its own transaction, like the outbox worker's."""
+
+    async def put(self, key: str, data: bytes, now: datetime, expires: datetime) -> None:
+        """Keep `data` under `key` until `expires`; what expired by `now` goes."""
+        ...
+
+    async def get(self, key: str, now: datetime) -> bytes | None:
+        """The data under `key`, unless it expired by `now`."""
         ...
 
 

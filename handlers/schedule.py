@@ -105,8 +105,8 @@ async def _in_own_transaction(
 ) -> bool:
     try:
         async with uow_factory() as uow:
-            session = await uow.get(Session, session_id)
-            if session is None:
+            session = await uow.sessions.claim_due(session_id, clock.now(), step)
+            if session is None:  # done meanwhile, by this process or another
                 return False
             ctx = await acting_for(uow, clock, session, bounds, policy)
             if ctx is None:

@@ -179,6 +179,23 @@ class SqlSessions(_Repo):
             Session, s.status == SessionStatus.DRAFT.value, s.starts_at <= now, order=s.starts_at
         )
 
+    async def claim_due(self, session_id: int, now: datetime, step: str) -> Session | None:
+        s, r = t.sessions.c, t.rounds.c
+        if step == "start":
+            due = sa.and_(s.status == SessionStatus.DRAFT.value, s.starts_at <= now)
+        else:
+            open_due = sa.select(r.id).where(
+                r.session_id == s.id, r.status == RoundStatus.OPEN.value, r.closes_at <= now
+            )
+            due = sa.and_(s.status == SessionStatus.OPEN.value, open_due.exists())
+        stmt = sa.select(Session).where(s.id == session_id, due)
+        if self.s.bind.dialect.name == "postgresql":
+            # Another process at the same step holds the row: it is theirs; skip it.
+            stmt = stmt.with_for_update(of=t.sessions, skip_locked=True)
+        # Read again what another transaction may have changed since this one first saw it.
+        found = await self.s.scalars(stmt.execution_options(populate_existing=True))
+        return found.first()
+
     async def rounds_due_to_close(self, now: datetime) -> Sequence[Session]:
         s, r = t.sessions.c, t.rounds.c
         stmt = (

@@ -1,0 +1,89 @@
+"""Each due transition happens once, however many processes tick: three schedulers on one
+PostgreSQL database (each its own engine and connections) start a planned session, move its
+rounds and plan the series' next session exactly once each."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from bot.clock import ManualClock
+from bot.wiring import App, build
+from handlers.model import RoundStatus, SessionStatus
+from handlers.schedule import tick
+from storage.migrate import upgrade_async
+from tests.conftest import PG_ADMIN_URL
+from tests.driver import Driver, team_of
+
+SCHEDULERS = 3
+
+
+@pytest.fixture
+async def apps(postgres_url: str) -> AsyncIterator[list[App]]:
+    """Three processes' worth of wiring on a database of their own."""
+    name = f"coulisse_once_{uuid.uuid4().hex[:10]}"
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    await upgrade_async(url)
+    clock = ManualClock(datetime(2027, 3, 1, 8, tzinfo=UTC))
+    built = [await build(url, clock, migrate=False) for _ in range(SCHEDULERS)]
+    try:
+        yield built
+    finally:
+        for app in built:
+            await app.close()
+        admin = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def all_tick(apps: list[App]) -> tuple[int, int]:
+    """Every scheduler ticks at the same moment; how many sessions were started and moved."""
+    first = apps[0].coulisse
+    reports = await asyncio.gather(
+        *(tick(app.uow, first.clock, first.bounds, first.policy) for app in apps)
+    )
+    return sum(len(r.started) for r in reports), sum(len(r.advanced) for r in reports)
+
+
+@pytest.mark.postgres
+async def test_three_schedulers_do_each_due_step_once(apps: list[App]) -> None:
+    app = apps[0]
+    clock = app.coulisse.clock
+    assert isinstance(clock, ManualClock)
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed", "Fleur")
+    starts = clock.now() + timedelta(hours=1)
+    reply = await d.form(
+        "Sanne", "new_session", title="Wekelijks", question="Wat nu?", format="retro",
+        starts_at=starts.isoformat(), round_length="1", recurrence="weekly",
+    )  # fmt: skip
+    assert "staat klaar" in reply, reply
+    clock.advance(timedelta(hours=1))
+    assert await all_tick(apps) == (1, 0)
+    async with app.uow() as uow:
+        session = (await uow.sessions.for_team(1))[0]
+        rounds = list(await uow.sessions.rounds(session.id or 0))
+    for position in range(2, len(rounds) + 1):
+        clock.advance(timedelta(days=1))
+        assert await all_tick(apps) == (0, 1), f"round {position - 1} closed once"
+        async with app.uow() as uow:
+            states = [r.status for r in await uow.sessions.rounds(session.id or 0)]
+        assert states.count(RoundStatus.OPEN) == 1 and states[position - 1] == RoundStatus.OPEN
+    clock.advance(timedelta(days=1))
+    assert await all_tick(apps) == (0, 1)  # the last round closes and the session with it
+    assert await all_tick(apps) == (0, 0)
+    async with app.uow() as uow:
+        sessions = list(await uow.sessions.for_team(1))
+    assert [s.status for s in sessions] == [SessionStatus.CLOSED, SessionStatus.DRAFT]
