@@ -7,19 +7,20 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint typecheck unit console bench clean system-deps
 
 # System packages, from Debian when we are root: Graphviz draws the causal maps (a plain SVG
-# without it), Pango lets WeasyPrint print the PDF summary, poppler-utils checks PDFs in the tests.
-DEBIAN_PACKAGES := graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+# without it), Pango lets WeasyPrint print the PDF summary, poppler-utils checks PDFs in the tests,
+# Chromium runs Microsoft's Adaptive Cards renderer in the tests (Playwright never downloads one).
+DEBIAN_PACKAGES := graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium
 system-deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done 2>/dev/null); \
 	if ! command -v dpkg >/dev/null 2>&1; then \
-	  echo "Not a Debian system: install Graphviz, poppler-utils and Pango yourself for PNG maps and PDF summaries."; \
+	  echo "Not a Debian system: install Graphviz, poppler-utils and Pango yourself for PNG maps and PDF summaries, and Chromium at /usr/bin/chromium for the card renderer tests."; \
 	elif [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing Debian packages:" $$missing; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
-	      || echo "Could not install $$missing: causal maps will be plain SVG and PDF summaries may be unavailable."; \
+	      || echo "Could not install $$missing: causal maps will be plain SVG, PDF summaries may be unavailable, the card renderer tests skip (and fail in CI)."; \
 	  else \
-	    echo "Missing Debian packages ($$missing) and this user cannot install them: causal maps will be plain SVG, PDF summaries may be unavailable (apt-get install $$missing)."; \
+	    echo "Missing Debian packages ($$missing) and this user cannot install them: causal maps will be plain SVG, PDF summaries may be unavailable, the card renderer tests skip (apt-get install $$missing)."; \
 	  fi; \
 	fi
 
@@ -29,6 +30,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The official validators' npm packages, exactly as package-lock.json pins them, when npm is
+# there; without it those tests skip (and fail in CI), and this says so each time.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "npm ci (the Slack and Teams validators the tests run)"; \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "No npm: the official Slack and Teams validator tests will skip (install Node.js 20+ and npm, then make test)."; \
+	fi
 
 demo: system-deps $(STAMP)
 	$(BIN)/coulisse demo
@@ -44,7 +56,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -q
 
 test: system-deps lint typecheck unit
@@ -56,4 +68,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/llm.py
 
 clean:
-	rm -rf $(VENV) coulisse-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) coulisse-demo .pytest_cache .mypy_cache .ruff_cache node_modules .test-artifacts

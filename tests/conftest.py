@@ -27,6 +27,9 @@ from storage.migrate import upgrade
 from storage.tables import metadata
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, SlackClient, free_port
 
+# Every Slack and Teams payload the fakes accept, for the official validators, which run last.
+pytest_plugins = ["tests.payloads"]
+
 PG_ADMIN_URL = os.environ.get(
     "COULISSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
