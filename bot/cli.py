@@ -102,7 +102,13 @@ def console(
 
 async def _console(settings: Settings, team: str, lang: str) -> None:
     clock = SystemClock()
-    built = await build(settings.database_url, clock, bounds=settings.loop_bounds)
+    built = await build(
+        settings.database_url,
+        clock,
+        bounds=settings.loop_bounds,
+        policy=settings.nudge_policy,  # the console follows the same cap and holidays
+        defaults=settings.workspace_defaults,
+    )
     session = Console(built, clock, _echo, team=team, lang=lang)
     from prompts.catalog import t
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
+from handlers.people import WorkspaceDefaults
+from prompts.catalog import language
 
 
 def llm_deadline(timeout: float, max_retries: int) -> float:
@@ -53,6 +56,18 @@ class Settings(BaseSettings):
         default=False,
         validation_alias="COULISSE_ALLOW_UNAUTHENTICATED",
         description="Serve /api/messages without an app id (Bot Framework Emulator, tests).",
+    )
+    public_url: str = Field(
+        default="",
+        validation_alias="COULISSE_PUBLIC_URL",
+        description="https://… where Teams reaches this server: it fetches causal maps from "
+        "<url>/media/. Without it a map in Teams is shown as text.",
+    )
+    media_days: float = Field(
+        default=7.0,
+        gt=0,
+        validation_alias="COULISSE_MEDIA_DAYS",
+        description="Days a causal map's picture stays at its address for Teams.",
     )
     outbox_interval: float = Field(default=1.0, gt=0, validation_alias="COULISSE_OUTBOX_INTERVAL")
     outbox_lease: int = Field(default=60, ge=1, validation_alias="COULISSE_OUTBOX_LEASE")
@@ -101,6 +116,19 @@ class Settings(BaseSettings):
         if not self.llm_configured:
             return self.outbox_lease
         return max(self.outbox_lease, math.ceil(2 * self.llm_deadline) + 10)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"COULISSE_TIMEZONE {name!r} is not an IANA time zone") from None
+        return name
+
+    @property
+    def workspace_defaults(self) -> WorkspaceDefaults:
+        return WorkspaceDefaults(language(self.default_language), self.timezone)
 
     @property
     def nudge_policy(self) -> NudgePolicy:

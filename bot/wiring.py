@@ -13,6 +13,7 @@ from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
 from handlers.model import OutboxMessage
 from handlers.nudges import Outcome
+from handlers.people import WorkspaceDefaults
 from handlers.ports import Clock, OutboxWorker, Synthesizer
 from handlers.router import Coulisse
 from storage.db import create_engine, normalise_url, session_factory
@@ -62,6 +63,7 @@ async def build(
     bounds: Bounds | None = None,
     policy: NudgePolicy | None = None,
     synthesizer: Synthesizer | None = None,
+    defaults: WorkspaceDefaults | None = None,
 ) -> App:
     """Wire everything. The embedded SQLite default migrates itself on start. Without a
     synthesizer (no LLM configured) the assistant uses its plain fallbacks."""
@@ -69,6 +71,8 @@ async def build(
         await upgrade_async(database_url)
     engine = create_engine(database_url)
     uow = SqlUnitOfWorkFactory(engine)
-    coulisse = Coulisse(uow, clock, bounds, policy, assistant=synthesizer is not None)
+    coulisse = Coulisse(
+        uow, clock, bounds, policy, assistant=synthesizer is not None, defaults=defaults
+    )
     assistant = Assistant(uow, clock, synthesizer)
     return App(engine, coulisse, SqlOutboxWorker(session_factory(engine)), uow, assistant)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,8 +35,22 @@ from prompts.catalog import LANGUAGES, language, t
 QUIET = re.compile(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*")
 
 
+@dataclass(frozen=True)
+class WorkspaceDefaults:
+    """What a workspace starts with when Coulisse first hears from it (the installation's
+    settings, COULISSE_LANGUAGE and COULISSE_TIMEZONE); people inherit it, then choose."""
+
+    locale: str = "nl"
+    timezone: str = "Europe/Amsterdam"
+
+
 async def resolve(
-    uow: UnitOfWork, clock: Clock, actor: Actor, place: Place, bounds: Bounds
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    place: Place,
+    bounds: Bounds,
+    defaults: WorkspaceDefaults = WorkspaceDefaults(),
 ) -> Context:
     """The acting person and their team, created on first sight.
 
@@ -51,9 +66,8 @@ async def resolve(
     else:
         workspace = await uow.directory.workspace(actor.platform, actor.workspace)
     if workspace is None:
-        workspace = Workspace(Platform(actor.platform), actor.workspace)
-        if actor.locale:
-            workspace.locale = language(actor.locale)
+        locale = language(actor.locale or defaults.locale)
+        workspace = Workspace(Platform(actor.platform), actor.workspace, locale, defaults.timezone)
         workspace_id = await uow.store(workspace)
     else:
         workspace_id = id_of(workspace)

@@ -126,8 +126,10 @@ class Coulisse:
         policy: NudgePolicy | None = None,
         *,
         assistant: bool = False,
+        defaults: people.WorkspaceDefaults | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.defaults = defaults or people.WorkspaceDefaults()
         self.clock = clock
         self.bounds = bounds or Bounds()
         self.policy = policy or NudgePolicy()
@@ -150,7 +152,9 @@ class Coulisse:
             ):
                 log.info("duplicate delivery ignored")
                 return Outcome(duplicate=True, event_key=event.event_key)
-            ctx = await people.resolve(uow, self.clock, event.actor, event.place, self.bounds)
+            ctx = await people.resolve(
+                uow, self.clock, event.actor, event.place, self.bounds, self.defaults
+            )
             ctx.policy = self.policy
             ctx.assistant = self.assistant
             ctx.roster = roster

@@ -64,10 +64,10 @@ def command_lists(
     """What Teams offers when someone types in the compose box, per scope.
 
     In the 1:1 chat: the commands whose word alone, typed there, is the command (`pauze`,
-    `status`): a list entry sends just the word, and `taal` without `en` would be an answer. In a channel or group chat, where the team runs its
-    session: help and the session's own commands, participants' before coordinators'. One's own
-    reminders, settings and answers stay in the 1:1 chat. Beyond Teams' 10 a list, the rest is
-    only in help.
+    `status`): a list entry sends just the word, and `taal` without `en` would be an answer.
+    In a channel or group chat, where the team runs its session: help and the session's own
+    commands, participants' before coordinators'. One's own reminders, settings and answers
+    stay in the 1:1 chat. Beyond Teams' 10 a list, the rest is only in help.
     """
     listed = [c for c in conversation.commands.values() if c.listed]
     session = {HELP} | {c.name for c in sessions.router.commands}
