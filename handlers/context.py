@@ -22,8 +22,9 @@ from handlers.model import Membership, Person, Role, Team, Workspace
 from handlers.ports import NO_ROSTER, Clock, Roster, UnitOfWork
 from prompts.catalog import LANGUAGES, t, words
 
-# Limits on what people type; beyond them we say so and store nothing.
-MAX_TEXT = 4000
+# Limits on what people type; beyond them we say so and store nothing. One answer is at most
+# what the tightest platform takes in a form: Slack's plain_text_input holds 3,000 characters.
+MAX_TEXT = 3000
 MAX_TITLE = 200
 
 

@@ -108,7 +108,7 @@ class TextInput:
     name: str
     label: str
     multiline: bool = False
-    max_length: int = 4000
+    max_length: int = 3000  # handlers.context.MAX_TEXT: the most every platform takes
     optional: bool = False
     value: str = ""  # filled in beforehand; the person may change it
 

@@ -110,7 +110,7 @@ async def test_bad_input_is_answered_and_changes_nothing(app: App, clock: Manual
     before = await d.snapshot()
     cases = [
         (d.cmd("Ahmed", "add", "   "), "lijkt leeg"),
-        (d.cmd("Ahmed", "add", "x" * 4001), "4001 tekens; het maximum is 4000"),
+        (d.cmd("Ahmed", "add", "x" * 3001), "3001 tekens; het maximum is 3000"),
         (d.cmd("Ahmed", "next"), "Dat doet een coördinator"),
         (d.cmd("Ahmed", "end"), "Dat doet een coördinator"),
         (d.form("Ahmed", "new_session", title="t", question="q"), "Dat doet een coördinator"),
