@@ -1,5 +1,6 @@
 """A fake Slack on loopback: the Web API the bot calls (recording every call, with parameters
-from the query string, a form or JSON) and a client that sends signed requests to the bot."""
+from the query string, a form or JSON) and a client that sends signed requests to the bot.
+Like Slack, it refuses a payload over Slack's limits (tests/slack_limits.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.slack_limits import problems
+
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
 JSON_PARAMS = {"blocks", "view", "attachments", "files"}
@@ -33,6 +36,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
+    ts: str = ""  # the message's ts as the fake answered it (chat.postMessage)
 
 
 @dataclass
@@ -47,6 +51,8 @@ class FakeSlackApi:
     flaky: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     random: random.Random = field(default_factory=lambda: random.Random(12))
     refused: list[Call] = field(default_factory=list)  # calls answered with an injected fault
+    checked: int = 0  # payloads (a message's blocks, a view) checked against Slack's limits
+    over_limits: list[tuple[str, str, str]] = field(default_factory=list)  # method, error, why
 
     def fail(self, method: str, status: int, headers: dict[str, str] | None = None) -> None:
         """The next call of `method` gets this HTTP status (429 with Retry-After, 500, …)."""
@@ -87,8 +93,18 @@ class FakeSlackApi:
                     status=status,
                     headers=headers,
                 )
-        self.calls.append(Call(method, params, time.monotonic()))
-        return web.json_response(self.answer(method, params))
+        count, found = problems(method, params)
+        self.checked += count
+        self.over_limits += [(method, error, why) for error, why in found]
+        refusal = next((error for error, _why in found if error), "")
+        if refusal:  # as Slack answers it; a missing `text` only warns
+            self.refused.append(Call(method, params, time.monotonic()))
+            return web.json_response({"ok": False, "error": refusal})
+        call = Call(method, params, time.monotonic())
+        self.calls.append(call)
+        answer = self.answer(method, params)
+        call.ts = str(answer.get("ts", ""))
+        return web.json_response(answer)
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":

@@ -12,6 +12,9 @@ import pytest
 
 from tests.conftest import SlackStack, eventually
 from tests.fake_slack import sign
+from tests.slack_limits import within_slack_limits  # noqa: F401 (the fixture below)
+
+pytestmark = pytest.mark.usefixtures("within_slack_limits")  # each test: all within limits
 
 SPECS = Path(__file__).resolve().parent / "specs" / "slack"
 # Newer than the 2020 Web API spec in tests/specs: the upload flow that replaced files.upload.

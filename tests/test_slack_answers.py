@@ -4,9 +4,14 @@ the outbox in the person's DM), and none twice."""
 
 from __future__ import annotations
 
+import pytest
+
 from prompts.catalog import t
 from tests.conftest import SlackStack, eventually
 from tests.fake_slack import Call
+from tests.slack_limits import within_slack_limits  # noqa: F401 (the fixture below)
+
+pytestmark = pytest.mark.usefixtures("within_slack_limits")  # each test: all within limits
 
 FLAKY = [(429, 0.2), (500, 0.1)]
 PEOPLE = [f"U{n:02d}" for n in range(20)]
