@@ -1,11 +1,17 @@
-"""The App Home: what is mine — open commitments to check in on, and my teams' sessions."""
+"""The App Home: what is mine — open commitments to check in on, and my teams' sessions.
+
+A platform that cannot show the whole Home shows its first blocks and then `left_out`: how
+many commitments and sessions it leaves out, and how to see them."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from handlers.commitments import check_in_buttons, commitment_line
 from handlers.context import Context
 from handlers.conversation import Router, no_args
-from handlers.messages import Block, Bullets, Heading, Text, message
+from handlers.messages import Block, Bullets, Choices, Heading, Message, Text, message
+from prompts.catalog import t
 
 
 async def home(ctx: Context) -> None:
@@ -25,8 +31,19 @@ async def home(ctx: Context) -> None:
             status = ctx.t(f"sessions.statuses.{current.status.value}")
             sessions.append(ctx.t("people.home_session", title=current.title, team=team.name,
                                   status=status))  # fmt: skip
+    # One Bullets block of all sessions: `left_out` counts its items.
     blocks.append(Bullets(tuple(sessions)) if sessions else Text(ctx.t("people.home_none")))
     ctx.reply(message(*blocks))
+
+
+def left_out(lang: str, hidden: Sequence[Block]) -> Message:
+    """What to say instead of the Home's `hidden` blocks: each commitment there has its
+    check-in buttons, the sessions are one list (the layout `home` makes)."""
+    commitments = sum(
+        isinstance(b, Choices) and any(a.id == "checkin" for a in b.actions) for b in hidden
+    )
+    sessions = sum(len(b.items) for b in hidden if isinstance(b, Bullets))
+    return message(Text(t(lang, "people.home_more", commitments=commitments, sessions=sessions)))
 
 
 router = Router()

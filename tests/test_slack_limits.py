@@ -13,6 +13,8 @@ import pytest
 from bot.slack import limits as lim
 from bot.slack.blocks import fallback_text, home, modal, render
 from handlers import messages as m
+from handlers.home import left_out
+from prompts.catalog import t
 from tests.slack_limits import message_problems, problems, view_problems
 
 
@@ -222,3 +224,36 @@ def test_the_answer_limit_is_what_slack_takes_in_a_form() -> None:
 def test_a_home_within_100_blocks_is_shown_whole() -> None:
     msg = m.message(*[m.Text(f"afspraak {n}") for n in range(99)])
     assert len(home(msg)["blocks"]) == 99
+
+
+def a_home(commitments: int, text: str = "Bellen met de huisarts", sessions: int = 2) -> m.Message:
+    """The layout handlers.home makes: per commitment its line and its check-in buttons."""
+    blocks: list[m.Block] = [m.Heading("Hallo Sanne"), m.Heading(f"Je afspraken ({commitments})")]
+    for n in range(1, commitments + 1):
+        check_ins = tuple(m.Action("checkin", word, f"{n}:{word}") for word in ("klaar", "vast"))
+        blocks += [m.Text(f"#{n} {text}"), m.Choices(check_ins)]
+    blocks += [
+        m.Heading("Sessies van je teams"),
+        m.Bullets(tuple(f"S{n}" for n in range(sessions))),
+    ]
+    return m.message(*blocks)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_home_past_100_blocks_says_what_it_leaves_out(lang: str) -> None:
+    msg = a_home(40, "x" * 3000)  # each commitment: two sections and its buttons
+    made = home(msg, more=lambda rest: left_out(lang, rest))
+    blocks = made["blocks"]
+    assert len(blocks) <= lim.BLOCKS_PER_VIEW.value and view_problems(made) == []
+    kept = sum(b["type"] == "actions" for b in blocks)
+    assert 30 <= kept < 40
+    said = blocks[-1]["text"]["text"]
+    assert said == t(lang, "people.home_more", commitments=40 - kept, sessions=2)
+    assert blocks[-2]["type"] == "actions"  # no heading left without what it heads
+
+
+def test_a_home_of_79_blocks_is_shown_whole() -> None:
+    msg = a_home(25, "x" * 3000)  # 2 + 25 * 3 + 2 = 79 blocks, of which Slack once got 50
+    made = home(msg, more=lambda rest: left_out("nl", rest))
+    assert len(made["blocks"]) == 79 and view_problems(made) == []
+    assert "Hier past niet alles" not in json.dumps(made, ensure_ascii=False)

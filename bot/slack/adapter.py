@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.outbox import RetryLater
 from bot.slack.blocks import fallback_text, form_values, home, modal, render
 from bot.slack.sender import retry_from
+from handlers.home import left_out
 from handlers.messages import (
     ActionTaken,
     Actor,
@@ -210,7 +211,9 @@ class SlackAdapter:
         """The App Home, fresh: my open commitments and my teams' sessions."""
         outcome = await self.coulisse.handle(Command("home", self.actor(team, user), Place("dm")))
         if outcome.replies:
-            await self.client.views_publish(user_id=user, view=home(outcome.replies[0].message))
+            # Past Slack's 100 blocks the core says what is left out, in the person's language.
+            view = home(outcome.replies[0].message, more=lambda rest: left_out(outcome.lang, rest))
+            await self.client.views_publish(user_id=user, view=view)
 
     async def channel_members(self, channel: str) -> list[tuple[str, str]]:
         """Everyone in the channel but the bot (the roster port); nobody if Slack won't say."""
