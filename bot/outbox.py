@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 from handlers.messages import Destination, Message, decode_destination, decode_message
 from handlers.model import OutboxMessage
@@ -25,6 +26,8 @@ Send = Callable[[OutboxMessage, Destination, Message], Awaitable[None]]
 Prepare = Callable[[OutboxMessage], Awaitable[Outcome]]
 
 
+MARK_ATTEMPTS = 7  # with MARK_BACKOFF doubling: about 16 s of trying, well inside a lease
+MARK_BACKOFF = 0.125
 LEASE_SHARE = 0.5  # of the lease a batch may use before it hands back what it has not sent
 
 
@@ -120,13 +123,29 @@ class OutboxDispatcher:
             if item.attempts >= MAX_ATTEMPTS:
                 retry_at = None
             log.info("sending %s later: %s", item.kind, later.reason)
-            await self.worker.mark_failed(item.id, later.reason, retry_at)
+            # Parts that went out before the refusal are not sent again.
+            skip = int(item.payload.get("skip", 0)) + later.sent if later.sent else None
+            await self._mark(self.worker.mark_failed, item.id, later.reason, retry_at, skip=skip)
             return
         except Exception as exc:  # a platform error must not stop the other messages
             log.warning("sending %s failed: %s", item.kind, type(exc).__name__)
-            await self.worker.mark_failed(item.id, type(exc).__name__, self._retry(item))
+            await self._mark(self.worker.mark_failed, item.id, type(exc).__name__,
+                             self._retry(item))  # fmt: skip
             return
-        await self.worker.mark_sent(item.id, self.clock.now())
+        await self._mark(self.worker.mark_sent, item.id, self.clock.now())
+
+    async def _mark(self, mark: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> None:
+        """Record what happened to a row, through a database blip: a mark that is lost leaves
+        the row leased, and it would be sent again once the lease runs out."""
+        for attempt in range(MARK_ATTEMPTS):
+            try:
+                await mark(*args, **kwargs)
+                return
+            except Exception as exc:
+                if attempt == MARK_ATTEMPTS - 1:
+                    log.error("a row's outcome could not be stored: %s", type(exc).__name__)
+                    return
+                await asyncio.sleep(MARK_BACKOFF * 2**attempt)
 
     def _retry(self, item: OutboxMessage) -> datetime | None:
         """When to try a failed row again (backing off), or None: it used all its attempts."""

@@ -305,6 +305,9 @@ class OutboxWorker(Protocol):
         """Not now but at `when` (a nudge that fell due in someone's quiet hours): not a failure."""
         ...
 
-    async def mark_failed(self, message_id: int, reason: str, retry_at: datetime | None) -> None:
-        """Record a failed attempt: try again at `retry_at`, or give up when it is None."""
+    async def mark_failed(
+        self, message_id: int, reason: str, retry_at: datetime | None, *, skip: int | None = None
+    ) -> None:
+        """Record a failed attempt: try again at `retry_at`, or give up when it is None.
+        `skip`: parts of the message that did reach the recipient; the retry sends the rest."""
         ...

@@ -101,12 +101,20 @@ class SqlOutboxWorker:
         o = t.outbox.c
         await self._set(message_id, due_at=when, lease_until=None, attempts=o.attempts - 1)
 
-    async def mark_failed(self, message_id: int, reason: str, retry_at: datetime | None) -> None:
+    async def mark_failed(
+        self, message_id: int, reason: str, retry_at: datetime | None, *, skip: int | None = None
+    ) -> None:
         """Record a failed attempt: try again at `retry_at`, or give up when it is None."""
         if retry_at is None:
             await self._set(message_id, status=OutboxStatus.FAILED, reason=reason, lease_until=None)
-        else:
-            await self._set(message_id, reason=reason, due_at=retry_at, lease_until=None)
+            return
+        o = t.outbox.c
+        async with self._sessions() as s, s.begin():
+            values: dict[str, Any] = {"reason": reason, "due_at": retry_at, "lease_until": None}
+            if skip is not None:  # the progress is stored with the retry, in one statement
+                payload = (await s.execute(sa.select(o.payload).where(o.id == message_id))).scalar()
+                values["payload"] = {**(payload or {}), "skip": skip}
+            await s.execute(sa.update(t.outbox).where(o.id == message_id).values(**values))
 
     async def _set(self, message_id: int, **values: Any) -> None:
         async with self._sessions() as s, s.begin():
