@@ -351,6 +351,9 @@ class ActionTaken:
     actor: Actor
     place: Place
     event_key: str = ""
+    # The key names the click (who, which button, on which message), not the delivery: the
+    # core counts the same click once within a moment (a double click), however it falls.
+    click: bool = False
 
 
 @dataclass(frozen=True)

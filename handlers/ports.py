@@ -4,7 +4,7 @@ with SQLAlchemy; tests may fake them."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from handlers.drafts import Completion, Task
@@ -181,6 +181,11 @@ class Outbox(Protocol):
 class Inbox(Protocol):
     async def record(self, event: InboundEvent) -> bool:
         """Record an incoming event. False when it was seen before (a retried delivery)."""
+        ...
+
+    async def record_within(self, event: InboundEvent, window: timedelta) -> bool:
+        """Record a click by who, what and where (its key): False when the same key was
+        counted less than `window` before (a double click), wherever the clock's second falls."""
         ...
 
 

@@ -50,10 +50,11 @@ from handlers.messages import (
     outbox_row,
 )
 from handlers.model import InboundEvent, Platform, Role
-from handlers.ports import NO_ROSTER, Clock, Conflict, Roster, UnitOfWorkFactory
+from handlers.ports import NO_ROSTER, Clock, Conflict, Roster, UnitOfWork, UnitOfWorkFactory
 from prompts.catalog import t
 
 CONFLICT_RETRIES = 2
+DOUBLE_CLICK = timedelta(seconds=2)  # the same click again within this counts once
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +148,7 @@ class Coulisse:
 
     async def _handle_once(self, event: Event, roster: Roster) -> Outcome:
         async with self.uow_factory() as uow:
-            if event.event_key and not await uow.inbox.record(
-                InboundEvent(event.event_key, Platform(event.actor.platform), self.clock.now())
-            ):
+            if event.event_key and not await self._first(uow, event):
                 log.info("duplicate delivery ignored")
                 return Outcome(duplicate=True, event_key=event.event_key)
             ctx = await people.resolve(
@@ -173,6 +172,13 @@ class Coulisse:
             await uow.commit()
             replies = tuple(ctx.replies)
             return Outcome(replies, lang, person_id, team_id, False, False, event.event_key)
+
+    async def _first(self, uow: UnitOfWork, event: Event) -> bool:
+        """Whether this event has its effect: a delivery once, a click once per moment."""
+        seen = InboundEvent(event.event_key, Platform(event.actor.platform), self.clock.now())
+        if isinstance(event, ActionTaken) and event.click:
+            return await uow.inbox.record_within(seen, DOUBLE_CLICK)
+        return await uow.inbox.record(seen)
 
     async def _dispatch(self, ctx: Context, event: Event) -> None:
         if isinstance(event, Typed):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -379,6 +379,21 @@ class SqlInbox(_Repo):
             .values(key=event.key, platform=event.platform, received_at=event.received_at)
             .returning(t.inbox.c.id)
         )
+        return (await self.s.execute(stmt)).scalar() is not None
+
+    async def record_within(self, event: InboundEvent, window: timedelta) -> bool:
+        # One statement, so two clicks at once cannot both find the key old: insert it, or
+        # move its time on only when the last counted one is at least `window` ago.
+        i = t.inbox.c
+        insert = postgresql.insert if self.s.bind.dialect.name == "postgresql" else sqlite.insert
+        new: Any = insert(t.inbox).values(
+            key=event.key, platform=event.platform, received_at=event.received_at
+        )
+        stmt = new.on_conflict_do_update(
+            index_elements=[i.key],
+            set_={"received_at": new.excluded.received_at},
+            where=i.received_at <= event.received_at - window,
+        ).returning(i.id)
         return (await self.s.execute(stmt)).scalar() is not None
 
 
