@@ -40,8 +40,9 @@ async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> 
         await assist.after_grouping(ctx, session, rnd)
         return
     if rnd.kind == RoundKind.VOTE:
-        body = await vote_flow.ballot(ctx, session, rnd)
-        await _to_channel(ctx, session, rnd, "round-open", message(heading, *body.blocks))
+        # The ballot's pages, each a message of its own (the first with the round's heading).
+        for part, page in enumerate(await vote_flow.ballot(ctx, session, rnd), start=1):
+            await _to_channel(ctx, session, rnd, "round-open", page, part)
     else:
         question = Text(t(lang, f"rounds.{rnd.name}.question"))
         await _to_channel(
@@ -121,7 +122,9 @@ async def reveal(
     return message(*blocks)
 
 
-async def _to_channel(ctx: Context, session: Session, rnd: Round, kind: str, msg: Message) -> None:
-    await ctx.post(
-        Destination.channel(session.team_id), msg, kind=kind, dedupe_key=f"{kind}:{rnd.id}"
-    )
+async def _to_channel(
+    ctx: Context, session: Session, rnd: Round, kind: str, msg: Message, part: int = 1
+) -> None:
+    """`part`: a message of several (a ballot's pages), each sent once."""
+    key = f"{kind}:{rnd.id}" if part == 1 else f"{kind}:{rnd.id}:{part}"
+    await ctx.post(Destination.channel(session.team_id), msg, kind=kind, dedupe_key=key)

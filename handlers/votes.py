@@ -1,5 +1,9 @@
 """Dot voting: each person spreads a small budget of dots over the themes. Counts are shown,
-never who voted for what."""
+never who voted for what.
+
+The ballot is a sequence of pages, each a message of its own with its themes and their
+buttons, small enough for one Slack message and one Teams card. A vote replaces the page that
+holds its theme, with the new counts: every platform updates the message clicked, whole."""
 
 from __future__ import annotations
 
@@ -7,12 +11,15 @@ from collections import Counter
 
 from handlers.context import Context, Refusal
 from handlers.conversation import Router
-from handlers.lookup import require_open_round
-from handlers.messages import Action, Choices, Heading, Message, Text, message
+from handlers.lookup import require_open_round, round_title
+from handlers.messages import Action, Block, Choices, Heading, Message, Text, message
 from handlers.model import Round, RoundKind, Session, Theme, Vote, id_of
 from prompts.catalog import t
 
 MAX_DOTS_AT_ONCE = 10
+# Themes on one page: ten lines and ten buttons stay far inside a Slack message (50 blocks,
+# bot/slack/limits.py) and a Teams card (bot/teams/cards.py CARD_BUDGET) whatever the titles.
+THEMES_PER_PAGE = 10
 
 
 async def themes_for(ctx: Context, session: Session, vote_round: Round) -> list[Theme]:
@@ -33,40 +40,55 @@ async def tally(ctx: Context, vote_round: Round) -> Counter[int]:
     return counts
 
 
-async def ballot(ctx: Context, session: Session, vote_round: Round) -> Message:
-    """The themes with a vote button each and the dots so far (counts only)."""
+async def ballot(ctx: Context, session: Session, vote_round: Round) -> list[Message]:
+    """The ballot's pages: the themes with a vote button each and the dots so far (counts
+    only). The first page opens with the round's heading and how voting works."""
     lang = session.locale
+    total = len(await ctx.uow.sessions.rounds(id_of(session)))
     themes = await themes_for(ctx, session, vote_round)
     counts = await tally(ctx, vote_round)
-    blocks: list = [Text(t(lang, "votes.intro", budget=session.vote_budget))]
-    for theme in themes:
-        blocks.append(
-            Text(
-                t(
-                    lang,
-                    "votes.line",
-                    number=theme.position,
-                    title=theme.title,
-                    dots=counts[theme.id or 0],
-                )
+    pages = [themes[i : i + THEMES_PER_PAGE] for i in range(0, len(themes), THEMES_PER_PAGE)]
+    title = round_title(lang, vote_round)
+    opening: list[Block] = [
+        Heading(t(lang, "rounds.opened", position=vote_round.position, total=total, title=title)),
+        Text(t(lang, "votes.intro", budget=session.vote_budget)),
+    ]
+    if not pages:
+        return [message(*opening, Text(t(lang, "themes.none")))]
+    out = []
+    for number, on_page in enumerate(pages, start=1):
+        blocks = list(opening) if number == 1 else []
+        if len(pages) > 1:
+            first, last = on_page[0].position, on_page[-1].position
+            blocks.append(
+                Text(t(lang, "votes.page", page=number, pages=len(pages), first=first, last=last))
             )
-        )
-    if themes:
+        blocks += [
+            Text(t(lang, "votes.line", number=th.position, title=th.title, dots=counts[th.id or 0]))
+            for th in on_page
+        ]
         blocks.append(
             Choices(
                 tuple(
                     Action(
                         "vote",
-                        t(lang, "votes.button", number=theme.position),
-                        f"{vote_round.id}:{theme.position}",
+                        t(lang, "votes.button", number=th.position),
+                        f"{vote_round.id}:{th.position}",
                     )
-                    for theme in themes
+                    for th in on_page
                 )
             )
         )
-    else:
-        blocks.append(Text(t(lang, "themes.none")))
-    return message(*blocks)
+        out.append(message(*blocks))
+    return out
+
+
+async def ballot_page(ctx: Context, session: Session, vote_round: Round, theme: Theme) -> Message:
+    """The page of the ballot that holds `theme`, as it is now: what replaces the page a vote
+    came from (the button's value names the theme, so the core knows the page)."""
+    themes = await themes_for(ctx, session, vote_round)
+    index = next(i for i, th in enumerate(themes) if th.id == theme.id)
+    return (await ballot(ctx, session, vote_round))[index // THEMES_PER_PAGE]
 
 
 def _parse(args: str) -> tuple[str, str, int]:
@@ -108,7 +130,7 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         if existing.dots == 0:
             await ctx.uow.delete(existing)
         await ctx.uow.flush()  # the ballot counts the dots in the database
-        ctx.replace(await ballot(ctx, session, rnd))
+        ctx.replace(await ballot_page(ctx, session, rnd, theme))
         ctx.say("votes.removed", number=theme.position, left=session.vote_budget - used + taken)
         return
     if used + dots > session.vote_budget:
@@ -120,8 +142,8 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
     else:
         existing.dots += dots
     await ctx.uow.flush()  # the ballot counts the dots in the database
-    # The ballot the vote came from shows the new counts (never who voted).
-    ctx.replace(await ballot(ctx, session, rnd))
+    # The page the vote came from shows the new counts (never who voted).
+    ctx.replace(await ballot_page(ctx, session, rnd, theme))
     ctx.say(
         "votes.cast",
         number=theme.position,
