@@ -8,6 +8,7 @@ holds its theme, with the new counts: every platform updates the message clicked
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from handlers.context import Context, Refusal
 from handlers.conversation import Router
@@ -41,27 +42,33 @@ async def tally(ctx: Context, vote_round: Round) -> Counter[int]:
 
 
 async def ballot(ctx: Context, session: Session, vote_round: Round) -> list[Message]:
-    """The ballot's pages: the themes with a vote button each and the dots so far (counts
-    only). The first page opens with the round's heading and how voting works."""
-    lang = session.locale
+    """The ballot's pages, with the dots so far."""
     total = len(await ctx.uow.sessions.rounds(id_of(session)))
     themes = await themes_for(ctx, session, vote_round)
-    counts = await tally(ctx, vote_round)
-    pages = [themes[i : i + THEMES_PER_PAGE] for i in range(0, len(themes), THEMES_PER_PAGE)]
+    return pages(session, vote_round, total, themes, await tally(ctx, vote_round))
+
+
+def pages(
+    session: Session, vote_round: Round, total: int, themes: Sequence[Theme], counts: Counter[int]
+) -> list[Message]:
+    """The themes with a vote button each and their dots (counts only), `THEMES_PER_PAGE` a
+    page. The first page opens with the round's heading (of `total`) and how voting works."""
+    lang = session.locale
     title = round_title(lang, vote_round)
     opening: list[Block] = [
         Heading(t(lang, "rounds.opened", position=vote_round.position, total=total, title=title)),
         Text(t(lang, "votes.intro", budget=session.vote_budget)),
     ]
-    if not pages:
+    parts = [themes[i : i + THEMES_PER_PAGE] for i in range(0, len(themes), THEMES_PER_PAGE)]
+    if not parts:
         return [message(*opening, Text(t(lang, "themes.none")))]
     out = []
-    for number, on_page in enumerate(pages, start=1):
+    for number, on_page in enumerate(parts, start=1):
         blocks = list(opening) if number == 1 else []
-        if len(pages) > 1:
+        if len(parts) > 1:
             first, last = on_page[0].position, on_page[-1].position
             blocks.append(
-                Text(t(lang, "votes.page", page=number, pages=len(pages), first=first, last=last))
+                Text(t(lang, "votes.page", page=number, pages=len(parts), first=first, last=last))
             )
         blocks += [
             Text(t(lang, "votes.line", number=th.position, title=th.title, dots=counts[th.id or 0]))

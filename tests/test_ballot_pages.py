@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from typing import Any
 
 import pytest
 
+from bot.slack import blocks as slack_blocks
+from bot.teams import cards as teams_cards
 from bot.wiring import App
 from handlers import votes
 from handlers.messages import Actor, Command, FormSubmitted, Place
+from handlers.model import Round, RoundKind, Session, Theme
 from prompts.catalog import t
 from tests.conftest import SlackStack, eventually
 from tests.fake_connector import Call as TeamsCall
-from tests.slack_limits import within_slack_limits  # noqa: F401 (the fixture below)
+from tests.slack_limits import (
+    message_problems,
+    within_slack_limits,  # noqa: F401 (the fixture below)
+)
 from tests.teams_fixtures import PEOPLE, TEAM, TENANT, serving
 from tests.teams_fixtures import fake_connector as teams_connector
 from tests.test_teams import actions, answer, card_of
@@ -167,3 +174,23 @@ async def test_a_vote_on_teams_updates_its_card_with_every_button(database_url: 
         assert all(a["type"] == "Action.Execute" for a in actions(updated, action="vote"))
         line = t("nl", "votes.line", number=CLICKED, title=title(CLICKED), dots=1)
         assert line in json.dumps(updated, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("&<>" * 40, id="120 characters to escape (a rename's longest)"),
+        pytest.param("Samenwerking " * 19 + "en", id="255 characters (the column's longest)"),
+    ],
+)
+def test_a_page_is_one_slack_message_and_one_teams_card(name: str) -> None:
+    session = Session(1, "Noord", "Wat nu?", "custom", 1, vote_budget=99)
+    vote_round = Round(1, 3, RoundKind.VOTE, "vote", id=7)
+    themes = [Theme(1, name, position=n, id=n) for n in range(1, THEMES + 1)]
+    counts = Counter({n: 999 for n in range(1, THEMES + 1)})
+    made = votes.pages(session, vote_round, 3, themes, counts)
+    assert len(made) == PAGES
+    for page in made:
+        parts = slack_blocks.render(page)
+        assert len(parts) == 1 and message_problems({"text": "x", "blocks": parts[0]}) == []
+        assert len(teams_cards.render(page)) == 1
