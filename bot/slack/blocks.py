@@ -291,8 +291,12 @@ LeftOut = Callable[[Sequence[m.Block]], m.Message]
 def home(message: m.Message, more: LeftOut | None = None) -> Dict:
     """The App Home tab, up to Slack's 100 blocks. A Home that does not fit shows its first
     neutral blocks and then `more(the rest)`: the core's line about what is left out."""
-    parts = [[b.to_dict() for b in _block(item, "")] for item in message.blocks]
     limit = lim.BLOCKS_PER_VIEW.value
+
+    def rendered(blocks: Sequence[m.Block]) -> list[Dict]:
+        return [b.to_dict() for item in blocks for b in _block(item, "")]
+
+    parts = [rendered((item,)) for item in message.blocks]
     shown = len(parts)
     tail: list[Dict] = []
     while sum(map(len, parts[:shown])) + len(tail) > limit:
@@ -301,8 +305,7 @@ def home(message: m.Message, more: LeftOut | None = None) -> Dict:
         shown -= 1
         while shown and isinstance(message.blocks[shown - 1], m.Heading):
             shown -= 1  # no heading with nothing under it
-        tail = [b.to_dict() for item in more(message.blocks[shown:]).blocks
-                for b in _block(item, "")]  # fmt: skip
+        tail = rendered(more(message.blocks[shown:]).blocks)
     blocks = [b for part in parts[:shown] for b in part] + tail
     return View(type="home", blocks=blocks).to_dict()
 
