@@ -276,13 +276,16 @@ class SlackAdapter:
         """The message acted on, for everyone; a rate limit is waited out once."""
         if not where.message_ts or where.dm:
             return
+        parts = render(message)
+        if len(parts) > 1:  # the core's replacements (a ballot's page) fit one message
+            log.warning("a message in place of another needs %d; only the first fits", len(parts))
         for attempt in (1, 2):
             try:
                 await self.client.chat_update(
                     channel=where.channel,
                     ts=where.message_ts,
                     text=fallback_text(message),
-                    blocks=render(message)[0],
+                    blocks=parts[0],
                 )
                 return
             except SlackApiError as error:
