@@ -353,6 +353,18 @@ assist_usage = sa.Table(
     sa.Column("fallbacks", sa.Integer, nullable=False),
 )
 
+# Pictures Teams fetches from the bot (bot/teams/media.py), under the SHA-256 of their URL's
+# token, deleted once expired. Core only: no domain object.
+media = sa.Table(
+    "media",
+    metadata,
+    pk(),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
 MAPPED: tuple[tuple[type, sa.Table], ...] = (
     (model.Workspace, workspaces),
     (model.Person, people),
