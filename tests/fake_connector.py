@@ -35,6 +35,8 @@ class Call:
     body: dict[str, Any]
     at: float
     answered: str = ""  # the id the fake gave (a sent activity's id)
+    size: int = 0  # bytes of the body as it arrived
+    content_type: str = ""  # as declared, charset included
 
 
 @dataclass
@@ -104,8 +106,10 @@ class FakeConnector:
         activity_id = request.match_info.get("activity", "")
         tail = request.match_info.get("tail", "")
         body: dict[str, Any] = {}
+        raw = b""
         if request.can_read_body:
-            body = await request.json()
+            raw = await request.read()
+            body = json.loads(raw.decode(request.charset or "utf-8"))
         if request.method == "POST" and not conversation:
             method = "create"
         elif request.method == "GET" and tail == "pagedmembers":
@@ -123,6 +127,7 @@ class FakeConnector:
             }
             return web.json_response(error, status=status, headers=headers)
         call = Call(method, conversation, activity_id, body, time.monotonic())
+        call.size, call.content_type = len(raw), request.headers.get("Content-Type", "")
         if method == "create":
             if not self._check(self._params, body, "create"):
                 return web.json_response({"error": {"code": "BadArgument"}}, status=400)

@@ -1,21 +1,37 @@
 """Teams over real HTTP on loopback: Bot Framework activities into `coulisse serve`, a fake
 connector that records what the bot sends, every card validated against the Adaptive Cards 1.5
-schema and every connector call against the Bot Framework channel spec in tests/specs."""
+schema and Teams' limits, every connector call against the Bot Framework channel spec in
+tests/specs; the causal map's picture fetched from the bot as Teams fetches it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 
+from bot.serve import running
+from bot.teams import limits
+from bot.teams.media import key_of
+from bot.web import TEAMS
 from handlers.messages import (
     Action,
+    Bullets,
     Choices,
     Destination,
+    Diagram,
+    DiagramLink,
+    DiagramLoop,
+    Heading,
+    Message,
+    Quote,
     Text,
     encode_destination,
     encode_message,
@@ -25,15 +41,18 @@ from handlers.model import OutboxMessage
 from storage import tables
 from tests.conftest import eventually
 from tests.fake_connector import Call, FakeConnector
+from tests.fake_slack import free_port
 from tests.teams_fixtures import (
     PEOPLE,
     TEAM,
     TENANT,
+    TeamsClient,
     TeamsStack,
     card_problems,
     card_validator,
     fake_connector,
     serving,
+    teams_settings,
 )
 
 
@@ -234,6 +253,10 @@ async def test_a_whole_regie_session_through_teams(teams_stack: TeamsStack) -> N
         assert card_problems(validator, sent) == [], sent
     assert fake.invalid == []
     assert not any(name in fake.text(TEAM) for name in NAMES) and "29:U" not in fake.text(TEAM)
+    # Every message as it arrived: within Teams' limits in bytes, labels, error messages.
+    activities = [c for c in fake.calls if c.method in ("send", "update")]
+    assert all(0 < c.size <= limits.MESSAGE_BYTES.value for c in activities)
+    assert {n: p for n, c in enumerate(activities) if (p := limits.problems(c.body))} == {}
 
 
 async def test_a_redelivered_activity_has_one_effect(teams_stack: TeamsStack) -> None:
@@ -427,3 +450,172 @@ async def test_a_message_scheduled_before_a_restart_is_sent_after_it(
     assert [c.body["members"][0]["id"] for c in fake.of("create")[created_before:]] == ["29:U2"]
     assert actions(card_of(button), action="checkin", value="1:done")
     assert datetime.now(UTC) >= due
+
+
+async def team_id_of(stack: TeamsStack) -> int:
+    async with stack.app.uow() as uow:
+        workspace = await uow.directory.workspace("teams", TENANT)
+        assert workspace is not None and workspace.id is not None
+        team = await uow.directory.team_by_channel(workspace.id, TEAM)
+        assert team is not None and team.id is not None
+        return team.id
+
+
+async def post_to_team(stack: TeamsStack, key: str, msg: Message) -> None:
+    """A message for the team's channel, through the outbox as every post goes."""
+    to = Destination.channel(await team_id_of(stack))
+    async with stack.app.uow() as uow:
+        await uow.outbox.enqueue(
+            OutboxMessage(
+                key, "reminder", encode_destination(to), encode_message(msg), datetime.now(UTC)
+            )
+        )
+        await uow.commit()
+
+
+async def installed(stack: TeamsStack) -> None:
+    assert await stack.client.install() == 200
+    await sent_to(stack.connector, TEAM, "doet vanaf nu mee")
+
+
+SCRIPTS = {
+    "dutch": "Één coördinator zag dat de cliënt na de reünie geïnteresseerd was; privé, naïef",
+    "arabic": "يعمل الفريق معًا على تقليل قوائم الانتظار للأسر في الحي الشمالي",
+    "emoji": "🙂 🎉 👍🏽 🧭 🌱 🏘️ 👨‍👩‍👧 ❤️ 🚲 ☕ 📋 🤝",
+}
+
+
+def in_script(text: str) -> Message:
+    lines = [f"{n} {text}" for n in range(100)]
+    return message(
+        Heading(text[:30]),
+        Text("\n".join(lines)),
+        Text(" ".join([text] * 120)),  # one line longer than a card
+        Quote("\n".join(lines[:60])),
+        Bullets(tuple(lines[:30])),
+    )
+
+
+async def test_long_messages_in_every_script_arrive_under_teams_limit_in_bytes_whole(
+    teams_stack: TeamsStack,
+) -> None:
+    fake = teams_stack.connector
+    await installed(teams_stack)
+    before = len(fake.of("send", TEAM))
+    for script, text in SCRIPTS.items():
+        await post_to_team(teams_stack, f"script:{script}", in_script(text))
+        await sent_to(fake, TEAM, f"• 29 {text}")  # the last line of its last card
+    sent = fake.of("send", TEAM)[before:]
+    assert len(sent) >= 2 * len(SCRIPTS)  # each needed several messages
+    for call in sent:
+        assert call.size <= limits.MESSAGE_BYTES.value, call.size
+        # As measured: UTF-8, declared so, nothing escaped as \uXXXX on the way.
+        assert call.content_type == "application/json; charset=utf-8"
+        assert call.size == len(limits.encode(call.body))
+        assert limits.problems(call.body) == []
+    texts = " ".join(
+        e["text"] for c in sent for e in walk(card_of(c)) if e.get("type") == "TextRun"
+    )
+    for text in SCRIPTS.values():
+        for block in in_script(text).blocks:
+            words = (getattr(block, "text", "") or " ".join(getattr(block, "items", ()))).split()
+            found = iter(texts.split())
+            assert all(w in found for w in words)
+
+
+MAP = Diagram(
+    "Kaart van Noord",
+    "Wachtlijst versterkt druk op de huisarts, en die de wachtlijst (R1)",
+    ("wachtlijst", "druk op huisarts"),
+    (DiagramLink(0, 1, "+"), DiagramLink(1, 0, "+")),
+    (DiagramLoop("R1", (0, 1)),),
+)
+
+
+@contextlib.asynccontextmanager
+async def serving_with_public_url(
+    database_url: str, fake: FakeConnector
+) -> AsyncIterator[TeamsStack]:
+    """As `serving`, and the server's own address as COULISSE_PUBLIC_URL (loopback, so http)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = teams_settings(database_url, public_url=base)
+    async with (
+        running(settings, "127.0.0.1", port) as (app, _slack, runner),
+        aiohttp.ClientSession() as session,
+    ):
+        client = TeamsClient(f"{base}/api/messages", fake.url, session)
+        yield TeamsStack(fake, client, app, runner.app[TEAMS], base)
+
+
+async def test_the_causal_map_is_a_picture_teams_fetches_from_the_bot(
+    database_url: str, connector: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = connector
+    async with (
+        serving_with_public_url(database_url, fake) as stack,
+        contextlib.AsyncExitStack() as later,
+    ):
+        await installed(stack)
+        await post_to_team(stack, "map:1", message(Heading("De kaart"), MAP))
+        call = await sent_to(fake, TEAM, '"type": "Image"')
+        image = next(e for e in walk(card_of(call)) if e.get("type") == "Image")
+        assert image["altText"] == MAP.alt
+        url = str(image["url"])
+        token = url.removeprefix(f"{stack.base}/media/").removesuffix(".png")
+        assert len(token) >= 43 and url == f"{stack.base}/media/{token}.png"  # 256 bits
+        caplog.clear()
+        caplog.set_level(logging.DEBUG)  # all the route's requests log, the access log included
+        caplog.set_level(logging.INFO, logger="aiohttp.access")  # bot.logs keeps it at WARNING
+        # A new connection, as Teams' image proxy makes: aiohttp decides per connection whether
+        # it writes the access log.
+        session = await later.enter_async_context(aiohttp.ClientSession())
+        async with session.get(url) as resp:
+            assert resp.status == 200 and resp.content_type == "image/png"
+            assert "private" in resp.headers["Cache-Control"]
+            picture = await resp.read()
+        assert picture.startswith(limits.PNG_MAGIC) and limits.picture_fits(picture)
+        size = limits.png_size(picture)
+        assert size is not None and min(size) > 0 and max(size) <= limits.IMAGE_PIXELS.value
+        async with stack.app.engine.connect() as conn:
+            stored = (
+                await conn.execute(
+                    sa.select(tables.media.c.data).where(tables.media.c.key == key_of(token))
+                )
+            ).scalar_one()
+            keys = (await conn.execute(sa.select(tables.media.c.key))).scalars().all()
+        assert stored == picture and token not in keys  # the database knows only its hash
+        # Anything else is not found: another token, a malformed name, an expired picture.
+        expired = secrets.token_urlsafe(32)
+        store, now = stack.teams.pictures.store, datetime.now(UTC)
+        assert store is not None
+        await store.put(key_of(expired), picture, now - timedelta(days=8), now - timedelta(1))
+        for name in (f"{secrets.token_urlsafe(32)}.png", f"{token}.gif", "x.png", f"{expired}.png"):
+            async with session.get(f"{stack.base}/media/{name}") as resp:
+                assert resp.status == 404, name
+        served = "\n".join(r.getMessage() for r in caplog.records)
+        caplog.set_level(logging.WARNING)
+        # The next picture stored takes the expired one with it.
+        await store.put(key_of(secrets.token_urlsafe(32)), picture, now, now + timedelta(1))
+        async with stack.app.engine.connect() as conn:
+            keys = (await conn.execute(sa.select(tables.media.c.key))).scalars().all()
+        assert key_of(expired) not in keys and key_of(token) in keys
+    # What the route logged: the requests, without the token, the picture or the map's words.
+    assert served.count("GET /media/- ") == 5
+    assert token not in served and expired not in served  # its hash is no key to anything
+    assert "wachtlijst" not in served.casefold() and "IHDR" not in served
+
+
+async def test_without_a_public_url_the_map_is_its_text_and_the_log_says_so_once(
+    teams_stack: TeamsStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = teams_stack.connector
+    await installed(teams_stack)
+    for n in range(2):
+        await post_to_team(teams_stack, f"map:{n}", message(Heading(f"Kaart {n}"), MAP))
+        call = await sent_to(fake, TEAM, f"Kaart {n}")
+        assert not [e for e in walk(card_of(call)) if e.get("type") == "Image"]
+        assert MAP.alt in said(call)
+    logged = caplog.get_records("setup") + caplog.get_records("call")  # at start, and since
+    said_so = [r for r in logged if "COULISSE_PUBLIC_URL is not set" in r.getMessage()]
+    assert len(said_so) == 1

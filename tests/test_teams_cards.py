@@ -1,19 +1,20 @@
-"""Adaptive Cards from neutral messages (every block, every field, long messages), what a card
-sends back, Teams' pacing and which connector answers mean "later"."""
+"""Adaptive Cards from neutral messages (every block, every field, long messages in three
+scripts), what a card sends back, Teams' pacing and which connector answers mean "later"; every
+card rendered here is checked against Teams' limits (bot/teams/limits.py)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.teams import cards, limits
 from bot.teams.cards import (
-    CARD_BUDGET,
+    ACTIVITY_BUDGET,
     ActionSubmission,
     FormSubmission,
-    render,
+    activity,
     submission,
 )
 from bot.teams.connector import ConnectorError
@@ -26,6 +27,16 @@ from handlers.sessions import new_session_form
 from tests.teams_fixtures import card_problems, card_validator
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+RENDERED: list[dict[str, Any]] = []  # every card the tests here rendered, for the limits' check
+
+
+def render(message: m.Message, **options: Any) -> list[dict[str, Any]]:
+    made = cards.render(message, **options)
+    RENDERED.extend(made)
+    return made
+
+
+MAP_URL = "https://coulisse.example/media/0123456789abcdefghijklmnopqrstuvwxyzABCDEFG.png"
 DIAGRAM = m.Diagram(
     "Kaart",
     "Een kaart met twee factoren",
@@ -45,6 +56,43 @@ EVERYTHING = m.message(
     m.Choices(tuple(m.Action("vote", f"Stem op {n}", f"7:{n}") for n in range(1, 9))),
     new_session_form("nl"),
 )
+# Words in three scripts: one byte each as UTF-8 (mostly), two, and four.
+SCRIPTS = {
+    "dutch": "Één coördinator zag dat de cliënt na de reünie geïnteresseerd was; privé, naïef, "
+    "ruïne, café, ’s middags overleg over de wachtlijst in Noord",
+    "arabic": "يعمل الفريق معًا على تقليل قوائم الانتظار للأسر في الحي الشمالي ويتشاور كل أسبوع",
+    "emoji": "🙂 🎉 👍🏽 🧭 🌱 🏘️ 👨‍👩‍👧 ❤️ 🚲 ☕ 📋 🤝 🔁 ⏳ 🗺️ 💬",
+}
+
+
+def long_message(text: str) -> m.Message:
+    """Many lines, one line longer than a card on its own, a long quote and a list."""
+    lines = [f"{n} {text}" for n in range(120)]
+    return m.message(
+        m.Heading(text[:40]),
+        m.Text("\n".join(lines)),
+        m.Text(" ".join([text] * 150)),
+        m.Quote("\n".join(lines[:80]), text[:20]),
+        m.Bullets(tuple(lines[:40])),
+    )
+
+
+def runs(rendered: list[dict[str, Any]]) -> str:
+    return " ".join(e["text"] for c in rendered for e in elements(c) if e.get("type") == "TextRun")
+
+
+MESSAGES = [
+    EVERYTHING,
+    m.message(*overview_prompt_blocks("nl")),  # two forms in one card
+    m.message(commitment_form("en")),
+    m.message(m.Text("x" * 3000), *[m.Text("regel " * 500) for _ in range(30)]),
+    m.Message((m.Heading("leeg"),)),
+    *[long_message(text) for text in SCRIPTS.values()],
+    m.message(m.Heading("Kaart"), DIAGRAM),
+]
+IDS = ["every-block", "two-forms", "commitment-form", "long", "heading-only"]
+IDS += [f"long-{script}" for script in SCRIPTS] + ["map"]
+PICTURES = {DIAGRAM: MAP_URL}
 
 
 def elements(node: Any) -> list[dict[str, Any]]:
@@ -60,19 +108,10 @@ def validator() -> Any:
     return card_validator()
 
 
-@pytest.mark.parametrize(
-    "msg",
-    [
-        EVERYTHING,
-        m.message(*overview_prompt_blocks("nl")),  # two forms in one card
-        m.message(commitment_form("en")),
-        m.message(m.Text("x" * 3000), *[m.Text("regel " * 500) for _ in range(30)]),
-        m.Message((m.Heading("leeg"),)),
-    ],
-    ids=["every-block", "two-forms", "commitment-form", "long", "heading-only"],
-)
+@pytest.mark.parametrize("msg", MESSAGES, ids=IDS)
 def test_every_card_validates_against_adaptive_cards_1_5(validator: Any, msg: m.Message) -> None:
-    for card in render(msg, origin="19:c@thread.tacv2", people=[("29:U1", "Sanne")]):
+    people = [("29:U1", "Sanne")]
+    for card in render(msg, origin="19:c@thread.tacv2", people=people, pictures=PICTURES):
         assert card_problems(validator, card) == []
         assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
 
@@ -101,23 +140,39 @@ def test_text_is_never_markdown_and_buttons_are_execute_actions() -> None:
     assert [len(s["actions"]) for s in sets] == [5, 3]  # Teams shows at most six in a row
 
 
-def test_the_causal_map_is_drawn_into_the_card_when_it_fits() -> None:
-    picture = b"\x89PNG\r\n\x1a\n" + b"0" * 100
-    card = render(m.message(DIAGRAM), pictures={DIAGRAM: picture})[0]
+def test_the_causal_map_is_a_picture_at_its_url_with_its_text_as_alt() -> None:
+    card = render(m.message(DIAGRAM), pictures={DIAGRAM: MAP_URL})[0]
     image = next(e for e in elements(card) if e.get("type") == "Image")
-    assert image["url"].startswith("data:image/png;base64,") and image["altText"] == DIAGRAM.alt
-    too_big = render(m.message(DIAGRAM), pictures={DIAGRAM: b"0" * 50_000})[0]
-    assert not [e for e in elements(too_big) if e.get("type") == "Image"]
-    assert DIAGRAM.alt in json.dumps(too_big)
+    assert image == {"type": "Image", "url": MAP_URL, "altText": DIAGRAM.alt}
+    assert card["fallbackText"] == DIAGRAM.alt  # the map's words, not "a message"
+    # Without a URL (no public address, no Graphviz) the map is its text, as before.
+    as_text = render(m.message(DIAGRAM))[0]
+    assert not [e for e in elements(as_text) if e.get("type") == "Image"]
+    assert DIAGRAM.alt in runs([as_text])
 
 
 def test_a_long_message_is_split_over_cards_without_losing_a_word() -> None:
     lines = [f"regel {n} " + "woord " * 60 for n in range(400)]
-    cards = render(m.message(m.Text("\n".join(lines))))
-    assert len(cards) > 1
-    assert all(len(json.dumps(c)) < CARD_BUDGET + 2_000 for c in cards)
-    runs = [e["text"] for c in cards for e in elements(c) if e.get("type") == "TextRun"]
-    assert runs == [line for line in lines]
+    made = render(m.message(m.Text("\n".join(lines))))
+    assert len(made) > 1
+    assert all(len(limits.encode(activity(c))) <= ACTIVITY_BUDGET for c in made)
+    texts = [e["text"] for c in made for e in elements(c) if e.get("type") == "TextRun"]
+    assert texts == [line for line in lines]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_cards_fit_in_bytes_as_sent_in_every_script_and_keep_every_word(script: str) -> None:
+    msg = long_message(SCRIPTS[script])
+    made = render(msg)
+    sizes = [len(limits.encode(activity(c))) for c in made]
+    assert max(sizes) <= ACTIVITY_BUDGET < limits.MESSAGE_BYTES.value
+    assert len(made) > 2
+    sent = runs(made).split()
+    for block in msg.blocks:
+        text = getattr(block, "text", "") or " ".join(getattr(block, "items", ()))
+        words = text.split()
+        found = iter(sent)
+        assert all(w in found for w in words), f"a word of {type(block).__name__} is gone"
 
 
 def test_several_forms_each_open_behind_their_own_button() -> None:
@@ -129,6 +184,17 @@ def test_several_forms_each_open_behind_their_own_button() -> None:
         assert all(e["id"].startswith(f"{form}:") for e in inner if "id" in e)
         submit = [e for e in inner if e.get("type") == "Action.Execute"]
         assert [s["data"]["form"] for s in submit] == [form]
+
+
+def test_every_input_is_labelled_and_a_required_one_says_why_it_holds_up_the_form() -> None:
+    for lang, required, time in (("nl", "Vul dit in", "Hoe laat?"), ("en", "Fill this in", "time")):
+        card = render(m.message(new_session_form(lang)), lang=lang)[0]
+        inputs = [e for e in elements(card) if str(e.get("type", "")).startswith("Input.")]
+        assert inputs and all(e.get("label") for e in inputs)
+        required_ones = [e for e in inputs if e.get("isRequired")]
+        assert required_ones and all(required in e["errorMessage"] for e in required_ones)
+        moment = next(e for e in inputs if e["type"] == "Input.Time")
+        assert time in moment["label"] and not moment.get("isRequired")  # a moment is optional
 
 
 def test_people_are_a_choice_of_the_roster_or_left_to_the_whole_channel() -> None:
@@ -213,3 +279,44 @@ def test_limits_and_passing_failures_are_tried_again_with_jitter(
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 500])
 def test_other_failures_are_not_waited_for(status: int) -> None:
     assert retry_from(ConnectorError(status, 1.0, ""), lambda s: 0.0) is None
+
+
+def test_every_card_rendered_here_is_within_teams_limits() -> None:
+    """The renderers' set, and every card the tests above rendered (they run first), against
+    the table in bot/teams/limits.py: size in bytes and as UTF-16, labels, error messages,
+    fallback text, buttons per row, pictures as HTTPS URLs."""
+    options: dict[str, Any] = {"origin": "19:c@thread.tacv2", "people": [("29:U1", "Sanne")]}
+    made = [c for msg in MESSAGES for c in render(msg, **options, pictures=PICTURES)]
+    assert len(RENDERED) > len(made)  # the other tests' cards are here too
+    found = {n: limits.problems(activity(c)) for n, c in enumerate(RENDERED)}
+    assert {n: p for n, p in found.items() if p} == {}
+
+
+def test_the_limits_check_finds_what_teams_would_refuse() -> None:
+    good = activity(render(m.message(new_session_form("nl")))[0])
+    assert limits.problems(good) == []
+    card = good["attachments"][0]["content"]
+    unlabelled = {**card, "body": [{"type": "Input.Text", "id": "t", "isRequired": True}]}
+    buttons = {"type": "ActionSet", "actions": [{"type": "Action.Execute"}] * 7}
+    found = limits.problems(
+        {
+            "type": "message",
+            "summary": "x" * 30_000,
+            "attachments": [
+                {"contentType": cards.CONTENT_TYPE, "content": {**unlabelled, "version": "1.6"}},
+                {"contentType": cards.CONTENT_TYPE, "content": {"type": "AdaptiveCard",
+                 "version": "1.5", "body": [buttons, {"type": "Image", "url": "data:x"}]}},
+            ],
+        }
+    )  # fmt: skip
+    expected = [
+        "bytes, over 28000",
+        "card version 1.6",
+        "Input.Text t has no label",
+        "required Input.Text t has no errorMessage",
+        "a card without fallbackText",
+        "an ActionSet of 7 actions",
+        "not an HTTPS URL",
+    ]
+    assert len(found) == len(expected), found
+    assert all(e in f for e, f in zip(expected, found, strict=True)), found

@@ -21,6 +21,7 @@ from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo
 from bot.teams.cards import ActionSubmission, submission
 from bot.teams.connector import Connector
 from bot.teams.files import Handover
+from bot.teams.media import Pictures
 from bot.teams.pacing import Pacer
 from bot.teams.references import Conversations
 from bot.teams.replies import InvokeAnswer, Replies
@@ -64,6 +65,7 @@ class TeamsAdapter(TeamsActivityHandler):
         pacer: Pacer | None = None,
         timezone: str = "Europe/Amsterdam",
         handover: Handover | None = None,
+        pictures: Pictures | None = None,
     ) -> None:
         super().__init__()
         self.handover = handover
@@ -73,8 +75,9 @@ class TeamsAdapter(TeamsActivityHandler):
         self.conversations = Conversations(uow, connector)
         self.updates = CardUpdates(connector, self.pacer)
         self.replies = Replies(
-            coulisse, connector, self.conversations, self.pacer, self.updates, self.roster
-        )
+            coulisse, connector, self.conversations, self.pacer, self.updates, self.roster,
+            pictures,
+        )  # fmt: skip
         self.timezone = timezone
         self.invoke_wait = INVOKE_WAIT
         self._working: set[asyncio.Future[None]] = set()

@@ -4,27 +4,37 @@ Text goes into `TextRun`s of `RichTextBlock`s, which Teams shows literally: a `T
 read Markdown, so a contribution like "[klik](https://…)" would become a link. Buttons are
 `Action.Execute` (Teams answers the person who clicked, privately, through the invoke), forms
 are inputs in the card itself with their own submit button. A long message is split over
-several cards; nothing is cut off.
+several cards, each within Teams' size limit counted in bytes as the connector sends them
+(bot/teams/limits.py); nothing is cut off.
 """
 
 from __future__ import annotations
 
-import base64
-import json
+import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.teams import limits
+from bot.teams.limits import encode
 from handlers import messages as m
+from prompts.catalog import DEFAULT_LANGUAGE, t
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
-VERSION = "1.5"
-CARD_BUDGET = 20_000  # characters of JSON per card: Teams refuses activities over about 28 KB
-PICTURE_BUDGET = 12_000  # characters of base64 for a causal map drawn into the card
-ACTIONS_PER_SET = 5  # Teams shows at most six buttons in a row and hides the rest
+VERSION = limits.CARD_VERSION
+# Bytes of one activity as sent: under Teams' limit by what is not ours to count (its limit is
+# "approximate" and counts reactions; an update adds the activity's id).
+ACTIVITY_BUDGET = limits.MESSAGE_BYTES.value - 2_000
+# Within Teams' six (limits.ACTIONS_PER_SET); five since the first cards, and ballots' rows of
+# buttons depend on it.
+ACTIONS_PER_SET = 5
+FALLBACK_LIMIT = 300
 TITLE_LIMIT = 80
 CHOICES_LIMIT = 100
 SEPARATOR = ":"  # input ids are "<form id>:<field name>", unique in a card with several forms
@@ -76,9 +86,13 @@ def _input(
     form: m.Form,
     field: m.TextInput | m.DateInput | m.DateTimeInput | m.Select | m.PeopleInput,
     people: Sequence[tuple[str, str]],
+    lang: str,
 ) -> list[Element]:
     name = f"{form.id}{SEPARATOR}{field.name}"
-    required = {"isRequired": True} if not field.optional else {}
+    # Teams checks a required input before it sends the form; the error message says why not.
+    required: Element = {}
+    if not field.optional:
+        required = {"isRequired": True, "errorMessage": t(lang, "teams.required")}
     if isinstance(field, m.TextInput):
         element: Element = {
             "type": "Input.Text",
@@ -98,7 +112,8 @@ def _input(
         return [
             {"type": "Input.Date", "id": f"{name}{SEPARATOR}date", "label": field.label,
              **required},
-            {"type": "Input.Time", "id": f"{name}{SEPARATOR}time", **required},
+            {"type": "Input.Time", "id": f"{name}{SEPARATOR}time",
+             "label": t(lang, "teams.time"), **required},
         ]  # fmt: skip
     if isinstance(field, m.PeopleInput):
         if not people:
@@ -142,17 +157,19 @@ def _submit(form: m.Form, origin: str) -> Element:
     }
 
 
-def _form(form: m.Form, origin: str, people: Sequence[tuple[str, str]]) -> list[Element]:
+def _form(form: m.Form, origin: str, people: Sequence[tuple[str, str]], lang: str) -> list[Element]:
     items = _lines(form.title, weight="Bolder")
-    items += [e for field in form.fields for e in _input(form, field, people)]
+    items += [e for field in form.fields for e in _input(form, field, people, lang)]
     items.append({"type": "ActionSet", "actions": [_submit(form, origin)]})
     return [{"type": "Container", "separator": True, "items": items}]
 
 
-def _shown_on_demand(form: m.Form, origin: str, people: Sequence[tuple[str, str]]) -> Element:
+def _shown_on_demand(
+    form: m.Form, origin: str, people: Sequence[tuple[str, str]], lang: str
+) -> Element:
     """One of several forms in a card: behind its own button, so that its required fields
     do not hold up the others."""
-    inner = _form(form, origin, people)[0]["items"]
+    inner = _form(form, origin, people, lang)[0]["items"]
     card = {"type": "AdaptiveCard", "body": inner[:-1], "actions": inner[-1]["actions"]}
     return {"type": "Action.ShowCard", "title": _plain(form.title, TITLE_LIMIT), "card": card}
 
@@ -161,7 +178,8 @@ def _shown_on_demand(form: m.Form, origin: str, people: Sequence[tuple[str, str]
 class _Renderer:
     origin: str
     people: Sequence[tuple[str, str]]
-    pictures: Mapping[m.Diagram, bytes]
+    pictures: Mapping[m.Diagram, str]
+    lang: str
     separate_next: bool = field(default=False)
 
     def elements(self, block: m.Block) -> list[Element]:
@@ -185,10 +203,10 @@ class _Renderer:
             self.separate_next = True
             return []
         if isinstance(block, m.Diagram):
-            picture = self.pictures.get(block)
-            encoded = base64.b64encode(picture).decode() if picture else ""
-            if encoded and len(encoded) <= PICTURE_BUDGET:
-                url = f"data:image/png;base64,{encoded}"
+            # Teams fetches a card's picture from an HTTPS URL itself; a data URI is over the
+            # message's size and desktop Teams does not show one (limits.RULES).
+            url = self.pictures.get(block)
+            if url:
                 return [{"type": "Image", "url": url, "altText": block.alt}]
             return _lines(block.alt, isSubtle=True)
         if isinstance(block, m.Image):
@@ -196,7 +214,7 @@ class _Renderer:
         if isinstance(block, m.Choices):
             return _actions(block.actions, self.origin)
         if isinstance(block, m.Form):
-            return _form(block, self.origin, self.people)
+            return _form(block, self.origin, self.people, self.lang)
         if isinstance(block, m.Export):
             return []  # the sender offers the file itself (file consent)
         raise TypeError(f"no Teams rendering for {type(block).__name__}")
@@ -213,12 +231,94 @@ class _Renderer:
             if elements:
                 yield elements
         if len(forms) > 1:
-            shown = [_shown_on_demand(f, self.origin, self.people) for f in forms]
+            shown = [_shown_on_demand(f, self.origin, self.people, self.lang) for f in forms]
             yield [{"type": "ActionSet", "actions": shown}]
 
 
-def _size(elements: list[Element]) -> int:
-    return len(json.dumps(elements, ensure_ascii=False))
+def _walk(node: Any) -> Iterator[Element]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _bytes(node: Any) -> int:
+    return len(encode(node))
+
+
+def _cost(elements: Sequence[Element]) -> int:
+    """Bytes these elements take in a card's body as sent: each one, and a comma between."""
+    return sum(_bytes(e) for e in elements) + max(len(elements) - 1, 0)
+
+
+_WORD = re.compile(r"\S+\s*|\s+")
+
+
+def _pieces(text: str, room: int) -> list[str]:
+    """`text` in pieces of at most `room` bytes as JSON, cut between words (within a word only
+    when it is longer than that on its own). JSON escapes each character by itself, so the
+    sizes of the parts add up."""
+    pieces: list[str] = []
+    current, used = "", 0
+    for word in _WORD.findall(text):
+        for part in [word] if _bytes(word) - 2 <= room else list(word):
+            cost = _bytes(part) - 2  # without the quotes
+            if current and used + cost > room:
+                pieces.append(current.strip())
+                current, used = "", 0
+            current += part
+            used += cost
+    if current.strip():
+        pieces.append(current.strip())
+    return pieces
+
+
+def _holds_form(element: Element) -> bool:
+    return any(str(e.get("type", "")).startswith(("Input.", "Action.")) for e in _walk(element))
+
+
+def _fit(element: Element, room: int) -> list[Element]:
+    """An element larger than a card as several that each fit: a line of text in pieces, a
+    container's items (a long quote) over containers of the same style. A form stays whole:
+    its inputs and its button belong in one card."""
+    if _bytes(element) <= room or _holds_form(element):
+        return [element]
+    rest = {k: v for k, v in element.items() if k != "separator"}  # only the first separates
+    inlines = element.get("inlines")
+    if element.get("type") == "RichTextBlock" and isinstance(inlines, list) and len(inlines) == 1:
+        run = inlines[0]
+        overhead = _bytes({**element, "inlines": [{**run, "text": ""}]})
+        pieces = _pieces(str(run.get("text", "")), room - overhead)
+        return [
+            {**(element if n == 0 else rest), "inlines": [{**run, "text": piece}]}
+            for n, piece in enumerate(pieces)
+        ]
+    items = element.get("items")
+    if element.get("type") == "Container" and isinstance(items, list) and items:
+        overhead = _bytes({**element, "items": []})
+        parts: list[list[Element]] = [[]]
+        used = 0
+        for item in (p for i in items for p in _fit(i, room - overhead)):
+            cost = _bytes(item) + (1 if parts[-1] else 0)
+            if parts[-1] and used + cost > room - overhead:
+                parts.append([])
+                used, cost = 0, _bytes(item)
+            parts[-1].append(item)
+            used += cost
+        return [{**(element if n == 0 else rest), "items": part} for n, part in enumerate(parts)]
+    return [element]
+
+
+def _first_words(groups: Sequence[Sequence[Element]]) -> str:
+    for element in _walk([list(g) for g in groups]):
+        if element.get("type") == "TextRun" and str(element.get("text", "")).strip():
+            return str(element["text"])
+        if element.get("type") == "Image" and element.get("altText"):
+            return str(element["altText"])
+    return ""
 
 
 def card(body: list[Element], fallback: str = "") -> Element:
@@ -234,25 +334,34 @@ def render(
     *,
     origin: str = "",
     people: Sequence[tuple[str, str]] = (),
-    pictures: Mapping[m.Diagram, bytes] | None = None,
+    pictures: Mapping[m.Diagram, str] | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> list[Element]:
-    """One or more cards. `origin`: the channel a card sent to a personal chat acts for;
-    `people`: (id, name) to choose from for a PeopleInput; `pictures`: PNGs of diagrams."""
-    renderer = _Renderer(origin, people, pictures or {})
-    cards: list[list[Element]] = [[]]
-    size = 0
-    for group in renderer.groups(message):
-        # A group larger than a card on its own (a very long text) is split by elements.
-        parts = [[e] for e in group] if _size(group) > CARD_BUDGET else [group]
+    """One or more cards, each activity within ACTIVITY_BUDGET bytes as sent. `origin`: the
+    channel a card sent to a personal chat acts for; `people`: (id, name) to choose from for a
+    PeopleInput; `pictures`: the URL each diagram's picture is served at; `lang`: the reader's
+    language, for what the card says itself (a required field's error message)."""
+    renderer = _Renderer(origin, people, pictures or {}, lang)
+    groups = list(renderer.groups(message))
+    words = message.plain_text or _first_words(groups) or t(lang, "teams.fallback")
+    fallback = _plain(words, FALLBACK_LIMIT)
+    room = ACTIVITY_BUDGET - _bytes(activity(card([], fallback)))  # for the body's elements
+    bodies: list[list[Element]] = [[]]
+    used = 0
+    for group in groups:
+        # A group larger than a card on its own (a long text) is split by elements, and an
+        # element larger than a card into pieces.
+        parts = [group] if _cost(group) <= room else [[p] for e in group for p in _fit(e, room)]
         for part in parts:
-            cost = _size(part)
-            if cards[-1] and size + cost > CARD_BUDGET:
-                cards.append([])
-                size = 0
-            cards[-1] += part
-            size += cost
-    fallback = _plain(message.plain_text, 300)
-    return [card(body, fallback) for body in cards]
+            cost = _cost(part) + (1 if bodies[-1] else 0)
+            if bodies[-1] and used + cost > room:
+                bodies.append([])
+                used, cost = 0, _cost(part)
+            bodies[-1] += part
+            used += cost
+            if used > room:  # a form alone can be: it is not split (sizes only, no words)
+                log.warning("a Teams card is %d bytes over its budget of %d", used - room, room)
+    return [card(body, fallback) for body in bodies]
 
 
 def attachment(content: Element) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from bot.teams.limits import encode
+
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], Awaitable[str]]  # a bearer token; "" sends no Authorization header
@@ -23,6 +25,7 @@ TIMEOUT = 15.0
 # Worth trying again, and after how many seconds when the connector does not say.
 RETRY_STATUSES = {429: 2.0, 412: 2.0, 502: 5.0, 504: 5.0}
 MEMBER_PAGES = 20  # 20 pages of 500: a roster of 10,000 is as far as we look
+JSON_UTF8 = "application/json; charset=utf-8"
 
 
 class ConnectorError(Exception):
@@ -71,7 +74,13 @@ class Connector:
         token = await self.token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        async with self._http().request(method, url, json=body, headers=headers) as resp:
+        data = None
+        if body is not None:
+            # The bytes the cards were measured in (limits.encode), not aiohttp's json=, which
+            # writes every non-ASCII character as \uXXXX.
+            data = encode(body)
+            headers["Content-Type"] = JSON_UTF8
+        async with self._http().request(method, url, data=data, headers=headers) as resp:
             if resp.status >= 400:
                 detail = (await resp.text())[:200]
                 raise ConnectorError(resp.status, _retry_after(resp.headers), detail)

@@ -10,19 +10,18 @@ outbox (`Coulisse.later`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.export.diagram import png
 from bot.teams.cards import activity, render
 from bot.teams.connector import RETRY_STATUSES, Connector, ConnectorError
+from bot.teams.media import Pictures
 from bot.teams.pacing import Pacer, TooSoon
 from bot.teams.references import Address, Conversations, NoConversation
 from bot.teams.turn import Turn
 from bot.teams.updates import CardUpdates
-from handlers.messages import Diagram, Form, Message, Outcome, PeopleInput, Reply, Text, To
+from handlers.messages import Form, Message, Outcome, PeopleInput, Reply, Text, To
 from handlers.router import Coulisse
 
 log = logging.getLogger(__name__)
@@ -55,17 +54,6 @@ def needs_people(message: Message) -> bool:
     )
 
 
-async def pictures(message: Message) -> dict[Diagram, bytes]:
-    """The causal maps of a message drawn as PNG (Graphviz runs off the event loop)."""
-    drawn: dict[Diagram, bytes] = {}
-    for block in message.blocks:
-        if isinstance(block, Diagram):
-            picture = await asyncio.to_thread(png, block)
-            if picture is not None:
-                drawn[block] = picture
-    return drawn
-
-
 class Replies:
     def __init__(
         self,
@@ -75,7 +63,9 @@ class Replies:
         pacer: Pacer,
         updates: CardUpdates,
         roster: Roster,
+        pictures: Pictures | None = None,
     ) -> None:
+        self.pictures = pictures or Pictures()
         self.coulisse = coulisse
         self.connector = connector
         self.conversations = conversations
@@ -96,7 +86,8 @@ class Replies:
             if reply.to == To.ACTED_ON:
                 if turn.reply_to:
                     where = Address(turn.service_url, turn.conversation_id)
-                    self.updates.schedule(where, turn.reply_to, activity(render(reply.message)[0]))
+                    new = render(reply.message, lang=outcome.lang)[0]
+                    self.updates.schedule(where, turn.reply_to, activity(new))
                 continue
             plain = reply.to == To.ACTOR and is_plain(reply.message)
             if answer is not None and answer.open and plain and not user:
@@ -111,7 +102,8 @@ class Replies:
         if origin and needs_people(reply.message):
             people = await self.roster(turn.service_url, origin)
         message = reply.message
-        cards = render(message, origin=origin, people=people, pictures=await pictures(message))
+        pictures = await self.pictures.urls(message)
+        cards = render(message, origin=origin, people=people, pictures=pictures, lang=outcome.lang)
         try:
             where = await self._where(outcome, reply, turn, user)
         except (NoConversation, ConnectorError) as error:

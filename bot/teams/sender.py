@@ -14,9 +14,9 @@ from bot.outbox import RetryLater
 from bot.teams.cards import activity, render
 from bot.teams.connector import RETRY_STATUSES, Connector, ConnectorError
 from bot.teams.files import offer, text_activity
+from bot.teams.media import Pictures
 from bot.teams.pacing import Pacer, TooSoon
 from bot.teams.references import Address, Conversations
-from bot.teams.replies import pictures
 from handlers.messages import Export, Message
 from handlers.model import OutboxMessage
 from prompts.catalog import t
@@ -47,8 +47,10 @@ class TeamsSender:
         *,
         jitter: Callable[[float], float] = half_jitter,
         attachments: Attachments | None = None,
+        pictures: Pictures | None = None,
     ) -> None:
         self.attachments = attachments
+        self.pictures = pictures or Pictures()
         self.connector = connector
         self.conversations = conversations
         self.pacer = pacer
@@ -59,7 +61,10 @@ class TeamsSender:
             where = await self.address(target)
             exports = [b for b in message.blocks if isinstance(b, Export)]
             message = Message(tuple(b for b in message.blocks if not isinstance(b, Export)))
-            cards = render(message, pictures=await pictures(message)) if message.blocks else []
+            cards = []
+            if message.blocks:
+                pictures = await self.pictures.urls(message)
+                cards = render(message, pictures=pictures, lang=target.locale)
             # `skip`: cards of an answer that reached the person before it came here.
             sends = [activity(content) for content in cards[int(item.payload.get("skip", 0)) :]]
             sends += [await self._offer(export, target) for export in exports]

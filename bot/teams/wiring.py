@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.attachments import Attachments
 from bot.config import Settings
@@ -13,9 +14,12 @@ from bot.teams.auth import Authenticator, TeamsCredentials, UnsafeConfiguration
 from bot.teams.connector import Connector
 from bot.teams.endpoint import TeamsEndpoint
 from bot.teams.files import Handover
+from bot.teams.media import Pictures
 from bot.teams.pacing import Pacer
 from bot.teams.sender import TeamsSender
 from bot.wiring import App
+from storage.db import session_factory
+from storage.media import SqlMedia
 
 log = logging.getLogger(__name__)
 # botbuilder's schema predates the `trigger` field Teams puts in every Action.Execute invoke;
@@ -35,6 +39,7 @@ class Teams:
     endpoint: TeamsEndpoint
     sender: TeamsSender
     connector: Connector
+    pictures: Pictures
 
     async def close(self) -> None:
         await self.adapter.close()
@@ -89,12 +94,28 @@ def build_teams(
     authenticator = Authenticator(credentials_of(settings, openid_metadata_url))
     connector = Connector(authenticator.token_source())
     attachments = Attachments(app.uow, app.coulisse.clock)
+    pictures = pictures_of(settings, app)
     adapter = TeamsAdapter(
         app.coulisse, app.uow, connector, pacer=pacer or Pacer(), timezone=settings.timezone,
-        handover=Handover(connector, attachments),
+        handover=Handover(connector, attachments), pictures=pictures,
     )  # fmt: skip
-    sender = TeamsSender(connector, adapter.conversations, adapter.pacer, attachments=attachments)
-    return Teams(adapter, TeamsEndpoint(adapter, authenticator), sender, connector)
+    sender = TeamsSender(connector, adapter.conversations, adapter.pacer, attachments=attachments,
+                         pictures=pictures)  # fmt: skip
+    return Teams(adapter, TeamsEndpoint(adapter, authenticator), sender, connector, pictures)
+
+
+def pictures_of(settings: Settings, app: App) -> Pictures:
+    """Causal maps served for Teams at COULISSE_PUBLIC_URL/media/; without it, maps as text."""
+    url = settings.public_url.strip()
+    if not url:
+        log.warning(
+            "Teams: COULISSE_PUBLIC_URL is not set, so Teams cannot fetch pictures from this "
+            "server: causal maps are shown as text"
+        )
+    elif not url.startswith("https://"):
+        log.warning("Teams: COULISSE_PUBLIC_URL is not https://; Teams shows HTTPS pictures only")
+    lifetime = timedelta(days=settings.media_days)
+    return Pictures(SqlMedia(session_factory(app.engine)), url, app.coulisse.clock, lifetime)
 
 
 def slack_configured(settings: Settings) -> bool:
