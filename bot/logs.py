@@ -15,7 +15,7 @@ from typing import Any
 CHATTY_LIBRARIES = (
     "slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "msal", "urllib3",
     "aiohttp.access", "aiohttp.client", "openai", "httpx", "httpcore", "sqlalchemy.engine",
-    "apscheduler", "asyncio",
+    "apscheduler", "asyncio", "aiosqlite", "asyncpg",  # the drivers log statement parameters
 )  # fmt: skip
 
 
