@@ -351,9 +351,10 @@ class ActionTaken:
     actor: Actor
     place: Place
     event_key: str = ""
-    # The key names the click (who, which button, on which message), not the delivery: the
-    # core counts the same click once within a moment (a double click), however it falls.
-    click: bool = False
+    # When set, the key names the click (who, which button, on which message), not the
+    # delivery, and this is when the platform says it was clicked: the core counts the same
+    # click once within a moment (a double click), wherever the clock's second falls.
+    clicked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

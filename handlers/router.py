@@ -175,10 +175,11 @@ class Coulisse:
 
     async def _first(self, uow: UnitOfWork, event: Event) -> bool:
         """Whether this event has its effect: a delivery once, a click once per moment."""
-        seen = InboundEvent(event.event_key, Platform(event.actor.platform), self.clock.now())
-        if isinstance(event, ActionTaken) and event.click:
-            return await uow.inbox.record_within(seen, DOUBLE_CLICK)
-        return await uow.inbox.record(seen)
+        platform = Platform(event.actor.platform)
+        if isinstance(event, ActionTaken) and event.clicked_at is not None:
+            clicked = InboundEvent(event.event_key, platform, event.clicked_at)
+            return await uow.inbox.record_within(clicked, DOUBLE_CLICK)
+        return await uow.inbox.record(InboundEvent(event.event_key, platform, self.clock.now()))
 
     async def _dispatch(self, ctx: Context, event: Event) -> None:
         if isinstance(event, Typed):

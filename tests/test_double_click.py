@@ -33,7 +33,7 @@ async def test_the_same_click_within_two_seconds_counts_once(app: App, clock: Ma
     for step in (0.0, 0.4, 1.5, 0.6):  # at 0, 0.4, 1.9 (within 2 s of the first), 2.5
         clock.advance(timedelta(seconds=step))
         event = ActionTaken("vote", f"{vote_round}:1", d.actor("Ahmed"), d.place,
-                            "test:click:ahmed:vote:1:msg1", click=True)  # fmt: skip
+                            "test:click:ahmed:vote:1:msg1", clicked_at=clock.now())  # fmt: skip
         counted.append(not (await app.coulisse.handle(event)).duplicate)
     assert counted == [True, False, False, True]
     async with app.uow() as uow:

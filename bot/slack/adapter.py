@@ -11,6 +11,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -39,7 +40,6 @@ from handlers.router import Coulisse
 log = logging.getLogger(__name__)
 
 VIEW_WAIT = 2.0  # seconds a modal submission waits for its answer before it is acknowledged
-DOUBLE_CLICK = 2  # seconds within which the same click counts once
 UPDATE_WAIT = 3.0  # seconds an update of the message acted on waits for a rate limit, once
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
@@ -52,6 +52,14 @@ def plain_text(slack_text: str) -> str:
     text = _LINK.sub(lambda m: f"{m[2]} ({m[1]})" if m[2] else m[1], text)
     text = _SPECIAL.sub(r"@\1", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def clicked_at(action_ts: str) -> datetime | None:
+    """Slack's action_ts ("1700000001.900100") as a moment; None when it is missing."""
+    try:
+        return datetime.fromtimestamp(float(action_ts), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def place_of(channel_id: str, channel_name: str = "", thread: str = "") -> Place:
@@ -120,7 +128,6 @@ class SlackAdapter:
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
         user = body["user"]["id"]
         source = container.get("message_ts") or (body.get("view") or {}).get("id", "")
-        bucket = int(float(action.get("action_ts", "0") or 0)) // DOUBLE_CLICK
         value = action.get("value", "")
         action_id = action["action_id"].split("#")[0]
         event = ActionTaken(
@@ -128,8 +135,9 @@ class SlackAdapter:
             value,
             self.actor(body["user"].get("team_id") or body["team"]["id"], user),
             place_of(channel),
-            # A double click is the same user, button and message within a moment: one effect.
-            event_key=f"slack:action:{user}:{action_id}:{value}:{source}:{bucket}",
+            # The click by who, which button, which message: the core counts it once a moment.
+            event_key=f"slack:action:{user}:{action_id}:{value}:{source}",
+            clicked_at=clicked_at(action.get("action_ts", "")),
         )
         where = Where(
             channel or user,

@@ -10,6 +10,7 @@ import html
 import json
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,7 +35,7 @@ from prompts.catalog import language, t
 
 log = logging.getLogger(__name__)
 
-DOUBLE_CLICK = 2  # seconds within which the same click counts once
+DOUBLE_CLICK = 2  # seconds within which the same form sent again counts once
 # Seconds a card action waits for its answer before Teams hears "received" (the answer then
 # follows in the person's chat): a vote takes about 10 ms, so only a burst gets here.
 INVOKE_WAIT = 0.2
@@ -168,7 +169,7 @@ class TeamsAdapter(TeamsActivityHandler):
         # Only a personal chat acts for a channel (a form asked for there); elsewhere the
         # conversation itself says where.
         place = turn.place(sent.channel if turn.personal else "")
-        # A double click is the same person, button and card within a moment: one effect.
+        # A form sent twice within a moment (a double click on its button) is one submission.
         moment = int(turn.timestamp) // DOUBLE_CLICK
         event: Event
         if isinstance(sent, ActionSubmission):
@@ -177,7 +178,9 @@ class TeamsAdapter(TeamsActivityHandler):
                 sent.value,
                 turn.actor(),
                 place,
-                f"teams:action:{turn.user_id}:{sent.action_id}:{sent.value}:{turn.reply_to}:{moment}",
+                # The click by who, which button, which card: the core counts it once a moment.
+                f"teams:action:{turn.user_id}:{sent.action_id}:{sent.value}:{turn.reply_to}",
+                clicked_at=datetime.fromtimestamp(turn.timestamp, UTC) if turn.timestamp else None,
             )
         else:
             values = dict(sent.values)
