@@ -134,6 +134,12 @@ def yes_or_no(word: str) -> bool | None:
     return None
 
 
+def optional_text(raw: str, limit: int) -> str:
+    """User text that may be empty, trimmed; a Refusal when over the limit (never cut)."""
+    text = (raw or "").strip()
+    return clean_text(text, limit) if text else ""
+
+
 def clean_text(raw: str, limit: int = MAX_TEXT) -> str:
     """User text, trimmed; a Refusal when empty or over the limit."""
     text = (raw or "").strip()

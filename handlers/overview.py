@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 from handlers.commitments import commitment_form
-from handlers.context import Context, Refusal, clean_text
+from handlers.context import Context, Refusal, clean_text, optional_text
 from handlers.conversation import Flow, Router
 from handlers.lookup import require_open_round, split_category
 from handlers.messages import (
@@ -34,6 +34,7 @@ from handlers.ports import UnitOfWork
 from prompts.catalog import LANGUAGES, t
 
 MAX_NAME = 200
+MAX_INTEREST = 1000  # what an actor wants, in a sentence or two
 _SCORE = re.compile(r"\s*\((\d+)\)\s*$")
 SCALE = tuple(str(n) for n in range(1, 6))
 
@@ -51,7 +52,13 @@ def actor_form(lang: str) -> Form:
             TextInput(
                 "organisation", t(lang, "overview.organisation"), optional=True, max_length=MAX_NAME
             ),
-            TextInput("interest", t(lang, "overview.interest"), optional=True, multiline=True),
+            TextInput(
+                "interest",
+                t(lang, "overview.interest"),
+                optional=True,
+                multiline=True,
+                max_length=MAX_INTEREST,
+            ),
             Select("influence", t(lang, "overview.influence"), tuple(Option(n, n) for n in SCALE)),
             Select(
                 "stance",
@@ -127,8 +134,8 @@ async def add_actor(ctx: Context, values: dict[str, str]) -> None:
     actor = Actor(
         id_of(session),
         clean_text(values.get("name", ""), MAX_NAME),
-        values.get("organisation", "").strip()[:MAX_NAME],
-        values.get("interest", "").strip()[:1000],
+        optional_text(values.get("organisation", ""), MAX_NAME),
+        optional_text(values.get("interest", ""), MAX_INTEREST),
         _score(values.get("influence", "")),
         _stance(values.get("stance", "")).value,
     )

@@ -102,3 +102,14 @@ def test_yes_and_no_are_the_catalogs_words_in_any_language() -> None:
         assert all(yes_or_no(w) is False for w in words(lang, "answers.no"))
     assert yes_or_no(" JA ") is True and yes_or_no("Off") is False
     assert yes_or_no("misschien") is None and yes_or_no("") is None
+
+
+async def test_an_actors_long_interest_is_refused_not_cut(app: App) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="regie")
+    await d.cmd("Sanne", "next")  # the overview round: actors and forces
+    said = await d.form("Ahmed", "actor", name="GGD", interest="x" * 1001, influence="3")
+    assert t("nl", "errors.too_long", limit=1000, length=1001) in said
+    assert await d.count("actors") == 0
+    await d.form("Ahmed", "actor", name="GGD", interest="x" * 1000, influence="3")
+    assert await d.count("actors") == 1
