@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         validation_alias="MICROSOFT_APP_TYPE",
         description="MultiTenant, SingleTenant or UserAssignedMSI, as registered in Azure.",
     )
+    microsoft_openid_metadata_url: str = Field(
+        default="",
+        validation_alias="MICROSOFT_OPENID_METADATA_URL",
+        description="Where the Bot Framework's signing keys are published; empty: the public "
+        "cloud's. For other clouds (e.g. government) and for tests with locally signed tokens.",
+    )
     allow_unauthenticated: bool = Field(
         default=False,
         validation_alias="COULISSE_ALLOW_UNAUTHENTICATED",

@@ -101,9 +101,10 @@ async def secured(database_url: str, openid: str) -> AsyncIterator[TeamsClient]:
         database_url=database_url,
         microsoft_app_id=APP_ID,
         microsoft_app_password="not-used-by-these-turns",
+        microsoft_openid_metadata_url=openid,  # the setting, as an operator would set it
     )
     app = await build(database_url, SystemClock(), migrate=False)
-    teams = build_teams(settings, app, openid_metadata_url=openid)
+    teams = build_teams(settings, app)
     teams.adapter.invoke_wait = 10.0  # the answer in the response, however slow the machine
     runner = web.AppRunner(make_web_app(app, None, teams))
     await runner.setup()

@@ -63,7 +63,7 @@ def credentials_of(settings: Settings, openid_metadata_url: str = "") -> TeamsCr
         settings.microsoft_app_password,
         settings.microsoft_app_tenant_id,
         settings.microsoft_app_type,
-        openid_metadata_url,
+        openid_metadata_url or settings.microsoft_openid_metadata_url,
     )
 
 
