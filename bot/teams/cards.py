@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.teams import limits
-from bot.teams.limits import encode
+from bot.teams.limits import encode, walk
 from handlers import messages as m
 from prompts.catalog import DEFAULT_LANGUAGE, t
 
@@ -235,16 +235,6 @@ class _Renderer:
             yield [{"type": "ActionSet", "actions": shown}]
 
 
-def _walk(node: Any) -> Iterator[Element]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
-
-
 def _bytes(node: Any) -> int:
     return len(encode(node))
 
@@ -277,7 +267,7 @@ def _pieces(text: str, room: int) -> list[str]:
 
 
 def _holds_form(element: Element) -> bool:
-    return any(str(e.get("type", "")).startswith(("Input.", "Action.")) for e in _walk(element))
+    return any(str(e.get("type", "")).startswith(("Input.", "Action.")) for e in walk(element))
 
 
 def _fit(element: Element, room: int) -> list[Element]:
@@ -313,7 +303,7 @@ def _fit(element: Element, room: int) -> list[Element]:
 
 
 def _first_words(groups: Sequence[Sequence[Element]]) -> str:
-    for element in _walk([list(g) for g in groups]):
+    for element in walk([list(g) for g in groups]):
         if element.get("type") == "TextRun" and str(element.get("text", "")).strip():
             return str(element["text"])
         if element.get("type") == "Image" and element.get("altText"):

@@ -130,14 +130,15 @@ def picture_fits(data: bytes) -> bool:
     return size is not None and max(size) <= IMAGE_PIXELS.value and len(data) < IMAGE_BYTES.value
 
 
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a card, the card included."""
     if isinstance(node, dict):
         yield node
         for value in node.values():
-            yield from _walk(value)
+            yield from walk(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _walk(value)
+            yield from walk(value)
 
 
 def problems(activity: dict[str, Any]) -> list[str]:
@@ -157,7 +158,7 @@ def problems(activity: dict[str, Any]) -> list[str]:
             found.append("a card without fallbackText")
         if card.get("type") == "AdaptiveCard" and card.get("version") != CARD_VERSION:
             found.append(f"card version {card.get('version')}, not {CARD_VERSION}")
-        for element in _walk(card):
+        for element in walk(card):
             kind = str(element.get("type", ""))
             if kind.startswith("Input.") and not element.get("label"):
                 found.append(f"{kind} {element.get('id')} has no label")
