@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot.slack import limits as lim
+from bot.wiring import App
 from handlers import votes
 from handlers.context import MAX_TEXT
 from handlers.messages import Actor, Command, Event, FormSubmitted, Place
@@ -40,6 +41,31 @@ def words(rng: random.Random, length: int) -> str:
     while len(text) < length:
         text += "".join(rng.choice(LETTERS) for _ in range(9)) + " "
     return text[: length - 1] + "x"
+
+
+async def checkin_answers(app: App) -> list[str]:
+    """What the team's running session stored in its check-in round."""
+    async with app.uow() as uow:
+        session = await uow.sessions.current_for_team(1)
+        assert session is not None
+        rounds = {r.kind: r for r in await uow.sessions.rounds(session.id or 0)}
+        checkin = await uow.sessions.contributions([rounds[RoundKind.CHECKIN].id or 0])
+    return [c.text for c in checkin]
+
+
+def overview_forms(rng: random.Random, people: list[str]) -> list[tuple[str, dict[str, str], str]]:
+    """25 actors and 30 forces at their longest: (form, values, who submits it)."""
+    forms = []
+    for n in range(25):
+        values = {"name": f"Actor {n:02d} " + "x" * 188, "organisation": "o" * 200,
+                  "interest": words(rng, 1000), "influence": str(n % 5 + 1),
+                  "stance": "supportive"}  # fmt: skip
+        forms.append(("actor", values, people[n % 40]))
+    for n in range(30):
+        values = {"text": words(rng, MAX_TEXT), "strength": str(n % 5 + 1),
+                  "direction": "restraining" if n % 2 else "driving"}  # fmt: skip
+        forms.append(("force", values, people[n]))
+    return forms
 
 
 def factor(n: int) -> str:
@@ -109,23 +135,11 @@ async def test_the_extreme_case_stays_within_slacks_limits(slack_stack: SlackSta
     assert await s.dm("U04", longest) == 200
     stored = t("nl", "contributions.stored_anonymous", category="")
     await eventually(lambda: stored in dms_to("U04"))
-    async with app.uow() as uow:
-        session = await uow.sessions.current_for_team(1)
-        assert session is not None
-        rounds = {r.kind: r for r in await uow.sessions.rounds(session.id or 0)}
-        checkin = await uow.sessions.contributions([rounds[RoundKind.CHECKIN].id or 0])
-    assert [c.text for c in checkin] == [longest]
+    assert await checkin_answers(app) == [longest]
 
     await as_coordinator("next")  # the check-in's reveal; the overview round opens
-    for n in range(25):
-        actor_values = {"name": f"Actor {n:02d} " + "x" * 188, "organisation": "o" * 200,
-                        "interest": words(rng, 1000), "influence": str(n % 5 + 1),
-                        "stance": "supportive"}  # fmt: skip
-        await core(FormSubmitted("actor", actor_values, actor(PEOPLE[n % 40]), place))
-    for n in range(30):
-        force = {"text": words(rng, MAX_TEXT), "strength": str(n % 5 + 1),
-                 "direction": "restraining" if n % 2 else "driving"}  # fmt: skip
-        await core(FormSubmitted("force", force, actor(PEOPLE[n]), place))
+    for form, values, who in overview_forms(rng, PEOPLE):
+        await core(FormSubmitted(form, values, actor(who), place))
     # The force form, from the button in a DM, opens as a modal within a modal's limits.
     assert await s.click("U05", "form#0", json.dumps({"form": "force", "context": ""}),
                          channel="DU05") == 200  # fmt: skip

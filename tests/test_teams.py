@@ -9,7 +9,7 @@ import contextlib
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from bot.serve import running
 from bot.teams import limits
+from bot.teams.limits import walk
 from bot.teams.media import key_of
 from bot.web import TEAMS
 from handlers.messages import (
@@ -70,17 +71,6 @@ async def teams_stack(database_url: str, connector: FakeConnector) -> AsyncItera
 
 USERS = ["29:U1", "29:U2", "29:U3", "29:U4", "29:U5"]
 NAMES = list(PEOPLE.values())  # full names: "Noor" is in "Noord"
-
-
-def walk(node: Any) -> Iterator[dict[str, Any]]:
-    """Every object anywhere in a card."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from walk(value)
 
 
 def actions(card: dict[str, Any], **data: str) -> list[dict[str, Any]]:

@@ -22,7 +22,6 @@ from bot.teams import limits
 from handlers import votes
 from handlers.context import MAX_TEXT
 from handlers.messages import Actor, Command, Event, FormSubmitted, Place
-from handlers.model import RoundKind
 from prompts.catalog import t
 from tests.conftest import eventually
 from tests.fake_connector import Call, FakeConnector
@@ -36,7 +35,7 @@ from tests.teams_fixtures import (
     serving,
 )
 from tests.test_same_words import strings
-from tests.test_slack_extreme import factor, long_title, words
+from tests.test_slack_extreme import checkin_answers, factor, long_title, overview_forms, words
 from tests.test_teams import actions, card_of, sent_to
 
 PEOPLE = [f"29:P{n:02d}" for n in range(1, 41)]
@@ -108,23 +107,11 @@ async def test_the_extreme_case_stays_within_teams_limits(stack: TeamsStack) -> 
     assert await c.say("29:P04", fake.chat_of("29:P04"), longest) == 200
     stored = t("nl", "contributions.stored_anonymous", category="")
     await eventually(lambda: any(stored in s for s in said_in(fake, fake.chat_of("29:P04"))))
-    async with app.uow() as uow:
-        session = await uow.sessions.current_for_team(1)
-        assert session is not None
-        rounds = {r.kind: r for r in await uow.sessions.rounds(session.id or 0)}
-        checkin = await uow.sessions.contributions([rounds[RoundKind.CHECKIN].id or 0])
-    assert [c.text for c in checkin] == [longest]
+    assert await checkin_answers(app) == [longest]
 
     await as_coordinator("next")  # the check-in's reveal; the overview round opens
-    for n in range(25):
-        actor_values = {"name": f"Actor {n:02d} " + "x" * 188, "organisation": "o" * 200,
-                        "interest": words(rng, 1000), "influence": str(n % 5 + 1),
-                        "stance": "supportive"}  # fmt: skip
-        await core(FormSubmitted("actor", actor_values, actor(PEOPLE[n % 40]), place))
-    for n in range(30):
-        force = {"text": words(rng, MAX_TEXT), "strength": str(n % 5 + 1),
-                 "direction": "restraining" if n % 2 else "driving"}  # fmt: skip
-        await core(FormSubmitted("force", force, actor(PEOPLE[n]), place))
+    for form, values, who in overview_forms(rng, PEOPLE):
+        await core(FormSubmitted(form, values, actor(who), place))
 
     await as_coordinator("next")  # the actor map and force field; the iceberg opens
     answers = [words(rng, 2000) for _ in range(60)]

@@ -27,8 +27,8 @@ from prompts.catalog import has, t, words
 # install keeps the repository root at parents[2].
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "teams"
 MANIFEST = DEPLOY / "manifest.json"
-# A verbatim copy of ../shared/specs/teams/MicrosoftTeams.v1.19.schema.json (a test keeps it so),
-# so that the command works where ../shared is not.
+# Microsoft's Teams app manifest schema v1.19, shipped with the package so that the command
+# validates offline (a test keeps it equal to the copy in tests/specs/teams).
 SCHEMA = DEPLOY / "MicrosoftTeams.v1.19.schema.json"
 ICONS = ("color.png", "outline.png")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
