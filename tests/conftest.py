@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -65,21 +66,39 @@ def postgres_url() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"PostgreSQL must be available in CI: {problem}")
         pytest.skip(f"PostgreSQL not available: {problem}")
-    name = f"coulisse_test_{uuid.uuid4().hex[:10]}"
-    admin = PG_ADMIN_URL
+    with database_of_its_own("coulisse_test") as url:
+        upgrade(url)
+        yield url
 
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
+
+def _admin(sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    yield url
-    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(run())
+
+
+@contextlib.contextmanager
+def database_of_its_own(prefix: str) -> Iterator[str]:
+    """An empty PostgreSQL database on the shared server, dropped afterwards (the session's
+    shared one is truncated by other tests)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_postgres(postgres_url: str) -> Iterator[str]:
+    """A database of its own, with nothing in it (`postgres_url` skips or fails without one)."""
+    with database_of_its_own("coulisse_own") as url:
+        yield url
 
 
 async def _truncate(url: str) -> None:

@@ -15,16 +15,14 @@ import os
 import re
 import signal
 import sys
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 import aiohttp
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
@@ -35,7 +33,6 @@ from handlers.messages import Destination, Text, encode_destination, encode_mess
 from handlers.model import OutboxMessage, OutboxStatus, Person, Platform, Workspace
 from storage import tables
 from storage.migrate import upgrade
-from tests.conftest import PG_ADMIN_URL
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, free_port
 
 pytestmark = pytest.mark.postgres
@@ -55,25 +52,10 @@ def text_of(n: int) -> str:
 
 
 @pytest.fixture
-def workers_db(postgres_url: str) -> Iterator[str]:
-    """A database of its own (the session's shared one is truncated by other tests), migrated,
-    dropped afterwards. `postgres_url` skips locally and fails in CI without PostgreSQL."""
-    name = f"coulisse_workers_{uuid.uuid4().hex[:10]}"
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def workers_db(empty_postgres: str) -> str:
+    """A database of its own, migrated."""
+    upgrade(empty_postgres)
+    return empty_postgres
 
 
 async def seed(app: App, rows: int) -> None:

@@ -5,11 +5,9 @@ rounds and plan the series' next session exactly once each."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import pytest
 
 from bot.clock import ManualClock
@@ -17,22 +15,15 @@ from bot.wiring import App, build
 from handlers.model import RoundStatus, SessionStatus
 from handlers.schedule import tick
 from storage.migrate import upgrade_async
-from tests.conftest import PG_ADMIN_URL
 from tests.driver import Driver, team_of
 
 SCHEDULERS = 3
 
 
 @pytest.fixture
-async def apps(postgres_url: str) -> AsyncIterator[list[App]]:
+async def apps(empty_postgres: str) -> AsyncIterator[list[App]]:
     """Three processes' worth of wiring on a database of their own."""
-    name = f"coulisse_once_{uuid.uuid4().hex[:10]}"
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    admin = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    url = empty_postgres
     await upgrade_async(url)
     clock = ManualClock(datetime(2027, 3, 1, 8, tzinfo=UTC))
     built = [await build(url, clock, migrate=False) for _ in range(SCHEDULERS)]
@@ -41,11 +32,6 @@ async def apps(postgres_url: str) -> AsyncIterator[list[App]]:
     finally:
         for app in built:
             await app.close()
-        admin = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def all_tick(apps: list[App]) -> tuple[int, int]:

@@ -12,7 +12,8 @@ import pytest
 
 from bot.wiring import App
 from handlers.messages import ActionTaken, Event, Outcome
-from handlers.model import RoundKind
+from handlers.model import Person, RoundKind, Team
+from handlers.ports import UnitOfWork
 from prompts.catalog import t
 from tests.conftest import SlackStack, eventually
 from tests.fake_slack import sign
@@ -96,14 +97,19 @@ def ephemerals_to(stack: SlackStack, user: str) -> list[str]:
     return said([p for p in stack.api.of("chat.postEphemeral") if p["user"] == user])
 
 
+async def person_and_team(uow: UnitOfWork, user: str) -> tuple[Person, Team]:
+    """The Slack user's person and their (first) team."""
+    ws = await uow.directory.workspace("slack", "T1")
+    assert ws is not None and ws.id is not None
+    person = await uow.directory.person_by_platform_id(ws.id, user)
+    assert person is not None and person.id is not None
+    return person, (await uow.directory.teams_of(person.id))[0]
+
+
 async def at_the_vote(app: App, user: str) -> tuple[str, int]:
     """The title of theme 1 of `user`'s team's session, and the dots `user` put on themes."""
     async with app.uow() as uow:
-        ws = await uow.directory.workspace("slack", "T1")
-        assert ws is not None and ws.id is not None
-        person = await uow.directory.person_by_platform_id(ws.id, user)
-        assert person is not None and person.id is not None
-        team = (await uow.directory.teams_of(person.id))[0]
+        person, team = await person_and_team(uow, user)
         session = await uow.sessions.current_for_team(team.id or 0)
         assert session is not None
         rounds = await uow.sessions.rounds(session.id or 0)
@@ -119,11 +125,7 @@ async def at_the_vote(app: App, user: str) -> tuple[str, int]:
 async def answers_of(app: App, user: str) -> list[str]:
     """What `user` answered in their team's open round, as stored."""
     async with app.uow() as uow:
-        ws = await uow.directory.workspace("slack", "T1")
-        assert ws is not None and ws.id is not None
-        person = await uow.directory.person_by_platform_id(ws.id, user)
-        assert person is not None and person.id is not None
-        team = (await uow.directory.teams_of(person.id))[0]
+        person, team = await person_and_team(uow, user)
         opened = await uow.sessions.open_round(team.id or 0)
         assert opened is not None
         stored = await uow.sessions.contributions([opened[1].id or 0])

@@ -7,39 +7,17 @@ import asyncio
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tests.conftest import PG_ADMIN_URL
-
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = 3
 
 
-@pytest.fixture
-def empty_db(postgres_url: str) -> Iterator[str]:
-    """A database of its own with nothing in it (`postgres_url` fails in CI without PostgreSQL)."""
-    name = f"coulisse_start_{uuid.uuid4().hex[:10]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 @pytest.mark.postgres
-def test_three_processes_migrate_an_empty_database_at_once(empty_db: str) -> None:
+def test_three_processes_migrate_an_empty_database_at_once(empty_postgres: str) -> None:
     # A barrier file: every process is started and waiting before any of them migrates.
     go = ROOT / f".start-together-{uuid.uuid4().hex[:8]}"
     script = (
@@ -53,7 +31,7 @@ def test_three_processes_migrate_an_empty_database_at_once(empty_db: str) -> Non
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, empty_db, str(go)],
+            [sys.executable, "-c", script, empty_postgres, str(go)],
             cwd=ROOT,
             stderr=subprocess.PIPE,
             text=True,
@@ -73,7 +51,7 @@ def test_three_processes_migrate_an_empty_database_at_once(empty_db: str) -> Non
     assert [code for code, _err in results] == [0] * PROCESSES, [e[-600:] for _c, e in results]
 
     async def version() -> list[str]:
-        conn = await asyncpg.connect(empty_db.replace("+asyncpg", ""))
+        conn = await asyncpg.connect(empty_postgres.replace("+asyncpg", ""))
         try:
             return [r[0] for r in await conn.fetch("SELECT version_num FROM alembic_version")]
         finally:
