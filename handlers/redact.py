@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 PERSON = "[person]"
 ID = "[id]"
@@ -62,6 +63,7 @@ def _ids() -> list[re.Pattern[str]]:
     return [i for p in _PLATFORMS.values() for i in p.ids]
 
 
+@lru_cache(maxsize=4096)  # the same people's ids, text after text in an export
 def _literal(platform_id: str) -> re.Pattern[str]:
     """A known id as a whole word: the console's id "sam" must not blank "samenwerking"."""
     return re.compile(rf"(?<![\w:@]){re.escape(platform_id)}(?![\w])", re.I)
