@@ -132,6 +132,8 @@ class Person:
     quiet_end: time = time(8, 30)
     nudges_paused: bool = False
     erased: bool = False
+    holiday_country: str = ""  # whose public holidays; empty: from the time zone
+    holiday_region: str = ""
     id: int | None = None
 
 

@@ -95,6 +95,9 @@ people = sa.Table(
     sa.Column("quiet_end", sa.Time, nullable=False),
     sa.Column("nudges_paused", sa.Boolean, nullable=False),
     sa.Column("erased", sa.Boolean, nullable=False),
+    # Whose public holidays keep nudges away (empty: read from the time zone).
+    sa.Column("holiday_country", sa.String(8), nullable=False, server_default=""),
+    sa.Column("holiday_region", sa.String(16), nullable=False, server_default=""),
     sa.UniqueConstraint("workspace_id", "platform_id", name="uq_people_workspace_platform_id"),
 )
 
