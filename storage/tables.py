@@ -368,6 +368,35 @@ media = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
+# Slack workspaces installed through "Add to Slack" (storage/installations.py): one row per
+# workspace (enterprise_id is "" outside Enterprise Grid), the tokens encrypted (Fernet).
+# Core only: no domain object.
+slack_installations = sa.Table(
+    "slack_installations",
+    metadata,
+    pk(),
+    sa.Column("enterprise_id", sa.String(32), nullable=False),
+    sa.Column("team_id", sa.String(32), nullable=False),
+    sa.Column("app_id", sa.String(32), nullable=False),
+    sa.Column("bot_id", sa.String(32), nullable=False),
+    sa.Column("bot_user_id", sa.String(32), nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("bot_token", sa.Text, nullable=False),  # encrypted
+    sa.Column("refresh_token", sa.Text),  # encrypted; with token rotation only
+    sa.Column("expires_at", UTCDateTime),  # when the bot token expires (token rotation)
+    sa.Column("installed_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("enterprise_id", "team_id", name="uq_slack_installations_workspace"),
+)
+
+# The OAuth `state` of an install that has started (CSRF): any instance may get the callback.
+oauth_states = sa.Table(
+    "oauth_states",
+    metadata,
+    pk(),
+    sa.Column("state", sa.String(64), nullable=False, unique=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
 MAPPED: tuple[tuple[type, sa.Table], ...] = (
     (model.Workspace, workspaces),
     (model.Person, people),
