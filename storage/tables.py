@@ -289,6 +289,9 @@ outbox = sa.Table(
     sa.Column("status", enum(model.OutboxStatus), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("lease_until", UTCDateTime),
+    # Who holds the lease: a worker's stable name, and which start of that worker.
+    sa.Column("leased_by", sa.String(255)),
+    sa.Column("lease_run", sa.String(64)),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Index("ix_outbox_status_due_at", "status", "due_at"),
