@@ -306,6 +306,21 @@ inbox = sa.Table(
     sa.Column("received_at", UTCDateTime, nullable=False),
 )
 
+# What a platform delivered, stored before it is acknowledged; removed in the transaction that
+# handles it, so whatever is here was acknowledged and not yet handled (after a crash, a blip).
+intake = sa.Table(
+    "intake",
+    metadata,
+    pk(),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("platform", enum(model.Platform), nullable=False),
+    sa.Column("event", JSON, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("worker", sa.String(120), nullable=False),
+    sa.Column("lease_until", UTCDateTime, nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+)
+
 conversation_refs = sa.Table(
     "conversation_refs",
     metadata,
