@@ -260,6 +260,7 @@ class Factor:
     name: str
     key: str  # normalised name, unique per team
     id: int | None = None
+    steerable: bool = False  # the team can influence it ("stuurbaar")
 
 
 @dataclass(eq=False)

@@ -208,6 +208,8 @@ factors = sa.Table(
     fk("team_id", "teams"),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("key", sa.String(255), nullable=False),
+    # The team can influence it ("stuurbaar"): the map's questions go to these factors first.
+    sa.Column("steerable", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("team_id", "key", name="uq_factors_team_key"),
 )
 
