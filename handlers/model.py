@@ -28,6 +28,12 @@ class SessionStatus(StrEnum):
     DRAFT = "draft"
     OPEN = "open"
     CLOSED = "closed"
+    NOT_HELD = "not_held"  # closed without anyone taking part: no summary, no figures
+
+
+class SessionMode(StrEnum):
+    LIVE = "live"  # in a meeting: rounds move on `next`, never by the clock
+    ASYNC = "async"  # rounds open and close on a plan over the team's working days
 
 
 class RoundStatus(StrEnum):
@@ -161,6 +167,8 @@ class Series:
     format: str
     rrule: str = ""
     timezone: str = "Europe/Amsterdam"
+    on_holiday: str = "move"  # an occurrence on a holiday: "move" (next working day) or "skip"
+    active: bool = True  # False once a coordinator stopped it
     id: int | None = None
 
 
@@ -179,6 +187,9 @@ class Session:
     series_id: int | None = None
     created_at: datetime | None = None
     closed_at: datetime | None = None
+    mode: str = SessionMode.LIVE
+    occurrence: datetime | None = None  # the series' date this session is for
+    map_snapshot: dict[str, Any] | None = None  # the team's map when it closed
     id: int | None = None
 
 

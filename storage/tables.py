@@ -131,6 +131,8 @@ series = sa.Table(
     sa.Column("format", sa.String(64), nullable=False),
     sa.Column("rrule", sa.String(512), nullable=False),
     sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("on_holiday", sa.String(8), nullable=False, server_default="move"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 sessions = sa.Table(
@@ -150,6 +152,12 @@ sessions = sa.Table(
     fk("series_id", "series", nullable=True, cascade=False),
     sa.Column("created_at", UTCDateTime),
     sa.Column("closed_at", UTCDateTime),
+    sa.Column("mode", sa.String(8), nullable=False, server_default="live"),
+    # The series' date this session is for (its start may have moved off a holiday): once.
+    sa.Column("occurrence", UTCDateTime),
+    # The team's causal map as it stood when the session closed (its summary and exports).
+    sa.Column("map_snapshot", JSON),
+    sa.UniqueConstraint("series_id", "occurrence", name="uq_sessions_series_occurrence"),
 )
 
 rounds = sa.Table(
