@@ -169,6 +169,7 @@ class Series:
     timezone: str = "Europe/Amsterdam"
     on_holiday: str = "move"  # an occurrence on a holiday: "move" (next working day) or "skip"
     active: bool = True  # False once a coordinator stopped it
+    round_days: int | None = None  # an async series' round length in working days
     id: int | None = None
 
 

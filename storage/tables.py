@@ -133,6 +133,8 @@ series = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False),
     sa.Column("on_holiday", sa.String(8), nullable=False, server_default="move"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # An async series' round length in working days; None: a live series.
+    sa.Column("round_days", sa.Integer),
 )
 
 sessions = sa.Table(
@@ -182,7 +184,8 @@ themes = sa.Table(
     pk(),
     fk("round_id", "rounds"),
     sa.Column("title", sa.String(255), nullable=False),
-    sa.Column("category", sa.String(64), nullable=False),
+    # Its answers' categories, comma-separated: a merged theme keeps each (handlers/themes.py).
+    sa.Column("category", sa.String(255), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
 )
 

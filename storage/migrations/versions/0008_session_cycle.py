@@ -40,6 +40,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
         )
+        batch_op.add_column(sa.Column("round_days", sa.Integer(), nullable=True))
     bind = op.get_bind()
     # A session with a start time and a round plan ran by the clock: async.
     bind.execute(
@@ -114,6 +115,7 @@ def downgrade() -> None:
         batch_op.drop_column("occurrence")
         batch_op.drop_column("mode")
     with op.batch_alter_table("series", schema=None) as batch_op:
+        batch_op.drop_column("round_days")
         batch_op.drop_column("active")
         batch_op.drop_column("on_holiday")
     # Sessions that did not take place were closed ones before.
