@@ -1,12 +1,12 @@
 """One aiohttp server for everything that comes in over HTTP: Slack at /slack/events, Teams at
-/api/messages, and /healthz."""
+/api/messages, /healthz, /readyz and /metrics."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+from bot import health, metrics
 from bot.slack.adapter import SlackAdapter
 from bot.teams.wiring import Teams
 from bot.wiring import App
@@ -17,17 +17,11 @@ TEAMS = web.AppKey("teams", Teams)  # the Teams parts, for whoever holds the web
 def make_web_app(
     app: App, slack: SlackAdapter | None, teams: Teams | None = None
 ) -> web.Application:
-    async def healthz(_request: web.Request) -> web.Response:
-        try:
-            async with app.engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        except Exception as exc:  # the point is to say so, not to crash
-            body = {"status": "database unreachable", "error": type(exc).__name__}
-            return web.json_response(body, status=503)
-        return web.json_response({"status": "ok"})
-
     web_app = web.Application(client_max_size=1024**2)
-    web_app.router.add_get("/healthz", healthz)
+    # Alive, ready (database and migrations), and the figures Prometheus scrapes.
+    web_app.router.add_get("/healthz", health.healthz)
+    web_app.router.add_get("/readyz", health.readyz(app.engine))
+    web_app.router.add_get("/metrics", metrics.handler(app.engine, app.coulisse.clock.now))
     if slack is not None:
 
         async def slack_events(request: web.Request) -> web.Response:
