@@ -37,6 +37,7 @@ from handlers.model import (
 )
 from handlers.people import find_member
 from handlers.systems import MAX_FACTOR, factor_key, team_map
+from handlers.when import parse_day
 from prompts.catalog import LANGUAGES, t, words
 
 CHECK_IN_CHOICES = (
@@ -74,19 +75,9 @@ def parse_status(word: str) -> CommitmentStatus:
 
 
 def parse_due(text: str, today: date) -> date:
-    """ISO (2026-12-15) or Dutch order (15-12-2026, 15/12/2026); today or later."""
-    text = text.strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-    n = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", text)
-    try:
-        if m:
-            due = date(int(m[1]), int(m[2]), int(m[3]))
-        elif n:
-            due = date(int(n[3]), int(n[2]), int(n[1]))
-        else:
-            raise Refusal("errors.bad_date")
-    except ValueError:
-        raise Refusal("errors.bad_date") from None
+    """A day as people type it (`8 dec`, `vrijdag`, `morgen`, `31-12-2026`, `2026-12-31`, see
+    handlers/when.py); today or later."""
+    due = parse_day(text, today)
     if due < today:
         raise Refusal("errors.date_in_past")
     return due

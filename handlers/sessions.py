@@ -39,6 +39,7 @@ from handlers.model import (
 )
 from handlers.people import ensure_members
 from handlers.reports import summary_message
+from handlers.when import parse_moment
 from prompts.catalog import LANGUAGES, language, t
 from prompts.formats import SessionFormat, custom_format, formats
 
@@ -84,19 +85,17 @@ def _budget(values: dict[str, str]) -> int:
     return int(word)
 
 
-def _starts_at(values: dict[str, str], now: datetime) -> datetime | None:
-    """ISO 8601 with a time zone (a platform's picker is translated by its adapter); not past."""
+def _starts_at(values: dict[str, str], ctx: Context) -> datetime | None:
+    """A date and time as people type it, in their own zone (handlers/when.py; a platform's
+    picker is translated by its adapter); not past. What was understood is said back."""
     word = values.get("starts_at", "").strip()
     if not word:
         return None
-    try:
-        when = datetime.fromisoformat(word)
-    except (ValueError, OverflowError):
-        raise Refusal("errors.bad_datetime") from None
-    if when.tzinfo is None:
-        raise Refusal("errors.bad_datetime")
-    if when < now - timedelta(minutes=5):
+    understood = parse_moment(word, ctx.person.timezone, ctx.now)
+    when = understood.moment
+    if when < ctx.now - timedelta(minutes=5):
         raise Refusal("errors.start_in_past")
+    ctx.say("when.check", when=understood.text(ctx.lang))
     return when
 
 
@@ -164,7 +163,7 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     if recurrence not in RECURRENCES:
         raise Refusal("errors.unknown_recurrence")
     rule = values.get("rrule", "").strip().removeprefix("RRULE:") or RECURRENCES[recurrence]
-    starts_at = _starts_at(values, ctx.now)
+    starts_at = _starts_at(values, ctx)
     series_id = None
     if rule:
         timezone = ctx.person.timezone

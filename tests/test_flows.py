@@ -11,6 +11,7 @@ from handlers.loops import Bounds
 from handlers.messages import ActionTaken, Command, Form, To
 from handlers.model import CommitmentStatus, Platform, Polarity, Workspace
 from handlers.reports import build_summary
+from prompts.catalog import t
 from tests.driver import Driver, started_session, team_of
 
 
@@ -408,8 +409,9 @@ async def test_a_session_planned_ahead_gets_a_round_plan(app: App, clock: Manual
     assert "Hoe lang" in await d.form(
         "Sanne", "new_session", title="T", question="Q", round_length="5"
     )
-    assert "datum en tijd" in await d.form(
-        "Sanne", "new_session", title="T", question="Q", starts_at="morgen"
+    refused = t("nl", "when.not_understood", text="volgende maand", zone="Europe/Amsterdam")
+    assert refused in await d.form(
+        "Sanne", "new_session", title="T", question="Q", starts_at="volgende maand"
     )
     assert await d.snapshot() == before
     reply = await d.form(
