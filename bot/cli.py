@@ -51,7 +51,7 @@ app.add_typer(nudges_app, name="nudges")
 
 def _settings() -> Settings:
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     default_language: str = Field(default="nl", validation_alias="COULISSE_LANGUAGE")
     timezone: str = Field(default="Europe/Amsterdam", validation_alias="COULISSE_TIMEZONE")
     log_level: str = Field(default="WARNING", validation_alias="COULISSE_LOG_LEVEL")
+    log_format: str = Field(
+        default="text",
+        pattern="^(text|json)$",
+        validation_alias="COULISSE_LOG_FORMAT",
+        description="text, or json: one object a line with the event's id (bot/logs.py).",
+    )
     slack_bot_token: str = Field(default="", validation_alias="SLACK_BOT_TOKEN", repr=False)
     slack_signing_secret: str = Field(
         default="", validation_alias="SLACK_SIGNING_SECRET", repr=False
@@ -76,7 +82,19 @@ class Settings(BaseSettings):
         description="Days a causal map's picture stays at its address for Teams.",
     )
     outbox_interval: float = Field(default=1.0, gt=0, validation_alias="COULISSE_OUTBOX_INTERVAL")
-    outbox_lease: int = Field(default=60, ge=1, validation_alias="COULISSE_OUTBOX_LEASE")
+    outbox_lease: int = Field(
+        default=10,
+        ge=1,
+        validation_alias="COULISSE_OUTBOX_LEASE",
+        description="Seconds an outbox row stays with its worker; renewed while it works, so "
+        "a dead worker's rows go out again within this.",
+    )
+    instance: str = Field(
+        default="",
+        validation_alias="COULISSE_INSTANCE",
+        description="This process's name on its host (default: its port): a process started "
+        "again under the same name sends what it held when it stopped at once.",
+    )
     tick_interval: float = Field(default=30.0, gt=0, validation_alias="COULISSE_TICK_INTERVAL")
     nudge_daily_cap: int = Field(default=2, ge=1, validation_alias="COULISSE_NUDGE_DAILY_CAP")
     retention_days: int = Field(default=730, ge=0, validation_alias="COULISSE_RETENTION_DAYS")

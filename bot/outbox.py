@@ -1,22 +1,28 @@
 """Sends what is due in the outbox through a platform sender, and marks it sent.
 
 A message is marked sent only after the sender returned: a crash in between means it is sent
-again after its lease runs out (at least once), never lost.
+again (at least once), never lost. Leases are short and renewed by a heartbeat while the
+worker works on its rows, so a dead worker's rows are free again within one lease; and a
+worker that starts again under the same name takes back what it held at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import time
-from collections.abc import Awaitable, Callable, Collection
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from handlers.messages import Destination, Message, decode_destination, decode_message
 from handlers.model import OutboxMessage
 from handlers.nudges import Later, Outcome, Skip
-from handlers.ports import Clock, OutboxWorker
+from handlers.ports import Clock, LeaseHolder, OutboxWorker
 from storage.outbox import MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,15 @@ Prepare = Callable[[OutboxMessage], Awaitable[Outcome]]
 MARK_ATTEMPTS = 7  # with MARK_BACKOFF doubling: about 16 s of trying, well inside a lease
 MARK_BACKOFF = 0.125
 LEASE_SHARE = 0.5  # of the lease a batch may use before it hands back what it has not sent
+HEARTBEATS = 3  # renewals per lease: two can be missed (a stall, a blip) before it runs out
+
+
+def lease_holder(instance: str) -> LeaseHolder:
+    """This process as a lease holder: the host and `instance` (COULISSE_INSTANCE, or the port
+    it serves on) name it across restarts; the pid and a random part name this start."""
+    return LeaseHolder(
+        f"{socket.gethostname()}:{instance}", f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    )
 
 
 class RetryLater(Exception):
@@ -54,6 +69,8 @@ class OutboxDispatcher:
         only_kinds: Collection[str] = (),
         except_kinds: Collection[str] = (),
         concurrency: int = 1,
+        holder: LeaseHolder | None = None,
+        heartbeat_seconds: float | None = None,
     ) -> None:
         """`only_kinds`/`except_kinds` make a lane: the assistant's slow jobs in one, every
         other message in another, so a model call never holds up a round's messages. With
@@ -68,6 +85,10 @@ class OutboxDispatcher:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.batch = concurrency if concurrency > 1 else batch
+        # Without a name (tests, the console) a dispatcher's own: it takes back nothing.
+        self.holder = holder or lease_holder(f"pid{os.getpid()}:{uuid.uuid4().hex[:12]}")
+        self.heartbeat_seconds = heartbeat_seconds or lease_seconds / HEARTBEATS
+        self._taken_back = False
 
     def stop(self) -> None:
         """Finish the message being sent, hand the rest of the batch back, claim no more."""
@@ -77,25 +98,65 @@ class OutboxDispatcher:
         """Send one batch of due messages; returns how many were claimed."""
         if self.stopping:
             return 0
+        if not self._taken_back:  # the first run after a start: what the last run held
+            taken = await self.worker.take_back(self.holder)
+            if taken:
+                log.info("took back %d outbox rows from this worker's last run", taken)
+            self._taken_back = True
         claimed = await self.worker.claim_due(
             self.clock.now(),
             self.lease_seconds,
             self.batch,
             only_kinds=self.only_kinds,
             except_kinds=self.except_kinds,
+            holder=self.holder,
         )
+        if not claimed:
+            return 0
+        held = {m.id for m in claimed if m.id is not None}
+        heartbeat = asyncio.create_task(self._heartbeat(held))
+        try:
+            await self._dispatch_all(claimed, held)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        return len(claimed)
+
+    async def _dispatch_all(self, claimed: Sequence[OutboxMessage], held: set[int]) -> None:
+        async def one(item: OutboxMessage) -> None:
+            try:
+                await self._dispatch(item)
+            finally:
+                held.discard(item.id or 0)
+
         if self.concurrency > 1:
-            await asyncio.gather(*(self._dispatch(item) for item in claimed))
-            return len(claimed)
+            await asyncio.gather(*(one(item) for item in claimed))
+            return
         started = time.monotonic()
         for n, item in enumerate(claimed):
-            # The lease covers the whole batch. Past half of it (slow sends, a stop), hand the
-            # rest back rather than risk another worker taking them over and sending them too.
+            # Past half the lease (slow sends, a stop), hand the rest back for other workers
+            # rather than hold them: the heartbeat keeps what is held, not what could go out.
             if self.stopping or time.monotonic() - started > self.lease_seconds * LEASE_SHARE:
-                await self.worker.release([m.id for m in claimed[n:] if m.id is not None])
-                break
-            await self._dispatch(item)
-        return len(claimed)
+                rest = [m.id for m in claimed[n:] if m.id is not None]
+                await self.worker.release(rest)
+                held.difference_update(rest)
+                return
+            await one(item)
+
+    async def _heartbeat(self, held: set[int]) -> None:
+        """Renew the leases of the rows not yet done, while this worker works on them: a send
+        that takes longer than a lease (a long message paced part by part, a model call) is
+        not taken over by another worker, and a dead worker's leases run out in seconds."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            if not held:
+                continue
+            until = self.clock.now() + timedelta(seconds=self.lease_seconds)
+            try:
+                await self.worker.renew(sorted(held), self.holder, until)
+            except Exception as exc:  # a blip: the next beat tries again, well inside the lease
+                log.warning("renewing outbox leases failed: %s", type(exc).__name__)
 
     async def _dispatch(self, item: OutboxMessage) -> None:
         """Prepare (a nudge or an assistant job), send and mark one claimed row."""

@@ -16,7 +16,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Delivery, PlatformSend
 from bot.llm import synthesizer_from
-from bot.outbox import OutboxDispatcher, Send
+from bot.outbox import OutboxDispatcher, Send, lease_holder
 from bot.scheduler import Ticks
 from bot.slack.adapter import SlackAdapter
 from bot.slack.sender import SlackSender
@@ -28,12 +28,13 @@ from bot.web import TEAMS, make_web_app
 from bot.wiring import App, build
 from handlers.assist import ASSIST
 from handlers.model import Platform
+from handlers.ports import LeaseHolder
 
 log = logging.getLogger(__name__)
 
 
 def outbox_lanes(
-    app: App, send: Send, settings: Settings
+    app: App, send: Send, settings: Settings, holder: LeaseHolder | None = None
 ) -> tuple[OutboxDispatcher, OutboxDispatcher]:
     """Two lanes over one outbox: every message but the assistant's jobs, sent one after the
     other with a short lease; and the assistant's jobs, a few at once, leased for the
@@ -45,6 +46,7 @@ def outbox_lanes(
         prepare=app.prepare_nudge,
         lease_seconds=settings.outbox_lease,
         except_kinds=(ASSIST,),
+        holder=holder,
     )
     drafts = OutboxDispatcher(
         app.outbox,
@@ -54,6 +56,7 @@ def outbox_lanes(
         lease_seconds=settings.lease_seconds,
         only_kinds=(ASSIST,),
         concurrency=settings.llm_concurrency,
+        holder=holder,
     )
     return messages, drafts
 
@@ -87,7 +90,8 @@ async def running(
     if teams_on:
         teams = build_teams(settings, app)
         senders[Platform.TEAMS] = teams.sender
-    dispatcher, assistant = outbox_lanes(app, Delivery(app.uow, senders), settings)
+    holder = lease_holder(settings.instance or str(port))  # a restart takes back its rows
+    dispatcher, assistant = outbox_lanes(app, Delivery(app.uow, senders), settings, holder)
     web_app = make_web_app(app, slack, teams)
     if teams is not None:  # causal maps for Teams' cards; the access log leaves out the token
         web_app.router.add_get(media.ROUTE, teams.pictures.serve)

@@ -4,6 +4,7 @@ with SQLAlchemy; tests may fake them."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -284,6 +285,17 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who holds an outbox lease. `name` stays the same when the process starts again on the
+    same host and instance; `run` is new at every start. So a restarted worker knows which
+    rows it held before it died, and takes them back at once rather than waiting out their
+    lease."""
+
+    name: str
+    run: str
+
+
 class OutboxWorker(Protocol):
     """Claims due messages for sending (each in its own transaction); the dispatcher marks
     them sent, skipped or failed, moves them to later or hands them back."""
@@ -296,8 +308,20 @@ class OutboxWorker(Protocol):
         *,
         only_kinds: Collection[str] = (),
         except_kinds: Collection[str] = (),
+        holder: LeaseHolder | None = None,
     ) -> Sequence[OutboxMessage]:
-        """Due rows, leased; only of `only_kinds` (when given), none of `except_kinds`."""
+        """Due rows, leased (to `holder`); only of `only_kinds` (when given), none of
+        `except_kinds`."""
+        ...
+
+    async def renew(self, message_ids: list[int], holder: LeaseHolder, until: datetime) -> int:
+        """Extend the leases `holder` still has on these rows (the heartbeat of a worker that
+        is still working on them); how many it still had."""
+        ...
+
+    async def take_back(self, holder: LeaseHolder) -> int:
+        """Free the rows an earlier run of `holder.name` held when it died: claimable at once.
+        Their attempt stays counted (a row that kills its worker runs out of attempts)."""
         ...
 
     async def mark_sent(self, message_id: int, at: datetime) -> None: ...

@@ -2,7 +2,8 @@
 
 PostgreSQL: `FOR UPDATE SKIP LOCKED` lets several workers claim disjoint rows. SQLite: every
 transaction starts with BEGIN IMMEDIATE (see storage.db), so one claim runs at a time.
-A claim sets a lease; a row whose lease ran out (its worker died) can be claimed again.
+A claim sets a lease and names its holder; a row whose lease ran out (its worker died) can be
+claimed again, and a worker that starts again takes back what it held at once (`take_back`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import OutboxMessage, OutboxStatus
+from handlers.ports import LeaseHolder
 from storage import tables as t
 
 MAX_ATTEMPTS = 8
@@ -32,9 +34,10 @@ class SqlOutboxWorker:
         *,
         only_kinds: Collection[str] = (),
         except_kinds: Collection[str] = (),
+        holder: LeaseHolder | None = None,
     ) -> Sequence[OutboxMessage]:
-        """Due rows, leased; only of `only_kinds` (when given), none of `except_kinds`: so a
-        slow kind (the assistant's model calls) gets a lane of its own."""
+        """Due rows, leased to `holder`; only of `only_kinds` (when given), none of
+        `except_kinds`: so a slow kind (the assistant's model calls) gets a lane of its own."""
         o = t.outbox.c
         lane = []
         if only_kinds:
@@ -62,6 +65,8 @@ class SqlOutboxWorker:
                         .where(o.id.in_(due.scalar_subquery()))
                         .values(
                             lease_until=now + timedelta(seconds=lease_seconds),
+                            leased_by=holder.name if holder else None,
+                            lease_run=holder.run if holder else None,
                             attempts=o.attempts + 1,
                         )
                         .returning(o.id)
@@ -77,6 +82,43 @@ class SqlOutboxWorker:
                 sa.select(OutboxMessage).where(o.id.in_(claimed)).order_by(o.due_at, o.id)
             )
             return list(rows.all())
+
+    async def renew(self, message_ids: list[int], holder: LeaseHolder, until: datetime) -> int:
+        """Extend the leases this run still holds: a row another worker took over after the
+        lease ran out (a long stall) is not taken back from it."""
+        if not message_ids:
+            return 0
+        o = t.outbox.c
+        async with self._sessions() as s, s.begin():
+            result = await s.execute(
+                sa.update(t.outbox)
+                .where(
+                    o.id.in_(message_ids),
+                    o.status == OutboxStatus.PENDING.value,
+                    o.lease_until.is_not(None),
+                    o.leased_by == holder.name,
+                    o.lease_run == holder.run,
+                )
+                .values(lease_until=until)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def take_back(self, holder: LeaseHolder) -> int:
+        """Free what an earlier run of this worker held when it died (same name, another run):
+        nobody else is working on those rows, so they need not wait out their lease."""
+        o = t.outbox.c
+        async with self._sessions() as s, s.begin():
+            result = await s.execute(
+                sa.update(t.outbox)
+                .where(
+                    o.status == OutboxStatus.PENDING.value,
+                    o.lease_until.is_not(None),
+                    o.leased_by == holder.name,
+                    o.lease_run != holder.run,
+                )
+                .values(lease_until=None)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     async def mark_sent(self, message_id: int, at: datetime) -> None:
         await self._set(message_id, status=OutboxStatus.SENT, sent_at=at, lease_until=None)
