@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot import metrics
 from handlers.messages import Destination, Message
 from handlers.model import OutboxMessage, Person, Platform, Team, Workspace
 from handlers.ports import UnitOfWorkFactory
@@ -57,6 +58,7 @@ class Delivery:
 
     async def __call__(self, item: OutboxMessage, to: Destination, message: Message) -> None:
         target = await self.target(to)
+        metrics.ROW_PLATFORM.set(target.platform.value)  # the row's counters name its platform
         sender = self.senders.get(target.platform)
         if sender is None:
             raise UnknownRecipient(f"no sender for {target.platform}")

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import generate_latest
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -55,6 +55,9 @@ HANDLING = Histogram(
     registry=REGISTRY,
 )
 
+# The classic text format, which every Prometheus since 2.0 reads (Debian's too); all our names
+# and labels are plain ASCII, so the body is the same as the newer version's.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _WORD = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -189,7 +192,6 @@ def handler(
             body = await exposition(engine, now())
         except Exception as exc:  # a scrape that fails says why, in its status
             return web.Response(status=503, text=f"database unreachable: {type(exc).__name__}\n")
-        # aiohttp wants the charset apart from the content type
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     return metrics

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.attachments import Attachments, NothingToExport
 from bot.delivery import Target
 from bot.export.diagram import png, svg
@@ -29,6 +30,7 @@ def retry_from(error: SlackApiError) -> RetryLater | None:
     """A rate limit or a server error is worth trying again; anything else is not."""
     status = error.response.status_code
     if status == 429:
+        metrics.rate_limited("slack")
         seconds = float(error.response.headers.get("Retry-After", "1") or 1)
         return RetryLater(seconds, "rate limited")
     if status >= 500:

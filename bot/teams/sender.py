@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from bot import metrics
 from bot.attachments import Attachments, NothingToExport
 from bot.delivery import Target
 from bot.outbox import RetryLater
@@ -29,6 +30,8 @@ def retry_from(error: ConnectorError, jitter: Callable[[float], float]) -> Retry
     base = RETRY_STATUSES.get(error.status)
     if base is None:
         return None
+    if error.status == 429:
+        metrics.rate_limited("teams")
     seconds = error.retry_after if error.retry_after is not None else base
     return RetryLater(seconds + jitter(seconds), f"Teams answered {error.status}")
 
