@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import metrics
 from handlers.messages import Destination, Message, decode_destination, decode_message
 from handlers.model import OutboxMessage
 from handlers.nudges import Later, Outcome, Skip
@@ -167,9 +168,11 @@ class OutboxDispatcher:
             except Exception as exc:  # one row that cannot be prepared must not stop the rest
                 log.warning("preparing %s failed: %s", item.kind, type(exc).__name__)
                 await self.worker.mark_failed(item.id, type(exc).__name__, self._retry(item))
+                metrics.tried_again(item.kind, gave_up=item.attempts >= MAX_ATTEMPTS)
                 return
             if isinstance(outcome, Skip):
                 await self.worker.mark_skipped(item.id, outcome.reason)
+                metrics.delivered(item.kind, "skipped")
                 return
             if isinstance(outcome, Later):
                 await self.worker.reschedule(item.id, outcome.when)
@@ -187,13 +190,16 @@ class OutboxDispatcher:
             # Parts that went out before the refusal are not sent again.
             skip = int(item.payload.get("skip", 0)) + later.sent if later.sent else None
             await self._mark(self.worker.mark_failed, item.id, later.reason, retry_at, skip=skip)
+            metrics.tried_again(item.kind, gave_up=retry_at is None)
             return
         except Exception as exc:  # a platform error must not stop the other messages
             log.warning("sending %s failed: %s", item.kind, type(exc).__name__)
             await self._mark(self.worker.mark_failed, item.id, type(exc).__name__,
                              self._retry(item))  # fmt: skip
+            metrics.tried_again(item.kind, gave_up=item.attempts >= MAX_ATTEMPTS)
             return
         await self._mark(self.worker.mark_sent, item.id, self.clock.now())
+        metrics.delivered(item.kind, "sent")
 
     async def _mark(self, mark: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> None:
         """Record what happened to a row, through a database blip: a mark that is lost leaves
