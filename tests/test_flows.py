@@ -120,7 +120,10 @@ async def test_bad_input_is_answered_and_changes_nothing(app: App, clock: Manual
         (d.cmd("Ahmed", "link", "a -> +A"), "met zichzelf"),
         (d.cmd("Ahmed", "checkin", "99 klaar"), "niet van jou"),
         (d.form("Ahmed", "commit", text="x", due="2020-01-01"), "al voorbij"),
-        (d.form("Ahmed", "commit", text="x", due="morgen"), "kan ik niet lezen"),
+        (
+            d.form("Ahmed", "commit", text="x", due="volgende maand"),
+            t("nl", "when.not_understood_day", text="volgende maand"),
+        ),
         (d.form("Ahmed", "commit", text="x", due="2099-01-01", mode="zomaar"), "Welke manier"),
         (d.form("Ahmed", "commit", text="", due="2099-01-01"), "lijkt leeg"),
         (d.cmd("Ahmed", "xyzzy"), '"xyzzy" ken ik niet'),
