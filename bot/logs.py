@@ -19,9 +19,10 @@ import secrets
 import sys
 import traceback
 from collections.abc import Iterator
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from storage.tracing import EVENT_ID
 
 CHATTY_LIBRARIES = (
     "slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "msal", "urllib3",
@@ -30,8 +31,6 @@ CHATTY_LIBRARIES = (
 )  # fmt: skip
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(levelname)s:%(name)s:[%(event_id)s] %(message)s"
-
-EVENT_ID: ContextVar[str] = ContextVar("coulisse_event_id", default="-")
 
 
 def new_event_id() -> str:
@@ -74,6 +73,10 @@ def withheld(ei: Any) -> str:
 
 class NoMessages(logging.Formatter):
     """Text lines whose tracebacks leave the exception's message out."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.__dict__.setdefault("event_id", EVENT_ID.get())  # a handler without the filter
+        return super().format(record)
 
     def formatException(self, ei: Any) -> str:
         return withheld(ei)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import metrics
+from bot.logs import EVENT_ID
 from handlers.messages import Destination, Message, decode_destination, decode_message
 from handlers.model import OutboxMessage
 from handlers.nudges import Later, Outcome, Skip
@@ -162,6 +163,7 @@ class OutboxDispatcher:
     async def _dispatch(self, item: OutboxMessage) -> None:
         """Prepare (a nudge or an assistant job), send and mark one claimed row."""
         assert item.id is not None
+        EVENT_ID.set(str(item.payload.get("event_id") or f"outbox-{item.id}"))  # its log lines
         if "nudge" in item.payload:
             try:
                 outcome = await self._prepare(item)

@@ -39,6 +39,7 @@ from handlers.model import (
 )
 from handlers.ports import Conflict
 from storage import tables as t
+from storage import tracing
 from storage.privacy import SqlPrivacy
 
 T = TypeVar("T")
@@ -322,7 +323,7 @@ class SqlOutbox(_Repo):
             "dedupe_key": message.dedupe_key,
             "kind": message.kind,
             "destination": message.destination,
-            "payload": message.payload,
+            "payload": tracing.stamped(message.payload),  # its delivery logs the same id
             "due_at": message.due_at,
             "person_id": message.person_id,
             "status": message.status,
