@@ -3,8 +3,11 @@ check-ins on them; and the review of open ones when the team meets again."""
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
+from difflib import SequenceMatcher
 
 from handlers.context import MAX_TEXT, Context, Refusal, clean_text
 from handlers.conversation import Router, no_args
@@ -23,6 +26,7 @@ from handlers.messages import (
     Text,
     TextInput,
     message,
+    outbox_row,
 )
 from handlers.model import (
     CheckIn,
@@ -30,12 +34,16 @@ from handlers.model import (
     CommitmentMode,
     CommitmentStatus,
     IcebergLevel,
+    OutboxStatus,
     Person,
+    Role,
     Round,
     Session,
+    Team,
     id_of,
 )
 from handlers.people import find_member
+from handlers.ports import UnitOfWork
 from handlers.systems import MAX_FACTOR, factor_key, team_map
 from handlers.when import parse_day
 from prompts.catalog import LANGUAGES, t, words
@@ -59,8 +67,10 @@ def _lookup(kind: str, word: str) -> str | None:
 
 
 def parse_mode(word: str) -> CommitmentMode:
+    """The way of working, in either language. Not given: asked, never assumed (a commitment
+    filed as co-produce that was meant as outsource misleads the team's overview)."""
     if not word.strip():
-        return CommitmentMode.CO_PRODUCE
+        raise Refusal("commitments.which_mode")
     key = _lookup("mode", word)
     if key is None:
         raise Refusal("errors.unknown_mode")
@@ -150,20 +160,60 @@ def commitment_form(lang: str, rnd: Round | None = None) -> Form:
     )
 
 
+async def _co_owners(ctx: Context, names: str, owner_id: int | None) -> list[int]:
+    """Team members by name or platform id, comma-separated; the owner is not their own."""
+    found: list[int] = []
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        person = await find_member(ctx, name)
+        if person.id is not None and person.id != owner_id and person.id not in found:
+            found.append(person.id)
+    return found
+
+
+# How alike a new commitment's text must be to an open one of the same owner to be asked about
+# (case, punctuation and spacing aside): "Huisartsen bellen" and "huisartsen  bellen!" are one.
+LIKENESS = 0.85
+_COMPARED = 300  # longer texts are compared by their words, not letter by letter (fast)
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def alike(a: str, b: str) -> bool:
+    x, y = _normal(a), _normal(b)
+    if x == y:
+        return True
+    if len(x) > _COMPARED or len(y) > _COMPARED:
+        words_x, words_y = set(x.split()), set(y.split())
+        return len(words_x & words_y) / max(len(words_x | words_y), 1) >= 0.95
+    matcher = SequenceMatcher(None, x, y, autojunk=False)
+    return matcher.real_quick_ratio() >= LIKENESS and matcher.ratio() >= LIKENESS
+
+
+def likely_duplicate(text: str, existing: Sequence[Commitment]) -> Commitment | None:
+    return next((c for c in existing if alike(text, c.text)), None)
+
+
 async def commit(ctx: Context, values: dict[str, str]) -> Commitment:
-    """Record a commitment from the form; the owner is the person who makes it."""
+    """Record a commitment from the form; the owner is the person who makes it. Without a
+    way of working it is asked for; one that reads like an open one of theirs is asked about."""
     session = await require_running_session(ctx)
     text = clean_text(values.get("text", ""), MAX_TEXT)
     if not values.get("due", "").strip():
         raise Refusal("errors.due_required")
     due = parse_due(values["due"], ctx.today())
     mode = parse_mode(values.get("mode", ""))
-    co_owners: list[int] = []
-    for name in filter(None, (n.strip() for n in values.get("co_owners", "").split(","))):
-        person = await find_member(ctx, name)
-        if person.id is not None and person.id != ctx.person_id and person.id not in co_owners:
-            co_owners.append(person.id)
+    co_owners = await _co_owners(ctx, values.get("co_owners", ""), ctx.person_id)
     factor_id, loop_key = await _focus(ctx, values.get("focus", ""))
+    open_ones = [
+        c
+        for c in await ctx.uow.commitments.open_for_team(ctx.team_id)
+        if c.owner_id == ctx.person_id
+    ]
+    twin = likely_duplicate(text, open_ones)
+    if twin is not None:
+        raise Refusal("commitments.duplicate_question", number=twin.id, text=twin.text)
     commitment = Commitment(
         id_of(session),
         ctx.team_id,
@@ -226,9 +276,13 @@ async def check_in(ctx: Context, args: str) -> None:
         # Back to the team, not up to the coordinator; without a name.
         session = await ctx.uow.get(Session, commitment.session_id)
         lang = session.locale if session else ctx.lang
+        helping = Action("help_out", t(lang, "commitments.can_help"), str(commitment.id), "primary")
         await ctx.post(
             Destination.channel(commitment.team_id),
-            message(Text(t(lang, "commitments.stuck_to_team", text=commitment.text))),
+            message(
+                Text(t(lang, "commitments.stuck_to_team", text=commitment.text)),
+                Choices((helping,)),
+            ),
             kind="stuck",
             dedupe_key=f"stuck:{entry_id}",
         )
@@ -300,8 +354,311 @@ async def review(ctx: Context, session: Session) -> None:
         )
 
 
+# --- correcting -------------------------------------------------------------------------------
+
+EDITABLE = ("text", "due", "mode", "owner", "co_owners")
+
+
+async def _team_commitment(ctx: Context, ref: str) -> Commitment:
+    """A commitment of the acting person's team, by its number ("12", "#12")."""
+    number = ref.strip().lstrip("#")
+    commitment = await ctx.uow.get(Commitment, int(number)) if number.isdigit() else None
+    if commitment is None or commitment.team_id != ctx.team_id:
+        raise Refusal("commitments.unknown", number=ref.strip()[:12])
+    return commitment
+
+
+def _may_change(ctx: Context, commitment: Commitment) -> bool:
+    """Its owner changes it, and so may the team's coordinators (who hand on what is left
+    without an owner). The command itself is open to everyone: this is about whose it is."""
+    coordinating = ctx.membership is not None and ctx.membership.role == Role.COORDINATOR
+    return commitment.owner_id == ctx.person_id or coordinating
+
+
+async def _names(ctx: Context, ids: Sequence[int]) -> str:
+    people = [await ctx.uow.get(Person, i) for i in ids]
+    return ", ".join(p.display_name for p in people if p is not None and not p.erased)
+
+
+async def edit_form(ctx: Context, commitment: Commitment) -> Form:
+    """Filled in with what it says now; a field left empty keeps its value (a date, a way of
+    working and an owner cannot be filled in on every platform), the co-owners are a list of
+    names to edit (empty: nobody)."""
+    lang = ctx.lang
+    owner = await ctx.uow.get(Person, commitment.owner_id) if commitment.owner_id else None
+    modes = tuple(Option(m.value, mode_label(lang, m)) for m in CommitmentMode)
+    now = {
+        "due": commitment.due_date.isoformat(),
+        "mode": mode_label(lang, commitment.mode),
+        "owner": owner.display_name if owner and not owner.erased else "",
+    }
+    return Form(
+        "edit_commitment",
+        t(lang, "commitments.edit_title", number=commitment.id),
+        (
+            TextInput(
+                "text", t(lang, "commitments.text_label"), multiline=True, value=commitment.text
+            ),
+            DateInput("due", t(lang, "commitments.due_now", due=now["due"]), optional=True),
+            Select("mode", t(lang, "commitments.mode_now", mode=now["mode"]), modes, optional=True),
+            PeopleInput(
+                "owner",
+                t(
+                    lang,
+                    "commitments.owner_now",
+                    owner=now["owner"] or t(lang, "commitments.nobody"),
+                ),
+            ),
+            TextInput(
+                "co_owners",
+                t(lang, "commitments.co_owners_edit"),
+                optional=True,
+                value=await _names(ctx, commitment.co_owner_ids),
+                max_length=1000,
+            ),
+        ),
+        t(lang, "commitments.edit_submit"),
+        str(commitment.id),
+    )
+
+
+async def change(ctx: Context, commitment: Commitment, values: dict[str, str]) -> None:
+    """Apply what was given (only the fields present); check everything before changing
+    anything, so a refusal leaves the commitment as it was."""
+    if not _may_change(ctx, commitment):
+        raise Refusal("errors.not_your_commitment", number=str(commitment.id))
+    if commitment.status.is_finished:
+        raise Refusal("commitments.finished", number=commitment.id)
+    text = clean_text(values["text"], MAX_TEXT) if values.get("text", "").strip() else None
+    due = parse_due(values["due"], ctx.today()) if values.get("due", "").strip() else None
+    mode = parse_mode(values["mode"]) if values.get("mode", "").strip() else None
+    owner_id = commitment.owner_id
+    if values.get("owner", "").strip():
+        names = [n for n in values["owner"].split(",") if n.strip()]
+        if len(names) != 1:
+            raise Refusal("commitments.one_owner")
+        owner_id = id_of(await find_member(ctx, names[0]))
+    co_owners = commitment.co_owner_ids
+    if "co_owners" in values:
+        co_owners = await _co_owners(ctx, values["co_owners"], owner_id)
+    co_owners = [p for p in co_owners if p != owner_id]
+    if text is not None and text != commitment.text:
+        others = [
+            c
+            for c in await ctx.uow.commitments.open_for_team(ctx.team_id)
+            if c.owner_id == owner_id and c.id != commitment.id
+        ]
+        twin = likely_duplicate(text, others)
+        if twin is not None:
+            raise Refusal("commitments.duplicate_question", number=twin.id, text=twin.text)
+    replan = (due is not None and due != commitment.due_date) or owner_id != commitment.owner_id
+    new_owner = owner_id != commitment.owner_id
+    commitment.text = text if text is not None else commitment.text
+    commitment.due_date = due or commitment.due_date
+    commitment.mode = mode or commitment.mode
+    commitment.owner_id = owner_id
+    commitment.co_owner_ids = list(co_owners)  # a new list: the change is seen and stored
+    if replan:
+        await replan_check_ins(ctx, commitment)
+    if new_owner and owner_id is not None and owner_id != ctx.person_id:
+        await _tell_new_owner(ctx, commitment)
+    owner = await _names(ctx, [owner_id] if owner_id else [])
+    ctx.say(
+        "commitments.changed",
+        line=commitment_line(ctx.lang, commitment),
+        owner=owner or ctx.t("commitments.nobody"),
+        others=await _names(ctx, commitment.co_owner_ids),
+    )
+
+
+async def replan_check_ins(ctx: Context, commitment: Commitment) -> None:
+    """Another date or owner: the check-ins not sent yet are planned again for them."""
+    from handlers.nudges import plan_check_ins  # nudges reads commitments: imported when used
+
+    cid = id_of(commitment)
+    for key in (f"checkin:{cid}:halfway", f"checkin:{cid}:due", f"overdue:{cid}"):
+        row = await ctx.uow.outbox.by_key(key)
+        if row is not None and row.status == OutboxStatus.PENDING:
+            await ctx.uow.delete(row)
+    await ctx.uow.flush()  # gone before the new rows take their keys
+    await plan_check_ins(ctx.uow, commitment, ctx.now, ctx.policy)
+
+
+async def _tell_new_owner(ctx: Context, commitment: Commitment) -> None:
+    owner = await ctx.uow.get(Person, commitment.owner_id) if commitment.owner_id else None
+    if owner is None or owner.id is None:
+        return
+    lang = owner.locale
+    await ctx.post(
+        Destination.dm(owner.id),
+        message(
+            Text(t(lang, "commitments.now_yours", text=commitment.text, number=commitment.id)),
+            check_in_buttons(lang, commitment),
+        ),
+        kind="owner",
+        dedupe_key=f"owner:{commitment.id}:{owner.id}:{ctx.now.isoformat()}",
+    )
+
+
+def _field(word: str) -> str | None:
+    wanted = word.casefold()
+    for lang in LANGUAGES:
+        for name in EDITABLE:
+            if wanted in (w.casefold() for w in words(lang, f"commitments.edit_words.{name}")):
+                return name
+    return None
+
+
+async def edit(ctx: Context, args: str) -> None:
+    """`edit 12` opens the form; `edit 12 due 2027-04-01`, `edit 12 with Fleur, Joost`,
+    `edit 12 owner Ahmed`, `edit 12 mode co-create`, `edit 12 text …` change one thing."""
+    ref, _, rest = args.strip().partition(" ")
+    if not ref:
+        raise Refusal("commitments.edit_usage")
+    commitment = await _team_commitment(ctx, ref)
+    if not _may_change(ctx, commitment):
+        raise Refusal("errors.not_your_commitment", number=ref[:12])
+    if not rest.strip():
+        ctx.open(await edit_form(ctx, commitment))
+        return
+    word, _, value = rest.strip().partition(" ")
+    name = _field(word)
+    if name is None:
+        raise Refusal("commitments.edit_usage")
+    if value.strip() in ("", "-") and name != "co_owners":
+        raise Refusal("commitments.edit_usage")
+    await change(ctx, commitment, {name: "" if value.strip() == "-" else value})
+
+
+# --- handing on what a forgotten person owned --------------------------------------------------
+
+
+async def hand_over(uow: UnitOfWork, now: datetime, person_id: int) -> None:
+    """Someone is about to be forgotten: each open commitment they own goes to their team's
+    coordinators, by DM, to give to someone else or to close. Called before the person is
+    blanked; the words are scrubbed of their name with everything else."""
+    for c in await uow.commitments.for_person(person_id):
+        if c.owner_id != person_id or c.id is None:
+            continue
+        team = await uow.get(Team, c.team_id)
+        for membership, coordinator in await uow.directory.members(c.team_id):
+            if membership.role != Role.COORDINATOR or coordinator.id in (None, person_id):
+                continue
+            assert coordinator.id is not None
+            lang = coordinator.locale
+            form = json.dumps({"form": "hand_over", "context": str(c.id)})
+            await uow.outbox.enqueue(
+                outbox_row(
+                    Destination.dm(coordinator.id),
+                    message(
+                        Text(
+                            t(
+                                lang,
+                                "commitments.hand_over",
+                                number=c.id,
+                                text=c.text,
+                                team=team.name if team else "",
+                            )
+                        ),
+                        Choices(
+                            (
+                                Action("form", t(lang, "commitments.give_to"), form, "primary"),
+                                Action("close_commitment", t(lang, "commitments.close"), str(c.id)),
+                            )
+                        ),
+                    ),
+                    kind="hand_over",
+                    dedupe_key=f"hand-over:{c.id}:{coordinator.id}",
+                    due_at=now,
+                )
+            )
+
+
+def hand_over_form(lang: str, commitment: Commitment) -> Form:
+    return Form(
+        "hand_over",
+        t(lang, "commitments.hand_over_title", number=commitment.id),
+        (PeopleInput("owner", t(lang, "commitments.new_owner"), optional=False),),
+        t(lang, "commitments.give_submit"),
+        str(commitment.id),
+    )
+
+
+async def close_commitment(ctx: Context, value: str) -> None:
+    """A coordinator closes a commitment nobody will carry on (it is let go, with a check-in
+    that says who closed it)."""
+    commitment = await _team_commitment(ctx, value)
+    if commitment.status.is_finished:
+        raise Refusal("commitments.finished", number=commitment.id)
+    status = CommitmentStatus.RELEASED
+    await ctx.uow.store(CheckIn(id_of(commitment), ctx.person_id, status, "", ctx.now))
+    commitment.status = status
+    ctx.say("commitments.closed", number=commitment.id, text=commitment.text)
+
+
+# --- help from the team ------------------------------------------------------------------------
+
+
+async def help_out(ctx: Context, value: str) -> None:
+    """ "I can help" on the team's "who can help?": the helper becomes a co-owner, and the
+    owner hears it by DM (the channel does not: the stuck message named nobody)."""
+    commitment = await _team_commitment(ctx, value)
+    if commitment.status.is_finished:
+        raise Refusal("commitments.finished", number=commitment.id)
+    if ctx.person_id == commitment.owner_id or ctx.person_id in commitment.co_owner_ids:
+        ctx.say("commitments.already_on_it", number=commitment.id)
+        return
+    commitment.co_owner_ids = [*commitment.co_owner_ids, ctx.person_id]
+    owner = await ctx.uow.get(Person, commitment.owner_id) if commitment.owner_id else None
+    if owner is not None and owner.id is not None and not owner.erased:
+        await ctx.post(
+            Destination.dm(owner.id),
+            message(
+                Text(
+                    t(
+                        owner.locale,
+                        "commitments.helper_joined",
+                        name=ctx.person.display_name,
+                        text=commitment.text,
+                    )
+                )
+            ),
+            kind="helper",
+            dedupe_key=f"helper:{commitment.id}:{ctx.person_id}",
+        )
+    ctx.say("commitments.helping", number=commitment.id, text=commitment.text)
+
+
 router = Router()
 router.command("my", in_dm=True)(no_args(my_commitments))
+router.command("edit", in_dm=lambda args: args.strip().lstrip("#").isdigit())(edit)
+router.action("help_out")(help_out)
+router.action("close_commitment", role=Role.COORDINATOR)(close_commitment)
+
+
+async def _edit_form(ctx: Context, context: str) -> Form:
+    commitment = await _team_commitment(ctx, context)
+    if not _may_change(ctx, commitment):
+        raise Refusal("errors.not_your_commitment", number=context[:12])
+    return await edit_form(ctx, commitment)
+
+
+@router.form("edit_commitment", build=_edit_form)
+async def _edited(ctx: Context, values: dict[str, str], context: str) -> None:
+    commitment = await _team_commitment(ctx, context)
+    await change(ctx, commitment, {k: v for k, v in values.items() if k in EDITABLE})
+
+
+async def _hand_over_form(ctx: Context, context: str) -> Form:
+    return hand_over_form(ctx.lang, await _team_commitment(ctx, context))
+
+
+@router.form("hand_over", build=_hand_over_form, role=Role.COORDINATOR)
+async def _handed_over(ctx: Context, values: dict[str, str], context: str) -> None:
+    commitment = await _team_commitment(ctx, context)
+    if not values.get("owner", "").strip():
+        raise Refusal("commitments.one_owner")
+    await change(ctx, commitment, {"owner": values["owner"]})
 
 
 @router.command("commit", form="commit")

@@ -215,7 +215,8 @@ async def forget_me(ctx: Context) -> None:
 async def forget_person(uow: UnitOfWork, now: datetime, person: Person) -> None:
     """Forget someone (themselves, or an operator's `coulisse forget`). A team whose last
     coordinator this was gets the longest-standing remaining member as coordinator, told by
-    DM: otherwise nobody could start a session or hand the role on again."""
+    DM: otherwise nobody could start a session or hand the role on again. Their open
+    commitments go to the coordinators, to give to someone else or to close."""
     person_id = id_of(person)
     for team in await uow.directory.teams_of(person_id):
         members = await uow.directory.members(id_of(team))  # longest-standing first
@@ -235,6 +236,12 @@ async def forget_person(uow: UnitOfWork, now: datetime, person: Person) -> None:
                 due_at=now,
             )
         )
+    # What they had taken on goes to the coordinators (the new one too) to hand on or close;
+    # forget() then takes their name out of those messages with everything else.
+    from handlers.commitments import hand_over  # commitments finds members here: when used
+
+    await uow.flush()  # the new coordinator is one for the query that follows
+    await hand_over(uow, now, person_id)
     await uow.flush()  # all written before forget() blanks the person, not after
     await uow.privacy.forget(person_id, person.platform_id)
 

@@ -252,14 +252,19 @@ async def test_the_map_shows_loops_and_asks_about_leverage(app: App, clock: Manu
 
     due = (clock.now() + timedelta(days=7)).date().isoformat()
     reply = await d.form(
-        "Fleur", "commit", text="Samen triëren", due=due, focus="R1", level="structuren"
-    )
+        "Fleur", "commit", text="Samen triëren", due=due, mode="co-create", focus="R1",
+        level="structuren",
+    )  # fmt: skip
     assert "genoteerd" in reply
-    await d.form("Joost", "commit", text="Bellen", due=due, focus="Extra  hulp")
+    await d.form("Joost", "commit", text="Bellen", due=due, mode="co-produce", focus="Extra  hulp")
     before = await d.snapshot()
-    assert "geen lus R7" in await d.form("Joost", "commit", text="x", due=due, focus="r7")
-    assert "geen factor" in await d.form("Joost", "commit", text="x", due=due, focus="koffie")
-    assert "Welke laag" in await d.form("Joost", "commit", text="x", due=due, level="kelder")
+    mode = "co-produce"
+    assert "geen lus R7" in await d.form("Joost", "commit", text="x", due=due, mode=mode,
+                                         focus="r7")  # fmt: skip
+    assert "geen factor" in await d.form("Joost", "commit", text="x", due=due, mode=mode,
+                                         focus="koffie")  # fmt: skip
+    assert "Welke laag" in await d.form("Joost", "commit", text="x", due=due, mode=mode,
+                                        level="kelder")  # fmt: skip
     assert await d.snapshot() == before
     async with app.uow() as uow:
         session = (await uow.sessions.for_team(1))[0]

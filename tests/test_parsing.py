@@ -82,7 +82,9 @@ def test_modes_and_statuses_in_both_languages() -> None:
     assert parse_mode("samen maken") == CommitmentMode.CO_CREATE
     assert parse_mode("Co-Produce") == CommitmentMode.CO_PRODUCE
     assert parse_mode("uitbesteden") == CommitmentMode.OUTSOURCE
-    assert parse_mode("") == CommitmentMode.CO_PRODUCE
+    with pytest.raises(Refusal) as unsaid:  # not given: asked, never assumed co-produce
+        parse_mode("")
+    assert unsaid.value.key == "commitments.which_mode"
     assert parse_status("vastgelopen") == CommitmentStatus.STUCK
     assert parse_status("on track") == CommitmentStatus.IN_PROGRESS
     assert parse_status("let go") == CommitmentStatus.RELEASED
