@@ -1,19 +1,41 @@
 """The causal map as a picture: Graphviz SVG/PNG when `dot` is installed, a plain SVG drawn
-here when it is not, and Mermaid text for Markdown."""
+here when it is not (or when Graphviz fails or takes too long), and Mermaid text for Markdown.
+
+Pictures are bounded: Graphviz scales the drawing down to `MAX_INCHES` at `DPI` (at most 2,880
+pixels a side), a map of more than `LARGE_MAP` factors is drawn as its loop groups only (the
+factors on no loop are left out, and the picture says so), and the loop legend lists at most
+`LEGEND_LINES` loops.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from handlers.messages import Diagram
+from handlers.loops import strongly_connected
+from handlers.messages import Diagram, DiagramLink, DiagramLoop
 
 MINUS = "−"
 POSITIVE_COLOUR = "#1d4e89"
 NEGATIVE_COLOUR = "#b3261e"
+UNKNOWN_COLOUR = "#5f4b00"
+GRAPHVIZ_SECONDS = 20  # a drawing that takes longer is given up for the plain SVG
+MAX_INCHES = 30
+DPI = 96
+LARGE_MAP = 60
+LEGEND_LINES = 40
+FALLBACK_MAX_RADIUS = 900
+
+log = logging.getLogger(__name__)
+
+
+class DrawingFailed(RuntimeError):
+    """Graphviz could not draw the map (it failed, or took longer than GRAPHVIZ_SECONDS)."""
 
 
 def _attr(text: str) -> str:
@@ -25,7 +47,56 @@ def graphviz() -> str | None:
 
 
 def _sign(polarity: str) -> str:
-    return "+" if polarity == "+" else MINUS
+    return "+" if polarity == "+" else "?" if polarity == "?" else MINUS
+
+
+def _colour(polarity: str) -> str:
+    return {"+": POSITIVE_COLOUR, "?": UNKNOWN_COLOUR}.get(polarity, NEGATIVE_COLOUR)
+
+
+def _style(polarity: str) -> str:
+    return {"+": "solid", "?": "dotted"}.get(polarity, "dashed")
+
+
+def bounded(d: Diagram) -> Diagram:
+    """A large map as its loop groups only: the factors on some loop, and the links among
+    them. Smaller maps are drawn whole."""
+    if len(d.nodes) <= LARGE_MAP:
+        return d
+    succ: dict[int, list[int]] = {i: [] for i in range(len(d.nodes))}
+    for link in d.links:
+        succ[link.source].append(link.target)
+    keep = sorted(
+        n
+        for part in strongly_connected(list(range(len(d.nodes))), succ)
+        for n in part
+        if len(part) > 1 or n in succ[n]
+    )
+    index = {old: new for new, old in enumerate(keep)}
+    left_out = len(d.nodes) - len(keep)
+    return replace(
+        d,
+        alt=f"{d.alt} ({left_out} factors on no loop are not drawn)",
+        nodes=tuple(d.nodes[i] for i in keep),
+        links=tuple(
+            DiagramLink(index[lk.source], index[lk.target], lk.polarity, lk.delay)
+            for lk in d.links
+            if lk.source in index and lk.target in index
+        ),
+        loops=tuple(
+            DiagramLoop(lp.label, tuple(index[i] for i in lp.nodes))
+            for lp in d.loops
+            if all(i in index for i in lp.nodes)
+        ),
+    )
+
+
+def _legend(d: Diagram) -> list[str]:
+    lines = [f"{loop.label}: " + " → ".join(d.nodes[i] for i in loop.nodes)
+             for loop in d.loops[:LEGEND_LINES]]  # fmt: skip
+    if len(d.loops) > LEGEND_LINES:
+        lines.append(f"… {len(d.loops) - LEGEND_LINES} more")
+    return lines
 
 
 def _dot_text(text: str) -> str:
@@ -35,9 +106,11 @@ def _dot_text(text: str) -> str:
 def dot_source(d: Diagram) -> str:
     """Graphviz DOT: + links solid and blue, − links dashed and red (not colour alone),
     delays marked ||, loops listed in a legend."""
+    d = bounded(d)
     lines = [
         "digraph causal_map {",
-        "  graph [rankdir=LR, fontname=Helvetica, pad=0.3, nodesep=0.5, ranksep=0.8];",
+        "  graph [rankdir=LR, fontname=Helvetica, pad=0.3, nodesep=0.5, ranksep=0.8,"
+        f' size="{MAX_INCHES},{MAX_INCHES}", dpi={DPI}];',
         '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", color="#5f6b7a",'
         " fontname=Helvetica, fontsize=12];",
         "  edge [fontname=Helvetica, fontsize=14, arrowsize=0.8];",
@@ -45,48 +118,72 @@ def dot_source(d: Diagram) -> str:
     lines += [f'  n{i} [label="{_dot_text(name)}"];' for i, name in enumerate(d.nodes)]
     for link in d.links:
         label = _sign(link.polarity) + (" ||" if link.delay else "")
-        colour = POSITIVE_COLOUR if link.polarity == "+" else NEGATIVE_COLOUR
-        style = "solid" if link.polarity == "+" else "dashed"
+        colour, style = _colour(link.polarity), _style(link.polarity)
         lines.append(
             f'  n{link.source} -> n{link.target} [label="{label}", color="{colour}",'
             f' fontcolor="{colour}", style={style}];'
         )
     if d.loops:
-        legend = "".join(
-            _dot_text(f"{loop.label}: " + " → ".join(d.nodes[i] for i in loop.nodes)) + "\\l"
-            for loop in d.loops
-        )
+        legend = "".join(_dot_text(line) + "\\l" for line in _legend(d))
         lines.append(f'  legend [shape=plaintext, style="", label="{legend}", fontsize=11];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _run_dot(d: Diagram, fmt: str) -> bytes:
+def _run_dot(d: Diagram, fmt: str, seconds: float = GRAPHVIZ_SECONDS) -> bytes:
     dot = graphviz()
     assert dot is not None
-    return subprocess.run(
-        [dot, f"-T{fmt}"], input=dot_source(d).encode(), capture_output=True, check=True, timeout=30
-    ).stdout
+    try:
+        return subprocess.run(
+            [dot, f"-T{fmt}"], input=dot_source(d).encode(), capture_output=True, check=True,
+            timeout=seconds,
+        ).stdout  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise DrawingFailed(f"Graphviz took longer than {seconds:g} s") from None
+    except (subprocess.CalledProcessError, OSError) as exc:
+        raise DrawingFailed(f"Graphviz failed ({type(exc).__name__})") from None
+
+
+def svg_with_note(d: Diagram, seconds: float = GRAPHVIZ_SECONDS) -> tuple[str, str]:
+    """The SVG, and why it is the plain one when Graphviz was there but could not draw it."""
+    if not graphviz():
+        return fallback_svg(d), ""
+    try:
+        return _run_dot(d, "svg", seconds).decode(), ""
+    except DrawingFailed as exc:
+        log.warning("causal map drawn without Graphviz: %s", exc)
+        return fallback_svg(d), str(exc)
 
 
 def svg(d: Diagram) -> str:
-    if graphviz():
-        return _run_dot(d, "svg").decode()
-    return fallback_svg(d)
+    return svg_with_note(d)[0]
+
+
+def png_or_reason(d: Diagram, seconds: float = GRAPHVIZ_SECONDS) -> tuple[bytes | None, str]:
+    """The PNG, or None and why not (no Graphviz, or it failed or timed out)."""
+    if not graphviz():
+        return None, "PNG needs Graphviz (apt-get install graphviz); the SVG works without it"
+    try:
+        return _run_dot(d, "png", seconds), ""
+    except DrawingFailed as exc:
+        log.warning("causal map PNG not made: %s", exc)
+        return None, str(exc)
 
 
 def png(d: Diagram) -> bytes | None:
-    """PNG needs Graphviz; None without it (the SVG is always there)."""
-    return _run_dot(d, "png") if graphviz() else None
+    """PNG needs Graphviz; None without it or when it fails (the SVG is always there)."""
+    return png_or_reason(d)[0]
 
 
 def fallback_svg(d: Diagram) -> str:
     """A readable map without Graphviz: factors on a circle, signed arrows, a loop legend."""
+    d = bounded(d)
     n = max(len(d.nodes), 1)
-    radius = 90 + 28 * n
+    radius = min(90 + 28 * n, FALLBACK_MAX_RADIUS)
+    legend_lines = _legend(d)
     cx = cy = radius + 110
     width, legend_top = 2 * cx, 2 * cy
-    height = legend_top + 24 * len(d.loops) + 20
+    height = legend_top + 24 * len(legend_lines) + 20
     pos = [
         (cx + radius * math.cos(2 * math.pi * i / n - math.pi / 2),
          cy + radius * math.sin(2 * math.pi * i / n - math.pi / 2))
@@ -112,8 +209,11 @@ def fallback_svg(d: Diagram) -> str:
         # Stop short of the boxes and bend a little, so A→B and B→A don't overlap.
         sx, sy, ex, ey = x1 + ux * 60, y1 + uy * 22, x2 - ux * 60, y2 - uy * 22
         mx, my = (sx + ex) / 2 - uy * 25, (sy + ey) / 2 + ux * 25
+        if link.source == link.target:  # a self-link: a small loop over the box
+            sx, sy, ex, ey = x1 - 30, y1 - 18, x1 + 30, y1 - 18
+            mx, my = x1, y1 - 70
         plus = link.polarity == "+"
-        colour = POSITIVE_COLOUR if plus else NEGATIVE_COLOUR
+        colour = _colour(link.polarity)
         dash = "" if plus else ' stroke-dasharray="6 4"'
         out.append(
             f'<path d="M{sx:.1f},{sy:.1f} Q{mx:.1f},{my:.1f} {ex:.1f},{ey:.1f}" fill="none"'
@@ -133,11 +233,10 @@ def fallback_svg(d: Diagram) -> str:
             f' font-family="Helvetica,Arial" font-size="12" text-anchor="middle">'
             f"<title>{escape(name)}</title>{escape(shown)}</text>"
         )
-    for row, loop in enumerate(d.loops):
-        path = " → ".join(d.nodes[i] for i in loop.nodes)
+    for row, line in enumerate(legend_lines):
         out.append(
             f'<text x="20" y="{legend_top + 24 * row:.0f}" font-family="Helvetica,Arial"'
-            f' font-size="12">{escape(f"{loop.label}: {path}")}</text>'
+            f' font-size="12">{escape(line)}</text>'
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
