@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 # System packages, from Debian when we are root: Graphviz draws the causal maps (a plain SVG
 # without it), Pango lets WeasyPrint print the PDF summary, poppler-utils checks PDFs in the tests,
 # Chromium runs Microsoft's Adaptive Cards renderer in the tests (Playwright never downloads one).
-DEBIAN_PACKAGES := graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium
+# HAProxy is the reverse proxy of the several-instances test, Prometheus' promtool checks /metrics
+# and deploy/prometheus/ (the package's service is not started: only its promtool is used).
+DEBIAN_PACKAGES := graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium haproxy prometheus
 system-deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done 2>/dev/null); \
 	if ! command -v dpkg >/dev/null 2>&1; then \
@@ -18,7 +20,7 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing Debian packages:" $$missing; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
-	      || echo "Could not install $$missing: causal maps will be plain SVG, PDF summaries may be unavailable, the card renderer tests skip (and fail in CI)."; \
+	      || echo "Could not install $$missing: causal maps will be plain SVG, PDF summaries may be unavailable, the card renderer, proxy and promtool tests skip (and fail in CI)."; \
 	  else \
 	    echo "Missing Debian packages ($$missing) and this user cannot install them: causal maps will be plain SVG, PDF summaries may be unavailable, the card renderer tests skip (apt-get install $$missing)."; \
 	  fi; \
