@@ -13,7 +13,8 @@ import uuid
 from handlers.context import Context, Refusal
 from handlers.conversation import Router
 from handlers.messages import Destination, Export, message
-from handlers.model import Role, Series, Session, SessionStatus, id_of
+from handlers.model import Role, Series, Session, id_of
+from handlers.reports import session_to_summarise
 from prompts.catalog import LANGUAGES, words
 
 FORMATS = ("pdf", "docx", "html", "md", "csv", "json")  # what bot.export renders; pdf first
@@ -45,12 +46,11 @@ def _format_named(word: str) -> str | None:
 
 
 async def _latest_session(ctx: Context) -> Session:
-    """The session the team last worked in: the newest one that started, else the newest."""
-    sessions = await ctx.uow.sessions.for_team(ctx.team_id)
-    started = [s for s in sessions if s.status != SessionStatus.DRAFT]
-    if not sessions:
+    """The running session, else the last one that took place: what `summary` shows."""
+    session = await session_to_summarise(ctx.uow, ctx.team_id)
+    if session is None:
         raise Refusal("exporting.nothing")
-    return (started or sessions)[-1]
+    return session
 
 
 async def export(ctx: Context, args: str) -> None:

@@ -38,16 +38,21 @@ from handlers.model import (
     Round,
     RoundStatus,
     Session,
+    SessionStatus,
     Team,
     Workspace,
     id_of,
 )
+from handlers.plan import moment_text
 from handlers.ports import UnitOfWork
 from handlers.round_prompts import round_prompt
 from prompts.catalog import t
 
-# Outbox kinds that count as nudges (for the daily cap and the digest's counts).
+# Outbox kinds that are nudges (reported by the demo and the quarter's timeline).
 NUDGE_KINDS = ("round_open", "closing_soon", "checkin", "overdue")
+# Those the daily cap counts and moves. A round's question is not a reminder: it never counts
+# and is never pushed to another day (the round's plan is laid so that it reaches everyone).
+CAPPED_KINDS = ("closing_soon", "checkin", "overdue")
 SNOOZE = timedelta(days=3)
 CHECK_IN_HOUR = time(9, 0)
 
@@ -87,9 +92,9 @@ async def plan(
     person_id = id_of(person)
     etiquette = etiquette_of(person, policy)
     when = etiquette.next_slot(wanted)
-    for _ in range(60):  # the cap pushes to the next working day; two months is plenty
+    for _ in range(60 if kind in CAPPED_KINDS else 0):  # the cap moves to the next working day
         start, end = etiquette.day_bounds(etiquette.local_day(when))
-        if await uow.outbox.count_nudges(person_id, start, end, NUDGE_KINDS) < policy.daily_cap:
+        if await uow.outbox.count_nudges(person_id, start, end, CAPPED_KINDS) < policy.daily_cap:
             break
         when = etiquette.next_slot(end)
     nudge = {"type": kind, **spec}
@@ -213,6 +218,8 @@ async def prepare(
             return Skip("superseded")
     if kind in ("round_open", "closing_soon"):
         outcome = await _round_nudge(uow, person, spec, kind)
+    elif kind == "session_reminder":
+        outcome = await _session_reminder(uow, person, spec)
     elif kind in ("checkin", "overdue"):
         outcome = await _commitment_nudge(uow, person, spec, kind)
     else:
@@ -222,7 +229,10 @@ async def prepare(
     # … then whether now is a good moment for this person.
     etiquette = etiquette_of(person, policy)
     if not etiquette.allows(now):  # fell due while we were down, in someone's evening
-        return Later(etiquette.next_slot(now))
+        later = etiquette.next_slot(now)
+        if kind == "round_open" and await _round_closes_by(uow, spec, later):
+            return outcome  # a round's question is never held past its round's close
+        return Later(later)
     if kind == "overdue":
         waiting = await _after_the_check_in(uow, spec, now, etiquette, policy)
         if waiting is not None:
@@ -242,6 +252,26 @@ async def _after_the_check_in(
     if sent is not None and now - sent >= policy.overdue_after:
         return None
     return Later(etiquette.next_slot(max(now, (sent or now) + policy.overdue_after)))
+
+
+async def _round_closes_by(uow: UnitOfWork, spec: dict[str, Any], moment: datetime) -> bool:
+    rnd = await uow.get(Round, int(spec["round_id"]))
+    return rnd is not None and rnd.closes_at is not None and rnd.closes_at <= moment
+
+
+async def _session_reminder(uow: UnitOfWork, person: Person, spec: dict[str, Any]) -> Outcome:
+    """The working day before a live session: its coordinator is reminded to start it."""
+    session = await uow.get(Session, int(spec["session_id"]))
+    if session is None or session.status != SessionStatus.DRAFT or session.starts_at is None:
+        return Skip("session_gone")
+    lang = person.locale
+    when = moment_text(lang, session.starts_at, person.timezone)
+    return Ready(
+        message(
+            Heading(t(lang, "sessions.reminder_heading", title=session.title)),
+            Text(t(lang, "sessions.reminder", title=session.title, when=when)),
+        )
+    )
 
 
 async def _open_round(uow: UnitOfWork, round_id: int) -> tuple[Session, Round] | None:

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, replace
+from typing import Any
 
 from handlers.commitments import mode_label, status_label
 from handlers.lookup import category_label, round_title
 from handlers.loops import Bounds, Loop
 from handlers.messages import Heading, Message, Text, message
 from handlers.model import (
+    Factor,
     ForceDirection,
     IcebergLevel,
+    Link,
     Person,
+    Polarity,
     RoundKind,
     Session,
+    SessionStatus,
     Theme,
     id_of,
 )
@@ -45,7 +50,7 @@ from handlers.summary import (
     Summary,
     ThemeSummary,
 )
-from handlers.systems import leverage_questions, team_map
+from handlers.systems import TeamMap, leverage_questions, map_of, team_map
 from prompts.catalog import t
 
 EXAMPLES_PER_THEME = 3
@@ -61,6 +66,84 @@ def small_groups_merged(counts: Counter[str], other: str) -> Counter[str]:
     for name, count in counts.items():
         merged[name if count >= SMALLEST_GROUP else other] += count
     return merged
+
+
+async def session_to_summarise(uow: UnitOfWork, team_id: int) -> Session | None:
+    """The running session, else the last one that took place; never a draft, never one that
+    did not take place (`summary` and `export` both mean this one)."""
+    sessions = await uow.sessions.for_team(team_id)
+    running = [s for s in sessions if s.status == SessionStatus.OPEN]
+    closed = [s for s in sessions if s.status == SessionStatus.CLOSED]
+    chosen = running or closed
+    return chosen[-1] if chosen else None
+
+
+async def took_part(uow: UnitOfWork, session: Session) -> bool:
+    """Did anyone do anything in this session: an answer, a dot, a link, an actor, a force,
+    a commitment? (The review of earlier commitments alone is not taking part.)"""
+    session_id = id_of(session)
+    rounds = [r for r in await uow.sessions.rounds(session_id) if r.id is not None]
+    if await uow.sessions.contributions([id_of(r) for r in rounds]):
+        return True
+    for rnd in rounds:
+        if rnd.kind == RoundKind.VOTE and await uow.sessions.votes(id_of(rnd)):
+            return True
+    if await uow.commitments.for_session(session_id):
+        return True
+    if await uow.sessions.actors(session_id) or await uow.sessions.forces(session_id):
+        return True
+    return any(lk.session_id == session_id for lk in await uow.causal.links(session.team_id))
+
+
+async def snapshot_map(uow: UnitOfWork, session: Session) -> dict[str, Any]:
+    """The team's causal map as it stands now, to keep with a session that closes."""
+    factors = await uow.causal.factors(session.team_id)
+    links = await uow.causal.links(session.team_id)
+    return {
+        "factors": [
+            {"id": f.id, "name": f.name, "key": f.key, "steerable": f.steerable} for f in factors
+        ],
+        "links": [
+            {
+                "source": lk.source_id,
+                "target": lk.target_id,
+                "polarity": lk.polarity.value,
+                "delay": lk.delay,
+                "session": lk.session_id,  # drawn in this session, or an earlier one
+            }
+            for lk in links
+        ],
+    }
+
+
+async def session_map(uow: UnitOfWork, session: Session, bounds: Bounds | None = None) -> TeamMap:
+    """The map a session shows: the team's as it is while the session runs; once closed, the
+    one kept at its close (links drawn later are not this session's)."""
+    if session.status not in (SessionStatus.CLOSED, SessionStatus.NOT_HELD):
+        return await team_map(uow, session.team_id, bounds)
+    kept = session.map_snapshot
+    if kept is None:  # closed before sessions kept their map: the links drawn up to it
+        now = await team_map(uow, session.team_id, bounds)
+        upto = id_of(session)
+        earlier = [lk for lk in now.links if lk.session_id is None or lk.session_id <= upto]
+        return map_of(now.factors, earlier, bounds)
+    team_id = session.team_id
+    factors = [
+        Factor(team_id, f["name"], f["key"], id=f["id"], steerable=bool(f.get("steerable")))
+        for f in kept["factors"]
+    ]
+    links = [
+        Link(
+            team_id,
+            lk["source"],
+            lk["target"],
+            Polarity(lk["polarity"]),
+            bool(lk["delay"]),
+            session_id=lk["session"],
+        )
+        for lk in kept["links"]
+    ]
+    return map_of(factors, links, bounds)
 
 
 async def scrubber_for(uow: UnitOfWork, session: Session, lang: str) -> NameScrubber:
@@ -147,7 +230,7 @@ async def build_summary(
         key=lambda th: -th.votes,
     )
 
-    tm = await team_map(uow, session.team_id, bounds)
+    tm = await session_map(uow, session, bounds)
     names = {f.id: scrub(f.name) for f in tm.factors}
     links = tuple(
         CausalLinkSummary(

@@ -19,7 +19,15 @@ from handlers.messages import (
     Text,
     message,
 )
-from handlers.model import Contribution, Round, RoundKind, RoundStatus, Session, id_of
+from handlers.model import (
+    Contribution,
+    Round,
+    RoundKind,
+    RoundStatus,
+    Session,
+    SessionMode,
+    id_of,
+)
 from handlers.overview import field_message
 from handlers.round_prompts import round_prompt
 from handlers.systems import map_message
@@ -28,7 +36,8 @@ from prompts.catalog import t
 
 async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> None:
     rnd.status = RoundStatus.OPEN
-    rnd.opens_at = ctx.now
+    if session.mode == SessionMode.LIVE or rnd.opens_at is None:
+        rnd.opens_at = ctx.now  # an async round keeps its planned times
     lang = session.locale
     heading = Heading(
         t(lang, "rounds.opened", position=rnd.position, total=total, title=round_title(lang, rnd))
@@ -75,6 +84,8 @@ async def close_round(ctx: Context, session: Session, rnd: Round) -> None:
     rnd.closes_at = ctx.now
     if rnd.kind in (RoundKind.CHECKIN, RoundKind.REFLECT):
         contributions = await ctx.uow.sessions.contributions([rnd.id] if rnd.id else [])
+        if not contributions:
+            return  # nothing to show: no "0 answers from 0 people" in the channel
         await _to_channel(
             ctx, session, rnd, "reveal", await reveal(ctx, session, rnd, contributions)
         )
@@ -84,6 +95,13 @@ async def close_round(ctx: Context, session: Session, rnd: Round) -> None:
     elif rnd.kind == RoundKind.OVERVIEW:
         await _to_channel(ctx, session, rnd, "reveal", await field_message(ctx.uow, session))
     elif rnd.kind == RoundKind.VOTE:
+        if not any((await ctx.uow.sessions.vote_counts(id_of(rnd))).values()):
+            # No dots: the team chose nothing, and the channel must not say it did.
+            if await vote_flow.themes_for(ctx, session, rnd):
+                await _to_channel(
+                    ctx, session, rnd, "reveal", message(Text(t(session.locale, "rounds.no_dots")))
+                )
+            return
         await _to_channel(ctx, session, rnd, "reveal", await vote_flow.results(ctx, session, rnd))
     elif rnd.kind == RoundKind.COMMIT:
         await _to_channel(ctx, session, rnd, "reveal", await commitments_message(ctx, session))

@@ -29,10 +29,12 @@ from handlers.model import (
     Person,
     Role,
     Session,
+    SessionMode,
     Team,
     Workspace,
     id_of,
 )
+from handlers.plan import team_calendar
 from handlers.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from prompts.catalog import t
 
@@ -43,7 +45,7 @@ DIGEST_TIME = time(9, 0)
 
 @dataclass
 class TickReport:
-    started: list[int] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)  # or, live ones, closed as not held
     advanced: list[int] = field(default_factory=list)
     digests: int = 0
 
@@ -111,7 +113,13 @@ async def _in_own_transaction(
             ctx = await acting_for(uow, clock, session, bounds, policy)
             if ctx is None:
                 return False
-            if step == "start":
+            if step == "start" and session.mode == SessionMode.LIVE:
+                # A live session is started by its coordinator in the meeting, never by the
+                # clock; not started by the end of its day, it did not take place.
+                if not _day_over(ctx, session):
+                    return False
+                await session_flow.not_started(ctx, session)
+            elif step == "start":
                 await session_flow.begin(ctx, session)
             else:
                 await session_flow.advance_session(ctx, session)
@@ -120,6 +128,13 @@ async def _in_own_transaction(
     except Exception:  # one session's trouble must not stop the others
         log.exception("the schedule could not %s session %s", step, session_id)
         return False
+
+
+def _day_over(ctx: Context, session: Session) -> bool:
+    assert session.starts_at is not None
+    calendar = team_calendar(ctx.workspace, ctx.policy)
+    _start, end = calendar.day_bounds(calendar.local_day(session.starts_at))
+    return ctx.now >= end
 
 
 async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: NudgePolicy) -> int:

@@ -49,7 +49,8 @@ async def build_series_summary(
         (
             s
             for s in await uow.sessions.for_team(series.team_id)
-            if s.series_id == series.id and s.status != SessionStatus.DRAFT
+            # Held ones only: a session nobody took part in has no figures to show.
+            if s.series_id == series.id and s.status in (SessionStatus.OPEN, SessionStatus.CLOSED)
         ),
         key=lambda s: (held_on(s, today), s.id or 0),
     )

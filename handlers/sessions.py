@@ -3,13 +3,11 @@ closes with the team's summary. Only coordinators steer; everyone can see where 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
-
-from dateutil.rrule import rrulestr
+from datetime import datetime, timedelta
 
 from handlers import assist
 from handlers import rounds as round_flow
+from handlers import series as series_flow
 from handlers.commitments import review
 from handlers.context import MAX_TITLE, Context, Refusal, clean_text, yes_or_no
 from handlers.conversation import Router, no_args
@@ -34,25 +32,22 @@ from handlers.model import (
     RoundStatus,
     Series,
     Session,
+    SessionMode,
     SessionStatus,
     id_of,
 )
 from handlers.people import ensure_members
-from handlers.reports import summary_message
+from handlers.plan import WORKING_DAYS, moment_text, move_text
+from handlers.reports import session_to_summarise, snapshot_map, summary_message, took_part
+from handlers.series import RECURRENCES, next_occurrence, series_rule
 from handlers.when import parse_moment
-from prompts.catalog import LANGUAGES, language, t
+from prompts.catalog import LANGUAGES, language, t, words
 from prompts.formats import SessionFormat, custom_format, formats
 
 MAX_VOTE_BUDGET = 20
-# How long each round stays open, in days, when the session is planned ahead.
-ROUND_LENGTHS = {"1": 1, "2": 2, "3": 3, "7": 7}
-# Recurring series, as iCalendar RRULEs (the scheduler reads them).
-RECURRENCES = {
-    "none": "",
-    "weekly": "FREQ=WEEKLY;INTERVAL=1",
-    "biweekly": "FREQ=WEEKLY;INTERVAL=2",
-    "monthly": "FREQ=MONTHLY;INTERVAL=1",
-}
+# How long each round stays open when the session runs async (in working days: plan.py).
+ROUND_LENGTHS = WORKING_DAYS
+MODES = tuple(m.value for m in SessionMode)
 
 
 def _format(values: dict[str, str]) -> SessionFormat:
@@ -99,13 +94,29 @@ def _starts_at(values: dict[str, str], ctx: Context) -> datetime | None:
     return when
 
 
-def _round_length(values: dict[str, str]) -> timedelta | None:
+def _round_days(values: dict[str, str]) -> int | None:
+    """Working days per round (async), or None when not given."""
     word = values.get("round_length", "").strip()
     if not word:
         return None
     if word not in ROUND_LENGTHS:
         raise Refusal("errors.unknown_round_length")
-    return timedelta(days=ROUND_LENGTHS[word])
+    return ROUND_LENGTHS[word]
+
+
+def _mode(values: dict[str, str], planned: bool) -> SessionMode:
+    """`live` (in a meeting, moved on by `next`) or `async` (on a plan); by default async
+    when a round length is given, live otherwise."""
+    word = values.get("mode", "").strip().casefold()
+    if not word:
+        return SessionMode.ASYNC if planned else SessionMode.LIVE
+    for mode in SessionMode:
+        names = {mode.value} | {
+            w.casefold() for lang in LANGUAGES for w in words(lang, f"sessions.mode_words.{mode}")
+        }
+        if word in names:
+            return mode
+    raise Refusal("sessions.unknown_mode")
 
 
 def new_session_form(lang: str) -> Form:
@@ -144,13 +155,29 @@ def new_session_form(lang: str) -> Form:
                 tuple(Option(key, t(lang, f"sessions.recurrences.{key}")) for key in RECURRENCES),
                 optional=True,
             ),
+            Select(
+                "mode",
+                t(lang, "sessions.mode_label"),
+                tuple(Option(m, t(lang, f"sessions.modes.{m}")) for m in MODES),
+                optional=True,
+            ),
+            Select(
+                "on_holiday",
+                t(lang, "sessions.on_holiday_label"),
+                tuple(
+                    Option(key, t(lang, f"sessions.on_holiday.{key}"))
+                    for key in series_flow.ON_HOLIDAY
+                ),
+                optional=True,
+            ),
         ),
         t(lang, "sessions.create"),
     )
 
 
 async def create(ctx: Context, values: dict[str, str]) -> None:
-    """A new session for the team, in draft until a coordinator starts it."""
+    """A new session for the team, in draft until a coordinator starts it (live) or its time
+    comes (async). Everything is checked before anything is stored; the reply shows the plan."""
     if await ctx.uow.sessions.current_for_team(ctx.team_id) is not None:
         raise Refusal("errors.session_exists")
     title = clean_text(values.get("title", ""), MAX_TITLE)
@@ -159,22 +186,31 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
     lang_word = values.get("language", "").strip().lower()
     if lang_word and lang_word not in LANGUAGES:
         raise Refusal("errors.unknown_language", languages=", ".join(LANGUAGES))
-    recurrence = values.get("recurrence", "").strip() or "none"
-    if recurrence not in RECURRENCES:
-        raise Refusal("errors.unknown_recurrence")
+    recurrence = series_flow.recurrence_of(values.get("recurrence", ""))
+    on_holiday = series_flow.holiday_rule_of(values.get("on_holiday", ""))
     rule = values.get("rrule", "").strip().removeprefix("RRULE:") or RECURRENCES[recurrence]
     starts_at = _starts_at(values, ctx)
+    days = _round_days(values)
+    mode = _mode(values, planned=days is not None)
+    if rule and starts_at is None:
+        # A series repeats from its first session's time: without one it could never repeat.
+        raise Refusal("sessions.series_needs_time")
+    if mode == SessionMode.ASYNC and starts_at is None:
+        raise Refusal("sessions.async_needs_time")
+    anonymous = _flag(values, "anonymous", True)
+    budget = _budget(values)
     series_id = None
+    timezone = ctx.person.timezone
     if rule:
-        timezone = ctx.person.timezone
-        anchored = series_rule(rule, starts_at or ctx.now, timezone)
+        assert starts_at is not None
+        anchored = series_rule(rule, starts_at, timezone)
         try:
             next_occurrence(anchored, ctx.now)
         except (ValueError, TypeError):
             raise Refusal("errors.unknown_recurrence") from None
-        series_id = await ctx.uow.store(
-            Series(ctx.team_id, title, fmt.key, anchored[:512], timezone)
-        )
+        series = Series(ctx.team_id, title, fmt.key, anchored[:512], timezone, on_holiday)
+        series.round_days = (days or 1) if mode == SessionMode.ASYNC else None
+        series_id = await ctx.uow.store(series)
     session = Session(
         team_id=ctx.team_id,
         title=title,
@@ -182,18 +218,25 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
         format=fmt.key,
         created_by=ctx.person_id,
         locale=language(lang_word or ctx.workspace.locale),
-        anonymous=_flag(values, "anonymous", True),
-        vote_budget=_budget(values),
+        anonymous=anonymous,
+        vote_budget=budget,
         starts_at=starts_at,
         series_id=series_id,
         created_at=ctx.now,
+        mode=mode,
+        occurrence=starts_at if series_id is not None else None,
     )
     session_id = await ctx.uow.store(session)
     members = values.get("members", "").replace(",", " ").split()
     if not members:  # nobody chosen: the channel's people, as the platform says
         members = [pid for pid, _name in await ctx.roster(ctx.require_team().channel_id)]
     await ensure_members(ctx, members)
-    length = _round_length(values)
+    plan = None
+    if mode == SessionMode.ASYNC:
+        plan = await series_flow.plan_for(ctx, session, len(fmt.rounds), days or 1)
+        if plan is None:  # the Refusal rolls everything above back
+            raise Refusal("sessions.unplannable")
+        session.starts_at = plan.starts_at
     for position, spec in enumerate(fmt.rounds, start=1):
         rnd = Round(
             session_id,
@@ -203,13 +246,22 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
             list(spec.categories),
             spec.pillar,
         )
-        if session.starts_at is not None and length is not None:
-            # The plan the scheduler follows: one round after the other.
-            rnd.opens_at = session.starts_at + (position - 1) * length
-            rnd.closes_at = rnd.opens_at + length
+        if plan is not None:  # the plan the scheduler follows
+            rnd.opens_at, rnd.closes_at = plan.slots[position - 1]
         ctx.uow.add(rnd)
     names = ", ".join(round_title(ctx.lang, r) for r in await _rounds_after_flush(ctx, session_id))
-    ctx.say("sessions.created", title=title, rounds=names, count=len(fmt.rounds))
+    lines = [ctx.t("sessions.created", title=title, rounds=names, count=len(fmt.rounds))]
+    if plan is not None:
+        lines.append(ctx.t("sessions.created_async"))
+        lines += [move_text(ctx.lang, m) for m in plan.moves]
+        lines += series_flow.plan_lines(ctx.lang, plan, timezone)
+    elif starts_at is not None:
+        when = moment_text(ctx.lang, starts_at, timezone)
+        lines.append(ctx.t("sessions.created_live", when=when))
+        await series_flow.plan_reminder(ctx, session)
+    if series_id is not None:
+        lines.append(ctx.t(f"sessions.created_series.{recurrence}"))
+    ctx.reply(message(*(Text(line) for line in lines)))
 
 
 async def _rounds_after_flush(ctx: Context, session_id: int) -> list[Round]:
@@ -268,7 +320,10 @@ async def advance_session(ctx: Context, session: Session) -> Round | None:
 
 
 async def end(ctx: Context) -> None:
-    session = await require_session(ctx)
+    """Only the running session ends: a prepared one (next week's) is never closed by this."""
+    session = await ctx.uow.sessions.current_for_team(ctx.team_id)
+    if session is None or session.status != SessionStatus.OPEN:
+        raise Refusal("sessions.nothing_to_end")
     current = await current_round(ctx, session)
     if current is not None:
         await round_flow.close_round(ctx, session, current)
@@ -281,10 +336,18 @@ async def _finish(ctx: Context, session: Session) -> None:
     for rnd in await ctx.uow.sessions.rounds(session_id):
         if rnd.status == RoundStatus.PENDING:
             rnd.status = RoundStatus.CLOSED
-    session.status = SessionStatus.CLOSED
+    held = await took_part(ctx.uow, session)
+    session.status = SessionStatus.CLOSED if held else SessionStatus.NOT_HELD
     session.closed_at = ctx.now
+    # The map as it stands now is this session's for good (its summary and exports).
+    session.map_snapshot = await snapshot_map(ctx.uow, session)
     await ctx.uow.flush()  # closed, for the queries that follow
-    await plan_next_in_series(ctx, session)
+    await series_flow.plan_next(ctx, session)
+    if not held:
+        # Nothing to sum up: no summary, no empty figures; the coordinator decides what next.
+        await series_flow.ask_to_keep(ctx, session)
+        ctx.say("sessions.not_held", title=session.title)
+        return
     await ctx.post(
         Destination.channel(session.team_id),
         await summary_message(ctx.uow, session, bounds=ctx.bounds),
@@ -298,52 +361,19 @@ async def _finish(ctx: Context, session: Session) -> None:
     ctx.say("sessions.closed", title=session.title)
 
 
-def series_rule(rule: str, start: datetime, timezone: str) -> str:
-    """An RRULE anchored at the first session's local start (kept in local time across DST)."""
-    local = start.astimezone(ZoneInfo(timezone))
-    return f"DTSTART;TZID={timezone}:{local:%Y%m%dT%H%M%S}\nRRULE:{rule}"
-
-
-def next_occurrence(rule: str, after: datetime) -> datetime | None:
-    """The series' next start after `after`, in UTC."""
-    found = rrulestr(rule).after(after.astimezone(UTC), inc=False)
-    return None if found is None else found.astimezone(UTC)
+async def not_started(ctx: Context, session: Session) -> None:
+    """A live session nobody started by the end of its day did not take place."""
+    for rnd in await ctx.uow.sessions.rounds(id_of(session)):
+        rnd.status = RoundStatus.CLOSED
+    session.status = SessionStatus.NOT_HELD
+    session.closed_at = ctx.now
+    await ctx.uow.flush()
+    await series_flow.plan_next(ctx, session)
+    await series_flow.ask_to_keep(ctx, session)
 
 
 async def plan_next_in_series(ctx: Context, session: Session) -> Session | None:
-    """When a session of a series closes, the next one is prepared for its date, with the same
-    question, format, people and round plan; the schedule starts it then."""
-    if session.series_id is None or session.starts_at is None:
-        return None
-    series = await ctx.uow.get(Series, session.series_id)
-    if series is None or not series.rrule.startswith("DTSTART"):
-        return None
-    when = next_occurrence(series.rrule, max(session.starts_at, ctx.now))
-    if when is None:
-        return None
-    follow = Session(
-        team_id=session.team_id,
-        title=session.title,
-        question=session.question,
-        format=session.format,
-        created_by=session.created_by,
-        locale=session.locale,
-        anonymous=session.anonymous,
-        vote_budget=session.vote_budget,
-        starts_at=when,
-        series_id=session.series_id,
-        created_at=ctx.now,
-    )
-    follow_id = await ctx.uow.store(follow)
-    for rnd in await ctx.uow.sessions.rounds(id_of(session)):
-        planned = Round(
-            follow_id, rnd.position, rnd.kind, rnd.name, list(rnd.categories), rnd.pillar
-        )
-        if rnd.opens_at and rnd.closes_at and session.starts_at:
-            planned.opens_at = when + (rnd.opens_at - session.starts_at)
-            planned.closes_at = when + (rnd.closes_at - session.starts_at)
-        ctx.uow.add(planned)
-    return follow
+    return await series_flow.plan_next(ctx, session)
 
 
 async def status(ctx: Context) -> None:
@@ -378,7 +408,11 @@ async def status(ctx: Context) -> None:
 
 
 async def summary(ctx: Context) -> None:
-    session = await _latest_session(ctx)
+    """The running session's summary so far, else the last one that took place; never a
+    draft's."""
+    session = await session_to_summarise(ctx.uow, ctx.team_id)
+    if session is None:
+        raise Refusal("sessions.no_summary_yet")
     ctx.reply(await summary_message(ctx.uow, session, ctx.lang, ctx.bounds))
 
 
@@ -408,3 +442,6 @@ router.command("next", role=Role.COORDINATOR)(no_args(advance))
 router.command("end", role=Role.COORDINATOR)(no_args(end))
 router.command("status", in_dm=True)(no_args(status))
 router.command("summary", in_dm=True)(no_args(summary))
+# Asked after a session nobody took part in (by DM): does the series go on?
+router.action("series_keep")(series_flow.keep)
+router.action("series_stop")(series_flow.stop)

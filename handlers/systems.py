@@ -287,6 +287,11 @@ class TeamMap:
 async def team_map(uow: UnitOfWork, team_id: int, bounds: Bounds | None = None) -> TeamMap:
     factors = list(await uow.causal.factors(team_id))
     links = list(await uow.causal.links(team_id))
+    return map_of(factors, links, bounds)
+
+
+def map_of(factors: list[Factor], links: list[Link], bounds: Bounds | None = None) -> TeamMap:
+    """A map and its loops from these factors and links (the team's, or a session's kept one)."""
     ids = [f.id for f in factors if f.id is not None]
     edges = [
         Edge(lk.source_id, lk.target_id, lk.polarity == Polarity.OPPOSITE, lk.delay) for lk in links

@@ -164,7 +164,8 @@ class SqlSessions(_Repo):
             sa.select(Session)
             .where(
                 t.sessions.c.team_id == team_id,
-                t.sessions.c.status != SessionStatus.CLOSED.value,
+                # Preparing or running (not closed, nor one that did not take place).
+                t.sessions.c.status.in_((SessionStatus.DRAFT.value, SessionStatus.OPEN.value)),
             )
             .order_by(t.sessions.c.id.desc())
             .limit(1)

@@ -436,7 +436,8 @@ async def test_a_session_planned_ahead_gets_a_round_plan(app: App, clock: Manual
         session = (await uow.sessions.for_team(1))[0]  # refused tries use up ids on PostgreSQL
         rounds = await uow.sessions.rounds(session.id or 0)
     assert session.starts_at == start.replace(microsecond=0)
+    # Two working days each, from Wednesday 10:00: to Friday, then over the weekend to Tuesday.
     assert [(r.opens_at, r.closes_at) for r in rounds][:2] == [
         (session.starts_at, session.starts_at + timedelta(days=2)),
-        (session.starts_at + timedelta(days=2), session.starts_at + timedelta(days=4)),
+        (session.starts_at + timedelta(days=2), session.starts_at + timedelta(days=6)),
     ]

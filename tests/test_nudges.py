@@ -196,7 +196,10 @@ async def test_a_series_keeps_its_local_time_across_dst(app: App, clock: ManualC
             starts_at=first.isoformat(),
             recurrence="biweekly",
         )
+        # A live series: the coordinator starts it in the meeting, never the clock.
         await run_until(d, clock, first + timedelta(hours=1), timedelta(hours=1))
+        assert "begonnen" in await d.cmd("Sanne", "start")
+        await d.cmd("Ahmed", "add", "goed")
         assert "is gesloten" in await d.cmd("Sanne", "end")
         async with app.uow() as uow:
             team_id = (await uow.directory.team_by_channel(1, d.channel)).id  # type: ignore[union-attr]
