@@ -1,6 +1,7 @@
 """APScheduler fires the ticks; it is not the store of what is due (the database is).
 
-Interval jobs, no arguments, nothing pickled: send what is due in the outbox, run the
+Interval jobs, no arguments, nothing pickled: handle deliveries that were kept but not handled
+(a crash, a database blip between the 200 and the work), send what is due in the outbox, run the
 assistant's jobs (a lane of their own, so a slow model never delays a round's messages), and
 move the clock of sessions (starts, round closes, series, the Monday digest). Both run once right
 away, so what fell due while the process was down goes out within a minute of a restart.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -18,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Settings
 from bot.outbox import OutboxDispatcher
 from bot.wiring import App
+from handlers.ports import Roster
 from handlers.schedule import tick
 
 # A tick skipped because the previous one still runs is expected under load, not a warning.
@@ -34,6 +36,7 @@ class Ticks:
         dispatcher: OutboxDispatcher,
         settings: Settings,
         assistant: OutboxDispatcher | None = None,
+        rosters: Mapping[str, Roster] | None = None,
     ) -> None:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.dispatchers = [d for d in (dispatcher, assistant) if d is not None]
@@ -46,11 +49,21 @@ class Ticks:
             if assistant is not None:
                 await assistant.drain()
 
+        first = [True]
+
+        async def handle_kept() -> None:
+            # At start this worker's own deliveries from before (it died with them), then
+            # whatever another worker left when its lease ran out.
+            own, first[0] = first[0], False
+            while await app.coulisse.handle_kept(own=own, rosters=rosters):
+                own = False
+
         async def move_sessions() -> None:
             await tick(app.uow, app.coulisse.clock, app.coulisse.bounds, app.coulisse.policy)
 
         now = datetime.now(UTC)
         jobs = [
+            (handle_kept, settings.outbox_interval, "intake"),
             (send_due, settings.outbox_interval, "outbox"),
             (move_sessions, settings.tick_interval, "tick"),
         ]

@@ -91,6 +91,7 @@ async def running(
         teams = build_teams(settings, app)
         senders[Platform.TEAMS] = teams.sender
     holder = lease_holder(settings.instance or str(port))  # a restart takes back its rows
+    app.coulisse.worker = holder.name  # and the deliveries it kept but did not handle
     dispatcher, assistant = outbox_lanes(app, Delivery(app.uow, senders), settings, holder)
     web_app = make_web_app(app, slack, teams)
     if teams is not None:  # causal maps for Teams' cards; the access log leaves out the token
@@ -105,7 +106,8 @@ async def running(
 
         socket_mode = AsyncSocketModeHandler(slack.app, settings.slack_app_token)
         await socket_mode.connect_async()
-    ticks = Ticks(app, dispatcher, settings, assistant=assistant)
+    rosters = {Platform.SLACK.value: slack.channel_members} if slack is not None else {}
+    ticks = Ticks(app, dispatcher, settings, assistant=assistant, rosters=rosters)
     ticks.start()
     try:
         yield app, slack, runner
@@ -114,6 +116,8 @@ async def running(
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()
+        if slack is not None:
+            await slack.close()
         if teams is not None:
             await teams.close()
         await app.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from handlers.drafts import Completion, Task
 from handlers.model import (
@@ -190,6 +190,44 @@ class Inbox(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery kept before its acknowledgement (handlers/intake.py), until handled."""
+
+    id: int
+    event: dict[str, Any]
+    attempts: int
+
+
+class Intake(Protocol):
+    async def keep(
+        self, key: str, platform: str, event: dict[str, Any], now: datetime, worker: str,
+        lease_until: datetime,
+    ) -> int | None:  # fmt: skip
+        """Store a delivery, leased to the worker that will handle it now: its id, or None
+        when a delivery with this key is already waiting (the platform sent it again)."""
+        ...
+
+    async def done(self, delivery_id: int) -> None:
+        """Handled: gone, in the transaction that had its effect."""
+        ...
+
+    async def claim(
+        self,
+        now: datetime,
+        worker: str,
+        lease_until: datetime,
+        limit: int,
+        *,
+        own_before: datetime | None = None,
+    ) -> Sequence[Delivery]:
+        """Deliveries nobody is handling (lease run out), and `worker`'s own kept before
+        `own_before` (it started again since), leased to `worker`; attempts counted."""
+        ...
+
+    async def waiting(self) -> int: ...
+
+
 class Assistance(Protocol):
     """What the LLM assistant drafted for a session, and what it cost."""
 
@@ -247,6 +285,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def inbox(self) -> Inbox: ...
+    @property
+    def intake(self) -> Intake: ...
     @property
     def conversations(self) -> ConversationRefs: ...
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 
 from handlers import (
@@ -19,6 +20,7 @@ from handlers import (
     contributions,
     exports,
     home,
+    intake,
     nudges,
     overview,
     people,
@@ -50,11 +52,23 @@ from handlers.messages import (
     outbox_row,
 )
 from handlers.model import InboundEvent, Platform, Role
-from handlers.ports import NO_ROSTER, Clock, Conflict, Roster, UnitOfWork, UnitOfWorkFactory
+from handlers.ports import (
+    NO_ROSTER,
+    Clock,
+    Conflict,
+    Delivery,
+    Roster,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from prompts.catalog import t
 
 CONFLICT_RETRIES = 2
 DOUBLE_CLICK = timedelta(seconds=2)  # the same click again within this counts once
+# Handling a delivery takes milliseconds; one whose worker died waits this long for another.
+# (A worker that starts again takes its own back at once.)
+INTAKE_LEASE = timedelta(seconds=30)
+INTAKE_ATTEMPTS = 5  # a delivery that failed this often is logged and let go, not retried forever
 
 log = logging.getLogger(__name__)
 
@@ -128,28 +142,51 @@ class Coulisse:
         *,
         assistant: bool = False,
         defaults: people.WorkspaceDefaults | None = None,
+        worker: str = "local",
     ) -> None:
         self.uow_factory = uow_factory
+        self.worker = worker  # this process's stable name, for the deliveries it keeps
+        self.started = clock.now()  # its deliveries from before were left by a previous run
         self.defaults = defaults or people.WorkspaceDefaults()
         self.clock = clock
         self.bounds = bounds or Bounds()
         self.policy = policy or NudgePolicy()
         self.assistant = assistant  # an LLM is configured (teams may still turn it off)
 
-    async def handle(self, event: Event, *, roster: Roster = NO_ROSTER) -> Outcome:
+    async def receive(self, event: Event) -> int | None:
+        """Keep a delivery before the platform hears that it arrived, in a transaction of its
+        own: its id, for `handle`; None when the same delivery is already waiting. Raises when
+        the database cannot keep it: then the platform must not get its 200."""
+        now = self.clock.now()
+        key = intake.key_of(event) or f"local:{uuid.uuid4()}"
+        async with self.uow_factory() as uow:
+            kept = await uow.intake.keep(
+                key[:255], event.actor.platform, intake.encode(event), now, self.worker,
+                now + INTAKE_LEASE,
+            )  # fmt: skip
+            await uow.commit()
+        return kept
+
+    async def handle(
+        self, event: Event, *, roster: Roster = NO_ROSTER, delivery: int | None = None
+    ) -> Outcome:
         """`roster` says who is in a channel, for decisions that need it (a new session's
-        people when none were chosen, the members of a team the bot was just added to)."""
+        people when none were chosen, the members of a team the bot was just added to).
+        `delivery`: the kept delivery (`receive`), let go in the same transaction."""
         for _attempt in range(CONFLICT_RETRIES):
             try:
-                return await self._handle_once(event, roster)
+                return await self._handle_once(event, roster, delivery)
             except Conflict:
                 log.info("a concurrent event stored the same first; trying again")
-        return await self._handle_once(event, roster)
+        return await self._handle_once(event, roster, delivery)
 
-    async def _handle_once(self, event: Event, roster: Roster) -> Outcome:
+    async def _handle_once(self, event: Event, roster: Roster, delivery: int | None) -> Outcome:
         async with self.uow_factory() as uow:
             if event.event_key and not await self._first(uow, event):
                 log.info("duplicate delivery ignored")
+                if delivery is not None:
+                    await uow.intake.done(delivery)
+                    await uow.commit()
                 return Outcome(duplicate=True, event_key=event.event_key)
             ctx = await people.resolve(
                 uow, self.clock, event.actor, event.place, self.bounds, self.defaults
@@ -163,12 +200,17 @@ class Coulisse:
                 await self._dispatch(ctx, event)
             except Refusal as refusal:
                 await uow.rollback()
+                if delivery is not None:  # a polite no is an answer too: handled
+                    await uow.intake.done(delivery)
+                    await uow.commit()
                 text = Text(t(lang, refusal.key, **refusal.params))
                 reply = Reply(To.ACTOR, Message((text,)))
                 return Outcome((reply,), lang, person_id, team_id, True, False, event.event_key)
             # The person may have chosen another language, or joined a team, just now.
             lang = ctx.lang
             team_id = ctx.team.id if ctx.team is not None else team_id
+            if delivery is not None:
+                await uow.intake.done(delivery)
             await uow.commit()
             replies = tuple(ctx.replies)
             return Outcome(replies, lang, person_id, team_id, False, False, event.event_key)
@@ -217,6 +259,44 @@ class Coulisse:
         if spec.role == Role.COORDINATOR:
             ctx.require_coordinator()
         await spec.flow(ctx, args)
+
+    async def handle_kept(
+        self, *, own: bool = False, rosters: Mapping[str, Roster] | None = None, limit: int = 50
+    ) -> int:
+        """Handle deliveries that were kept (and acknowledged) but not handled: their worker
+        died or the database went away in between. `own`: this worker's from before it started
+        again too. Their answers go to the person's DM (or the channel) through the outbox:
+        the request they answered is long gone. How many were taken."""
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            taken = await uow.intake.claim(
+                now,
+                self.worker,
+                now + INTAKE_LEASE,
+                limit,
+                own_before=self.started if own else None,
+            )
+            await uow.commit()
+        for kept in taken:
+            try:
+                await self._handle_kept(kept, rosters or {})
+            except Exception:  # its lease runs out and it is tried again, a few times
+                log.exception("a kept delivery could not be handled (attempt %d)", kept.attempts)
+        return len(taken)
+
+    async def _handle_kept(self, kept: Delivery, rosters: Mapping[str, Roster]) -> None:
+        if kept.attempts > INTAKE_ATTEMPTS:
+            log.error("a kept delivery failed %d times and is let go", kept.attempts - 1)
+            async with self.uow_factory() as uow:
+                await uow.intake.done(kept.id)
+                await uow.commit()
+            return
+        event = intake.decode(kept.event)
+        roster = rosters.get(event.actor.platform, NO_ROSTER)
+        outcome = await self.handle(event, roster=roster, delivery=kept.id)
+        for index, reply in enumerate(outcome.replies):
+            if reply.to != To.ACTED_ON:  # the message acted on is not ours to reach any more
+                await self.later(outcome, reply, index)
 
     async def later(self, outcome: Outcome, reply: Reply, index: int, wait: float = 0.0,
                     skip: int = 0) -> bool:  # fmt: skip

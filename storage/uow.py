@@ -37,7 +37,7 @@ from handlers.model import (
     Vote,
     Workspace,
 )
-from handlers.ports import Conflict
+from handlers.ports import Conflict, Delivery
 from storage import tables as t
 from storage import tracing
 from storage.privacy import SqlPrivacy
@@ -399,6 +399,60 @@ class SqlInbox(_Repo):
         return (await self.s.execute(stmt)).scalar() is not None
 
 
+class SqlIntake(_Repo):
+    async def keep(
+        self, key: str, platform: str, event: dict[str, Any], now: datetime, worker: str,
+        lease_until: datetime,
+    ) -> int | None:  # fmt: skip
+        stmt = (
+            insert_ignoring_duplicates(self.s, t.intake)
+            .values(
+                key=key,
+                platform=platform,
+                event=event,
+                received_at=now,
+                worker=worker,
+                lease_until=lease_until,
+                attempts=1,
+            )
+            .returning(t.intake.c.id)
+        )
+        return (await self.s.execute(stmt)).scalar()
+
+    async def done(self, delivery_id: int) -> None:
+        await self.s.execute(sa.delete(t.intake).where(t.intake.c.id == delivery_id))
+
+    async def claim(
+        self,
+        now: datetime,
+        worker: str,
+        lease_until: datetime,
+        limit: int,
+        *,
+        own_before: datetime | None = None,
+    ) -> Sequence[Delivery]:
+        i = t.intake.c
+        free = i.lease_until <= now
+        if own_before is not None:
+            free = sa.or_(free, sa.and_(i.worker == worker, i.received_at < own_before))
+        ids = sa.select(i.id).where(free)
+        ids = ids.order_by(i.id).limit(limit)
+        if self.s.bind.dialect.name == "postgresql":
+            ids = ids.with_for_update(skip_locked=True)
+        stmt = (
+            sa.update(t.intake)
+            .where(i.id.in_(ids.scalar_subquery()))
+            .values(worker=worker, lease_until=lease_until, attempts=i.attempts + 1)
+            .returning(i.id, i.event, i.attempts)
+        )
+        rows = (await self.s.execute(stmt)).all()
+        return sorted((Delivery(r.id, r.event, r.attempts) for r in rows), key=lambda d: d.id)
+
+    async def waiting(self) -> int:
+        count = sa.select(sa.func.count()).select_from(t.intake)
+        return int((await self.s.execute(count)).scalar_one())
+
+
 class SqlConversationRefs(_Repo):
     async def find(self, platform: str, scope: str, owner_id: int) -> ConversationRef | None:
         c = t.conversation_refs.c
@@ -495,6 +549,7 @@ class SqlUnitOfWork:
         self.causal = SqlCausalMap(self.session)
         self.outbox = SqlOutbox(self.session)
         self.inbox = SqlInbox(self.session)
+        self.intake = SqlIntake(self.session)
         self.conversations = SqlConversationRefs(self.session)
         self.privacy = SqlPrivacy(self.session)
         self.assistance = SqlAssistance(self.session)

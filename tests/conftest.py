@@ -173,6 +173,13 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float
 @pytest.fixture
 async def slack_stack(database_url: str) -> AsyncIterator[SlackStack]:
     """`coulisse serve` on loopback, talking to a fake Slack Web API that records every call."""
+    async with slack_stack_on(database_url) as stack:
+        yield stack
+
+
+@contextlib.asynccontextmanager
+async def slack_stack_on(database_url: str) -> AsyncIterator[SlackStack]:
+    """The `slack_stack` fixture's stack, on a database of the caller's."""
     api = FakeSlackApi()
     api_runner = web.AppRunner(api.app())
     await api_runner.setup()

@@ -333,9 +333,11 @@ async def test_a_retried_event_has_one_effect(slack_stack: SlackStack) -> None:
     def deliveries() -> list[Outcome]:
         return [o for e, o in handled if e.event_key == "slack:event:Ev42"]
 
-    await eventually(lambda: len(deliveries()) == 2)  # both handled: once, then seen before
+    # The retry is either refused at intake (the first still waits there) or handled as seen
+    # before; either way one effect.
+    await eventually(lambda: any(not o.duplicate for o in deliveries()))
     assert await answers_of(slack_stack.app, "U2") == ["Goed"]
-    assert sorted(o.duplicate for o in deliveries()) == [False, True]
+    assert [o.duplicate for o in deliveries()].count(False) == 1
     stored = t("nl", "contributions.stored_anonymous", category="")
 
     await eventually(lambda: stored in said(dms(slack_stack, "DU2")))

@@ -1,8 +1,13 @@
 """slack-bolt listeners: Slack requests become neutral events, and an outcome's replies go back
 as Slack shows each intent: to the actor as an ephemeral message (or in their DM), a form as a
-modal, the message acted on updated in place. Every request is acknowledged first; the work
-happens after the ack (a modal submission waits up to two seconds, to show a refusal in the
-form itself). An answer Slack will not take now goes through the outbox instead."""
+modal, the message acted on updated in place.
+
+Slack hears 200 only once the event is kept in the database (`Coulisse.receive`): bolt answers
+after the listener returns (`process_before_response`), and the listener keeps the event, then
+hands the work to a task. When the database cannot keep it, an event gets a 500 (Slack sends it
+again) and a click, command or form says at once to try again (Slack never resends those).
+A modal submission waits up to two seconds for its answer, to show a refusal in the form
+itself. An answer Slack will not take now goes through the outbox instead."""
 
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from handlers.messages import (
     Typed,
 )
 from handlers.router import Coulisse
+from prompts.catalog import t
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +90,11 @@ class SlackAdapter:
         self.coulisse = coulisse
         self.client = client
         self._bot_user: str | None = None
-        # The client carries the token (and the API URL); bolt asks it who we are.
+        self._working: set[asyncio.Task[None]] = set()
+        # The client carries the token (and the API URL); bolt asks it who we are. Slack's
+        # 200 waits for the listener, which returns once the event is kept (see the top).
         self.app = AsyncApp(
-            signing_secret=signing_secret, client=client, process_before_response=False
+            signing_secret=signing_secret, client=client, process_before_response=True
         )
         self.app.command("/coulisse")(self.on_command)
         self.app.action(re.compile(".*"))(self.on_action)
@@ -96,14 +104,36 @@ class SlackAdapter:
         self.app.event("app_home_opened")(self.on_home)
         self.app.event("member_joined_channel")(self.on_member_joined)
 
+    async def close(self) -> None:
+        """Let the work still running finish (each event was kept, so none would be lost)."""
+        if self._working:
+            await asyncio.wait(set(self._working), timeout=10)
+
     # --- incoming -----------------------------------------------------------------------------
+
+    def _later(self, work: Any) -> None:
+        """The work for an event kept and acknowledged, in a task of its own."""
+        task = asyncio.ensure_future(work)
+        self._working.add(task)
+        task.add_done_callback(self._working.discard)
+
+    async def _keep(self, event: Event) -> int | bool | None:
+        """The kept delivery's id; None when it is already waiting; False when the database
+        could not keep it (the person must hear so, or Slack must send it again)."""
+        try:
+            return await self.coulisse.receive(event)
+        except Exception:
+            log.exception("a Slack %s could not be kept", type(event).__name__)
+            return False
+
+    def _not_kept(self) -> str:
+        return t(self.coulisse.defaults.locale, "errors.not_kept")
 
     @staticmethod
     def actor(team: str, user: str, name: str = "") -> Actor:
         return Actor("slack", team, user, name)
 
     async def on_command(self, ack: Any, body: dict[str, Any]) -> None:
-        await ack()
         word, _, rest = body.get("text", "").strip().partition(" ")
         place = place_of(body.get("channel_id", ""), body.get("channel_name", ""))
         event = Command(
@@ -119,10 +149,15 @@ class SlackAdapter:
             place.kind == "dm",
             body.get("trigger_id", ""),
         )
-        await self.run(event, where)
-
-    async def on_action(self, ack: Any, body: dict[str, Any]) -> None:
+        kept = await self._keep(event)
+        if kept is False:
+            await ack(text=self._not_kept())  # shown to the person alone
+            return
         await ack()
+        if kept is not None:
+            self._later(self.run(event, where, kept))
+
+    async def on_action(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         action = body["actions"][0]
         container = body.get("container", {})
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
@@ -146,9 +181,30 @@ class SlackAdapter:
             body.get("trigger_id", ""),
             container.get("message_ts", ""),
         )
-        await self.run(event, where)
-        if container.get("type") == "view" and (body.get("view") or {}).get("type") == "home":
-            await self.publish_home(body["user"].get("team_id") or body["team"]["id"], user)
+        kept = await self._keep(event)
+        await ack()
+        if kept is False:
+            await self._say_not_kept(body, respond, user)
+            return
+        home = container.get("type") == "view" and (body.get("view") or {}).get("type") == "home"
+        if kept is not None:
+            team = body["user"].get("team_id") or body["team"]["id"]
+            self._later(self._act(event, where, kept, team if home else ""))
+
+    async def _act(self, event: Event, where: Where, kept: int, home_of: str) -> None:
+        await self.run(event, where, kept)
+        if home_of:
+            await self.publish_home(home_of, where.user)
+
+    async def _say_not_kept(self, body: dict[str, Any], respond: Any, user: str) -> None:
+        try:
+            if body.get("response_url"):
+                await respond(text=self._not_kept(), response_type="ephemeral",
+                              replace_original=False)  # fmt: skip
+            else:  # a button on the Home tab has no response URL
+                await self.client.chat_postMessage(channel=user, text=self._not_kept())
+        except Exception:
+            log.exception("could not tell someone that their click did not come through")
 
     async def on_view(self, ack: Any, body: dict[str, Any]) -> None:
         view = body["view"]
@@ -164,20 +220,36 @@ class SlackAdapter:
             context,
             event_key=f"slack:view:{view['id']}",
         )
-        task = asyncio.ensure_future(self.coulisse.handle(event, roster=self.channel_members))
+        first = next((b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"),
+                     "")  # fmt: skip
+        kept = await self._keep(event)
+        if kept is False:  # the form stays open with what was typed; sending again will do
+            await ack(response_action="errors", errors={first: self._not_kept()})
+            return
+        if kept is None:
+            await ack()
+            return
+        task = asyncio.ensure_future(
+            self.coulisse.handle(event, roster=self.channel_members, delivery=kept)
+        )
         done, _ = await asyncio.wait({task}, timeout=VIEW_WAIT)
         if done and (outcome := task.result()).refused and outcome.replies:
             # Keep the form open with the reason next to it: nothing typed is lost.
-            first = next(
-                (b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"), ""
-            )
             reason = fallback_text(outcome.replies[0].message)
             await ack(response_action="errors", errors={first: reason})
             return
         await ack()
         where = Where(channel if channel and not channel.startswith("D") else user, user,
                       not channel or channel.startswith("D"))  # fmt: skip
-        await self.answer(await task, where)
+        self._later(self._answer_when_done(task, where))
+
+    async def _answer_when_done(self, task: asyncio.Future[Outcome], where: Where) -> None:
+        try:
+            outcome = await task
+        except Exception:
+            log.exception("handling a Slack form failed")
+            return
+        await self.answer(outcome, where)
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
@@ -188,7 +260,7 @@ class SlackAdapter:
             place_of(event.get("channel", ""), thread=event.get("thread_ts", "")),
             event_key=f"slack:event:{body.get('event_id', '')}",
         )
-        await self.run(typed, Where(event.get("channel", ""), event["user"], dm=True))
+        await self._event(typed, Where(event.get("channel", ""), event["user"], dm=True))
 
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         text = _MENTION.sub("", event.get("text", ""), count=1)
@@ -200,7 +272,7 @@ class SlackAdapter:
             event_key=f"slack:event:{body.get('event_id', '')}",
         )
         where = Where(channel, event["user"], dm=channel.startswith("D"))
-        await self.run(typed, where)
+        await self._event(typed, where)
 
     async def on_member_joined(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         command = Command(
@@ -209,7 +281,7 @@ class SlackAdapter:
             place_of(event.get("channel", "")),
             event_key=f"slack:event:{body.get('event_id', '')}",
         )
-        await self.run(command, Where(event.get("channel", ""), event["user"], dm=False))
+        await self._event(command, Where(event.get("channel", ""), event["user"], dm=False))
 
     async def on_home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab") in (None, "home"):
@@ -243,9 +315,14 @@ class SlackAdapter:
             log.warning("the channel's members are not available: %s", error.response.status_code)
             return []
 
-    async def run(self, event: Event, where: Where) -> None:
+    async def _event(self, event: Event, where: Where) -> None:
+        kept = await self.coulisse.receive(event)  # raises when not kept: Slack hears 500
+        if kept is not None:
+            self._later(self.run(event, where, kept))
+
+    async def run(self, event: Event, where: Where, kept: int | None = None) -> None:
         try:
-            outcome = await self.coulisse.handle(event, roster=self.channel_members)
+            outcome = await self.coulisse.handle(event, roster=self.channel_members, delivery=kept)
         except Exception:
             log.exception("handling a Slack %s failed", type(event).__name__)
             return

@@ -28,7 +28,16 @@ from bot.teams.references import Conversations
 from bot.teams.replies import InvokeAnswer, Replies
 from bot.teams.turn import Turn
 from bot.teams.updates import CardUpdates
-from handlers.messages import ActionTaken, Command, Event, Export, FormSubmitted, Installed, Typed
+from handlers.messages import (
+    ActionTaken,
+    Command,
+    Event,
+    Export,
+    FormSubmitted,
+    Installed,
+    Outcome,
+    Typed,
+)
 from handlers.ports import Roster, UnitOfWorkFactory
 from handlers.router import Coulisse
 from prompts.catalog import language, t
@@ -50,6 +59,10 @@ def plain_text(text: str) -> str:
     """Teams' message text as the plain text a person typed (mentions as @name)."""
     text = _AT.sub(lambda m: f"@{m[1]}", text or "")
     return html.unescape(_TAG.sub("", text)).replace("\xa0", " ").strip()
+
+
+class NotKept(Exception):
+    """The database could not keep an activity before its answer."""
 
 
 def _digest(values: dict[str, str]) -> str:
@@ -119,7 +132,10 @@ class TeamsAdapter(TeamsActivityHandler):
         work = asyncio.ensure_future(self.submit(turn, action.get("data"), answer))
         await asyncio.wait({work}, timeout=self.invoke_wait)
         said = answer.close()
-        if work.done():
+        if work.done() and isinstance(work.exception(), NotKept):
+            log.error("a card action could not be kept", exc_info=work.exception())
+            said = t(language(turn.locale), "errors.not_kept")  # nothing kept: try again
+        elif work.done():
             work.result()  # a failure is the request's: 500
         else:
             # Under a burst the person hears "received" now; the answer follows in their chat.
@@ -140,7 +156,7 @@ class TeamsAdapter(TeamsActivityHandler):
         export = context.get("export") if isinstance(context, dict) else None
         key = f"teams:activity:{turn.conversation_id}:{turn.activity_id}"
         event = ActionTaken("export_file", json.dumps(export), turn.actor(), turn.place(), key)
-        outcome = await self.coulisse.handle(event)
+        outcome = await self._handle(event, turn)
         allowed = [b for m in outcome.messages for b in m.blocks if isinstance(b, Export)]
         if allowed and self.handover is not None:
             await self.handover(allowed[0], turn, file_consent_card_response.upload_info, outcome)
@@ -245,6 +261,18 @@ class TeamsAdapter(TeamsActivityHandler):
     async def run(
         self, event: Event, turn: Turn, *, answer: InvokeAnswer | None = None, user: str = ""
     ) -> None:
-        outcome = await self.coulisse.handle(event, roster=self.roster_of(turn))
+        outcome = await self._handle(event, turn)
         await self.conversations.remember(turn, outcome.person_id, outcome.team_id)
         await self.replies.deliver(outcome, turn, answer=answer, user=user)
+
+    async def _handle(self, event: Event, turn: Turn) -> Outcome:
+        """Kept first, then handled: a turn that fails to keep its event answers 500 (or, for
+        a card, says to try again), never 200 for something not kept. A delivery already
+        waiting (Teams sent it again) has nothing more to do."""
+        try:
+            kept = await self.coulisse.receive(event)
+        except Exception as error:
+            raise NotKept from error
+        if kept is None:
+            return Outcome(duplicate=True, event_key=event.event_key)
+        return await self.coulisse.handle(event, roster=self.roster_of(turn), delivery=kept)
