@@ -21,7 +21,9 @@ from prompts.catalog import LANGUAGES, t, words
 # "dec", "dins", "tues": a name's first three or four letters (longer starts are words of
 # their own: "maand" is no Monday).
 PREFIXES = (3, 4)
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([t ].*)?")
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?"
+)
 _NUMERIC_DATE = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})([-/.])(\d{1,2})(?:\5(\d{2}|\d{4}))?"
 )
@@ -225,8 +227,14 @@ def _iso(lowered: str, zone: str, tz: ZoneInfo, default_time: time | None) -> Un
         if default_time is None:
             return Understood(datetime.combine(parsed.date(), time(0), tz), zone, has_time=False)
         parsed = datetime.combine(parsed.date(), default_time)
+    parsed = parsed.replace(second=0, microsecond=0)  # minutes: what is said back
     moment = parsed if parsed.tzinfo is not None else _local(parsed, tz)
     return Understood(moment.astimezone(tz), zone)
+
+
+def wall_clock(day: date, wall: time, zone: str) -> datetime:
+    """A date and time on a zone's clock (a platform's date and time pickers), aware."""
+    return _local(datetime.combine(day, wall), ZoneInfo(zone))
 
 
 def _local(naive: datetime, tz: ZoneInfo | timezone) -> datetime:
@@ -258,7 +266,7 @@ def _parts(lowered: str) -> _Parts:
             parts.set("next", True)
         elif token in vocabulary.relative:
             parts.set("relative", vocabulary.relative[token])
-        elif bare in vocabulary.weekdays and not _CLOCK.fullmatch(token):
+        elif bare in vocabulary.weekdays and not _month_here(bare, tokens, i - 1):
             parts.set("weekday", vocabulary.weekdays[bare])
         elif bare in vocabulary.months:
             parts.set("month", vocabulary.months[bare])
@@ -280,6 +288,14 @@ def _parts(lowered: str) -> _Parts:
         else:
             raise ValueError(token)
     return parts
+
+
+def _month_here(word: str, tokens: list[str], i: int) -> bool:
+    """'maa' starts maandag and maart: next to a day's number it is the month."""
+    if word not in _words().months:
+        return False
+    around = tokens[max(i - 1, 0) : i] + tokens[i + 1 : i + 2]
+    return any(_DAY_NUMBER.fullmatch(w) for w in around)
 
 
 def _is_clock(token: str, following: str) -> bool:

@@ -14,13 +14,14 @@ import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.teams import limits
 from bot.teams.limits import encode, walk
 from handlers import messages as m
+from handlers.when import wall_clock
 from prompts.catalog import DEFAULT_LANGUAGE, t
 
 log = logging.getLogger(__name__)
@@ -384,15 +385,16 @@ class FormSubmission:
     channel: str = ""
 
 
-def _moment(day: str, time: str, zone: ZoneInfo) -> str:
-    """A date and a time from the card as ISO 8601 in the person's time zone."""
+def _moment(day: str, clock: str, zone: ZoneInfo) -> str:
+    """A date and a time from the card as ISO 8601 in the person's time zone (a time the
+    clocks skip that night moves forward, as everywhere in the core)."""
     if not day:
         return ""
     try:
-        when = datetime.fromisoformat(f"{day}T{time or '09:00'}")
+        when = wall_clock(date.fromisoformat(day), time.fromisoformat(clock or "09:00"), zone.key)
     except ValueError:
-        return f"{day} {time}".strip()  # the handler explains what it expected
-    return when.replace(tzinfo=zone).isoformat()
+        return f"{day} {clock}".strip()  # the handler explains what it expected
+    return when.isoformat()
 
 
 def submission(data: Any, zone: ZoneInfo) -> ActionSubmission | FormSubmission | None:
@@ -412,8 +414,8 @@ def submission(data: Any, zone: ZoneInfo) -> ActionSubmission | FormSubmission |
         name, _, part = key.partition(SEPARATOR)
         if part:
             if name not in values:
-                day, time = str(raw.get(f"{name}:date") or ""), str(raw.get(f"{name}:time") or "")
-                values[name] = _moment(day, time, zone)
+                day, at = str(raw.get(f"{name}:date") or ""), str(raw.get(f"{name}:time") or "")
+                values[name] = _moment(day, at, zone)
         else:
             values[name] = "" if value is None else str(value)
     return FormSubmission(form_id, values, str(data.get("context") or ""), channel)
