@@ -15,25 +15,15 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.console.adapter import Console
 from bot.demo import run_demo
-from bot.export.diagram import png, svg
 from bot.export.files import FORMATS as EXPORT_FORMATS
 from bot.export.files import ExportFile, ExportTarget, NothingToExport, export_file
-from bot.export.mapfiles import (
-    WRITERS,
-    CausalMapFile,
-    MapFileError,
-    analysis_json,
-    file_diagram,
-    from_team_map,
-    read_map,
-)
+from bot.export.mapfiles import WRITERS, CausalMapFile, from_team_map
 from bot.export.pdf import PdfUnavailable
 from bot.llm import describe as describe_llm
 from bot.llm import synthesizer_from
 from bot.logs import configure as configure_logging
 from bot.slack.manifest import manifest_text
 from bot.wiring import build
-from handlers.loops import analyse
 from handlers.context import Refusal
 from handlers.model import AssistUsage, OutboxMessage, Session
 from handlers.people import forget_person
@@ -323,25 +313,67 @@ def map_analyze(
     svg_out: Annotated[Path | None, typer.Option("--svg", help="Write the diagram as SVG")] = None,
     png_out: Annotated[Path | None, typer.Option("--png", help="Write the diagram as PNG")] = None,
     max_length: Annotated[int, typer.Option(help="Longest loop searched, in links")] = 8,
-    max_loops: Annotated[int, typer.Option(help="Stop after this many loops")] = 500,
+    max_loops: Annotated[int, typer.Option(help="Loops listed at most (shortest first)")] = 500,
+    max_seconds: Annotated[
+        float, typer.Option(help="Safety net: stop searching after this long (reported)")
+    ] = 10.0,
 ) -> None:
-    """Find the feedback loops and leverage points of a causal map; prints JSON."""
+    """Find the feedback loops and leverage points of a causal map; prints JSON.
+
+    Exit codes: 0 done; 2 the file or an option is wrong (nothing printed); 3 the JSON is
+    printed but a picture asked for could not be made (the reason on stderr)."""
+    # Only what analysis needs: no platform, database or LLM code is imported on this path.
+    from bot.export.diagram import png_or_reason, svg_with_note
+    from bot.export.mapfiles import MapFileError, analysis_json, file_diagram, read_map
+    from handlers.loops import analyse
+
+    if max_length < 1 or max_loops < 1 or max_seconds <= 0:
+        _fail("--max-length and --max-loops need 1 or more, --max-seconds more than 0")
     try:
         loaded = read_map(file)
     except (OSError, UnicodeDecodeError) as exc:
         _fail(f"{file}: cannot read it ({type(exc).__name__})")
     except MapFileError as exc:
         _fail(f"{file}: {exc}")
-    result = analyse(loaded.factors, loaded.edges, max_length=max_length, max_loops=max_loops)
-    _echo(json.dumps(analysis_json(loaded, result), ensure_ascii=False, indent=2))
+    result = analyse(
+        loaded.factors,
+        loaded.edges,
+        max_length=max_length,
+        max_loops=max_loops,
+        time_budget=max_seconds,
+    )
+    data = analysis_json(loaded, result)
+    _echo(json.dumps(data, ensure_ascii=False, indent=2))
+    for conflict in data["conflicts"]:
+        _warn(f"{file}: {conflict['from']} -> {conflict['to']} is given with both signs "
+              f"({', '.join(conflict['where'])}); its loops are marked unclear")  # fmt: skip
+    if data["unsigned_links"]:
+        places = ", ".join(data["unsigned_links"][:5])
+        _warn(f"{file}: {len(data['unsigned_links'])} link(s) without polarity ({places}); "
+              "their loops are marked unclear")  # fmt: skip
+    if result.search.bound == "time":
+        _warn(f"{file}: the {max_seconds:g} s safety net stopped the search; loops of up to "
+              f"{result.search.complete_to} links are all listed")  # fmt: skip
     diagram = file_diagram(loaded, result, file.stem)
+    failed = False
     if svg_out:
-        svg_out.write_text(svg(diagram), encoding="utf-8")
+        picture_svg, note = svg_with_note(diagram)
+        svg_out.write_text(picture_svg, encoding="utf-8")
+        if note:
+            _warn(f"{svg_out}: {note}; drawn as a plain SVG instead")
     if png_out:
-        picture = png(diagram)
+        picture, reason = png_or_reason(diagram)
         if picture is None:
-            _fail("PNG needs Graphviz (apt-get install graphviz); the SVG works without it")
-        png_out.write_bytes(picture)
+            _warn(f"{png_out}: not written: {reason}")
+            failed = True
+        else:
+            png_out.write_bytes(picture)
+    if failed:
+        raise typer.Exit(3)
+
+
+def _warn(line: str) -> None:
+    print(f"coulisse: {line}", file=sys.stderr, flush=True)
 
 
 @map_app.command("export")
