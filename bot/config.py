@@ -48,6 +48,40 @@ class Settings(BaseSettings):
     slack_channel_interval: float = Field(
         default=1.0, ge=0, validation_alias="COULISSE_SLACK_CHANNEL_INTERVAL"
     )
+    # "Add to Slack" (bot/slack/install.py): the app's OAuth credentials, and the key the
+    # workspaces' tokens are encrypted with in the database.
+    slack_client_id: str = Field(default="", validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: str = Field(default="", validation_alias="SLACK_CLIENT_SECRET", repr=False)
+    slack_oauth_authorize_url: str = Field(
+        default="https://slack.com/oauth/v2/authorize",
+        validation_alias="COULISSE_SLACK_AUTHORIZE_URL",
+        description="Where /slack/install sends the browser (Slack's own page).",
+    )
+    token_key: str = Field(
+        default="",
+        validation_alias="COULISSE_TOKEN_KEY",
+        repr=False,
+        description="Fernet key(s), comma-separated, newest first, for tokens at rest.",
+    )
+    token_key_file: str = Field(
+        default="",
+        validation_alias="COULISSE_TOKEN_KEY_FILE",
+        description="A file holding COULISSE_TOKEN_KEY (a mounted secret); read at start.",
+    )
+
+    @property
+    def slack_oauth_configured(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def token_keys(self) -> list[str]:
+        """The token keys from the file (when given) or the variable, newest first."""
+        text = self.token_key
+        if self.token_key_file:
+            with open(self.token_key_file, encoding="utf-8") as file:
+                text = file.read()
+        return [key.strip() for key in text.replace("\n", ",").split(",") if key.strip()]
+
     microsoft_app_id: str = Field(default="", validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: str = Field(
         default="", validation_alias="MICROSOFT_APP_PASSWORD", repr=False
