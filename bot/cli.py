@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from bot.clock import SystemClock
+from bot.clock import ShiftableClock, SystemClock
 from bot.config import Settings
 from bot.console.adapter import Console
 from bot.demo import run_demo
@@ -93,7 +93,7 @@ def console(
 
 
 async def _console(settings: Settings, team: str, lang: str) -> None:
-    clock = SystemClock()
+    clock = ShiftableClock()  # the real time, until someone types /clock +2d
     built = await build(
         settings.database_url,
         clock,

@@ -26,3 +26,19 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+class ShiftableClock:
+    """The real time, moved on by hand (the console's `/clock +2d`): it keeps running from
+    wherever it was set."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("the clock needs a timezone-aware time")
+        self._offset = when - datetime.now(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from handlers import assist, nudges
+from handlers import assist, discussion, nudges
 from handlers import themes as theme_flow
 from handlers import votes as vote_flow
 from handlers.commitments import commitments_message
@@ -47,6 +47,9 @@ async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> 
         body = await theme_flow.board(ctx, session, rnd)
         await _to_channel(ctx, session, rnd, "round-open", message(heading, *body.blocks))
         await assist.after_grouping(ctx, session, rnd)
+        return
+    if rnd.kind == RoundKind.DISCUSS:
+        await discussion.open_discussion(ctx, session, rnd, total)  # in the channel only
         return
     if rnd.kind == RoundKind.VOTE:
         # The ballot's pages, each a message of its own (the first with the round's heading).
@@ -103,7 +106,11 @@ async def close_round(ctx: Context, session: Session, rnd: Round) -> None:
                 )
             return
         await _to_channel(ctx, session, rnd, "reveal", await vote_flow.results(ctx, session, rnd))
+    elif rnd.kind == RoundKind.DISCUSS:
+        await discussion.close_discussion(ctx, rnd)
     elif rnd.kind == RoundKind.COMMIT:
+        if not await ctx.uow.commitments.for_session(id_of(session)):
+            return  # no "the team's commitments (0)"
         await _to_channel(ctx, session, rnd, "reveal", await commitments_message(ctx, session))
 
 

@@ -278,6 +278,7 @@ async def _tell_moves(ctx: Context, session: Session, plan: Plan) -> None:
         message(*(Text(line) for line in lines)),
         kind="plan_moved",
         dedupe_key=f"plan-moved:{id_of(session)}",
+        due_at=etiquette_of(coordinator, ctx.policy).next_slot(ctx.now),
     )
 
 
@@ -314,6 +315,7 @@ async def ask_to_keep(ctx: Context, session: Session) -> None:
         ),
         kind="keep_series",
         dedupe_key=f"keep-series:{id_of(session)}",
+        due_at=etiquette_of(coordinator, ctx.policy).next_slot(ctx.now),  # in their hours
     )
 
 

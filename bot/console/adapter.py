@@ -9,14 +9,17 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from bot.attachments import Attachments, NothingToExport
+from bot.console.clock import NotUnderstood, SettableClock, move_clock, target_of
 from bot.console.render import render
 from bot.delivery import Delivery, Target
 from bot.export.diagram import write_files
 from bot.outbox import OutboxDispatcher
 from bot.wiring import App
+from handlers.context import Refusal
 from handlers.conversation import HELP
 from handlers.messages import (
     ActionTaken,
@@ -34,9 +37,14 @@ from handlers.messages import (
 )
 from handlers.model import OutboxMessage, Platform
 from handlers.ports import Clock
-from prompts.catalog import t
+from handlers.when import understood_text
+from prompts.catalog import LANGUAGES, t, words
 
 WORKSPACE = "local"
+# `/clock +2d`, `/klok morgen 9:00`: console-only, its words in prompts/*/commands.yaml.
+CLOCK_WORDS = frozenset(
+    w.casefold() for lang in LANGUAGES for w in ("clock", *words(lang, "commands.aliases.clock"))
+)
 
 
 @dataclass
@@ -95,6 +103,8 @@ class Console:
         if not line.startswith("/"):
             return Typed(line, self._actor(), Place("dm"))  # the core decides: answer or not
         word, _, rest = line[1:].partition(" ")
+        if word.casefold() in CLOCK_WORDS:
+            return Local("clock", [rest])
         if word in ("as", "quit", "exit"):
             try:
                 args = shlex.split(rest)
@@ -156,6 +166,9 @@ class Console:
     async def _local(self, local: Local, event_key: str) -> bool:
         if local.name in ("quit", "exit"):
             return False
+        if local.name == "clock":
+            await self.move_clock(local.args[0] if local.args else "")
+            return True
         if not local.args:
             self._say(t(self.lang, "console.who_first"))
             return True
@@ -164,6 +177,34 @@ class Console:
         # Acting in the team's channel makes one a member, as joining a channel does.
         await self.handle_line("/join", event_key)
         return True
+
+    async def move_clock(self, text: str) -> None:
+        """`/clock +2d`: the time moves on, and what falls due on the way happens."""
+        zone = self.zone
+        if not text.strip():
+            self._say(t(self.lang, "console.clock_now", when=self._when(self.clock.now())))
+            self._say(t(self.lang, "console.clock_help"))
+            return
+        if not isinstance(self.clock, SettableClock):
+            self._say(t(self.lang, "console.clock_fixed"))
+            return
+        try:
+            target = target_of(text, self.clock.now(), zone)
+        except (NotUnderstood, Refusal):
+            self._say(t(self.lang, "console.clock_help"))
+            return
+        if target < self.clock.now():
+            self._say(t(self.lang, "console.clock_past", when=self._when(self.clock.now())))
+            return
+        stops = await move_clock(self.app, self.clock, target, self.dispatcher.drain)
+        self._say(t(self.lang, "console.clock_moved", when=self._when(target), stops=stops))
+
+    @property
+    def zone(self) -> str:
+        return self.app.coulisse.defaults.timezone  # the console's workspace's
+
+    def _when(self, moment: datetime) -> str:
+        return understood_text(self.lang, moment, self.zone)
 
     def act_as(self, name: str, organisation: str = "") -> None:
         self.actor = Actor("console", WORKSPACE, name.casefold(), name, organisation, self.lang)
