@@ -10,10 +10,11 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from handlers.archetypes import Hint, archetypes
 from handlers.context import Context, Refusal, clean_text, yes_or_no
 from handlers.conversation import Router, no_args
 from handlers.lookup import require_running_session, require_session
-from handlers.loops import Analysis, Bounds, Edge, Loop, analyse
+from handlers.loops import Analysis, Bounds, Edge, Loop, analyse, micmac
 from handlers.messages import (
     Block,
     Bullets,
@@ -30,7 +31,7 @@ from handlers.messages import (
     TextInput,
     message,
 )
-from handlers.model import Factor, Link, Polarity, Session, id_of
+from handlers.model import Commitment, Factor, Link, Polarity, Session, id_of
 from handlers.ports import UnitOfWork
 from prompts.catalog import t
 
@@ -71,8 +72,14 @@ def factor_key(name: str) -> str:
     return " ".join(name.casefold().split()).strip(" .,;:!?'\"")
 
 
+_SIGNS = "+-−"
+
+
 def parse_link(line: str) -> ParsedLink | None:
-    """One link from a line of text, or None when it is not a link."""
+    """One link from a line of text, or None when it is not one in the accepted forms:
+    `A -> +B`, `A -> -B`, `A -> meer B`, `A -> minder B` (more/less, s/o), with `(vertraging)`,
+    `(delay)` or `//` after it. A second sign (`A -> ++B`), a sign left at a name (`A+ -> B`) or
+    a second arrow is not a link: guessing would store a factor named "+B"."""
     parts = _ARROW.split(line.strip(), maxsplit=1)
     if len(parts) != 2:
         return None
@@ -80,7 +87,7 @@ def parse_link(line: str) -> ParsedLink | None:
     delay = bool(_DELAY.search(rest))
     rest = _DELAY.sub("", rest)
     polarity = None
-    if rest[:1] in "+-−":
+    if rest[:1] in _SIGNS:
         polarity, rest = _POLARITY_WORDS[rest[0]], rest[1:]
     else:
         word, _, remainder = rest.partition(" ")
@@ -89,7 +96,14 @@ def parse_link(line: str) -> ParsedLink | None:
     target = rest.strip()
     if polarity is None or not source or not target:
         return None
-    return ParsedLink(source, target, polarity, delay)
+    loose = (
+        target[:1] in _SIGNS
+        or target[-1:] in _SIGNS
+        or source[:1] in _SIGNS
+        or source[-1:] in _SIGNS
+        or _ARROW.search(target)
+    )
+    return None if loose else ParsedLink(source, target, polarity, delay)
 
 
 async def _factor(ctx: Context, name: str, similar: list[str]) -> Factor:
@@ -109,16 +123,23 @@ async def _factor(ctx: Context, name: str, similar: list[str]) -> Factor:
 
 
 def _parse_lines(raw: str) -> list[ParsedLink]:
+    """Every line a link in an accepted form; a link of a factor to itself is a loop of one
+    factor (a stock that drains itself). One link written twice with two signs is asked about,
+    never chosen between."""
     text = clean_text(raw)
-    parsed = []
+    parsed: list[ParsedLink] = []
     for line in (part.strip() for part in re.split(r"[\n;]", text)):
         if not line:
             continue
         link = parse_link(line)
         if link is None:
-            raise Refusal("errors.not_a_link", line=line[:200])
-        if factor_key(link.source) == factor_key(link.target):
-            raise Refusal("errors.self_link", line=line[:200])
+            raise Refusal("systems.link_refused", line=line[:200])
+        for earlier in parsed:
+            same = (factor_key(earlier.source), factor_key(earlier.target)) == (
+                factor_key(link.source), factor_key(link.target),
+            )  # fmt: skip
+            if same and earlier.polarity != link.polarity:
+                raise Refusal("systems.link_conflict", source=link.source, target=link.target)
         parsed.append(link)
     return parsed
 
@@ -209,7 +230,22 @@ async def remove_link(ctx: Context, args: str) -> None:
     if link is None:
         raise Refusal("errors.no_such_link", source=source.name, target=target.name)
     await ctx.uow.delete(link)
-    ctx.say("systems.link_removed", source=source.name, target=target.name)
+    await ctx.uow.flush()
+    gone = [f.name for f in (source, target) if await _drop_if_unlinked(ctx, f)]
+    ctx.say("systems.link_removed", source=source.name, target=target.name, gone=gone)
+
+
+async def _drop_if_unlinked(ctx: Context, factor: Factor) -> bool:
+    """A factor with no link left goes off the map (and out of the count), unless a
+    commitment still names it."""
+    if any(factor.id in (lk.source_id, lk.target_id) for lk in await ctx.uow.causal.links(
+        ctx.team_id
+    )):  # fmt: skip
+        return False
+    if any(c.factor_id == factor.id for c in await ctx.uow.commitments.for_team(ctx.team_id)):
+        return False
+    await ctx.uow.delete(factor)
+    return True
 
 
 async def combine_factors(ctx: Context, args: str) -> None:
@@ -260,6 +296,12 @@ class TeamMap:
     def name(self, factor_id: int) -> str:
         return next(f.name for f in self.factors if f.id == factor_id)
 
+    @property
+    def shown(self) -> list[Factor]:
+        """The factors on the picture and in the count: those with a link."""
+        linked = {n for lk in self.links for n in (lk.source_id, lk.target_id)}
+        return [f for f in self.factors if f.id in linked]
+
     def loop_path(self, loop: Loop[int]) -> str:
         names = [self.name(n) for n in loop.nodes]
         return " → ".join([*names, names[0]])
@@ -267,12 +309,26 @@ class TeamMap:
     def loop_by_label(self, label: str) -> Loop[int] | None:
         return next((lp for lp in self.analysis.loops if lp.label == label.upper()), None)
 
+    def opposite(self, source: int, target: int) -> bool:
+        return any(
+            lk.polarity == Polarity.OPPOSITE
+            for lk in self.links
+            if (lk.source_id, lk.target_id) == (source, target)
+        )
+
+    def edges(self) -> list[Edge[int]]:
+        return [
+            Edge(lk.source_id, lk.target_id, lk.polarity == Polarity.OPPOSITE, lk.delay)
+            for lk in self.links
+        ]
+
     def diagram(self, title: str, alt: str) -> Diagram:
-        index = {f.id: i for i, f in enumerate(self.factors)}
+        shown = self.shown
+        index = {f.id: i for i, f in enumerate(shown)}
         return Diagram(
             title,
             alt,
-            tuple(f.name for f in self.factors),
+            tuple(f.name for f in shown),
             tuple(
                 DiagramLink(index[lk.source_id], index[lk.target_id], lk.polarity.value, lk.delay)
                 for lk in self.links
@@ -302,24 +358,106 @@ def map_of(factors: list[Factor], links: list[Link], bounds: Bounds | None = Non
     return TeamMap(factors, links, found)
 
 
-def leverage_questions(lang: str, tm: TeamMap, top: int = LEVERAGE_QUESTIONS) -> list[str]:
-    """The factors the structure points at, as open questions; never as advice."""
-    total = len(tm.analysis.loops)
+def loop_story(lang: str, tm: TeamMap, loop: Loop[int]) -> str:
+    """The loop as a sentence in the team's words: "more waiting list → more pressure on the
+    GP → …, so the waiting list grows further"."""
+    more = True
+    steps = [t(lang, "systems.story_more", factor=tm.name(loop.nodes[0]))]
+    for i, node in enumerate(loop.nodes):
+        after = loop.nodes[(i + 1) % len(loop.nodes)]
+        if tm.opposite(node, after):
+            more = not more
+        steps.append(t(lang, "systems.story_more" if more else "systems.story_less",
+                       factor=tm.name(after)))  # fmt: skip
+    key = "systems.story_reinforcing" if loop.reinforcing else "systems.story_balancing"
+    return t(lang, key, steps=steps, start=tm.name(loop.nodes[0]))
+
+
+def acted_on(tm: TeamMap, commitments: list[Commitment]) -> list[str]:
+    """The loops the team's commitments act on (named, or through a factor on them)."""
+    return [
+        lp.label
+        for lp in tm.analysis.loops
+        if any(c.loop_key == lp.key or c.factor_id in lp.nodes for c in commitments)
+    ]
+
+
+def leverage_questions(
+    lang: str,
+    tm: TeamMap,
+    top: int = LEVERAGE_QUESTIONS,
+    commitments: list[Commitment] | None = None,
+) -> list[str]:
+    """What the structure points at, as open questions for the team; never as advice.
+
+    Factors the team marked as ones it can influence come first; otherwise the hubs (most
+    loops, with their reinforcing/balancing split), never a two-link drain. Then a MICMAC-style
+    hint (a factor that reaches much of the map and depends on little of it) and the loops the
+    team's commitments act on."""
+    a = tm.analysis
+    total = len(a.loops)
+    steerable = {f.id for f in tm.factors if f.steerable}
+    # A factor the team marked is asked about even when it is a drain: the team chose it.
+    own = sorted(
+        (n for n in steerable if a.loop_count.get(n) or a.betweenness.get(n, 0) > 0),
+        key=lambda n: (-a.loop_count[n], -a.betweenness[n], n),
+    )
+    ranked = own + [n for n in a.leverage if n not in steerable]
     questions = []
-    for factor_id in tm.analysis.leverage[:top]:
-        count = tm.analysis.loop_count[factor_id]
-        key = "systems.leverage_in_loops" if count else "systems.leverage_between"
-        questions.append(t(lang, key, factor=tm.name(factor_id), loops=count, total=total))
+    asked: set[int] = set()
+    for factor_id in ranked[:top]:
+        asked.add(factor_id)
+        count = a.loop_count[factor_id]
+        if factor_id in steerable:
+            key = "systems.lever_steerable"
+        else:
+            key = "systems.lever_hub" if count else "systems.leverage_between"
+        questions.append(
+            t(lang, key, factor=tm.name(factor_id), loops=count, total=total,
+              reinforcing=a.reinforcing[factor_id], balancing=a.balancing[factor_id])
+        )  # fmt: skip
+    places = micmac(a)
+    driving = sorted(
+        (n for n, place in places.items() if place == "driving" and n not in asked),
+        key=lambda n: (a.dependence[n] - a.influence[n], n),
+    )
+    if driving:
+        n = driving[0]
+        questions.append(t(lang, "systems.lever_micmac", factor=tm.name(n),
+                           reach=a.influence[n], total=len(tm.shown)))  # fmt: skip
+    if commitments is not None:
+        loops = acted_on(tm, commitments)
+        if loops:
+            questions.append(t(lang, "systems.lever_commitments", loops=loops))
+        elif total:
+            questions.append(t(lang, "systems.lever_no_commitments"))
+    if total and not steerable:
+        questions.append(t(lang, "systems.lever_mark"))
     return questions
+
+
+def _bound_text(lang: str, a: Analysis[int], bounds: Bounds) -> str:
+    s = a.search
+    if s.bound == "length":
+        return t(lang, "systems.bound_length", length=bounds.max_length)
+    if s.bound == "count":
+        return t(lang, "systems.bound_count", count=len(a.loops), hidden=s.hidden,
+                 length=s.complete_to + 1, more=s.more_possible)  # fmt: skip
+    return t(lang, "systems.bound_time", complete=s.complete_to,
+             seconds=f"{bounds.time_budget:g}")  # fmt: skip
+
+
+LOOPS_TOLD = 12  # loops told as sentences in chat; the rest are listed by their path
 
 
 async def map_message(ctx: Context, session: Session) -> Message:
     """The team's causal map: its links, the loops in it and the questions they raise."""
     lang = session.locale
     tm = await team_map(ctx.uow, session.team_id, ctx.bounds)
+    shown = tm.shown
     blocks: list[Block] = [
         Heading(t(lang, "systems.map_heading")),
-        Text(t(lang, "systems.map_counts", factors=len(tm.factors), links=len(tm.links))),
+        Text(t(lang, "systems.map_counts", factors=len(shown), links=len(tm.links))),
     ]
     names = {f.id: f.name for f in tm.factors}
     blocks += [
@@ -332,7 +470,7 @@ async def map_message(ctx: Context, session: Session) -> Message:
                 t(
                     lang,
                     "systems.diagram_alt",
-                    factors=len(tm.factors),
+                    factors=len(shown),
                     links=len(tm.links),
                     loops=len(tm.analysis.loops),
                 ),
@@ -341,37 +479,64 @@ async def map_message(ctx: Context, session: Session) -> Message:
     loops = tm.analysis.loops
     if loops:
         blocks.append(Heading(t(lang, "systems.loops_heading", count=len(loops))))
-        blocks += [
-            Text(
-                t(
-                    lang,
-                    "systems.loop_line",
-                    label=lp.label,
-                    reinforcing=lp.reinforcing,
-                    path=tm.loop_path(lp),
-                    delays=lp.delays,
-                )
-            )
-            for lp in loops
-        ]
+        groups = len(tm.analysis.groups)
+        told = 0
+        for number in range(1, groups + 1):
+            group = [lp for lp in loops if lp.group == number]
+            if not group:
+                continue
+            if groups > 1:
+                members = [names[n] for n in tm.analysis.groups[number - 1]]
+                blocks.append(Text(t(lang, "systems.group_line", number=number,
+                                     factors=members, loops=len(group))))  # fmt: skip
+            # The loops that together cover every feedback link first, then the long tail.
+            for lp in sorted(group, key=lambda lp: not lp.core):
+                blocks.append(Text(t(lang, "systems.loop_line", label=lp.label,
+                                     reinforcing=lp.reinforcing, path=tm.loop_path(lp),
+                                     delays=lp.delays)))  # fmt: skip
+                if lp.core and told < LOOPS_TOLD:
+                    told += 1
+                    blocks.append(Text(loop_story(lang, tm, lp)))
     elif tm.links:
         blocks.append(Text(t(lang, "systems.no_loops")))
     if tm.analysis.truncated:
-        blocks.append(
-            Text(
-                t(
-                    lang,
-                    f"systems.bound_{tm.analysis.bound}",
-                    count=len(loops),
-                    length=ctx.bounds.max_length,
-                )
-            )
-        )
-    questions = leverage_questions(lang, tm)
+        blocks.append(Text(_bound_text(lang, tm.analysis, ctx.bounds)))
+    if tm.analysis.uncovered:
+        blocks.append(Text(t(lang, "systems.uncovered", links=tm.analysis.uncovered)))
+    commitments = list(await ctx.uow.commitments.for_team(session.team_id))
+    questions = leverage_questions(lang, tm, commitments=commitments)
     if questions:
         blocks.append(Heading(t(lang, "systems.questions_heading")))
         blocks.append(Bullets(tuple(questions)))
+    hints = archetypes(loops, tm.edges())
+    if hints:
+        blocks.append(Heading(t(lang, "systems.archetypes_heading")))
+        blocks.append(Bullets(tuple(archetype_hint(lang, tm, h) for h in hints)))
     return message(*blocks)
+
+
+def archetype_hint(lang: str, tm: TeamMap, hint: Hint[int]) -> str:
+    return t(
+        lang,
+        "systems.archetype_hint",
+        loops=list(hint.loops),
+        name=t(lang, f"systems.archetype.{hint.kind}.name"),
+        pattern=t(lang, f"systems.archetype.{hint.kind}.pattern",
+                  factor=tm.name(hint.factor) if hint.factor is not None else ""),
+    )  # fmt: skip
+
+
+async def mark_steerable(ctx: Context, args: str) -> None:
+    """`stuurbaar A` / `steer A`: the team can influence A, so the map's questions go there;
+    `stuurbaar -A` takes the mark off."""
+    name = args.strip()
+    off = name[:1] in _SIGNS and name[:1] != "+"
+    name = name.lstrip("+-−").strip()
+    if not name:
+        raise Refusal("systems.steer_usage")
+    factor = await _existing_factor(ctx, name)
+    factor.steerable = not off
+    ctx.say("systems.steer_off" if off else "systems.steer_on", factor=factor.name)
 
 
 async def show_map(ctx: Context) -> None:
@@ -410,3 +575,4 @@ async def _linked(ctx: Context, values: dict[str, str], _context: str) -> None:
 router.command("unlink")(remove_link)
 router.command("combine")(combine_factors)
 router.command("map")(no_args(show_map))
+router.command("steer")(mark_steerable)
