@@ -396,7 +396,7 @@ def leverage_questions(
     team's commitments act on."""
     a = tm.analysis
     total = len(a.loops)
-    steerable = {f.id for f in tm.factors if f.steerable}
+    steerable = {f.id for f in tm.factors if f.steerable and f.id is not None}
     # A factor the team marked is asked about even when it is a drain: the team chose it.
     own = sorted(
         (n for n in steerable if a.loop_count.get(n) or a.betweenness.get(n, 0) > 0),
