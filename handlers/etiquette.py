@@ -1,7 +1,9 @@
 """When a nudge may reach someone: their working hours, in their time zone, on working days.
 
 Quiet hours (default 18:00–08:30), weekends and public holidays move a nudge to the next
-working slot. All arithmetic is done on the person's local wall clock, so a nudge meant for
+working slot. Whose holidays: each person's own (their country and region, from their time
+zone unless they set it); a team's calendar uses the installation's (COULISSE_HOLIDAYS).
+All arithmetic is done on the person's local wall clock, so a nudge meant for
 08:30 stays at 08:30 across daylight-saving changes.
 """
 
@@ -16,6 +18,65 @@ import holidays
 
 DEFAULT_COUNTRY = "NL"
 WORKDAYS = frozenset(range(5))  # Monday to Friday
+
+# Whose public holidays a time zone's people most likely keep, as COUNTRY or COUNTRY-REGION
+# (ISO 3166, as the holidays package names them): a person's default until they say otherwise
+# (`settings holidays GB-SCT`). A zone not listed keeps the installation's COULISSE_HOLIDAYS.
+ZONE_HOLIDAYS = {
+    "Europe/Amsterdam": "NL",
+    "Europe/London": "GB-ENG",
+    "Europe/Belfast": "GB-NIR",
+    "Europe/Brussels": "BE",
+    "Europe/Luxembourg": "LU",
+    "Europe/Paris": "FR",
+    "Europe/Berlin": "DE",
+    "Europe/Dublin": "IE",
+    "Europe/Lisbon": "PT",
+    "Europe/Madrid": "ES",
+    "Europe/Rome": "IT",
+    "Europe/Vienna": "AT",
+    "Europe/Zurich": "CH",
+    "Europe/Copenhagen": "DK",
+    "Europe/Stockholm": "SE",
+    "Europe/Oslo": "NO",
+    "Europe/Helsinki": "FI",
+    "Europe/Warsaw": "PL",
+    "Europe/Prague": "CZ",
+    "Europe/Athens": "GR",
+    "America/Paramaribo": "SR",
+    "America/Curacao": "CW",
+    "America/Aruba": "AW",
+}
+
+
+def split_holidays(code: str) -> tuple[str, str]:
+    """'GB-ENG' -> ('GB', 'ENG'); 'nl' -> ('NL', '')."""
+    country, _, region = code.strip().partition("-")
+    return country.upper(), region
+
+
+def holidays_for_zone(timezone: str, fallback: str = DEFAULT_COUNTRY) -> tuple[str, str]:
+    """The holidays a person in this time zone keeps unless they set their own."""
+    return split_holidays(ZONE_HOLIDAYS.get(timezone, fallback))
+
+
+def own_holidays(country: str, region: str, timezone: str, fallback: str) -> tuple[str, str]:
+    """A person's holidays: as they set them, else their time zone's, else the installation's."""
+    return (country, region) if country else holidays_for_zone(timezone, fallback)
+
+
+def known_holidays(country: str, region: str = "") -> tuple[str, str] | None:
+    """The country and region as the holidays package spells them, or None when unknown
+    ('gb', 'eng' -> ('GB', 'ENG'); 'NL', 'Noord' is a region of the Netherlands)."""
+    supported = holidays.list_supported_countries()
+    country = country.upper()
+    if country not in supported:
+        return None
+    if not region:
+        return country, ""
+    regions = {r.casefold(): r for r in supported[country]}
+    found = regions.get(region.casefold())
+    return (country, found) if found else None
 
 
 @dataclass(frozen=True)
@@ -35,14 +96,19 @@ class Etiquette:
     timezone: str = "Europe/Amsterdam"
     quiet_start: time = time(18, 0)
     quiet_end: time = time(8, 30)
-    country: str = DEFAULT_COUNTRY
+    country: str = DEFAULT_COUNTRY  # whose public holidays ("GB-ENG" works too)
+    region: str = ""  # e.g. "ENG" for England in "GB"
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() in WORKDAYS and day not in _holidays(self.country, day.year)
+        return day.weekday() in WORKDAYS and self.holiday(day) is None
+
+    def holiday(self, day: date) -> str | None:
+        """The name of the public holiday on this local day, if it is one."""
+        return holiday_name(self.country, day, self.region)
 
     def is_quiet(self, local: time) -> bool:
         if self.quiet_start > self.quiet_end:  # overnight, e.g. 18:00–08:30
@@ -85,10 +151,13 @@ class Etiquette:
 
 
 @cache
-def _holidays(country: str, year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays(country, years=year)
+def _holidays(country: str, region: str, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, subdiv=region or None, years=year)
 
 
-def holiday_name(country: str, day: date) -> str | None:
-    found = _holidays(country, day.year).get(day)
+def holiday_name(country: str, day: date, region: str = "") -> str | None:
+    """The public holiday on `day` in a country ("NL", "GB-ENG") or a country and region."""
+    if "-" in country:
+        country, region = split_holidays(country)
+    found = _holidays(country, region, day.year).get(day)
     return str(found) if found else None

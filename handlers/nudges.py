@@ -17,7 +17,7 @@ from typing import Any
 from handlers.commitments import check_in_buttons, status_label
 from handlers.context import Context, Refusal
 from handlers.conversation import Router
-from handlers.etiquette import Etiquette, NudgePolicy
+from handlers.etiquette import Etiquette, NudgePolicy, own_holidays
 from handlers.lookup import round_title
 from handlers.messages import (
     Action,
@@ -76,7 +76,16 @@ Outcome = Ready | Skip | Later
 
 
 def etiquette_of(person: Person, policy: NudgePolicy) -> Etiquette:
-    return Etiquette(person.timezone, person.quiet_start, person.quiet_end, policy.country)
+    """A person's hours and their own public holidays (a London colleague keeps Boxing Day,
+    not King's Day): as they set them, else from their time zone, else the installation's."""
+    country, region = holidays_of(person, policy)
+    return Etiquette(person.timezone, person.quiet_start, person.quiet_end, country, region)
+
+
+def holidays_of(person: Person, policy: NudgePolicy) -> tuple[str, str]:
+    return own_holidays(
+        person.holiday_country, person.holiday_region, person.timezone, policy.country
+    )
 
 
 async def plan(

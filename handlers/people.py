@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.context import Context, Refusal
 from handlers.conversation import Router, no_args
+from handlers.etiquette import known_holidays, own_holidays, split_holidays
 from handlers.loops import Bounds
 from handlers.messages import (
     Actor,
@@ -30,7 +31,7 @@ from handlers.model import (
     id_of,
 )
 from handlers.ports import Clock, UnitOfWork
-from prompts.catalog import LANGUAGES, language, t
+from prompts.catalog import LANGUAGES, language, t, words
 
 QUIET = re.compile(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*")
 
@@ -293,9 +294,19 @@ async def installed(ctx: Context) -> None:
     ctx.announce(message(Text(ctx.t("people.installed", team=team.name))))
 
 
-async def settings(ctx: Context) -> None:
-    """What the person has set, and the words that change it."""
+async def settings(ctx: Context, args: str) -> None:
+    """What the person has set, and the words that change it; `settings holidays GB-SCT`
+    sets whose public holidays keep reminders away (`settings holidays auto`: the time zone's)."""
+    word, _, rest = args.strip().partition(" ")
+    if word and _is_holidays_word(word):
+        await set_holidays(ctx, rest)
+        return
+    if word:
+        raise Refusal("people.settings_usage")
     person = ctx.person
+    country, region = own_holidays(
+        person.holiday_country, person.holiday_region, person.timezone, ctx.policy.country
+    )
     ctx.reply(
         message(
             Heading(ctx.t("people.settings_heading")),
@@ -307,10 +318,46 @@ async def settings(ctx: Context) -> None:
                     start=person.quiet_start.strftime("%H:%M"),
                     end=person.quiet_end.strftime("%H:%M"),
                     paused=person.nudges_paused,
+                    holidays=_code(country, region),
+                    from_zone=not person.holiday_country,
                 )
             ),
         )
     )
+
+
+async def set_holidays(ctx: Context, args: str) -> None:
+    """`settings holidays BE`, `instellingen feestdagen GB-SCT`, `… auto` (from the time zone)."""
+    wanted = args.strip()
+    if wanted.casefold() in (w.casefold() for w in _all_words("people.holidays_auto_words")):
+        ctx.person.holiday_country, ctx.person.holiday_region = "", ""
+        country, region = own_holidays("", "", ctx.person.timezone, ctx.policy.country)
+        ctx.say("people.holidays_auto", code=_code(country, region))
+        return
+    country, region = split_holidays(wanted.replace(" ", "-"))
+    found = known_holidays(country, region) if wanted else None
+    if found is None:
+        raise Refusal("people.unknown_holidays", code=wanted[:20])
+    ctx.person.holiday_country, ctx.person.holiday_region = found
+    ctx.say("people.holidays_set", code=_code(*found))
+
+
+def _code(country: str, region: str) -> str:
+    return f"{country}-{region}" if region else country
+
+
+def _all_words(key: str) -> list[str]:
+    return [w for lang in LANGUAGES for w in words(lang, key)]
+
+
+def _is_holidays_word(word: str) -> bool:
+    return word.casefold() in (w.casefold() for w in _all_words("people.holidays_words"))
+
+
+def _settings_args(args: str) -> bool:
+    """In a DM `instellingen` alone, or `instellingen feestdagen …`, is the command."""
+    word = args.strip().partition(" ")[0]
+    return not word or _is_holidays_word(word)
 
 
 def _is_language(args: str) -> bool:
@@ -331,7 +378,7 @@ router.command("resume", in_dm=True)(no_args(resume))
 router.command("tz", in_dm=_is_zone)(set_timezone)
 router.command("quiet", in_dm=lambda args: QUIET.fullmatch(args) is not None)(set_quiet_hours)
 router.command("lang", in_dm=_is_language)(set_language)
-router.command("settings", in_dm=True)(no_args(settings))
+router.command("settings", in_dm=_settings_args)(settings)
 router.command("privacy", in_dm=True)(no_args(privacy))
 router.command("forget-me")(no_args(forget_me))
 router.command("role", role=Role.COORDINATOR)(set_role)

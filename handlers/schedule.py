@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from handlers import sessions as session_flow
 from handlers.context import Context
@@ -138,15 +138,16 @@ def _day_over(ctx: Context, session: Session) -> bool:
 
 
 async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: NudgePolicy) -> int:
-    """Monday from 09:00 (the workspace's time): each coordinator gets the team's week in
-    counts — never who was nudged or who said what."""
+    """Monday from 09:00 (the workspace's time; after a holiday such as Easter Monday, the
+    next working day): each coordinator gets the team's week in counts — never who was nudged
+    or who said what."""
     now = clock.now()
     queued = 0
     async with uow_factory() as uow:
         for team, workspace in await uow.directory.all_teams():
-            etiquette = Etiquette(workspace.timezone, country=policy.country)
-            local = now.astimezone(etiquette.zone)
-            if local.weekday() != DIGEST_WEEKDAY or local.time() < DIGEST_TIME:
+            calendar = team_calendar(workspace, policy)
+            local = now.astimezone(calendar.zone)
+            if not _digest_day(calendar, local.date()) or local.time() < DIGEST_TIME:
                 continue
             week = local.isocalendar()
             team_id = id_of(team)
@@ -168,6 +169,16 @@ async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: N
                 queued += await uow.outbox.enqueue(_digest_row(key, person, body, now))
         await uow.commit()
     return queued
+
+
+def _digest_day(calendar: Etiquette, day: date) -> bool:
+    """The week's first working day for the team: Monday, or Tuesday after Easter Monday."""
+    monday = day - timedelta(days=day.weekday() - DIGEST_WEEKDAY)
+    first = next(
+        (d for d in (monday + timedelta(days=n) for n in range(5)) if calendar.is_working_day(d)),
+        None,
+    )
+    return day == first
 
 
 def _digest_row(key: str, person: Person, body: Message, now: datetime) -> OutboxMessage:
