@@ -1,12 +1,21 @@
-"""Settings, from the environment (or a .env file in the working directory)."""
+"""Settings, from the environment (or a .env file in the working directory). Every setting X
+may also come from a file named by X_FILE (a mounted secret: Docker's, Kubernetes')."""
 
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from handlers.etiquette import NudgePolicy
 from handlers.loops import Bounds
@@ -20,8 +29,41 @@ def llm_deadline(timeout: float, max_retries: int) -> float:
     return timeout * (max_retries + 1)
 
 
+class FromFiles(PydanticBaseSettingsSource):
+    """X_FILE=/run/secrets/x: X is the file's content, without its trailing newline. X itself,
+    when set, wins; a file that cannot be read stops the start, with its name."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all the work is in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field in self.settings_cls.model_fields.values():
+            alias = field.validation_alias
+            if isinstance(alias, str) and (path := os.environ.get(f"{alias}_FILE")):
+                try:
+                    values[alias] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+                except OSError as exc:
+                    raise ValueError(
+                        f"{alias}_FILE: {path} cannot be read ({exc.strerror})"
+                    ) from None
+        return values
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = FromFiles(settings_cls)
+        return init_settings, env_settings, files, dotenv_settings, file_secret_settings
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///coulisse.db",
@@ -63,11 +105,6 @@ class Settings(BaseSettings):
         repr=False,
         description="Fernet key(s), comma-separated, newest first, for tokens at rest.",
     )
-    token_key_file: str = Field(
-        default="",
-        validation_alias="COULISSE_TOKEN_KEY_FILE",
-        description="A file holding COULISSE_TOKEN_KEY (a mounted secret); read at start.",
-    )
 
     @property
     def slack_oauth_configured(self) -> bool:
@@ -75,12 +112,8 @@ class Settings(BaseSettings):
 
     @property
     def token_keys(self) -> list[str]:
-        """The token keys from the file (when given) or the variable, newest first."""
-        text = self.token_key
-        if self.token_key_file:
-            with open(self.token_key_file, encoding="utf-8") as file:
-                text = file.read()
-        return [key.strip() for key in text.replace("\n", ",").split(",") if key.strip()]
+        """The token keys (COULISSE_TOKEN_KEY or its _FILE: commas or lines), newest first."""
+        return [key.strip() for key in self.token_key.replace("\n", ",").split(",") if key.strip()]
 
     microsoft_app_id: str = Field(default="", validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: str = Field(
