@@ -50,6 +50,7 @@ class RoundKind(StrEnum):
     REFLECT = "reflect"  # private answers in categories, revealed together
     GROUP = "group"  # contributions of earlier rounds become themes
     VOTE = "vote"  # dot voting on the themes
+    DISCUSS = "discuss"  # the chosen themes talked through one by one, before committing
     OVERVIEW = "overview"  # actor map and force field
     CAUSAL = "causal"  # causal links between factors
     COMMIT = "commit"  # who takes on what, by when, in which mode

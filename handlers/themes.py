@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from handlers.context import Context, Refusal, clean_text
 from handlers.conversation import Router
-from handlers.lookup import require_open_round
+from handlers.lookup import category_label, require_open_round
 from handlers.messages import Heading, Message, Quote, Text, message
 from handlers.model import Contribution, Round, RoundKind, Session, Theme, id_of
 from prompts.catalog import LANGUAGES, t, words
@@ -73,15 +73,37 @@ async def form_themes(ctx: Context, session: Session, group_round: Round) -> Non
                     c.theme_id = theme_id
 
 
+def categories_of(theme: Theme) -> list[str]:
+    """A theme's categories: one when it was formed, more once themes of several are merged."""
+    return [c for c in theme.category.split(",") if c]
+
+
+def _joined(*categories: list[str]) -> str:
+    return ",".join(dict.fromkeys(c for group in categories for c in group))
+
+
+def category_labels(lang: str, rounds: Sequence[Round], theme: Theme) -> str:
+    """ "Stop · Start": the labels of a theme's categories, from the round that has each."""
+    labels = []
+    for category in categories_of(theme):
+        rnd = next((r for r in rounds if category in r.categories), None)
+        labels.append(category_label(lang, rnd, category) if rnd else category)
+    return " · ".join(labels)
+
+
 async def board(ctx: Context, session: Session, group_round: Round) -> Message:
-    """The themes with their contributions, numbered, in the session's language."""
+    """The themes with their contributions and categories, numbered, in the session's
+    language."""
     lang = session.locale
     themes = await ctx.uow.sessions.themes(id_of(group_round))
+    rounds = await ctx.uow.sessions.rounds(id_of(session))
     contributions = await ctx.uow.sessions.contributions(await _round_ids(ctx, session))
     blocks: list = [Text(t(lang, "themes.board_intro", count=len(themes)))]
     for theme in themes:
         members = [c for c in contributions if c.theme_id == theme.id]
-        blocks.append(Heading(f"{theme.position}. {theme.title} ({len(members)})"))
+        labels = category_labels(lang, rounds, theme)
+        suffix = f" · {labels}" if labels else ""
+        blocks.append(Heading(f"{theme.position}. {theme.title} ({len(members)}){suffix}"))
         for c in members:
             blocks.append(Quote(c.text))
     if not themes:
@@ -110,6 +132,8 @@ async def merge(ctx: Context, args: str) -> None:
     for c in await ctx.uow.sessions.contributions(await _round_ids(ctx, session)):
         if c.theme_id == gone.id:
             c.theme_id = keep.id
+    # "Stop" joined to "Start" stays both: the team sees where the answers came from.
+    keep.category = _joined(categories_of(keep), categories_of(gone))
     await ctx.uow.flush()  # the answers move before their theme goes
     await ctx.uow.delete(gone)
     for theme in themes:

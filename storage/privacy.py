@@ -301,6 +301,7 @@ _KEY_OWNERS = {
     "round-prompt": "round",
     "closing-soon": "round",
     "closing-soon-team": "round",
+    "discuss": "round",
     "checkin": "commitment",
     "overdue": "commitment",
     "stuck": "check_in",

@@ -69,9 +69,9 @@ def test_every_key_the_code_uses_exists() -> None:
     assert not missing
 
 
-def test_retro_order_is_checkin_reflect_group_vote_commit() -> None:
+def test_retro_order_is_checkin_reflect_group_vote_discuss_commit() -> None:
     kinds = [r.kind for r in formats()["retro"].rounds]
-    assert kinds == ["checkin", "reflect", "group", "vote", "commit"]
+    assert kinds == ["checkin", "reflect", "group", "vote", "discuss", "commit"]
     regie = [(r.name, r.pillar) for r in formats()["regie"].rounds]
     assert regie[1] == ("overview", "overview") and ("causal", "insight") in regie
     assert regie[-1] == ("capability", "capability")

@@ -22,7 +22,7 @@ async def test_retro_from_opening_to_commitments(app: App, clock: ManualClock) -
     # The session opens in the channel and the check-in question goes to all four by DM.
     assert [s.kind for s in opened].count("round_prompt") == 4
     assert {s.to.kind for s in opened if s.kind == "round_prompt"} == {"dm"}
-    assert any("Ronde 1 van 5: Check-in" in s.text for s in opened if s.to.kind == "channel")
+    assert any("Ronde 1 van 6: Check-in" in s.text for s in opened if s.to.kind == "channel")
 
     for who, words in [("Ahmed", "Moe"), ("Fleur", "Blij"), ("Joost", "Benieuwd")]:
         assert "opgeslagen" in await d.cmd(who, "add", words)
@@ -54,6 +54,7 @@ async def test_retro_from_opening_to_commitments(app: App, clock: ManualClock) -
     results = next(s for s in await d.deliver() if s.kind == "reveal")
     assert "1. Minder dubbel werk (3 stippen)" in results.text
     assert 'Het team koos "Minder dubbel werk"' in results.text
+    await d.cmd("Sanne", "next")  # after the discussion of the chosen themes: commitments
 
     due = (clock.now() + timedelta(days=14)).date().isoformat()
     reply = await d.form(

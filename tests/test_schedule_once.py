@@ -52,7 +52,8 @@ async def test_three_schedulers_do_each_due_step_once(apps: list[App]) -> None:
     await team_of(d, "Sanne", "Ahmed", "Fleur")
     starts = clock.now() + timedelta(hours=1)
     reply = await d.form(
-        "Sanne", "new_session", title="Wekelijks", question="Wat nu?", format="retro",
+        "Sanne", "new_session", title="Wekelijks", question="Wat nu?", format="custom",
+        rounds="checkin start-stop-continue group vote commit",  # five: one a working day
         starts_at=starts.isoformat(), round_length="1", recurrence="weekly",
     )  # fmt: skip
     assert "staat klaar" in reply, reply

@@ -33,7 +33,9 @@ async def small_session(app: App, clock: ManualClock) -> Summary:
     )
     await d.cmd("Sanne", "next")
     due = (clock.now() + timedelta(days=7)).date().isoformat()
-    assert "genoteerd" in await d.form("Fleur", "commit", text="Samen triëren", due=due, focus="R1")
+    assert "genoteerd" in await d.form(
+        "Fleur", "commit", text="Samen triëren", due=due, mode="co-produce", focus="R1"
+    )
     await d.action("Fleur", "checkin", "1:in_progress")
     async with app.uow() as uow:
         session = await uow.get(Session, 1)
