@@ -82,9 +82,23 @@ def _hwords(key: str) -> str:
     return f"sessions.on_holiday_words.{key}"
 
 
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def monthly_on_weekday(rule: str, start: datetime, timezone: str) -> str:
+    """Every month means the same weekday of the month as the first session (the first
+    Thursday, the last Friday), not the same date: a date would fall on weekends."""
+    if "FREQ=MONTHLY" not in rule or "BY" in rule:
+        return rule
+    local = start.astimezone(ZoneInfo(timezone))
+    nth = (local.day - 1) // 7 + 1
+    return f"{rule};BYDAY={-1 if nth == 5 else nth:+d}{_WEEKDAYS[local.weekday()]}"
+
+
 def series_rule(rule: str, start: datetime, timezone: str) -> str:
     """An RRULE anchored at the first session's local start (kept in local time across DST)."""
     local = start.astimezone(ZoneInfo(timezone))
+    rule = monthly_on_weekday(rule, start, timezone)
     return f"DTSTART;TZID={timezone}:{local:%Y%m%dT%H%M%S}\nRRULE:{rule}"
 
 
