@@ -425,14 +425,14 @@ def leverage_questions(
         n = driving[0]
         questions.append(t(lang, "systems.lever_micmac", factor=tm.name(n),
                            reach=a.influence[n], total=len(tm.shown)))  # fmt: skip
-    if commitments is not None:
+    if commitments is not None:  # in chat, where the team can act on the answers
         loops = acted_on(tm, commitments)
         if loops:
             questions.append(t(lang, "systems.lever_commitments", loops=loops))
         elif total:
             questions.append(t(lang, "systems.lever_no_commitments"))
-    if total and not steerable:
-        questions.append(t(lang, "systems.lever_mark"))
+        if total and not steerable:
+            questions.append(t(lang, "systems.lever_mark"))
     return questions
 
 
