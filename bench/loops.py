@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -48,7 +49,7 @@ def random_map(n: int, links: int, seed: int) -> list[Edge[int]]:
     return [Edge(s, t, rng.random() < 0.4) for s, t in sorted(pairs)]
 
 
-def ours_count(es: list[Edge], length: int) -> int:
+def ours_count(es: list[Edge[Any]], length: int) -> int:
     return len(search_loops([], es, max_length=length, max_loops=10**8, time_budget=600)[0])
 
 
@@ -65,7 +66,7 @@ def best_of(runs: int, fn: Callable[[], int]) -> tuple[float, int]:
     return best, result
 
 
-def compare(name: str, es: list[Edge], length: int) -> None:
+def compare(name: str, es: list[Edge[Any]], length: int) -> None:
     graph = nx.DiGraph([(e.source, e.target) for e in es])
     ours, count = best_of(3, partial(ours_count, es, length))
     theirs, reference = best_of(3, partial(networkx_count, graph, length))
@@ -126,8 +127,11 @@ def main() -> None:
         compare("random 250/400", random_map(250, 400, seed=3), length)
         compare("team map 60/150", random_map(60, 150, seed=4), length)
     print("bounded search as the bot runs it (500 loops, shortest first):")
-    maps = {"World3-03": world3, "random 250/400": random_map(250, 400, seed=3),
-            "team map 60/150": random_map(60, 150, seed=4)}  # fmt: skip
+    maps: dict[str, list[Edge[Any]]] = {
+        "World3-03": world3,
+        "random 250/400": random_map(250, 400, seed=3),
+        "team map 60/150": random_map(60, 150, seed=4),
+    }
     for name, es in maps.items():
         for length in (8, 20):
             start = time.perf_counter()
