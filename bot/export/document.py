@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from bot.export.chart import follow_through_svg
-from bot.export.diagram import mermaid, png, svg
+from bot.export.diagram import mermaid, svg
+from bot.export.raster import png_of
 from bot.export.summary import diagram_of
 from handlers.series_report import FOLLOW_THROUGH
 from handlers.summary import CausalLinkSummary, ContributionSummary, SeriesSummary, Summary
@@ -62,8 +63,11 @@ class Figure:
     name: str  # file stem when written beside the document: causal-map, follow-through
     alt: str
     svg: Callable[[], str]
-    png: Callable[[], bytes | None] = lambda: None  # for formats without SVG (Word)
     mermaid: str = ""
+
+    def png(self) -> bytes | None:
+        """For formats without SVG (Word): the same drawing as a picture."""
+        return png_of(self.svg())
 
 
 Block = Heading | Paragraph | Items | Quotes | Table | Figure
@@ -232,11 +236,7 @@ def _system(summary: Summary, lang: str, level: int) -> list[Block]:
     if diagram is not None:
         alt = t(lang, "export.map_alt", links=len(summary.causal_links))
         blocks.append(Heading(t(lang, "export.causal_map"), level))
-        blocks.append(
-            Figure(
-                "causal-map", alt, partial(svg, diagram), partial(png, diagram), mermaid(diagram)
-            )
-        )
+        blocks.append(Figure("causal-map", alt, partial(svg, diagram), mermaid(diagram)))
         blocks.append(Heading(t(lang, "export.causal_links"), level + 1))
         blocks.append(Items(tuple(_link_line(link, lang) for link in summary.causal_links)))
     if summary.loops:

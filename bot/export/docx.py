@@ -1,7 +1,13 @@
 """A Document as Word: real heading styles and tables, because municipalities edit these.
 
-Word cannot show SVG, so figures go in as PNG when Graphviz drew one; otherwise their text
-alternative stands in their place (the tables and lists beside them carry the same content).
+python-docx gives the package (template, styles, metadata, the picture's part); the body is
+written here as WordprocessingML and parsed once per block. Adding the same paragraphs and
+cells one by one through python-docx took a second for a series of ten sessions: every
+paragraph looked its style up among all styles again, every cell searched the body.
+
+Word cannot show SVG, so a figure goes in as a PNG drawn from its SVG (bot/export/raster.py),
+with its text alternative on the picture and as its caption; without a PNG the caption alone
+stands in its place (the tables and lists beside it carry the same content).
 """
 
 from __future__ import annotations
@@ -9,18 +15,19 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape
 
 import docx
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import parse_xml
 from docx.shared import Cm
 
 from bot.export.document import Document, Figure, Heading, Items, Paragraph, Quotes, Table
 
-# Characters XML 1.0 forbids (a Word line break typed as \v, say): python-docx refuses them.
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+# Characters XML 1.0 forbids (a Word line break typed as \v, say): Word would refuse the file.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BREAKS = re.compile(r"(\r\n|\r|\n|\t)")
+TWIPS_PER_EMU = 1 / 635
 
 
 def _xml(text: str) -> str:
@@ -34,63 +41,116 @@ def to_docx(doc: Document) -> bytes:
     props.title, props.language, props.author = _xml(doc.title), doc.lang, "Coulisse"
     props.comments, props.last_modified_by = "", "Coulisse"
     props.created = props.modified = datetime.now(UTC).replace(microsecond=0)
+    section = word.sections[-1]
+    width = int(
+        ((section.page_width or 0) - (section.left_margin or 0) - (section.right_margin or 0))
+        * TWIPS_PER_EMU
+    )
+    pending: list[str] = []  # the blocks since the last figure, parsed in one go
     for block in doc.blocks:
-        if isinstance(block, Heading):
-            word.add_heading(_xml(block.text), level=min(block.level, 9))
-        elif isinstance(block, Paragraph):
-            p = word.add_paragraph()
-            if block.label:
-                p.add_run(f"{_xml(block.label)}: ").bold = True
-            p.add_run(_xml(block.text)).italic = block.note
-        elif isinstance(block, Items):
-            for item in block.items:
-                word.add_paragraph(_xml(item), style="List Bullet")
-        elif isinstance(block, Quotes):
-            for quote in block.items:
-                word.add_paragraph(f"“{_xml(quote)}”", style="Quote")
-        elif isinstance(block, Table):
-            _table(word, block)
-        elif isinstance(block, Figure):
+        if isinstance(block, Figure):
+            _append(word, pending)
             _figure(word, block)
+        else:
+            pending += _blocks(block, width)
+    _append(word, pending)
     out = io.BytesIO()
     word.save(out)
     return out.getvalue()
 
 
-def _table(word: docx.document.Document, table: Table) -> None:
-    word.add_paragraph(_xml(table.caption), style="Caption")
-    grid = word.add_table(rows=1, cols=len(table.header))
-    grid.style = "Table Grid"
-    grid.alignment = WD_TABLE_ALIGNMENT.LEFT
+def _append(word: docx.document.Document, pending: list[str]) -> None:
+    """Parses the pending blocks and puts them at the end of the body, before its section."""
+    fragment = parse_xml(f'<w:body xmlns:w="{W}">{"".join(pending)}</w:body>')
+    for element in list(fragment):
+        word.element.body.insert_element_before(element, "w:sectPr")
+    pending.clear()
+
+
+def _blocks(block: object, width: int) -> list[str]:
+    if isinstance(block, Heading):
+        return [_p(block.text, f"Heading{min(block.level, 9)}")]
+    if isinstance(block, Paragraph):
+        label = _run(f"{block.label}: ", "<w:b/>") if block.label else ""
+        return [_p(block.text, italic=block.note, before=label)]
+    if isinstance(block, Items):
+        return [_p(item, "ListBullet") for item in block.items]
+    if isinstance(block, Quotes):
+        return [_p(f"“{quote}”", "Quote") for quote in block.items]
+    if isinstance(block, Table):
+        return [_p(block.caption, "Caption"), _table(block, width)]
+    raise TypeError(f"no Word for {type(block).__name__}")
+
+
+def _run(text: str, props: str = "") -> str:
+    """A run of text; line breaks and tabs typed in it stay breaks and tabs."""
+    rpr = f"<w:rPr>{props}</w:rPr>" if props else ""
+    parts = []
+    for piece in _BREAKS.split(_xml(text)):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r\n", "\r", "\n"):
+            parts.append("<w:br/>")
+        elif piece:
+            parts.append(f'<w:t xml:space="preserve">{escape(piece)}</w:t>')
+    return f"<w:r>{rpr}{''.join(parts)}</w:r>"
+
+
+def _p(
+    text: str,
+    style: str = "",
+    *,
+    italic: bool = False,
+    bold: bool = False,
+    right: bool = False,
+    before: str = "",
+) -> str:
+    ppr = (f'<w:pStyle w:val="{style}"/>' if style else "") + (
+        '<w:jc w:val="right"/>' if right else ""
+    )
+    props = ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "")
+    return (
+        "<w:p>" + (f"<w:pPr>{ppr}</w:pPr>" if ppr else "")
+        + before + _run(text, props) + "</w:p>"
+    )  # fmt: skip
+
+
+def _table(table: Table, width: int) -> str:
+    """A grid in the template's Table Grid style; its first row is the header, which Word
+    repeats on every page and screen readers announce."""
     numeric = table.numeric or (False,) * len(table.header)
-    _repeat_first_row(word)
-    for cell, text in zip(grid.rows[0].cells, table.header, strict=True):
-        cell.paragraphs[0].add_run(_xml(text)).bold = True
-    for row in table.rows:
-        cells = grid.add_row().cells
-        for i, (cell, text) in enumerate(zip(cells, row, strict=True)):
-            cell.text = _xml(text)
-            if numeric[i]:
-                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    column = width // len(table.header)
 
+    def row(cells: tuple[str, ...], header: bool = False) -> str:
+        trpr = '<w:trPr><w:tblHeader w:val="true"/></w:trPr>' if header else ""
+        return (
+            f"<w:tr>{trpr}"
+            + "".join(
+                f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{column}"/></w:tcPr>'
+                + _p(text, bold=header, right=numeric[i] and not header)
+                + "</w:tc>"
+                for i, text in enumerate(cells)
+            )
+            + "</w:tr>"
+        )
 
-def _repeat_first_row(word: docx.document.Document) -> None:
-    """Marks the last table's first row as its header: Word repeats it on every page and
-    screen readers announce it."""
-    first_row = word.element.body.xpath("./w:tbl[last()]/w:tr[1]")[0]
-    props = first_row.get_or_add_trPr()
-    flag = OxmlElement("w:tblHeader")
-    flag.set(qn("w:val"), "true")
-    props.append(flag)
+    return (
+        '<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/>'
+        '<w:tblW w:type="auto" w:w="0"/><w:jc w:val="left"/>'
+        '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0"'
+        ' w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr>'
+        "<w:tblGrid>" + f'<w:gridCol w:w="{column}"/>' * len(table.header) + "</w:tblGrid>"
+        + row(table.header, header=True) + "".join(row(r) for r in table.rows) + "</w:tbl>"
+    )  # fmt: skip
 
 
 def _figure(word: docx.document.Document, figure: Figure) -> None:
     picture = figure.png()
     if picture is None:
-        word.add_paragraph(figure.alt, style="Caption")
+        word.add_paragraph(_xml(figure.alt), style="Caption")
         return
     word.add_picture(io.BytesIO(picture), width=Cm(16))
     # The picture's text alternative (Word's "alt text"), on the drawing just added.
     drawn = word.element.body.xpath(".//wp:docPr")
-    drawn[-1].set("descr", figure.alt)
-    word.add_paragraph(figure.alt, style="Caption")
+    drawn[-1].set("descr", _xml(figure.alt))
+    word.add_paragraph(_xml(figure.alt), style="Caption")

@@ -11,17 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from bot.export.diagram import write_files
 from bot.export.document import Document, series_document, session_document
-from bot.export.docx import to_docx
 from bot.export.html import to_html
 from bot.export.markdown import to_markdown
-from bot.export.pdf import PdfUnavailable, html_to_pdf
+from bot.export.pdf import PdfUnavailable, to_pdf
 from bot.export.summary import diagram_of
 from handlers.model import Series, Session
 from handlers.ports import UnitOfWork
@@ -29,6 +25,12 @@ from handlers.reports import build_summary
 from handlers.series_report import build_series_summary
 from handlers.summary import SeriesSummary, Summary
 from prompts.catalog import t
+
+if TYPE_CHECKING:
+    import jsonschema
+
+# python-docx (with lxml) and jsonschema are imported by the formats that use them, when they
+# are asked for: a server that never exports Word or JSON does not load them.
 
 SCHEMA = Path(__file__).with_name("summary.schema.json")
 SERIES_SCHEMA = Path(__file__).with_name("series.schema.json")
@@ -78,7 +80,17 @@ def schema() -> dict[str, Any]:
 
 
 @cache
+def _session_validator() -> jsonschema.Draft7Validator:
+    import jsonschema
+
+    return jsonschema.Draft7Validator(schema())
+
+
+@cache
 def _series_validator() -> jsonschema.Draft7Validator:
+    import jsonschema
+    from referencing import Registry, Resource
+
     session = Resource.from_contents(schema())
     registry = Registry().with_resource(schema()["$id"], session)
     series = json.loads(SERIES_SCHEMA.read_text(encoding="utf-8"))
@@ -95,7 +107,7 @@ def as_json(data: dict[str, Any]) -> str:
     if "series" in data:
         _series_validator().validate(data)
     else:
-        jsonschema.Draft7Validator(schema()).validate(data)
+        _session_validator().validate(data)
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -139,8 +151,10 @@ def render(data: ExportData, fmt: str, lang: str) -> bytes:
     if fmt == "html":
         return to_html(document(data, lang)).encode("utf-8")
     if fmt == "pdf":
-        return html_to_pdf(to_html(document(data, lang)))
+        return to_pdf(document(data, lang))
     if fmt == "docx":
+        from bot.export.docx import to_docx
+
         return to_docx(document(data, lang))
     raise ValueError(f"unknown format {fmt!r}")
 
