@@ -154,7 +154,8 @@ async def plan_next(ctx: Context, session: Session) -> Session | None:
     if not series.rrule.startswith("DTSTART"):
         return None
     team = team_calendar(ctx.workspace, ctx.policy)
-    found = next_date(series, after, team)
+    # After the one that closed, and not in the past (an async session may outlast a week).
+    found = next_date(series, max(after, ctx.now), team)
     if found is None:
         return None
     siblings = await ctx.uow.sessions.for_team(session.team_id)

@@ -1,0 +1,229 @@
+"""The six problems of "a team's quarter, left alone" with the session cycle, each as it was
+found: every test here failed before the fix (checked on the code before it). The first
+assertion of each is on what is stored or sent, so that it fails for the reason it names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.clock import ManualClock
+from bot.console.clock import move_clock
+from bot.wiring import App
+from handlers.model import OutboxStatus, RoundStatus, SessionStatus
+from handlers.reports import build_summary
+from prompts.catalog import t
+from tests.driver import Driver, team_of
+
+AMS = ZoneInfo("Europe/Amsterdam")
+
+
+def ams(*args: int) -> datetime:
+    return datetime(*args, tzinfo=AMS)
+
+
+async def _run(d: Driver, clock: ManualClock, until: datetime) -> None:
+    await move_clock(d.app, clock, until, d.deliver)
+
+
+async def _sessions(d: Driver) -> list:
+    async with d.app.uow() as uow:
+        return list(await uow.sessions.for_team(1))
+
+
+async def _weekly_live(d: Driver) -> None:
+    await team_of(d, "Sanne", "Ahmed", "Fleur", "Joost")
+    reply = await d.form(
+        "Sanne", "new_session", title="Weekstart", question="Wat speelt er?", format="custom",
+        rounds="checkin commit", starts_at="2027-03-23T10:00+01:00", recurrence="weekly",
+    )  # fmt: skip
+    assert "staat klaar" in reply, reply
+
+
+async def _held_live_meeting(d: Driver) -> None:
+    assert "begonnen" in await d.cmd("Sanne", "start")
+    await d.cmd("Ahmed", "add", "goed")
+    await d.cmd("Fleur", "add", "moe")
+    await d.cmd("Sanne", "next")
+    assert "is gesloten" in await d.cmd("Sanne", "end")
+
+
+async def test_1_the_daily_cap_never_swallows_a_round_question(
+    app: App, clock: ManualClock
+) -> None:
+    """A weekly retro from 23 March 2027, one-day rounds: over Good Friday and Easter each
+    question reaches everyone, the vote's on the day it opens, and no round is planned over a
+    holiday (it was: the vote question was due 30 March, its round closed 27 March)."""
+    clock.set(ams(2027, 3, 22, 9, 0))
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed", "Fleur", "Joost")
+    await d.form(
+        "Sanne", "new_session", title="Retro", question="Wat werkte?", format="custom",
+        rounds="checkin start-stop-continue group vote commit",
+        starts_at="2027-03-23T10:00+01:00", round_length="1", recurrence="weekly",
+    )  # fmt: skip
+    await _run(d, clock, ams(2027, 3, 23, 10, 30))
+    await d.cmd("Ahmed", "add", "fris")
+    await _run(d, clock, ams(2027, 3, 24, 10, 30))
+    await d.cmd("Ahmed", "add", "start: samen plannen")
+    await _run(d, clock, ams(2027, 4, 2, 12, 0))
+    async with app.uow() as uow:
+        rows = [r for r in await uow.outbox.all_done() if r.kind == "round_open"]
+        vote = next(r for r in (await uow.sessions.rounds(1)) if r.name == "vote")
+    skipped = [r for r in rows if r.status == OutboxStatus.SKIPPED]
+    assert not skipped, [(r.dedupe_key, r.reason) for r in skipped]
+    assert len(rows) == 4 * 4  # four people, four rounds that ask
+    assert vote.opens_at == ams(2027, 3, 30, 10, 0) and vote.closes_at == ams(2027, 3, 31, 10, 0)
+    asked = [r for r in rows if r.dedupe_key.startswith(f"round-prompt:{vote.id}:")]
+    assert {r.sent_at for r in asked} == {ams(2027, 3, 30, 10, 0)}
+    # … and the channel never said the team chose a theme with no dots.
+    assert not [s for s in d.sent if s.kind == "reveal" and "0 stippen" in s.text
+                and "koos" in s.text]  # fmt: skip
+
+
+async def test_2_the_next_session_of_a_live_series_never_runs_by_itself(
+    app: App, clock: ManualClock
+) -> None:
+    clock.set(ams(2027, 3, 23, 9, 55))
+    d = Driver(app)
+    await _weekly_live(d)
+    await _run(d, clock, ams(2027, 3, 23, 10, 0))
+    await _held_live_meeting(d)
+    await d.deliver()
+    sent_before = len(d.sent)
+    await _run(d, clock, ams(2027, 3, 31, 12, 0))  # past the next Tuesday's meeting time
+    sessions = await _sessions(d)
+    assert [s.status for s in sessions][:2] == [SessionStatus.CLOSED, SessionStatus.NOT_HELD]
+    later = d.sent[sent_before:]
+    assert not [s for s in later if s.kind in ("session_open", "round_open", "reveal", "summary")]
+    # What did reach anyone: the reminder the working day before, and the question whether
+    # to keep the series, both to the coordinator.
+    assert {s.kind for s in later} <= {"session_reminder", "keep_series", "digest"}
+    assert {s.to.id for s in later if s.kind != "digest"} == {1}
+
+
+async def test_3_a_series_without_a_time_is_refused_with_a_question(
+    app: App, clock: ManualClock
+) -> None:
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed")
+    before = await d.snapshot()
+    reply = await d.form(
+        "Sanne", "new_session", title="Reeks", question="Q", format="custom",
+        rounds="checkin", recurrence="weekly",
+    )  # fmt: skip
+    assert await d.snapshot() == before  # nothing half-stored
+    assert t("nl", "sessions.series_needs_time") in reply
+
+
+async def test_4_end_typed_twice_leaves_next_weeks_draft_alone(
+    app: App, clock: ManualClock
+) -> None:
+    clock.set(ams(2027, 3, 23, 10, 0))
+    d = Driver(app)
+    await _weekly_live(d)
+    await _held_live_meeting(d)
+    second = await d.cmd("Sanne", "end")
+    await d.deliver()
+    sessions = await _sessions(d)
+    assert [s.status for s in sessions] == [SessionStatus.CLOSED, SessionStatus.DRAFT]
+    async with app.uow() as uow:
+        rounds = await uow.sessions.rounds(sessions[1].id or 0)
+    assert {r.status for r in rounds} == {RoundStatus.PENDING}
+    assert len([s for s in d.sent if s.kind == "summary"]) == 1
+    assert t("nl", "sessions.nothing_to_end") in second
+
+
+async def test_5_summary_shows_the_last_closed_session_never_a_draft(
+    app: App, clock: ManualClock
+) -> None:
+    clock.set(ams(2027, 3, 23, 10, 0))
+    d = Driver(app)
+    await _weekly_live(d)
+    await _held_live_meeting(d)
+    shown = await d.cmd("Ahmed", "summary")
+    assert "2 bijdragen" in shown and "0 bijdragen" not in shown, shown
+
+
+async def test_6_a_sessions_export_keeps_the_map_as_it_stood_when_it_closed(
+    app: App, clock: ManualClock
+) -> None:
+    clock.set(ams(2027, 3, 23, 10, 0))
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed", "Fleur")
+    for question in ("Eerste", "Tweede"):
+        await d.form("Sanne", "new_session", title=question, question="Q", format="custom",
+                     rounds="causal")  # fmt: skip
+        await d.cmd("Sanne", "start")
+        link = "wachtlijst -> +druk" if question == "Eerste" else "druk -> +verzuim"
+        await d.cmd("Ahmed", "add", link)
+        await d.cmd("Sanne", "end")
+    first, second = await _sessions(d)
+    async with app.uow() as uow:
+        kept = await build_summary(uow, first)
+        now = await build_summary(uow, second)
+    assert [(lk.source, lk.target) for lk in kept.causal_links] == [("wachtlijst", "druk")]
+    assert len(now.causal_links) == 2
+
+
+async def test_a_session_nobody_took_part_in_did_not_take_place(
+    app: App, clock: ManualClock
+) -> None:
+    """Async, nobody answers: closed as 'did not take place', no summary, no empty reveal; the
+    coordinator is asked by DM whether to keep the series, and can stop it."""
+    clock.set(ams(2027, 3, 22, 9, 0))
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed", "Fleur")
+    await d.form(
+        "Sanne", "new_session", title="Stil", question="Q", format="custom",
+        rounds="checkin start-stop-continue", starts_at="2027-03-23T10:00+01:00",
+        round_length="1", recurrence="weekly",
+    )  # fmt: skip
+    await _run(d, clock, ams(2027, 3, 25, 12, 0))
+    sessions = await _sessions(d)
+    assert [s.status for s in sessions] == [SessionStatus.NOT_HELD, SessionStatus.DRAFT]
+    assert not [s for s in d.sent if s.kind in ("summary", "reveal")]
+    asked = [s for s in d.sent if s.kind == "keep_series"]
+    assert len(asked) == 1 and asked[0].to.id == 1
+    assert t("nl", "sessions.keep_series_question", title="Stil") in asked[0].text
+    assert "gestopt" in await d.action("Sanne", "series_stop", str(sessions[0].series_id))
+    assert [s.status for s in await _sessions(d)] == [SessionStatus.NOT_HELD]
+    # Its reminder-free draft is gone, and nothing more comes of the series.
+    await _run(d, clock, ams(2027, 4, 2, 12, 0))
+    assert [s.status for s in await _sessions(d)] == [SessionStatus.NOT_HELD]
+    # Only a coordinator of the series' team may stop it.
+    refused = await d.action("Ahmed", "series_stop", str(sessions[0].series_id))
+    assert t("nl", "errors.coordinators_only") in refused
+
+
+async def test_recurrence_words_in_both_languages(app: App, clock: ManualClock) -> None:
+    from handlers.series import recurrence_of
+
+    for words, key in (
+        (("wekelijks", "elke week", "weekly", "every week", "Elke  Week"), "weekly"),
+        (("om de week", "tweewekelijks", "fortnightly", "every other week", "bi-weekly"),
+         "biweekly"),
+        (("maandelijks", "elke maand", "monthly", "every month"), "monthly"),
+    ):  # fmt: skip
+        for word in words:
+            assert recurrence_of(word) == key, word
+
+
+async def test_a_holiday_occurrence_is_skipped_when_the_series_says_so(
+    app: App, clock: ManualClock
+) -> None:
+    clock.set(ams(2027, 4, 20, 9, 0))
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed")
+    await d.form(
+        "Sanne", "new_session", title="Di", question="Q", format="custom", rounds="checkin",
+        starts_at="2027-04-20T10:00+02:00", recurrence="elke week", on_holiday="overslaan",
+    )  # fmt: skip
+    await d.cmd("Sanne", "start")
+    await d.cmd("Ahmed", "add", "goed")
+    await d.cmd("Sanne", "end")
+    await _run(d, clock, ams(2027, 4, 20, 12, 0))
+    sessions = await _sessions(d)
+    assert sessions[1].starts_at == ams(2027, 5, 4, 10, 0)  # 27 April (King's Day) skipped
+    notice = [s for s in d.sent if s.kind == "holiday_notice"]
+    assert len(notice) == 1 and "27 april" in notice[0].text and "4 mei" in notice[0].text
