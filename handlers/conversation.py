@@ -10,12 +10,13 @@ the console's typed forms are all read from here, so adding a command touches it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.context import Context
-from handlers.messages import Form, Place
+from handlers.messages import Form, Place, Select
 from handlers.model import Role
 from prompts.catalog import LANGUAGES, has, words
 
@@ -77,6 +78,29 @@ class FormSpec:
         if self.typed_fields:
             return self.typed_fields
         return tuple(f.name for f in self.static(lang).fields) if self.static else ()
+
+    def option_values(self, values: dict[str, str]) -> dict[str, str]:
+        """A choice typed as its label in either language (`samen maken`, `Engels`) is the
+        option's value (`co_create`, `en`): the hints people type from show labels, not keys."""
+        if self.static is None:
+            return values
+        labels: dict[str, dict[str, str]] = {}
+        for lang in LANGUAGES:
+            for item in self.static(lang).fields:
+                if isinstance(item, Select):
+                    for option in item.options:
+                        for label in (option.label, short_label(option.label)):
+                            labels.setdefault(item.name, {})[label.casefold()] = option.value
+        return {
+            name: labels.get(name, {}).get(value.strip().casefold(), value)
+            for name, value in values.items()
+        }
+
+
+def short_label(label: str) -> str:
+    """A choice's label without its explanation ("live: in a meeting, …" -> "live",
+    "Retro (start, stop, continue)" -> "Retro"): what people type, and the hints show."""
+    return re.split(r"\s*[(:]", label, maxsplit=1)[0].strip() or label
 
 
 def no_args(flow: Callable[[Context], Awaitable[None]]) -> Flow:
@@ -210,7 +234,7 @@ class Conversation:
             rest = f"{more}\n{rest}".strip()
         if not word or word == "?":
             return Interpreted(HELP, "")
-        spec = self.command(word)
+        spec = self.command(word.rstrip(":"))  # "taal: en" as well as "taal en"
         if place.kind == "channel" or slash:
             return Interpreted(spec.name, rest) if spec else Interpreted(word, rest, known=False)
         if spec is not None and spec.in_dm is not None and spec.in_dm(rest):

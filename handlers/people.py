@@ -170,11 +170,23 @@ async def join(ctx: Context) -> None:
 
 
 async def set_language(ctx: Context, args: str) -> None:
-    wanted = args.strip().lower()
-    if wanted not in LANGUAGES:
+    """`taal en`, `taal Engels`, `lang Dutch`: the language the bot writes to this person in."""
+    wanted = language_named(args)
+    if wanted is None:
         raise Refusal("errors.unknown_language", languages=", ".join(LANGUAGES))
     ctx.person.locale = wanted
     ctx.say("people.language_set")
+
+
+def language_named(word: str) -> str | None:
+    """A language by its code or its name in either language ("en", "Engels", "English.")."""
+    wanted = word.strip().strip(".!").casefold()
+    if wanted in LANGUAGES:
+        return wanted
+    for code in LANGUAGES:
+        if any(wanted == t(lang, f"languages.{code}").casefold() for lang in LANGUAGES):
+            return code
+    return None
 
 
 async def set_timezone(ctx: Context, args: str) -> None:
@@ -361,7 +373,7 @@ def _settings_args(args: str) -> bool:
 
 
 def _is_language(args: str) -> bool:
-    return args.strip().lower() in LANGUAGES
+    return language_named(args) is not None
 
 
 def _is_zone(args: str) -> bool:

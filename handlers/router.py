@@ -244,7 +244,7 @@ class Coulisse:
                 raise Refusal("errors.unknown_action")
             if form.role == Role.COORDINATOR:
                 ctx.require_coordinator()
-            values = {k: (v or "") for k, v in event.values.items()}
+            values = form.option_values({k: (v or "") for k, v in event.values.items()})
             await form.submit(ctx, values, event.context)
         elif isinstance(event, Installed):
             if event.place.kind == "dm":

@@ -450,9 +450,10 @@ def _bound_text(lang: str, a: Analysis[int], bounds: Bounds) -> str:
 LOOPS_TOLD = 12  # loops told as sentences in chat; the rest are listed by their path
 
 
-async def map_message(ctx: Context, session: Session) -> Message:
-    """The team's causal map: its links, the loops in it and the questions they raise."""
-    lang = session.locale
+async def map_message(ctx: Context, session: Session, lang: str = "") -> Message:
+    """The team's causal map: its links, the loops in it and the questions they raise; in
+    the session's language for the channel, in `lang` for one person."""
+    lang = lang or session.locale
     tm = await team_map(ctx.uow, session.team_id, ctx.bounds)
     shown = tm.shown
     blocks: list[Block] = [
@@ -540,7 +541,7 @@ async def mark_steerable(ctx: Context, args: str) -> None:
 
 
 async def show_map(ctx: Context) -> None:
-    ctx.reply(await map_message(ctx, await require_session(ctx)))
+    ctx.reply(await map_message(ctx, await require_session(ctx), ctx.lang))  # their language
 
 
 def _link_typed_out(args: str) -> bool:

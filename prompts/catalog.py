@@ -19,6 +19,16 @@ DEFAULT_LANGUAGE = "nl"
 _env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
+def plural(count: int, one: str, other: str) -> str:
+    """The word that goes with a count: `{{ shared }} van de {{ members }}
+    {{ plural(shared, 'heeft', 'hebben') }}`. Dutch and English both have one form for
+    exactly one and another for every other count, 0 included ("0 rondes", "0 rounds")."""
+    return one if count == 1 else other
+
+
+_env.globals["plural"] = plural
+
+
 def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
     if isinstance(node, dict):
         for key, value in node.items():

@@ -5,10 +5,12 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 
+from handlers.conversation import short_label
 from handlers.messages import (
     Bullets,
     Choices,
     DateInput,
+    DateTimeInput,
     Diagram,
     Divider,
     Fields,
@@ -22,7 +24,7 @@ from handlers.messages import (
     TextInput,
 )
 from handlers.router import CONVERSATION
-from prompts.catalog import t
+from prompts.catalog import has, t, words
 
 WIDTH = 96
 
@@ -51,9 +53,12 @@ def _form(lang: str, form: Form) -> list[str]:
         if isinstance(field, TextInput) and field.value:
             label = field.value
         elif isinstance(field, Select):
-            label = "<" + "|".join(o.value for o in field.options) + ">"
+            # The choices in the person's words; the core reads a label as its option.
+            label = "<" + "|".join(short_label(o.label) for o in field.options) + ">"
         elif isinstance(field, DateInput):
-            label = "<YYYY-MM-DD>"
+            label = f"<{t(lang, 'when.date_example')}>"
+        elif isinstance(field, DateTimeInput):
+            label = f"<{field.label} {t(lang, 'when.moment_example')}>"
         if field.optional:
             label = f"[{label}]"
         placeholders.append(label)
@@ -62,9 +67,17 @@ def _form(lang: str, form: Form) -> list[str]:
             lang,
             "console.form_hint",
             title=form.title,
-            usage=f"/{command.name} " + " ; ".join(placeholders),
+            usage=f"/{_word(lang, command.name)} " + " ; ".join(placeholders),
         )
     )
+
+
+def _word(lang: str, name: str) -> str:
+    """A command as the person would type it: `afspraak` in Dutch, `commit` in English (the
+    canonical names are English)."""
+    key = f"commands.aliases.{name}"
+    own = words(lang, key) if has(key) and lang != "en" else []
+    return own[0] if own else name
 
 
 Draw = Callable[[Diagram], str]
