@@ -131,6 +131,30 @@ class Settings(BaseSettings):
         description="Where the Bot Framework's signing keys are published; empty: the public "
         "cloud's. For other clouds (e.g. government) and for tests with locally signed tokens.",
     )
+    # A regional bot (EU data residency, docs/DEPLOY.md): the Bot Framework's endpoints as the
+    # Azure Bot resource's region has them. Empty: botbuilder's public-cloud values.
+    microsoft_oauth_url: str = Field(
+        default="",
+        validation_alias="MICROSOFT_OAUTH_URL",
+        description="The Bot Framework token service: https://europe.token.botframework.com "
+        "for a bot registered with European data residency.",
+    )
+    microsoft_channel_login_url: str = Field(
+        default="",
+        validation_alias="MICROSOFT_CHANNEL_LOGIN_URL",
+        description="Where the bot gets its token for the channel connector "
+        "(ToChannelFromBotLoginUrl).",
+    )
+    microsoft_channel_oauth_scope: str = Field(
+        default="",
+        validation_alias="MICROSOFT_CHANNEL_OAUTH_SCOPE",
+        description="The scope of that token (ToChannelFromBotOAuthScope).",
+    )
+    microsoft_token_issuer: str = Field(
+        default="",
+        validation_alias="MICROSOFT_TOKEN_ISSUER",
+        description="The issuer of the tokens the channels send (ToBotFromChannelTokenIssuer).",
+    )
     allow_unauthenticated: bool = Field(
         default=False,
         validation_alias="COULISSE_ALLOW_UNAUTHENTICATED",

@@ -307,7 +307,11 @@ async def my_commitments(ctx: Context) -> None:
         return
     blocks: list = [Heading(ctx.t("commitments.mine_heading", count=len(mine)))]
     for c in mine:
-        blocks += [Text(commitment_line(ctx.lang, c)), check_in_buttons(ctx.lang, c)]
+        buttons = check_in_buttons(ctx.lang, c).actions
+        if c.owner_id == ctx.person_id:  # the owner changes it (a co-owner checks in)
+            form = json.dumps({"form": "edit_commitment", "context": str(c.id)})
+            buttons = (*buttons, Action("form", ctx.t("commitments.edit_button"), form))
+        blocks += [Text(commitment_line(ctx.lang, c)), Choices(buttons)]
     ctx.reply(message(*blocks))
 
 

@@ -326,3 +326,39 @@ async def test_the_hand_over_message_keeps_no_trace_of_the_forgotten_name(
     assert len(rows) == 1  # to Sanne, the coordinator
     assert "Ahmed" not in json.dumps(rows[0][0], ensure_ascii=False)
     assert "belt de huisartsen" in json.dumps(rows[0][0], ensure_ascii=False)
+
+
+async def test_my_commitments_offer_the_owner_a_change_button(app: App, clock: ManualClock) -> None:
+    d = Driver(app)
+    await commit_round(d)
+    due = (clock.now() + timedelta(days=14)).date().isoformat()
+    await d.form("Ahmed", "commit", text="Intake proberen", due=due, mode="co-produce",
+                 co_owners="Fleur")  # fmt: skip
+    mine = await app.coulisse.handle(Command("my", d.actor("Ahmed"), DM))
+    action_id, value = buttons(mine.messages)[t("nl", "commitments.edit_button")]
+    opened = await app.coulisse.handle(ActionTaken(action_id, value, d.actor("Ahmed"), DM))
+    form = opened.to(To.FORM)[0].form
+    assert form is not None and form.id == "edit_commitment" and form.context == "1"
+    theirs = await app.coulisse.handle(Command("my", d.actor("Fleur"), DM))
+    assert t("nl", "commitments.edit_button") not in buttons(theirs.messages)
+
+
+async def test_the_last_coordinators_commitments_go_to_the_new_coordinator(
+    app: App, clock: ManualClock
+) -> None:
+    d = Driver(app)
+    await commit_round(d)
+    due = (clock.now() + timedelta(days=14)).date().isoformat()
+    await d.form("Sanne", "commit", text="Wethouder uitnodigen", due=due, mode="outsource")
+    await d.deliver()
+    await d.cmd("Sanne", "forget-me")
+    sent = await d.deliver()
+    async with app.uow() as uow:
+        people = {p.display_name: p.id for _, p in await uow.directory.members(1)}
+    assert [s.to.id for s in sent if s.kind == "role"] == [people["Ahmed"]]
+    handed = [s for s in sent if s.kind == "hand_over"]
+    assert [s.to.id for s in handed] == [people["Ahmed"]]
+    close_id, close_value = buttons([handed[0].message])[t("nl", "commitments.close")]
+    assert await d.action("Ahmed", close_id, close_value) == t(
+        "nl", "commitments.closed", number=1, text="Wethouder uitnodigen"
+    )

@@ -5,15 +5,27 @@ categories. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 from bot.clock import ManualClock
 from bot.wiring import App
 from handlers.discussion import TIMEBOX
-from handlers.messages import ActionTaken, Choices
+from handlers.messages import (
+    ActionTaken,
+    Actor,
+    Choices,
+    Command,
+    Event,
+    FormSubmitted,
+    Place,
+    Typed,
+)
 from handlers.model import RoundKind, SessionMode
 from prompts.catalog import t
 from prompts.formats import formats
+from tests.conftest import SlackStack, eventually
 from tests.driver import Driver, Sent, started_session
 
 
@@ -174,3 +186,52 @@ async def test_merged_themes_keep_their_categories(app: App) -> None:
         t("nl", "themes.discuss_heading", number=1, count=1, title="de lange overleggen",
           dots=1, labels="Stop · Start")
     )  # fmt: skip
+
+
+async def test_on_slack_each_theme_is_a_message_of_its_own_to_reply_to_in_its_thread(
+    slack_stack: SlackStack,
+) -> None:
+    """Through `coulisse serve` and its outbox: each theme is a channel post of its own (a
+    thread's root, never a reply in another's thread), with its button; pressing it on Slack
+    brings the next theme."""
+    app, api, s = slack_stack.app, slack_stack.api, slack_stack.slack
+    place = Place("channel", "C1", "wijkteam")
+
+    def actor(user: str) -> Actor:
+        return Actor("slack", "T1", user, {"U1": "Sanne", "U2": "Ahmed", "U3": "Fleur"}[user])
+
+    async def core(event: Event) -> None:
+        done = await app.coulisse.handle(event)
+        assert not done.refused, done.messages
+
+    for user in ("U1", "U2", "U3"):
+        await core(Command("join", actor(user), place))
+    values = {"title": "Noord", "question": "Wat nu?", "format": "retro", "members": "U2,U3"}
+    await core(FormSubmitted("new_session", values, actor("U1"), place))
+    await core(Command("start", actor("U1"), place))
+    await core(Command("next", actor("U1"), place))
+    await core(Typed("stop: de lange overleggen", actor("U2"), Place("dm", "DU2")))
+    await core(Typed("start: korte stand-ups", actor("U3"), Place("dm", "DU3")))
+    for _ in range(2):  # the themes, the vote
+        await core(Command("next", actor("U1"), place))
+    await core(Command("vote", actor("U2"), place, "1"))
+    await core(Command("vote", actor("U3"), place, "2"))
+    await core(Command("next", actor("U1"), place))
+
+    def theme_posts() -> list[dict[str, Any]]:
+        question = t("nl", "themes.discuss_question")
+        return [
+            p
+            for p in api.of("chat.postMessage")
+            if p["channel"] == "C1" and question in json.dumps(p, ensure_ascii=False)
+        ]
+
+    await eventually(lambda: len(theme_posts()) == 1)
+    first = theme_posts()[0]
+    assert "thread_ts" not in first  # a message of its own: the start of its thread
+    buttons = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["action_id"].split("#")[0] for b in buttons] == ["next_theme"]
+    assert await s.click("U1", buttons[0]["action_id"], buttons[0]["value"]) == 200
+    await eventually(lambda: len(theme_posts()) == 2)
+    second = theme_posts()[1]
+    assert "thread_ts" not in second and second["blocks"] != first["blocks"]

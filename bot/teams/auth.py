@@ -45,6 +45,11 @@ class TeamsCredentials:
     app_type: str = "MultiTenant"
     # Where the signing keys are published. Only tests change it (a fake on loopback).
     openid_metadata_url: str = ""
+    # A regional bot's endpoints (EU data residency); empty: the public cloud's.
+    oauth_url: str = ""
+    channel_login_url: str = ""
+    channel_oauth_scope: str = ""
+    token_issuer: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -68,19 +73,19 @@ class TeamsCredentials:
             APP_TENANTID=self.tenant_id,
             APP_TYPE=self.app_type,
         )
-        if self.openid_metadata_url:
-            # Any of these switches botbuilder to its parameterized cloud: same checks, our URLs.
-            config.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = self.openid_metadata_url
-            config.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = self.openid_metadata_url
-            config.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
-                AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
-            )
-            config.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
-                AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
-            )
-            config.TO_CHANNEL_FROM_BOT_LOGIN_URL = (
-                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
-            )
+        chosen = {
+            "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": self.openid_metadata_url,
+            "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": self.openid_metadata_url,
+            "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": self.token_issuer,
+            "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": self.channel_oauth_scope,
+            "TO_CHANNEL_FROM_BOT_LOGIN_URL": self.channel_login_url,
+            "OAUTH_URL": self.oauth_url,
+        }
+        if any(chosen.values()):
+            # Any of these switches botbuilder to its parameterized cloud, which needs them all:
+            # same checks, our URLs, the public cloud's where none is set.
+            for name, value in chosen.items():
+                setattr(config, name, value or getattr(AuthenticationConstants, name))
         return config
 
 
@@ -112,8 +117,10 @@ class Authenticator:
                 cache.append(
                     await factory.create_credentials(
                         self.credentials.app_id,
-                        AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
-                        AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL,
+                        self.credentials.channel_oauth_scope
+                        or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
+                        self.credentials.channel_login_url
+                        or AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL,
                         True,
                     )
                 )

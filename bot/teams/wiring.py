@@ -64,6 +64,10 @@ def credentials_of(settings: Settings, openid_metadata_url: str = "") -> TeamsCr
         settings.microsoft_app_tenant_id,
         settings.microsoft_app_type,
         openid_metadata_url or settings.microsoft_openid_metadata_url,
+        oauth_url=settings.microsoft_oauth_url,
+        channel_login_url=settings.microsoft_channel_login_url,
+        channel_oauth_scope=settings.microsoft_channel_oauth_scope,
+        token_issuer=settings.microsoft_token_issuer,
     )
 
 
