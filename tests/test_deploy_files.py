@@ -246,3 +246,37 @@ def test_a_setting_comes_from_its_file_and_the_variable_wins(
     monkeypatch.setenv("SLACK_SIGNING_SECRET_FILE", str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET_FILE"):
         Settings()
+
+
+def test_a_regional_bots_endpoints_reach_botbuilder() -> None:
+    """EU data residency: the regional token service from the settings, the public cloud's
+    values for the endpoints not set (botbuilder's parameterized cloud needs them all)."""
+    from botframework.connector.auth import AuthenticationConstants
+
+    from bot.teams.auth import Authenticator
+    from bot.teams.wiring import credentials_of
+
+    europe = "https://europe.token.botframework.com"
+    settings = Settings(
+        microsoft_app_id="00000000-0000-0000-0000-000000000001",
+        microsoft_app_password="pw",
+        microsoft_app_type="SingleTenant",
+        microsoft_app_tenant_id="00000000-0000-0000-0000-0000000000aa",
+        microsoft_oauth_url=europe,
+    )
+    credentials = credentials_of(settings)
+    config = credentials.botbuilder_configuration()
+    assert europe == config.OAUTH_URL
+    assert (
+        config.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+        == AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+    )
+    assert (
+        config.TO_CHANNEL_FROM_BOT_LOGIN_URL
+        == AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
+    )
+    assert type(Authenticator(credentials).botbuilder.__dict__.get("_inner")).__name__.startswith(
+        "_Parameterized"
+    )
+    public = credentials_of(Settings(microsoft_app_id="x", microsoft_app_password="pw"))
+    assert not hasattr(public.botbuilder_configuration(), "OAUTH_URL")
