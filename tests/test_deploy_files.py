@@ -211,7 +211,7 @@ def kubernetes() -> dict[str, dict[str, Any]]:
 
 def test_kubernetes_two_ready_checked_replicas_a_migration_job_and_no_root() -> None:
     k = kubernetes()
-    assert set(k) == {"Kustomization", "Deployment", "Service", "Job"}
+    assert set(k) == {"Kustomization", "Deployment", "Service", "Job", "CronJob"}
     listed = set(k["Kustomization"]["resources"])
     assert listed == {p.name for p in (DEPLOY / "kubernetes").glob("*.yaml")} - {
         "kustomization.yaml"
@@ -223,7 +223,9 @@ def test_kubernetes_two_ready_checked_replicas_a_migration_job_and_no_root() -> 
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     job = k["Job"]["spec"]["template"]["spec"]
     assert job["containers"][0]["args"] == ["db", "upgrade"] and job["restartPolicy"] == "Never"
-    for spec in (pod, job):
+    purge = k["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert purge["containers"][0]["args"] == ["purge"]
+    for spec in (pod, job, purge):
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["runAsUser"] != 0
         assert spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
