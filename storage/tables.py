@@ -159,7 +159,8 @@ sessions = sa.Table(
     sa.Column("occurrence", UTCDateTime),
     # The team's causal map as it stood when the session closed (its summary and exports).
     sa.Column("map_snapshot", JSON),
-    sa.UniqueConstraint("series_id", "occurrence", name="uq_sessions_series_occurrence"),
+    # One session per occurrence of a series (an index: SQLite adds it without a rebuild).
+    sa.Index("uq_sessions_series_occurrence", "series_id", "occurrence", unique=True),
 )
 
 rounds = sa.Table(

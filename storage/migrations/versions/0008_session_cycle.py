@@ -25,22 +25,24 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sessions", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("mode", sa.String(length=8), nullable=False, server_default="live")
-        )
-        batch_op.add_column(
-            sa.Column("occurrence", storage.tables.UTCDateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(sa.Column("map_snapshot", storage.tables.JSON, nullable=True))
-    with op.batch_alter_table("series", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("on_holiday", sa.String(length=8), nullable=False, server_default="move")
-        )
-        batch_op.add_column(
-            sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
-        batch_op.add_column(sa.Column("round_days", sa.Integer(), nullable=True))
+    # Plain ADD COLUMN and a unique index: on SQLite a batch would rebuild the tables, and
+    # dropping the old `series` or `sessions` would null or cascade what refers to them.
+    op.add_column(
+        "sessions", sa.Column("mode", sa.String(length=8), nullable=False, server_default="live")
+    )
+    op.add_column(
+        "sessions",
+        sa.Column("occurrence", storage.tables.UTCDateTime(timezone=True), nullable=True),
+    )
+    op.add_column("sessions", sa.Column("map_snapshot", storage.tables.JSON, nullable=True))
+    op.add_column(
+        "series",
+        sa.Column("on_holiday", sa.String(length=8), nullable=False, server_default="move"),
+    )
+    op.add_column(
+        "series", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
+    op.add_column("series", sa.Column("round_days", sa.Integer(), nullable=True))
     bind = op.get_bind()
     # A session with a start time and a round plan ran by the clock: async.
     bind.execute(
@@ -57,10 +59,9 @@ def upgrade() -> None:
         )
     )
     _dedupe(bind)
-    with op.batch_alter_table("sessions", schema=None) as batch_op:
-        batch_op.create_unique_constraint(
-            "uq_sessions_series_occurrence", ["series_id", "occurrence"]
-        )
+    op.create_index(
+        "uq_sessions_series_occurrence", "sessions", ["series_id", "occurrence"], unique=True
+    )
 
 
 def _dedupe(bind: sa.Connection) -> None:
@@ -109,14 +110,15 @@ def _delete_draft(bind: sa.Connection, session_id: int) -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sessions", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_sessions_series_occurrence", type_="unique")
-        batch_op.drop_column("map_snapshot")
-        batch_op.drop_column("occurrence")
-        batch_op.drop_column("mode")
-    with op.batch_alter_table("series", schema=None) as batch_op:
-        batch_op.drop_column("round_days")
-        batch_op.drop_column("active")
-        batch_op.drop_column("on_holiday")
+    op.drop_index("uq_sessions_series_occurrence", table_name="sessions")
     # Sessions that did not take place were closed ones before.
     op.execute(sa.text("UPDATE sessions SET status = 'closed' WHERE status = 'not_held'"))
+    for table, column in (
+        ("sessions", "map_snapshot"),
+        ("sessions", "occurrence"),
+        ("sessions", "mode"),
+        ("series", "round_days"),
+        ("series", "active"),
+        ("series", "on_holiday"),
+    ):
+        op.drop_column(table, column)
