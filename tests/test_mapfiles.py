@@ -140,5 +140,10 @@ def test_export_writes_a_teams_map(tmp_path: Path) -> None:
     rows = result.output.strip().splitlines()
     assert rows[0] == "from,to,polarity,delay" and len(rows) == 8
     assert "wachtlijst,druk op huisarts,+,no" in rows
+    kumu = json.loads(runner.invoke(app, ["map", "export", "1"], env=env).stdout)
+    ids = {c["id"] for c in kumu["connections"]}
+    assert kumu["loops"] and all(set(lp["connections"]) <= ids for lp in kumu["loops"])
+    assert {lp["label"] for lp in kumu["loops"]} >= {"B1"}
+    assert all(isinstance(c["delayed"], bool) for c in kumu["connections"])
     missing = runner.invoke(app, ["map", "export", "99"], env=env)
     assert missing.exit_code == 2
