@@ -11,6 +11,7 @@ from bot.clock import ManualClock
 from bot.wiring import App
 from handlers.model import OutboxMessage, OutboxStatus
 from handlers.schedule import tick
+from prompts.catalog import t
 from tests.driver import Driver, started_session, team_of
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -169,7 +170,9 @@ async def test_a_planned_session_runs_on_its_own(app: App, clock: ManualClock) -
     soon = [s for s in d.sent if s.kind == "closing_soon"]
     team_soon = [s for s in d.sent if s.kind == "closing_soon_team"]
     assert sorted(s.to.id for s in soon) == [1, 3]  # Sanne and Fleur, not Ahmed
-    assert len(team_soon) == 1 and "1 van de 3 hebben iets gedeeld" in team_soon[0].text
+    title = t("nl", "rounds.start-stop-continue.title")
+    expected = t("nl", "nudges.closing_soon_team", title=title, shared=1, members=3)
+    assert len(team_soon) == 1 and team_soon[0].text == expected  # "1 van de 3 heeft"
     assert "Ahmed" not in team_soon[0].text
     await run_until(d, clock, local(2027, 3, 11, 10, 0), timedelta(hours=1))
     assert any(s.kind == "reveal" and "te veel overleg" in s.text for s in d.sent)

@@ -159,3 +159,26 @@ async def test_map_and_status_answer_in_the_persons_language(app: App, clock: Ma
     status = await d.cmd("Ahmed", "status")
     assert t("en", "sessions.status_label") in status
     assert t("nl", "sessions.status_label") not in status
+
+
+# --- words a native writer would use; Dutch at B1 -----------------------------------------------
+
+# English that reads as translated from Dutch (each was in the catalog before).
+NOT_ENGLISH = ("How do you arrive", "Besides that:", "belongs to to you", "You are forgotten",
+               "Your words are welcome", "Has the message perhaps", "The number of dots per person",
+               "in the past period", "differs from the usual one", "The session of ")  # fmt: skip
+
+
+def test_the_english_reads_as_english() -> None:
+    english = raw_catalog("en")
+    found = [(k, p) for k, v in english.items() for p in NOT_ENGLISH if p in v]
+    assert not found
+    assert t("en", "rounds.checkin.question").startswith("How are you doing as we start?")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_privacy_text_is_in_short_sentences(lang: str) -> None:
+    text = t(lang, "people.privacy")
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+|\n", text) if s.strip()]
+    assert len(sentences) >= 10
+    assert max(len(s.split()) for s in sentences) <= 22, max(sentences, key=len)
