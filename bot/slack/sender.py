@@ -95,15 +95,22 @@ class SlackSender:
         """`skip`: parts of the message that already went out (an answer given in part)."""
         diagrams = [b for b in message.blocks if isinstance(b, Diagram)]
         message = Message(tuple(b for b in message.blocks if not isinstance(b, Export)))
-        for blocks in render(message)[skip:] if message.blocks else []:
+        for sent, blocks in enumerate(render(message)[skip:] if message.blocks else []):
             await self._pace(channel)
-            await self.client.chat_postMessage(
-                channel=channel,
-                text=fallback_text(message),
-                blocks=blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            try:
+                await self.client.chat_postMessage(
+                    channel=channel,
+                    text=fallback_text(message),
+                    blocks=blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except SlackApiError as error:  # the parts before this one went out: not again
+                later = retry_from(error)
+                if later is None:
+                    raise
+                later.sent = sent
+                raise later from None
         for diagram in diagrams:
             await self._pace(channel)
             picture = png(diagram)

@@ -23,11 +23,14 @@ from handlers.model import OutboxMessage
 from prompts.catalog import t
 
 SEND_WAIT = 1.0  # longer than this for the limit, and the outbox sends others meanwhile
+SERVER_ERROR_DELAY = 5.0  # a 5xx the connector does not name (500, 503): try again then
 
 
 def retry_from(error: ConnectorError, jitter: Callable[[float], float]) -> RetryLater | None:
     """A rate limit or a passing failure is worth trying again; anything else is not."""
     base = RETRY_STATUSES.get(error.status)
+    if base is None and error.status >= 500:  # a passing server error, as on Slack
+        base = SERVER_ERROR_DELAY
     if base is None:
         return None
     if error.status == 429:
@@ -71,12 +74,20 @@ class TeamsSender:
             # `skip`: cards of an answer that reached the person before it came here.
             sends = [activity(content) for content in cards[int(item.payload.get("skip", 0)) :]]
             sends += [await self._offer(export, target) for export in exports]
-            for body in sends:
+            for sent, body in enumerate(sends):
                 try:
                     await self.pacer.acquire(where.conversation_id, SEND_WAIT)
                 except TooSoon as soon:
-                    raise RetryLater(soon.wait + self.jitter(soon.wait), str(soon)) from None
-                await self.connector.send(where.service_url, where.conversation_id, body)
+                    wait = soon.wait + self.jitter(soon.wait)
+                    raise RetryLater(wait, str(soon), sent=sent) from None
+                try:
+                    await self.connector.send(where.service_url, where.conversation_id, body)
+                except ConnectorError as error:  # the cards before this one went out: not again
+                    later = retry_from(error, self.jitter)
+                    if later is None:
+                        raise
+                    later.sent = sent
+                    raise later from None
         except ConnectorError as error:
             later = retry_from(error, self.jitter)
             if later is not None:
