@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.export.mapfiles import MapFileError, read_kumu, read_map, to_kumu
+from bot.export.mapfiles import MapFileError, analysis_json, read_kumu, read_map, to_kumu
 from handlers.loops import analyse
 
 MAPS = Path(__file__).parent / "fixtures" / "maps"
@@ -173,3 +173,23 @@ def test_the_changelabs_template_reads(tmp_path: Path) -> None:
     loaded = read_map(MAPS / "kumu-changelabs-template.json")
     assert len(loaded.factors) == 10 and len(loaded.edges) == 11
     assert len(loaded.unsigned) == 6  # its connections without a causal type
+
+
+def test_a_named_loops_r_or_b_is_checked_against_its_signs() -> None:
+    loaded = read_kumu(blueprint(
+        [{"id": "e1", "label": "a"}, {"id": "e2", "label": "b"}, {"id": "e3", "label": "c"}],
+        [{"id": "c1", "from": "e1", "to": "e2", "type": "+"},
+         {"id": "c2", "from": "e2", "to": "e1", "type": "-"},
+         {"id": "c3", "from": "e2", "to": "e3", "type": "+"},
+         {"id": "c4", "from": "e3", "to": "e2", "type": "+"}],
+        loops=[{"id": "l1", "label": "R1: says R but is B", "connections": ["c1", "c2"]},
+               {"id": "l2", "label": "R: Trust", "connections": ["c3", "c4"]},
+               {"id": "l3", "label": "Rivalry", "connections": ["c3", "c4"]}],
+    ))  # fmt: skip
+    data = analysis_json(loaded, analyse(loaded.factors, loaded.edges))
+    named = {n["label"]: (n["label_says"], n["kind"], n["agrees"]) for n in data["named_loops"]}
+    assert named == {
+        "R1: says R but is B": ("reinforcing", "balancing", False),
+        "R: Trust": ("reinforcing", "reinforcing", True),
+        "Rivalry": (None, "reinforcing", None),
+    }

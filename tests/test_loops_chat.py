@@ -3,6 +3,8 @@ groups, honest bounds, "stuurbaar" factors, questions and archetype hints (both 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.clock import ManualClock
 from bot.wiring import App, build
 from handlers.loops import Bounds
@@ -155,3 +157,21 @@ async def test_an_archetype_is_offered_as_a_question(app: App) -> None:
         pattern=t("nl", "systems.archetype.limits_to_growth.pattern", factor="resultaat"),
     )
     assert hint in shown and "Past dat" in hint
+
+
+async def test_micmac_hint_and_the_loops_commitments_act_on(app: App, clock: ManualClock) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="causal commit")
+    await d.cmd("Ahmed", "link", "beleid -> +wachtlijst; wachtlijst -> +druk; druk -> +wachtlijst; "
+                "druk -> +overleg; overleg -> -druk")  # fmt: skip
+    shown = await _map(d)
+    assert t("nl", "systems.lever_micmac", factor="beleid", reach=3, total=4) in shown
+    assert t("nl", "systems.lever_no_commitments") in shown
+    await d.cmd("Sanne", "next")  # on to the commitments
+    due = (clock.now() + timedelta(days=7)).date().isoformat()
+    reply = await d.form("Fleur", "commit", text="Samen triëren", due=due, mode="co-create",
+                         focus="B1")  # fmt: skip
+    assert "genoteerd" in reply, reply
+    shown = await _map(d)
+    assert t("nl", "systems.lever_commitments", loops=["B1"]) in shown
+    assert t("nl", "systems.lever_no_commitments") not in shown

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ _KUMU_SAME = {"+", "++", "--", "same", "s", "adds to", "adds to / same direction
 _KUMU_OPPOSITE = {"-", "+-", "-+", "opposite", "o", "subtracts from",
                   "subtracts from / opposite direction"}  # fmt: skip
 POLARITY_FORMS = "+ - ++ -- +- -+ same opposite"
+_LABEL_KIND = re.compile(r"\s*([RB])\d*(?![A-Za-z])")
 
 
 class MapFileError(ValueError):
@@ -238,11 +240,16 @@ def analysis_json(loaded: CausalMapFile, result: Analysis[str]) -> dict[str, Any
     named = []
     for nl in sorted(loaded.loops, key=lambda n: (n.label.casefold(), n.links)):
         match = by_pairs.get(frozenset(nl.links))
+        says = _LABEL_KIND.match(nl.label)
+        label_says = ("reinforcing" if says.group(1) == "R" else "balancing") if says else None
         named.append({
             "label": nl.label,
             "links": len(set(nl.links)),
             "found_as": match.label if match else None,
             "kind": match.kind if match else None,
+            # Kumu's guide names loops "R: …", "B12: …": does the team's R/B fit the signs?
+            "label_says": label_says,
+            "agrees": None if not (label_says and match) else label_says == match.kind,
         })  # fmt: skip
     return {
         "factors": canonical(loaded.factors),
