@@ -27,6 +27,8 @@ from prompts.catalog import t
 from prompts.formats import formats
 from tests.conftest import SlackStack, eventually
 from tests.driver import Driver, Sent, started_session
+from tests.teams_fixtures import TEAM, fake_connector, serving
+from tests.test_teams import actions, answer, card_of, count, said, sent_to, setup_session
 
 
 def test_the_classic_retros_discuss_after_the_vote_and_before_committing() -> None:
@@ -235,3 +237,36 @@ async def test_on_slack_each_theme_is_a_message_of_its_own_to_reply_to_in_its_th
     await eventually(lambda: len(theme_posts()) == 2)
     second = theme_posts()[1]
     assert "thread_ts" not in second and second["blocks"] != first["blocks"]
+
+
+async def test_on_teams_each_theme_is_a_post_of_its_own_to_reply_to(database_url: str) -> None:
+    """Through `coulisse serve`: each theme is an activity of its own to the team's channel
+    (Teams makes it a new thread, its replies the talk), its button moves the talk on."""
+    async with fake_connector() as fake, serving(database_url, fake) as stack:
+        c = stack.client
+        await setup_session(stack, "retro")
+        await c.mention("29:U1", "start")
+        await c.mention("29:U1", "next")
+        await sent_to(fake, fake.chat_of("29:U3"), "Start, stop, doorgaan")
+        await c.say("29:U2", fake.chat_of("29:U2"), "stop: de lange overleggen")
+        await c.say("29:U3", fake.chat_of("29:U3"), "start: korte stand-ups")
+        await eventually(lambda: count(fake, fake.chat_of("29:U3"), "opgeslagen") == 1)
+        await eventually(lambda: count(fake, fake.chat_of("29:U2"), "opgeslagen") == 1)
+        await c.mention("29:U1", "next")  # the themes
+        await c.mention("29:U1", "next")  # the vote
+        ballot = await sent_to(fake, TEAM, "Stem op 1")
+        for user, number in (("29:U2", 0), ("29:U3", 1)):
+            vote = actions(card_of(ballot), action="vote")[number]
+            status, _body = await c.execute(user, c.channel(), ballot.answered, vote)
+            assert status == 200
+        await c.mention("29:U1", "next")  # the results; the discussion opens
+        question = t("nl", "themes.discuss_question")
+        first = await sent_to(fake, TEAM, question)
+        assert count(fake, TEAM, question) == 1  # one theme at a time
+        assert first.conversation == TEAM  # to the channel itself: a new thread
+        button = actions(card_of(first), action="next_theme")[0]
+        status, body = await c.execute("29:U1", c.channel(), first.answered, button)
+        assert status == 200 and answer(body) == t("nl", "themes.discuss_moved_on")
+        await eventually(lambda: count(fake, TEAM, question) == 2)
+        second = [call for call in fake.of("send", TEAM) if question in said(call)][-1]
+        assert second.answered != first.answered and second.conversation == TEAM

@@ -357,7 +357,7 @@ async def test_429_and_500_are_retried_later(slack_stack: SlackStack) -> None:
     # both still arrive, once.
     await eventually(lambda: len(channel_posts(slack_stack)) >= 2, timeout=20)
     headings = [json.dumps(p, ensure_ascii=False) for p in channel_posts(slack_stack)]
-    assert sum("Ronde 1 van 5" in h for h in headings) == 1
+    assert sum("Ronde 1 van 6" in h for h in headings) == 1
     assert api.failures["chat.postMessage"] == []
 
 

@@ -271,15 +271,15 @@ async def test_the_connector_saying_429_or_412_means_later_not_lost(
     fake.fail("send", 429, {"Retry-After": "1"}, conversation=fake.chat_of("29:U1"))
     await c.mention("29:U1", "start")
     # The channel's messages met a failure each; after the wait both still arrive, once.
-    await sent_to(fake, TEAM, "Ronde 1 van 5")
+    await sent_to(fake, TEAM, "Ronde 1 van 6")
     await sent_to(fake, TEAM, "Noord: samen grip")
     assert fake.failures["send"] == []
-    assert count(fake, TEAM, "Ronde 1 van 5") == 1
+    assert count(fake, TEAM, "Ronde 1 van 6") == 1
     # The coordinator's own answer met a 429 too: it comes later, through the outbox.
     await sent_to(fake, fake.chat_of("29:U1"), "is begonnen")
     assert count(fake, fake.chat_of("29:U1"), "is begonnen") == 1
     for user in USERS:
-        await sent_to(fake, fake.chat_of(user), "ronde 1 van 5")
+        await sent_to(fake, fake.chat_of(user), "ronde 1 van 6")
     async with teams_stack.app.engine.connect() as conn:
         rows = (await conn.execute(sa.select(tables.outbox.c.status, tables.outbox.c.attempts)
                                    .where(tables.outbox.c.kind == "reply"))).all()  # fmt: skip
@@ -342,7 +342,7 @@ async def test_a_longer_message_in_the_personal_chat_is_an_answer_not_a_command(
     c, fake = teams_stack.client, teams_stack.connector
     await setup_session(teams_stack, "retro")
     await c.mention("29:U1", "start")
-    await sent_to(fake, fake.chat_of("29:U3"), "ronde 1 van 5")
+    await sent_to(fake, fake.chat_of("29:U3"), "ronde 1 van 6")
     await c.say("29:U3", fake.chat_of("29:U3"), "Mijn team is moe")
     await sent_to(fake, fake.chat_of("29:U3"), "opgeslagen")
     await c.say("29:U3", fake.chat_of("29:U3"), "pauze")
