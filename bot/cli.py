@@ -7,30 +7,24 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from bot.clock import ShiftableClock, SystemClock
 from bot.config import Settings
-from bot.console.adapter import Console
-from bot.demo import run_demo
-from bot.export.files import FORMATS as EXPORT_FORMATS
-from bot.export.files import ExportFile, ExportTarget, NothingToExport, export_file
 from bot.export.mapfiles import WRITERS, CausalMapFile, from_team_map
-from bot.export.pdf import PdfUnavailable
-from bot.llm import describe as describe_llm
-from bot.llm import synthesizer_from
 from bot.logs import configure as configure_logging
-from bot.slack.manifest import manifest_text
-from bot.wiring import build
-from handlers.context import Refusal
-from handlers.model import AssistUsage, OutboxMessage, Session
-from handlers.people import forget_person
+from handlers.model import Session
 from handlers.systems import team_map
-from handlers.when import parse_moment
 from prompts.catalog import LANGUAGES, language, t
-from storage.migrate import upgrade
+
+# Each command imports what it uses in its body: `coulisse serve` needs neither the console nor
+# the exports, `coulisse export` no Slack, and `--help` none of them.
+if TYPE_CHECKING:
+    from bot.export.files import ExportFile, ExportTarget
+    from bot.wiring import App
+    from handlers.model import AssistUsage, OutboxMessage
 
 app = typer.Typer(help="Coulisse: facilitation from the wings.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.")
@@ -57,6 +51,13 @@ def _echo(line: str) -> None:
     print(line, flush=True)
 
 
+async def build(database_url: str, clock: Any, **options: Any) -> App:
+    """The database and the handlers (bot.wiring.build), imported when a command needs them."""
+    from bot.wiring import build as wire
+
+    return await wire(database_url, clock, **options)
+
+
 @app.command()
 def demo(
     lang: Annotated[str, typer.Option("--lang", callback=_lang, help="nl or en")] = "nl",
@@ -74,6 +75,10 @@ def demo(
     ] = False,
 ) -> None:
     """Run a complete, scripted regie session with five simulated participants."""
+    from bot.demo import run_demo
+    from bot.llm import describe as describe_llm
+    from bot.llm import synthesizer_from
+
     settings = _settings()
     synthesizer = synthesizer_from(settings) if llm else None
     if llm:
@@ -101,8 +106,9 @@ async def _console(settings: Settings, team: str, lang: str) -> None:
         policy=settings.nudge_policy,  # the console follows the same cap and holidays
         defaults=settings.workspace_defaults,
     )
+    from bot.console.adapter import Console
+
     session = Console(built, clock, _echo, team=team, lang=lang)
-    from prompts.catalog import t
 
     _echo(t(lang, "console.banner", team=team))
     await session.dispatcher.drain()  # anything left unsent by an earlier run
@@ -134,6 +140,8 @@ def slack_manifest(
     socket_mode: Annotated[bool, typer.Option("--socket-mode", help="No public URL")] = False,
 ) -> None:
     """Print the Slack app manifest, ready to paste into api.slack.com/apps."""
+    from bot.slack.manifest import manifest_text
+
     try:
         sys.stdout.write(manifest_text(url, socket_mode))
     except ValueError as exc:
@@ -151,6 +159,9 @@ def nudges_list(
     ] = None,
 ) -> None:
     """What is queued to be sent: when, what kind, its dedupe key, to whom (ids, no content)."""
+    from handlers.context import Refusal
+    from handlers.when import parse_moment
+
     settings = _settings()
     until = None
     if due_before:
@@ -189,6 +200,10 @@ def export(
     lang: Annotated[str, typer.Option("--lang", callback=_lang, help="nl or en")] = "",
 ) -> None:
     """The summary for the municipality, pseudonymised unless --names (a coordinator's call)."""
+    from bot.export.files import FORMATS as EXPORT_FORMATS
+    from bot.export.files import ExportTarget, NothingToExport
+    from bot.export.pdf import PdfUnavailable
+
     if fmt not in EXPORT_FORMATS:
         _fail(f"unknown format {fmt!r}: choose {', '.join(EXPORT_FORMATS)}")
     try:
@@ -209,6 +224,8 @@ def export(
 
 
 async def _export(url: str, what: ExportTarget, fmt: str, lang: str, names: bool) -> ExportFile:
+    from bot.export.files import export_file
+
     built = await build(url, SystemClock())
     try:
         async with built.uow() as uow:
@@ -230,6 +247,8 @@ def forget(
 
 
 async def _forget(url: str, platform_id: str) -> int:
+    from handlers.people import forget_person
+
     built = await build(url, SystemClock())
     try:
         async with built.uow() as uow:
@@ -270,6 +289,8 @@ async def _purge(url: str, days: int) -> int:
 @app.command()
 def status() -> None:
     """Whether the LLM assistant is on, and what it cost per session (calls, tokens)."""
+    from bot.llm import describe as describe_llm
+
     settings = _settings()
     _echo(f"LLM assistant: {describe_llm(settings)}")
     rows = asyncio.run(_usage(settings.database_url))
@@ -303,6 +324,8 @@ async def _usage(url: str) -> list[tuple[Session, AssistUsage | None]]:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date."""
+    from storage.migrate import upgrade
+
     upgrade(_settings().database_url)
     _echo("ok")
 

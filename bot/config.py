@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -17,10 +17,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from handlers.etiquette import NudgePolicy
-from handlers.loops import Bounds
-from handlers.people import WorkspaceDefaults
 from prompts.catalog import language
+
+if TYPE_CHECKING:  # imported where used: reading the settings needs none of the handlers
+    from handlers.etiquette import NudgePolicy
+    from handlers.loops import Bounds
+    from handlers.people import WorkspaceDefaults
 
 
 def llm_deadline(timeout: float, max_retries: int) -> float:
@@ -243,10 +245,14 @@ class Settings(BaseSettings):
 
     @property
     def workspace_defaults(self) -> WorkspaceDefaults:
+        from handlers.people import WorkspaceDefaults
+
         return WorkspaceDefaults(language(self.default_language), self.timezone)
 
     @property
     def nudge_policy(self) -> NudgePolicy:
+        from handlers.etiquette import NudgePolicy  # with the holiday calendars
+
         return NudgePolicy(daily_cap=self.nudge_daily_cap, country=self.holidays_country.upper())
 
     loop_max_length: int = Field(
@@ -256,4 +262,6 @@ class Settings(BaseSettings):
 
     @property
     def loop_bounds(self) -> Bounds:
+        from handlers.loops import Bounds
+
         return Bounds(self.loop_max_length, self.loop_max_count)

@@ -12,17 +12,15 @@ import asyncio
 import json
 import logging
 import secrets
-from typing import Any
-
-import openai
-from jsonschema import Draft202012Validator
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam
-from openai.types.shared_params import ResponseFormatJSONSchema
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, llm_deadline
 from handlers.drafts import MAX_LINKS, MAX_THEMES, Completion, Task
 from prompts.llm_prompts import LANGUAGE_NAMES, render
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.shared_params import ResponseFormatJSONSchema
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +97,10 @@ class OpenAISynthesizer:
         self.model = model
         self.temperature = temperature  # None: not sent (some models accept only their own)
         self.deadline = llm_deadline(timeout, max_retries)
+        # openai (with its thousand pydantic models) is imported only when an assistant is
+        # configured: `coulisse serve` without one starts without it.
+        from openai import AsyncOpenAI
+
         self.client = AsyncOpenAI(
             api_key=api_key,
             base_url=base_url or None,
@@ -107,6 +109,9 @@ class OpenAISynthesizer:
         )
 
     async def complete(self, task: Task) -> Completion:
+        import openai  # already loaded by __init__
+        from jsonschema import Draft202012Validator
+
         boundary = secrets.token_hex(8)
         answer_format: ResponseFormatJSONSchema = {
             "type": "json_schema",

@@ -1,4 +1,9 @@
-"""The Teams parts of one process, built from the settings, or a refusal to start."""
+"""The Teams parts of one process, built from the settings, or a refusal to start.
+
+botbuilder (with msrest, msal and their dependencies) is imported only once Teams is
+configured: `coulisse serve` for Slack alone starts without it, so the Teams modules are
+imported inside the functions below, not at the top.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,19 @@ import logging
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot.attachments import Attachments
 from bot.config import Settings
-from bot.teams.adapter import TeamsAdapter
-from bot.teams.auth import Authenticator, TeamsCredentials, UnsafeConfiguration
-from bot.teams.connector import Connector
-from bot.teams.endpoint import TeamsEndpoint
-from bot.teams.files import Handover
-from bot.teams.media import Pictures
-from bot.teams.pacing import Pacer
-from bot.teams.sender import TeamsSender
 from bot.wiring import App
-from storage.db import session_factory
-from storage.media import SqlMedia
+
+if TYPE_CHECKING:
+    from bot.teams.adapter import TeamsAdapter
+    from bot.teams.auth import TeamsCredentials
+    from bot.teams.connector import Connector
+    from bot.teams.endpoint import TeamsEndpoint
+    from bot.teams.media import Pictures
+    from bot.teams.pacing import Pacer
+    from bot.teams.sender import TeamsSender
 
 log = logging.getLogger(__name__)
 # botbuilder's schema predates the `trigger` field Teams puts in every Action.Execute invoke;
@@ -48,6 +52,10 @@ class Teams:
 
 def refuse_or_warn(settings: Settings, other_platforms: bool) -> None:
     """For `coulisse serve`: say loudly what is unsafe, and stop when it must not start."""
+    if not configured(settings) and other_platforms:
+        return  # Teams is off: nothing to say, and nothing of botbuilder to import
+    from bot.teams.auth import UnsafeConfiguration
+
     try:
         on = check(settings, other_platforms)
     except UnsafeConfiguration as problem:
@@ -58,6 +66,8 @@ def refuse_or_warn(settings: Settings, other_platforms: bool) -> None:
 
 
 def credentials_of(settings: Settings, openid_metadata_url: str = "") -> TeamsCredentials:
+    from bot.teams.auth import TeamsCredentials
+
     return TeamsCredentials(
         settings.microsoft_app_id,
         settings.microsoft_app_password,
@@ -71,8 +81,17 @@ def credentials_of(settings: Settings, openid_metadata_url: str = "") -> TeamsCr
     )
 
 
+def configured(settings: Settings) -> bool:
+    """Whether the settings ask for Teams at all (an app id, or the unauthenticated switch)."""
+    return bool(settings.microsoft_app_id or settings.allow_unauthenticated)
+
+
 def check(settings: Settings, other_platforms: bool) -> bool:
     """Whether Teams is on; UnsafeConfiguration when the server must not start."""
+    if not configured(settings) and other_platforms:
+        return False  # Teams is off: nothing of botbuilder is needed
+    from bot.teams.auth import UnsafeConfiguration
+
     credentials = credentials_of(settings)
     if credentials.enabled:
         problem = credentials.problem()
@@ -95,6 +114,15 @@ def check(settings: Settings, other_platforms: bool) -> bool:
 def build_teams(
     settings: Settings, app: App, *, openid_metadata_url: str = "", pacer: Pacer | None = None
 ) -> Teams:
+    from bot.attachments import Attachments
+    from bot.teams.adapter import TeamsAdapter
+    from bot.teams.auth import Authenticator
+    from bot.teams.connector import Connector
+    from bot.teams.endpoint import TeamsEndpoint
+    from bot.teams.files import Handover
+    from bot.teams.pacing import Pacer
+    from bot.teams.sender import TeamsSender
+
     authenticator = Authenticator(credentials_of(settings, openid_metadata_url))
     connector = Connector(authenticator.token_source())
     attachments = Attachments(app.uow, app.coulisse.clock)
@@ -110,6 +138,10 @@ def build_teams(
 
 def pictures_of(settings: Settings, app: App) -> Pictures:
     """Causal maps served for Teams at COULISSE_PUBLIC_URL/media/; without it, maps as text."""
+    from bot.teams.media import Pictures
+    from storage.db import session_factory
+    from storage.media import SqlMedia
+
     url = settings.public_url.strip()
     if not url:
         log.warning(

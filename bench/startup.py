@@ -1,0 +1,100 @@
+"""`coulisse serve` at rest, with only Slack configured, against a bare APScheduler process.
+
+Both are started fresh several times, alternating, in this same run: the time from spawning the
+process until /healthz answers 200, and its resident memory (VmRSS) a second later.
+
+- **coulisse**: `python -m bot serve` with a Slack bot token and signing secret (the fake Slack
+  Web API of the tests on loopback), no Teams, no LLM, SQLite in a temporary folder (migrated
+  once before the first start, as a server that has run before finds it);
+- **bare APScheduler**: `bench/nudges.py --naive` — an AsyncIOScheduler on an empty
+  SQLAlchemyJobStore (SQLite) and an aiohttp /healthz, the floor a scheduler with a web server
+  sets.
+
+It also lists which heavy libraries each CLI command's module graph imports (each in a fresh
+interpreter), so "every command loads only what it uses" is visible next to the figures.
+Run: `.venv/bin/python bench/startup.py [--starts 5]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.nudges import (  # noqa: E402
+    Start,
+    add_naive_jobs,
+    env_for,
+    fake_slack,
+    naive_args,
+    serve_args,
+    start_once,
+)
+
+HEAVY = ("botbuilder", "openai", "weasyprint", "typst", "docx", "jsonschema", "alembic", "typer")
+# What each command's code path imports, as `python -c` runs it: the module `coulisse X` needs.
+PATHS = {
+    "serve (Slack only)": "import bot.cli, bot.serve",
+    "export": "import bot.cli, bot.export.files",
+    "cli alone (--help)": "import bot.cli",
+}
+
+
+def imported(statement: str, env: dict[str, str]) -> tuple[int, list[str]]:
+    """How many modules a fresh interpreter holds after `statement`, and which heavy ones."""
+    probe = (
+        f"{statement}\nimport json, sys\n"
+        f"print(json.dumps([len(sys.modules), sorted({{m.split('.')[0] for m in sys.modules}})]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    count, tops = json.loads(out)
+    return count, [name for name in HEAVY if name in tops]
+
+
+async def main(starts: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="coulisse-bench-startup-") as name:
+        folder = Path(name)
+        store = folder / "jobs.sqlite"
+        add_naive_jobs(store, 0, datetime.now(UTC))  # the job store's table, no jobs
+        url = f"sqlite:///{folder}/coulisse.db"
+        async with fake_slack() as api:
+            env = env_for(url, api.url) | {"OPENAI_API_KEY": "", "COULISSE_LLM_MODEL": ""}
+            warm = Start([], [])
+            await start_once(serve_args, env, folder, warm)  # migrates the new database
+            results = {"coulisse serve": Start([], []), "bare APScheduler": Start([], [])}
+            configurations = {
+                "coulisse serve": (serve_args, env),
+                "bare APScheduler": (lambda p: naive_args(p, store), dict(os.environ)),
+            }
+            for _ in range(starts):  # alternating, so machine noise hits both alike
+                for label, (args, environment) in configurations.items():
+                    await start_once(args, environment, folder, results[label])
+            paths = {label: imported(code, env) for label, code in PATHS.items()}
+    print(f"Start-up to /healthz 200 and VmRSS 1 s later, median of {starts} starts each:")
+    for label, start in results.items():
+        print(f"  {label:18} {start.median_s:6.2f} s {start.median_mib:8.1f} MiB")
+    ours, bare = results["coulisse serve"], results["bare APScheduler"]
+    print(
+        f"  ratio coulisse/bare: start-up {ours.median_s / bare.median_s:.2f}, "
+        f"memory {ours.median_mib / bare.median_mib:.2f}"
+    )
+    print("Modules imported by each command's code path (fresh interpreter):")
+    for label, (count, heavy) in paths.items():
+        print(f"  {label:20} {count:5} modules; heavy: {', '.join(heavy) or 'none'}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--starts", type=int, default=5)
+    asyncio.run(main(parser.parse_args().starts))

@@ -1,0 +1,103 @@
+"""What a process loads is what it uses: `coulisse serve` with only Slack configured starts
+without botbuilder, openai or the export libraries, and the CLI loads a command's code only
+when that command runs. Each check runs in a fresh interpreter, as the command would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+# Teams, the LLM client and the export formats: none of them is needed to serve Slack.
+NOT_FOR_SLACK = ("botbuilder", "botframework", "msrest", "msal", "openai", "weasyprint", "typst",
+                 "docx", "lxml", "jsonschema")  # fmt: skip
+
+# The real start of `coulisse serve` (through the CLI module, as `python -m bot serve` does),
+# up to a served /healthz; then the top-level packages the process holds.
+SERVE = """
+import asyncio, json, sys, urllib.request
+import bot.cli
+from bot.config import Settings
+from bot.serve import running
+
+async def main(port):
+    async with running(Settings(), "127.0.0.1", port):
+        url = f"http://127.0.0.1:{port}/healthz"
+        status = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).status)
+        assert status == 200, status
+    print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def loaded(code: str, env: dict[str, str], *args: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("COULISSE_", "SLACK_"))}
+    return (
+        keep
+        | {
+            "PYTHONPATH": str(ROOT),
+            "COULISSE_DATABASE_URL": f"sqlite:///{tmp_path}/coulisse.db",
+            "MICROSOFT_APP_ID": "",
+            "COULISSE_ALLOW_UNAUTHENTICATED": "0",
+            "OPENAI_API_KEY": "",
+            "COULISSE_LLM_MODEL": "",
+        }
+        | settings
+    )
+
+
+def test_serve_for_slack_alone_loads_no_teams_llm_or_export_library(tmp_path: Path) -> None:
+    env = environment(
+        tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        COULISSE_SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",  # never called at start
+    )
+    held = loaded(SERVE, env, str(free_port()))
+    assert {"slack_bolt", "aiohttp", "apscheduler", "sqlalchemy"} <= held  # it did start
+    assert held.isdisjoint(NOT_FOR_SLACK), sorted(held & set(NOT_FOR_SLACK))
+
+
+def test_serve_for_teams_does_load_botbuilder(tmp_path: Path) -> None:
+    """The other side of the check above: the probe sees botbuilder when Teams is on."""
+    env = environment(tmp_path, COULISSE_ALLOW_UNAUTHENTICATED="1")
+    held = loaded(SERVE, env, str(free_port()))
+    assert "botbuilder" in held and "openai" not in held
+
+
+PROBE = "import json, sys\n{}\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+
+
+@pytest.mark.parametrize(
+    ("code", "absent"),
+    [
+        # `coulisse --help`, `slack-manifest`, `teams-package`, `map analyze`: no database,
+        # no platform, no LLM, no export library.
+        ("import bot.cli", {"sqlalchemy", "alembic", "slack_bolt", "aiohttp", *NOT_FOR_SLACK}),
+        # `coulisse export`: the database and the exports, but no platform and no LLM client.
+        (
+            "import bot.cli, bot.wiring, bot.export.files",
+            {"slack_bolt", "botbuilder", "openai", "docx", "typst", "jsonschema"},
+        ),
+    ],
+)
+def test_each_command_loads_only_what_it_uses(tmp_path: Path, code: str, absent: set[str]) -> None:
+    held = loaded(PROBE.format(code), environment(tmp_path))
+    assert held.isdisjoint(absent), sorted(held & absent)
