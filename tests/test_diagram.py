@@ -180,3 +180,18 @@ def test_a_self_link_is_drawn() -> None:
     root = ET.fromstring(fallback_svg(d))
     assert len([p for p in root.iter(f"{SVG}path") if p.get("stroke-dasharray")]) == 1
     assert "n0 -> n0" in dot_source(d)
+
+
+def test_each_loop_group_is_framed_when_there_are_several() -> None:
+    d = Diagram("K", "k", ("a", "b", "x", "y", "z"),
+                (DiagramLink(0, 1, "+"), DiagramLink(1, 0, "-"), DiagramLink(1, 2, "+"),
+                 DiagramLink(2, 3, "+"), DiagramLink(3, 2, "+")), ())  # fmt: skip
+    dot = dot_source(d)
+    assert dot.count("subgraph cluster_") == 2
+    assert (
+        dot.index("subgraph cluster_1")
+        < dot.index('n0 [label="a"]')
+        < dot.index("subgraph cluster_2")
+    )
+    assert 'n4 [label="z"]' in dot.split("subgraph")[0]  # on no loop: outside every frame
+    assert "subgraph" not in dot_source(MAP)  # one group: no frame

@@ -58,20 +58,22 @@ def _style(polarity: str) -> str:
     return {"+": "solid", "?": "dotted"}.get(polarity, "dashed")
 
 
+def _loop_groups(d: Diagram) -> list[list[int]]:
+    """The strongly connected parts of the drawing that hold a loop, in the order drawn."""
+    succ: dict[int, list[int]] = {i: [] for i in range(len(d.nodes))}
+    for link in d.links:
+        succ[link.source].append(link.target)
+    parts = strongly_connected(list(range(len(d.nodes))), succ)
+    cyclic = [sorted(p) for p in parts if len(p) > 1 or p[0] in succ[p[0]]]
+    return sorted(cyclic)
+
+
 def bounded(d: Diagram) -> Diagram:
     """A large map as its loop groups only: the factors on some loop, and the links among
     them. Smaller maps are drawn whole."""
     if len(d.nodes) <= LARGE_MAP:
         return d
-    succ: dict[int, list[int]] = {i: [] for i in range(len(d.nodes))}
-    for link in d.links:
-        succ[link.source].append(link.target)
-    keep = sorted(
-        n
-        for part in strongly_connected(list(range(len(d.nodes))), succ)
-        for n in part
-        if len(part) > 1 or n in succ[n]
-    )
+    keep = sorted(n for part in _loop_groups(d) for n in part)
     index = {old: new for new, old in enumerate(keep)}
     left_out = len(d.nodes) - len(keep)
     return replace(
@@ -115,7 +117,15 @@ def dot_source(d: Diagram) -> str:
         " fontname=Helvetica, fontsize=12];",
         "  edge [fontname=Helvetica, fontsize=14, arrowsize=0.8];",
     ]
-    lines += [f'  n{i} [label="{_dot_text(name)}"];' for i, name in enumerate(d.nodes)]
+    groups = _loop_groups(d)
+    grouped = {n for part in groups for n in part} if len(groups) > 1 else set()
+    lines += [f'  n{i} [label="{_dot_text(name)}"];' for i, name in enumerate(d.nodes)
+              if i not in grouped]  # fmt: skip
+    if grouped:  # each part of the map its loops live in, framed on its own
+        for k, part in enumerate(groups, start=1):
+            lines.append(f'  subgraph cluster_{k} {{ style="rounded,dashed"; color="#9aa5b1";')
+            lines += [f'    n{i} [label="{_dot_text(d.nodes[i])}"];' for i in part]
+            lines.append("  }")
     for link in d.links:
         label = _sign(link.polarity) + (" ||" if link.delay else "")
         colour, style = _colour(link.polarity), _style(link.polarity)
