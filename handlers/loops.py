@@ -442,7 +442,12 @@ def analyse(
     time_budget: float = DEFAULT_TIME_BUDGET,
 ) -> Analysis[N]:
     """Loops grouped and covered, how many pass through each factor (R and B apart),
-    betweenness, MICMAC-style reach, and the hubs worth asking about."""
+    betweenness, MICMAC-style reach, and the hubs worth asking about.
+
+    The core: going through the loops shortest first, each loop that adds a feedback link not
+    yet on an earlier one. Together they cover every feedback link the listed loops reach; it
+    is a greedy stand-in for a shortest independent loop set (Oliva, 2004), not the minimum.
+    `uncovered` counts the feedback links that lie only on loops past the bounds."""
     found, search = search_loops(
         nodes, edges, max_length=max_length, max_loops=max_loops, time_budget=time_budget
     )
