@@ -303,6 +303,9 @@ _KEY_OWNERS = {
     "closing-soon-team": "round",
     "discuss": "round",
     "checkin": "commitment",
+    "hand-over": "commitment",  # handlers.commitments: to give on or close
+    "owner": "commitment",
+    "helper": "commitment",
     "overdue": "commitment",
     "stuck": "check_in",
     "regrouped": "suggestion",

@@ -362,3 +362,19 @@ async def test_the_last_coordinators_commitments_go_to_the_new_coordinator(
     assert await d.action("Ahmed", close_id, close_value) == t(
         "nl", "commitments.closed", number=1, text="Wethouder uitnodigen"
     )
+
+
+async def test_purging_a_session_takes_its_pending_hand_overs_with_it(
+    app: App, clock: ManualClock
+) -> None:
+    d = Driver(app)
+    await commit_round(d)
+    due = (clock.now() + timedelta(days=14)).date().isoformat()
+    await d.form("Ahmed", "commit", text="Intake proberen", due=due, mode="co-produce")
+    await d.cmd("Ahmed", "forget-me")  # the hand-over to Sanne waits in the outbox
+    async with app.uow() as uow:
+        assert [r.kind for r in await uow.outbox.pending() if r.kind == "hand_over"]
+        await uow.privacy.purge(clock.now() + timedelta(days=1))
+        await uow.commit()
+    async with app.uow() as uow:
+        assert [r.kind for r in await uow.outbox.pending() if r.kind == "hand_over"] == []
