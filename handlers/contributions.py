@@ -97,7 +97,8 @@ async def list_answers(ctx: Context) -> None:
     blocks: list = [Heading(ctx.t("contributions.yours_heading", count=len(mine)))]
     for number, (answer, rnd) in enumerate(mine, start=1):
         label = category_label(ctx.lang, rnd, answer.category) if answer.category else ""
-        blocks += [Quote(answer.text, f"{number}" + (f" · {label}" if label else ""))]
+        name = ctx.t("contributions.numbered", number=number)
+        blocks += [Quote(answer.text, f"{name} · {label}" if label else name)]
         blocks.append(answer_buttons(ctx.lang, answer))
     blocks.append(Text(ctx.t("contributions.how_to_change")))
     ctx.reply(message(*blocks))
