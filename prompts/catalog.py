@@ -16,6 +16,10 @@ HERE = Path(__file__).parent
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 
+# libyaml's safe loader when PyYAML has it (its wheels do): ten times faster than the pure
+# Python one, and every process reads all the catalogs when it starts.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
 
 
@@ -45,7 +49,7 @@ def raw_catalog(lang: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in sorted((HERE / lang).glob("*.yaml")):
         with path.open(encoding="utf-8") as fh:
-            _flatten(path.stem, yaml.safe_load(fh) or {}, out)
+            _flatten(path.stem, yaml.load(fh, Loader=YAML_LOADER) or {}, out)
     return out
 
 
