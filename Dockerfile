@@ -24,8 +24,8 @@ RUN /opt/coulisse/bin/pip install --no-deps . \
 
 # --- run: what `coulisse serve` needs, as a user without rights -------------------------------
 FROM ${PYTHON_IMAGE} AS run
-# Graphviz draws the causal maps, Pango lets WeasyPrint print PDF summaries: the Makefile's
-# runtime Debian packages (the others there are for the tests only). Not pinned to a version:
+# Graphviz draws the causal maps; fonts and text shaping for the PDF and the pictures: the
+# Makefile's runtime Debian packages (the others there are for the tests only). Not pinned to a version:
 # the base image fixes the Debian release, and its security updates should come in.
 # hadolint ignore=DL3008
 RUN apt-get update \
