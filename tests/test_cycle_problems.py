@@ -57,6 +57,13 @@ async def test_1_the_daily_cap_never_swallows_a_round_question(
     clock.set(ams(2027, 3, 22, 9, 0))
     d = Driver(app)
     await team_of(d, "Sanne", "Ahmed", "Fleur", "Joost")
+    # Ahmed's two check-ins of Wednesday 24 March fill his daily cap before round 2 opens.
+    await d.form("Sanne", "new_session", title="Eerder", question="Q", format="custom",
+                 rounds="commit")  # fmt: skip
+    await d.cmd("Sanne", "start")
+    for text in ("Bellen", "Mailen"):
+        await d.form("Ahmed", "commit", text=text, due="2027-03-24", mode="samen doen")
+    await d.cmd("Sanne", "end")
     await d.form(
         "Sanne", "new_session", title="Retro", question="Wat werkte?", format="custom",
         rounds="checkin start-stop-continue group vote commit",
@@ -68,11 +75,24 @@ async def test_1_the_daily_cap_never_swallows_a_round_question(
     await d.cmd("Ahmed", "add", "start: samen plannen")
     await _run(d, clock, ams(2027, 4, 2, 12, 0))
     async with app.uow() as uow:
-        rows = [r for r in await uow.outbox.all_done() if r.kind == "round_open"]
-        vote = next(r for r in (await uow.sessions.rounds(1)) if r.name == "vote")
+        retro = (await uow.sessions.for_team(1))[1]
+        rounds = {r.id: r for r in await uow.sessions.rounds(retro.id or 0)}
+        rows = [
+            r
+            for r in await uow.outbox.all_done()
+            if r.kind == "round_open" and r.payload["nudge"]["round_id"] in rounds
+        ]
+        checkins = [r for r in await uow.outbox.all_done() if r.kind == "checkin"]
+    vote = next(r for r in rounds.values() if r.name == "vote")
+    assert len([r for r in checkins if r.status == OutboxStatus.SENT]) >= 2  # the cap was full
     skipped = [r for r in rows if r.status == OutboxStatus.SKIPPED]
     assert not skipped, [(r.dedupe_key, r.reason) for r in skipped]
     assert len(rows) == 4 * 4  # four people, four rounds that ask
+    # Each question the moment its round opens, Ahmed's on his full Wednesday too.
+    late = [
+        r.dedupe_key for r in rows if r.sent_at != rounds[r.payload["nudge"]["round_id"]].opens_at
+    ]
+    assert not late
     assert vote.opens_at == ams(2027, 3, 30, 10, 0) and vote.closes_at == ams(2027, 3, 31, 10, 0)
     asked = [r for r in rows if r.dedupe_key.startswith(f"round-prompt:{vote.id}:")]
     assert {r.sent_at for r in asked} == {ams(2027, 3, 30, 10, 0)}
@@ -227,3 +247,29 @@ async def test_a_holiday_occurrence_is_skipped_when_the_series_says_so(
     assert sessions[1].starts_at == ams(2027, 5, 4, 10, 0)  # 27 April (King's Day) skipped
     notice = [s for s in d.sent if s.kind == "holiday_notice"]
     assert len(notice) == 1 and "27 april" in notice[0].text and "4 mei" in notice[0].text
+
+
+async def test_an_async_plan_moves_when_a_question_would_not_reach_someone_in_time(
+    app: App, clock: ManualClock
+) -> None:
+    """Fleur only takes messages from 10:30 to 11:00: a round opening at 12:00 would reach her
+    the next morning, too close to its close. The round closes a working day later, and the
+    coordinator reads why before anything is sent."""
+    clock.set(ams(2027, 3, 22, 9, 0))
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed", "Fleur")
+    await d.cmd("Fleur", "quiet", "11:00-10:30")
+    reply = await d.form(
+        "Sanne", "new_session", title="Plan", question="Q", format="custom",
+        rounds="checkin start-stop-continue", starts_at="2027-03-23T12:00+01:00",
+        round_length="1",
+    )  # fmt: skip
+    assert t("nl", "sessions.plan_moves.reach", position=1) in reply, reply
+    async with app.uow() as uow:
+        rounds = list(await uow.sessions.rounds(1))
+    assert [(r.opens_at, r.closes_at) for r in rounds] == [
+        (ams(2027, 3, 23, 12, 0), ams(2027, 3, 25, 12, 0)),
+        # Good Friday and Easter Monday: Tuesday is too close for Fleur, so Wednesday.
+        (ams(2027, 3, 25, 12, 0), ams(2027, 3, 31, 12, 0)),
+    ]
+    assert d.sent == []  # nothing sent: the coordinator reads the plan first
