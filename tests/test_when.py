@@ -343,3 +343,13 @@ def test_a_wall_time_with_no_date_is_today_or_tomorrow() -> None:
     assert parse_moment("16:00", AMS, NOW).moment == at(AMS, 2026, 12, 1, 16, 0)
     assert parse_moment("9:00", AMS, NOW).moment == at(AMS, 2026, 12, 2, 9, 0)
     assert parse_moment("9:00", AMS, NOW, default_time=time(9, 0)).has_time
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    day=st.dates(min_value=date(2026, 12, 1), max_value=date(2040, 12, 31)),
+    lang=st.sampled_from(LANGUAGES),
+)
+def test_any_day_said_back_reads_back_to_itself(day: date, lang: str) -> None:
+    said = understood_text(lang, datetime.combine(day, time(12, 0), UTC), "UTC", with_time=False)
+    assert parse_day(said, date(2026, 12, 1)) == day
