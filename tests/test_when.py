@@ -317,7 +317,8 @@ def test_the_teams_pickers_give_the_persons_wall_clock_across_the_clock_change()
     found = submission(sent, zone)
     assert found is not None and not hasattr(found, "action_id")
     moment = datetime.fromisoformat(found.values["starts_at"])  # type: ignore[union-attr]
-    # 02:30 is skipped that night: 03:30 CEST, not a "02:30+01:00" that is really 01:30 UTC.
+    # 02:30 is skipped that night: the same instant as before (01:30 UTC), now written as the
+    # wall time that exists, 03:30+02:00, as the core says it back (not "02:30+01:00").
     assert moment == at(AMS, 2027, 3, 28, 3, 30)
     assert moment.utcoffset() == timedelta(hours=2)
 
