@@ -6,12 +6,14 @@ each moment something falls due, the schedule ticks and the outbox is sent.
 The story, and what we expect of it, is written down first (EXPECTED_*); the run comes after.
 
 - Noord meets live every Tuesday at 10:00 (Amsterdam). Sanne coordinates and starts each meeting;
-  Ahmed and Fleur answer, Joost never does. King's Day (Tuesday 27 April) moves that week's
-  meeting to Wednesday 28 April, announced a week ahead. On 11 May nobody starts the meeting: it
-  did not take place, and Sanne is asked whether to keep the series (she does). Sanne types `end`
-  twice after the first meeting, then `summary`.
+  Ahmed and Fleur answer (Fleur changes hers on 9 March before the reveal), Joost never does.
+  King's Day (Tuesday 27 April) moves that week's meeting to Wednesday 28 April, announced a
+  week ahead. On 11 May nobody starts the meeting: it did not take place, and Sanne is asked
+  whether to keep the series (she does). Sanne types `end` twice after the first meeting, then
+  `summary`.
 - Zuid works async every other Tuesday from 9 March, rounds of one working day. Noor coordinates;
   Bram and Lotte answer every round, Daan paused his nudges, Eva asks to be forgotten on 19 April.
+  Lotte gets stuck on her commitment on 23 March; Bram offers to help.
   Good Friday and Easter Monday fall inside the 23 March session; King's Day inside 20 April's.
   Nobody takes part in the session of 4 May.
 - West meets live on the first Thursday of the month at 10:00 Amsterdam: Mila coordinates from
@@ -136,6 +138,10 @@ EXPECTED_KEEP = {
     "Noor": ams(2027, 5, 12, 10, 0),  # the last round of 4 May's session closed then
 }
 
+# Fleur changes her answer before the reveal of 9 March; Lotte is stuck on 23 March, Bram helps.
+EDITED = ams(2027, 3, 9, 10, 0)
+STUCK = ams(2027, 3, 23, 11, 0)
+
 TEAMS = {
     "noord": ("Sanne", "Ahmed", "Fleur", "Joost"),
     "zuid": ("Noor", "Bram", "Lotte", "Daan", "Eva"),
@@ -172,7 +178,9 @@ class Quarter:
         async with self.app.uow() as uow:
             return list(await uow.sessions.for_team(team_id))
 
-    async def meeting(self, team: str, answers: dict[str, str], commit: str = "") -> None:
+    async def meeting(
+        self, team: str, answers: dict[str, str], commit: str = "", edits: tuple = ()
+    ) -> None:
         d = self.teams[team]
         coordinator = TEAMS[team][0]
         assert t(d.lang, "sessions.started", title=TITLES[team]) in await d.cmd(
@@ -180,6 +188,8 @@ class Quarter:
         )
         for who, text in answers.items():
             await d.cmd(who, "add", text)
+        for who, args in edits:  # changed before the reveal
+            assert await d.cmd(who, "change", args)
         await d.cmd(coordinator, "next")
         if commit:
             who, text, due, mode = commit.split("|")
@@ -258,6 +268,7 @@ async def _run(q: Quarter) -> None:
     events += [
         (ams(2027, 3, 16, 10, 30), "ahmed-done"),
         (ams(2027, 4, 19, 11, 0), "eva-forgotten"),
+        (STUCK, "lotte-stuck"),
         (ams(2027, 5, 12, 10, 30), "keep"),
     ]
     for when, what in sorted(events):
@@ -265,7 +276,8 @@ async def _run(q: Quarter) -> None:
         if what == "noord":
             first = when == noord_days[0]
             commit = "Ahmed|Huisartsen bellen|2027-03-16|samen doen" if first else ""
-            await q.meeting("noord", {"Ahmed": "goed", "Fleur": "moe"}, commit)
+            edits = (("Fleur", "1 uitgerust"),) if when == EDITED else ()
+            await q.meeting("noord", {"Ahmed": "goed", "Fleur": "moe"}, commit, edits)
             if first:
                 await _end_twice_and_summary(q)
         elif what == "west":
@@ -278,6 +290,14 @@ async def _run(q: Quarter) -> None:
             async with q.app.uow() as uow:
                 mine = await uow.commitments.for_person(await _person_id(q, "Ahmed"))
             await q.teams["noord"].action("Ahmed", "checkin", f"{mine[0].id}:done")
+        elif what == "lotte-stuck":
+            async with q.app.uow() as uow:
+                lotte = await uow.commitments.for_person(await _person_id(q, "Lotte"))
+            zuid = q.teams["zuid"]
+            await zuid.action("Lotte", "checkin", f"{lotte[0].id}:stuck")
+            await q.deliver()
+            await zuid.action("Bram", "help_out", str(lotte[0].id))
+            await q.deliver()
         elif what == "eva-forgotten":
             await q.teams["zuid"].cmd("Eva", "forget-me")
         elif what == "keep":
@@ -376,6 +396,22 @@ async def test_a_quarter_left_alone(app: App, clock: ManualClock) -> None:
     empty = re.compile(r"(^|\s)0 (bijdragen|contributions|mensen|people)\b|\(0\)")
     assert not [s.text for _, s in channel if s.kind in ("reveal", "summary")
                 and empty.search(s.text)]  # fmt: skip
+
+    # Fleur's changed answer is what the team saw; Lotte's stuck commitment went to the team
+    # without her name, Bram's help to her by DM.
+    edited = [
+        s.text
+        for at, s in channel
+        if s.kind == "reveal"
+        and at.astimezone(AMS).date() == EDITED.date()
+        and s.to.id == team_ids["noord"]
+    ]
+    assert len(edited) == 1 and "uitgerust" in edited[0] and "moe" not in edited[0]
+    stuck = [(at, s) for at, s in channel if s.kind == "stuck"]
+    assert [(at.astimezone(AMS), s.to.id) for at, s in stuck] == [(STUCK, team_ids["zuid"])]
+    assert "Lotte" not in stuck[0][1].text
+    helped = [r for r in rows if r.kind == "helper"]
+    assert [people[r.person_id].display_name for r in helped] == ["Lotte"]  # type: ignore[index]
 
     # 5. Live coordinators are reminded the working day before, at 09:00 their time.
     for name, expected in EXPECTED_REMINDERS.items():

@@ -19,7 +19,16 @@ from handlers.nudges import NUDGE_KINDS
 from handlers.schedule import tick
 from prompts.catalog import t
 
-REPORTED = (*NUDGE_KINDS, "closing_soon_team", "digest")
+# What the weeks list: nudges, and what a series sends by itself (reminders, notices, asks).
+REPORTED = (
+    *NUDGE_KINDS,
+    "closing_soon_team",
+    "digest",
+    "session_reminder",
+    "holiday_notice",
+    "keep_series",
+    "plan_moved",
+)
 DAY_START = time(10, 0)  # simulated people act at ten in the morning
 
 
