@@ -58,7 +58,7 @@ def _form(lang: str, form: Form) -> list[str]:
         elif isinstance(field, DateInput):
             label = f"<{t(lang, 'when.date_example')}>"
         elif isinstance(field, DateTimeInput):
-            label = f"<{field.label} {t(lang, 'when.moment_example')}>"
+            label = f"<{field.label}, {t(lang, 'when.moment_example')}>"
         if field.optional:
             label = f"[{label}]"
         placeholders.append(label)
