@@ -12,15 +12,23 @@ from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
 from aiohttp import web
-from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.migrate import alembic_config
+from storage.schema_version import heads
 
 
 @functools.cache
 def migration_heads() -> frozenset[str]:
-    """The revisions this code's migrations end in (read once: the files do not change)."""
+    """The revisions this code's migrations end in (read once: the files do not change), from
+    the files themselves: Alembic is imported only when they are not as storage/schema_version.py
+    reads them."""
+    found = heads()
+    if found:
+        return found
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import alembic_config
+
     return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 

@@ -17,8 +17,8 @@ from handlers.people import WorkspaceDefaults
 from handlers.ports import Clock, OutboxWorker, Synthesizer
 from handlers.router import Coulisse
 from storage.db import create_engine, normalise_url, session_factory
-from storage.migrate import upgrade_async
 from storage.outbox import SqlOutboxWorker
+from storage.schema_version import up_to_date
 from storage.uow import SqlUnitOfWork
 
 
@@ -67,9 +67,15 @@ async def build(
 ) -> App:
     """Wire everything. The embedded SQLite default migrates itself on start. Without a
     synthesizer (no LLM configured) the assistant uses its plain fallbacks."""
-    if migrate:
-        await upgrade_async(database_url)
     engine = create_engine(database_url)
+    if migrate and not await up_to_date(engine):
+        from storage.migrate import upgrade_async  # Alembic, only when there is work for it
+
+        try:
+            await upgrade_async(database_url)
+        except BaseException:
+            await engine.dispose()
+            raise
     uow = SqlUnitOfWorkFactory(engine)
     coulisse = Coulisse(
         uow, clock, bounds, policy, assistant=synthesizer is not None, defaults=defaults

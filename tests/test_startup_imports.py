@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.migrate import upgrade
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,9 +71,11 @@ def test_serve_for_slack_alone_loads_no_teams_llm_or_export_library(tmp_path: Pa
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         COULISSE_SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",  # never called at start
     )
+    upgrade(env["COULISSE_DATABASE_URL"])  # as a server that ran before finds its database
     held = loaded(SERVE, env, str(free_port()))
     assert {"slack_bolt", "aiohttp", "apscheduler", "sqlalchemy"} <= held  # it did start
     assert held.isdisjoint(NOT_FOR_SLACK), sorted(held & set(NOT_FOR_SLACK))
+    assert "alembic" not in held  # nothing to migrate, so no Alembic (and no Mako)
 
 
 def test_serve_for_teams_does_load_botbuilder(tmp_path: Path) -> None:
