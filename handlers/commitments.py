@@ -265,6 +265,9 @@ async def check_in(ctx: Context, args: str) -> None:
     note = " ".join(words_given[taken:])
     commitment = await ctx.uow.get(Commitment, int(ref.lstrip("#")))
     owners = {commitment.owner_id, *commitment.co_owner_ids} if commitment else set()
+    nobody = commitment is not None and commitment.owner_id is None and not commitment.co_owner_ids
+    if nobody and commitment is not None and commitment.team_id == ctx.team_id:
+        raise Refusal("commitments.ownerless", number=commitment.id)  # its owner left
     if commitment is None or ctx.person_id not in owners:
         raise Refusal("errors.not_your_commitment", number=ref[:12])
     status = parse_status(status_word)

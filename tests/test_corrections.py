@@ -279,6 +279,10 @@ async def test_a_forgotten_persons_commitments_go_to_the_coordinators_to_hand_on
     found = buttons([first.message])
     close_id, close_value = found[t("nl", "commitments.close")]
 
+    # Checking in on it says what can be done with it (before: "not yours", even for them).
+    assert await d.cmd("Sanne", "checkin", "1 losgelaten") == t(
+        "nl", "commitments.ownerless", number=1
+    )
     # A participant cannot press them (the role is the router's); the coordinator can.
     joost = await app.coulisse.handle(ActionTaken(close_id, close_value, d.actor("Joost"), DM))
     assert joost.refused and d.text(joost.messages) == t("nl", "errors.coordinators_only")
