@@ -18,7 +18,9 @@ distributed ("Manage distribution") to several workspaces.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,12 +36,14 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import Settings
 from bot.delivery import PlatformSend, Target
 from bot.slack.manifest import build_manifest
 from handlers.messages import Message
 from handlers.model import OutboxMessage
 from handlers.ports import Clock
-from storage.installations import SlackWorkspace, SqlInstallations, SqlOAuthStates
+from storage.db import session_factory
+from storage.installations import SlackWorkspace, SqlInstallations, SqlOAuthStates, TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -279,3 +283,58 @@ class PerWorkspaceSender:
             known = (token, self.make(client))
             self._senders[team_id] = known
         return known[1]
+
+
+# The Web API client of the request being handled, with its workspace's token (slack-bolt
+# authorized it): the adapter answers with it. Tasks started for the request inherit it.
+REQUEST_CLIENT: ContextVar[AsyncWebClient | None] = ContextVar("slack_client", default=None)
+
+
+async def remember_client(context: Any, next: Callable[[], Awaitable[Any]]) -> Any:
+    """A slack-bolt middleware (bolt passes its arguments by these names)."""
+    REQUEST_CLIENT.set(context.client)
+    return await next()
+
+
+@dataclass
+class Installs:
+    """Everything "Add to Slack" adds to `coulisse serve`."""
+
+    flow: AsyncOAuthFlow
+    store: DatabaseInstallationStore
+    sender: PerWorkspaceSender
+    routes: list[web.RouteDef]
+    client: AsyncWebClient  # without a token: the API URL, for bolt's per-request clients
+
+
+def installs(
+    settings: Settings,
+    engine: Any,
+    clock: Clock,
+    make_sender: Callable[[AsyncWebClient], PlatformSend],
+) -> Installs:
+    """From the settings: the database's installations, the OAuth flow, the outbox's sender."""
+    sessions = session_factory(engine)
+    store = DatabaseInstallationStore(
+        SqlInstallations(sessions, TokenCipher(settings.token_keys)), clock
+    )
+    states = DatabaseStateStore(SqlOAuthStates(sessions, STATE_LIFETIME), clock)
+    client = AsyncWebClient(base_url=settings.slack_api_url)
+    public = settings.public_url.rstrip("/")
+    flow = oauth_flow(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        store=store,
+        states=states,
+        client=client,
+        redirect_uri=f"{public}{REDIRECT_PATH}" if public else None,
+        authorization_url=settings.slack_oauth_authorize_url,
+    )
+    rotator = AsyncTokenRotator(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+        client=client,
+    )  # fmt: skip
+    sender = PerWorkspaceSender(
+        WorkspaceClients(store, settings.slack_api_url, rotator), make_sender
+    )
+    return Installs(flow, store, sender, routes(flow), client)
