@@ -70,10 +70,12 @@ async def test_three_schedulers_do_each_due_step_once(apps: list[App]) -> None:
         assert states.count(RoundStatus.OPEN) == 1 and states[position - 1] == RoundStatus.OPEN
     clock.set(rounds[-1].closes_at or clock.now())
     assert await all_tick(apps) == (0, 1)  # the last round closes and the session with it
-    # Five rounds of a working day fill the week: next week's session is due now, and starts once.
-    assert await all_tick(apps) == (1, 0)
-    assert await all_tick(apps) == (0, 0)
     async with app.uow() as uow:
         sessions = list(await uow.sessions.for_team(1))
-    # Nobody answered: it did not take place; the series' next one was prepared once.
-    assert [s.status for s in sessions] == [SessionStatus.NOT_HELD, SessionStatus.OPEN]
+    # Nobody answered: it did not take place; the series' next one was prepared once, ahead.
+    assert [s.status for s in sessions] == [SessionStatus.NOT_HELD, SessionStatus.DRAFT]
+    upcoming = sessions[1].starts_at
+    assert upcoming is not None and upcoming > clock.now()
+    clock.set(upcoming)
+    assert await all_tick(apps) == (1, 0)  # it starts once
+    assert await all_tick(apps) == (0, 0)
