@@ -193,3 +193,9 @@ def test_a_named_loops_r_or_b_is_checked_against_its_signs() -> None:
         "R: Trust": ("reinforcing", "reinforcing", True),
         "Rivalry": (None, "reinforcing", None),
     }
+
+
+def test_an_unsigned_mutual_connection_is_reported_once() -> None:
+    mutual = [{"from": "a", "to": "b", "direction": "undirected"}]
+    loaded = read_kumu(blueprint([{"label": "a"}, {"label": "b"}], mutual))
+    assert len(loaded.edges) == 2 and loaded.unsigned == ["connection 1"]

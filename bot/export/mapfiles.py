@@ -73,7 +73,7 @@ class CausalMapFile:
         flag = delay.strip().casefold()
         if flag not in _TRUE | _FALSE:
             raise MapFileError(where, f"unknown delay '{delay}' (use yes or no)")
-        if unknown:
+        if unknown and where not in self.unsigned[-1:]:  # a mutual link is one place
             self.unsigned.append(where)
         edge = Edge(source, target, opposite, flag in _TRUE, unknown)
         self.edges.append(edge)
