@@ -180,13 +180,20 @@ def _normal(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
+def _runs(text: str) -> set[tuple[str, ...]]:
+    words_ = text.split()
+    return {tuple(words_[i : i + 3]) for i in range(max(len(words_) - 2, 1))}
+
+
 def alike(a: str, b: str) -> bool:
     x, y = _normal(a), _normal(b)
     if x == y:
         return True
     if len(x) > _COMPARED or len(y) > _COMPARED:
-        words_x, words_y = set(x.split()), set(y.split())
-        return len(words_x & words_y) / max(len(words_x | words_y), 1) >= 0.95
+        # Runs of three words: a typo changes a few of them, other words in another order
+        # nearly all (single words would match any two long texts of everyday words).
+        runs_x, runs_y = _runs(x), _runs(y)
+        return len(runs_x & runs_y) / max(len(runs_x | runs_y), 1) >= 0.9
     matcher = SequenceMatcher(None, x, y, autojunk=False)
     return matcher.real_quick_ratio() >= LIKENESS and matcher.ratio() >= LIKENESS
 

@@ -5,12 +5,14 @@ forgotten person's commitments go to the coordinators. On SQLite and on PostgreS
 from __future__ import annotations
 
 import json
+import random
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
 from bot.wiring import App
+from handlers.commitments import alike
 from handlers.messages import ActionTaken, Choices, Command, FormSubmitted, Place, To, Typed
 from handlers.model import CommitmentMode, CommitmentStatus, OutboxStatus
 from handlers.people import forget_person
@@ -382,3 +384,32 @@ async def test_purging_a_session_takes_its_pending_hand_overs_with_it(
         await uow.commit()
     async with app.uow() as uow:
         assert [r.kind for r in await uow.outbox.pending() if r.kind == "hand_over"] == []
+
+
+def test_long_commitments_are_alike_only_when_retyped() -> None:
+    """Two long texts of the same everyday words are different commitments; the same text
+    with a typo, other capitals or punctuation is the same one."""
+    rng = random.Random(7)
+    vocabulary = [
+        "de",
+        "het",
+        "een",
+        "wachtlijst",
+        "huisarts",
+        "gezin",
+        "intake",
+        "bellen",
+        "school",
+        "wijk",
+        "team",
+        "hulp",
+    ]
+
+    def text() -> str:
+        return " ".join(rng.choice(vocabulary) for _ in range(400))[:3000]
+
+    one, other = text(), text()
+    assert not alike(one, other)
+    typo = one[:1500] + "q" + one[1501:]
+    assert alike(typo, one) and alike(one.upper() + "!", one)
+    assert alike("Huisartsen bellen", "huisartsen  bellen.") and not alike("Bellen", "Mailen")
