@@ -474,7 +474,7 @@ def _write_timeline(rows: list, people: dict, team_ids: dict[str, int], q: Quart
                 if p is not None and p.platform_id == name.lower():
                     team_of_person[p.id] = team
     by_id = {v: k for k, v in team_ids.items()}
-    counted: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    days: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     lines = ["| team | local time | kind | to | status | reason |", "|---|---|---|---|---|---|"]
     for row in sorted(rows, key=lambda r: r.sent_at or r.due_at):
         if row.destination["kind"] == "channel":
@@ -489,10 +489,21 @@ def _write_timeline(rows: list, people: dict, team_ids: dict[str, int], q: Quart
         lines.append(
             f"| {team} | {stamp} | {row.kind} | {to} | {row.status.value} | {row.reason} |"
         )
-        counted[(team, f"{when:%G-W%V}", row.kind, row.status.value)] += 1
+        moment = (row.sent_at or row.due_at).astimezone(AMS)
+        what = f"{moment:%H:%M} {row.kind}" + (f" ({to})" if to != "#channel" else " (#)")
+        if row.status != OutboxStatus.SENT:
+            what = f"~~{row.kind}~~ {to}: {row.reason}"
+        days[(team, f"{moment:%Y-%m-%d %a}")][what] += 1
     folder = ROOT / ".test-artifacts"
     folder.mkdir(exist_ok=True)
     suffix = q.app.engine.dialect.name
     (folder / f"quarter-timeline-{suffix}.md").write_text("\n".join(lines) + "\n")
+    # The same by team and day (Amsterdam time), for reading: what went out, what did not.
+    daily = ["| team | day | what went out (Amsterdam time; not sent: crossed out, with why) |",
+             "|---|---|---|"]  # fmt: skip
+    for (team, day), items in sorted(days.items()):
+        listed = "; ".join(f"{k} ×{n}" if n > 1 else k for k, n in items.items())
+        daily.append(f"| {team} | {day} | {listed} |")
+    (folder / f"quarter-days-{suffix}.md").write_text("\n".join(daily) + "\n")
     if os.environ.get("QUARTER_TIMELINE"):
         print("\n".join(lines))

@@ -1,6 +1,6 @@
 """Moving the clock by hand (`/clock +2d`, `/klok 23 maart 10:00`), so that someone trying
 Coulisse can watch a series, its reminders and check-ins happen: the clock stops at each moment
-something falls due on the way (a nudge, a session's start, a round's close, the Monday digest,
+something falls due on the way (a nudge, a session's start, a round's close, the weekly digest,
 a day's end), the schedule ticks and the outbox is sent, as `coulisse serve` would have done.
 """
 
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.wiring import App
 from handlers.model import RoundStatus, SessionStatus
-from handlers.schedule import DIGEST_TIME, DIGEST_WEEKDAY, tick
+from handlers.schedule import DIGEST_TIME, tick
 from handlers.when import parse_moment
 from prompts.catalog import LANGUAGES, words
 
@@ -59,9 +59,10 @@ async def _due_moments(app: App, now: datetime) -> list[datetime]:
             zone = ZoneInfo(workspace.timezone)
             local = now.astimezone(zone)
             midnight = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
-            days = (DIGEST_WEEKDAY - local.weekday()) % 7
-            monday = datetime.combine(local.date() + timedelta(days=days), DIGEST_TIME, zone)
-            moments += [midnight, monday if monday > now else monday + timedelta(weeks=1)]
+            # The digest goes at 09:00 on the week's first working day (a Tuesday after Easter
+            # Monday): stop at every 09:00, the schedule knows which day it is.
+            nine = datetime.combine(local.date(), DIGEST_TIME, zone)
+            moments += [midnight, nine if nine > now else nine + timedelta(days=1)]
             for session in await uow.sessions.for_team(team.id or 0):
                 if session.status == SessionStatus.DRAFT and session.starts_at is not None:
                     moments.append(session.starts_at)
