@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import holidays
+if TYPE_CHECKING:  # imported where used: loading every country's calendar takes 3.6 MiB
+    import holidays
 
 DEFAULT_COUNTRY = "NL"
 WORKDAYS = frozenset(range(5))  # Monday to Friday
@@ -68,6 +70,8 @@ def own_holidays(country: str, region: str, timezone: str, fallback: str) -> tup
 def known_holidays(country: str, region: str = "") -> tuple[str, str] | None:
     """The country and region as the holidays package spells them, or None when unknown
     ('gb', 'eng' -> ('GB', 'ENG'); 'NL', 'Noord' is a region of the Netherlands)."""
+    import holidays
+
     supported = holidays.list_supported_countries()
     country = country.upper()
     if country not in supported:
@@ -152,6 +156,8 @@ class Etiquette:
 
 @cache
 def _holidays(country: str, region: str, year: int) -> holidays.HolidayBase:
+    import holidays
+
     return holidays.country_holidays(country, subdiv=region or None, years=year)
 
 
