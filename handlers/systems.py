@@ -231,16 +231,16 @@ async def remove_link(ctx: Context, args: str) -> None:
         raise Refusal("errors.no_such_link", source=source.name, target=target.name)
     await ctx.uow.delete(link)
     await ctx.uow.flush()
-    gone = [f.name for f in (source, target) if await _drop_if_unlinked(ctx, f)]
+    ends = [source] if source.id == target.id else [source, target]  # a self-link: one end
+    gone = [f.name for f in ends if await _drop_if_unlinked(ctx, f)]
     ctx.say("systems.link_removed", source=source.name, target=target.name, gone=gone)
 
 
 async def _drop_if_unlinked(ctx: Context, factor: Factor) -> bool:
     """A factor with no link left goes off the map (and out of the count), unless a
     commitment still names it."""
-    if any(factor.id in (lk.source_id, lk.target_id) for lk in await ctx.uow.causal.links(
-        ctx.team_id
-    )):  # fmt: skip
+    links = await ctx.uow.causal.links(ctx.team_id)
+    if any(factor.id in (lk.source_id, lk.target_id) for lk in links):
         return False
     if any(c.factor_id == factor.id for c in await ctx.uow.commitments.for_team(ctx.team_id)):
         return False

@@ -74,6 +74,10 @@ async def test_a_self_link_is_a_loop_of_one_factor_in_chat(app: App) -> None:
              path="voorraad → voorraad", delays=0) in shown  # fmt: skip
     assert t("nl", "systems.story_balancing", steps=["meer voorraad", "minder voorraad"],
              start="voorraad") in shown  # fmt: skip
+    removed = await d.cmd("Ahmed", "unlink", "voorraad -> voorraad")
+    assert removed == t("nl", "systems.link_removed", source="voorraad", target="voorraad",
+                        gone=["voorraad"])  # fmt: skip
+    assert await d.count("factors") == 0
 
 
 async def test_loops_are_told_in_the_teams_words_grouped_core_first(app: App) -> None:
