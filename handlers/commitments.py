@@ -170,10 +170,11 @@ async def _co_owners(ctx: Context, names: str, owner_id: int | None) -> list[int
     return found
 
 
-# How alike a new commitment's text must be to an open one of the same owner to be asked about
-# (case, punctuation and spacing aside): "Huisartsen bellen" and "huisartsen  bellen!" are one.
-LIKENESS = 0.85
-_COMPARED = 300  # longer texts are compared by their words, not letter by letter (fast)
+# A retyped commitment (same owner, open) reads almost the same: case, punctuation and spacing
+# aside, a typo in a word ("belen") or one word more or less in a longer text. Another verb
+# ("mailen" for "bellen") is another commitment.
+TYPO = 0.8  # how alike two words must be, letter by letter, to be one word mistyped
+_COMPARED = 300  # longer texts are compared by runs of words, not word by word (fast)
 
 
 def _normal(text: str) -> str:
@@ -185,6 +186,10 @@ def _runs(text: str) -> set[tuple[str, ...]]:
     return {tuple(words_[i : i + 3]) for i in range(max(len(words_) - 2, 1))}
 
 
+def _mistyped(a: Sequence[str], b: Sequence[str]) -> bool:
+    return all(SequenceMatcher(None, x, y).ratio() >= TYPO for x, y in zip(a, b, strict=True))
+
+
 def alike(a: str, b: str) -> bool:
     x, y = _normal(a), _normal(b)
     if x == y:
@@ -194,8 +199,17 @@ def alike(a: str, b: str) -> bool:
         # nearly all (single words would match any two long texts of everyday words).
         runs_x, runs_y = _runs(x), _runs(y)
         return len(runs_x & runs_y) / max(len(runs_x | runs_y), 1) >= 0.9
-    matcher = SequenceMatcher(None, x, y, autojunk=False)
-    return matcher.real_quick_ratio() >= LIKENESS and matcher.ratio() >= LIKENESS
+    wx, wy = x.split(), y.split()
+    extra = 0
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, wx, wy, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        if tag == "replace" and i2 - i1 == j2 - j1 and _mistyped(wx[i1:i2], wy[j1:j2]):
+            continue
+        if tag == "replace":
+            return False
+        extra += max(i2 - i1, j2 - j1)
+    return extra <= (1 if min(len(wx), len(wy)) >= 3 else 0)
 
 
 def likely_duplicate(text: str, existing: Sequence[Commitment]) -> Commitment | None:

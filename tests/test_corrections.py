@@ -413,3 +413,6 @@ def test_long_commitments_are_alike_only_when_retyped() -> None:
     typo = one[:1500] + "q" + one[1501:]
     assert alike(typo, one) and alike(one.upper() + "!", one)
     assert alike("Huisartsen bellen", "huisartsen  bellen.") and not alike("Bellen", "Mailen")
+    assert not alike("Huisartsen bellen", "Huisartsen mailen")  # another verb, another one
+    assert alike("Bel de huisartsen", "Bel de huisartsen op")  # one word more
+    assert not alike("Bel de huisartsen", "Bel de huisartsen over de wachtlijst")
