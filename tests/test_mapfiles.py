@@ -69,6 +69,7 @@ def test_a_self_link_is_read_as_a_one_factor_loop(tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert [(lp["id"], lp["factors"]) for lp in data["loops"]] == [("U1", ["stock"])]
     assert data["conflicts"] == [{"from": "stock", "to": "stock", "where": ["line 2", "line 3"]}]
+    assert "stock -> stock is given with both signs (line 2, line 3)" in result.stderr
 
 
 def test_kumu_json_reads_the_same_as_csv() -> None:
