@@ -181,6 +181,9 @@ async def plan_next(ctx: Context, session: Session) -> Session | None:
     plan = None
     if follow.mode == SessionMode.ASYNC:
         plan = await plan_for(ctx, follow, len(previous), series.round_days or 1)
+        if plan is None:  # nobody could be reached in time: the coordinator runs it live
+            follow.mode = SessionMode.LIVE
+            await _tell(ctx, follow, "sessions.unplannable_next")
     for rnd in previous:
         planned = Round(
             follow_id, rnd.position, rnd.kind, rnd.name, list(rnd.categories), rnd.pillar
@@ -291,6 +294,21 @@ async def _tell_moves(ctx: Context, session: Session, plan: Plan) -> None:
     await ctx.post(
         Destination.dm(id_of(coordinator)),
         message(*(Text(line) for line in lines)),
+        kind="plan_moved",
+        dedupe_key=f"plan-moved:{id_of(session)}",
+        due_at=etiquette_of(coordinator, ctx.policy).next_slot(ctx.now),
+    )
+
+
+async def _tell(ctx: Context, session: Session, key: str) -> None:
+    coordinator = await ctx.uow.get(Person, session.created_by) if session.created_by else None
+    if coordinator is None or session.starts_at is None:
+        return
+    lang = coordinator.locale
+    when = moment_text(lang, session.starts_at, coordinator.timezone)
+    await ctx.post(
+        Destination.dm(id_of(coordinator)),
+        message(Text(t(lang, key, title=session.title, when=when))),
         kind="plan_moved",
         dedupe_key=f"plan-moved:{id_of(session)}",
         due_at=etiquette_of(coordinator, ctx.policy).next_slot(ctx.now),
