@@ -1,5 +1,7 @@
-"""A session's life: a coordinator creates and starts it, rounds follow one another, and it
-closes with the team's summary. Only coordinators steer; everyone can see where it stands."""
+"""A session's life: a coordinator creates it, live (started and moved on in a meeting) or
+async (on a plan over working days); rounds follow one another, and it closes with the team's
+summary, or as "did not take place" when nobody took part. Only coordinators steer; everyone
+can see where it stands. Series: handlers/series.py; async plans: handlers/plan.py."""
 
 from __future__ import annotations
 
@@ -370,10 +372,6 @@ async def not_started(ctx: Context, session: Session) -> None:
     await ctx.uow.flush()
     await series_flow.plan_next(ctx, session)
     await series_flow.ask_to_keep(ctx, session)
-
-
-async def plan_next_in_series(ctx: Context, session: Session) -> Session | None:
-    return await series_flow.plan_next(ctx, session)
 
 
 async def status(ctx: Context) -> None:
