@@ -13,16 +13,15 @@ import typer
 
 from bot.clock import ShiftableClock, SystemClock
 from bot.config import Settings
-from bot.export.mapfiles import WRITERS, CausalMapFile, from_team_map
 from bot.logs import configure as configure_logging
 from handlers.model import Session
-from handlers.systems import team_map
 from prompts.catalog import LANGUAGES, language, t
 
 # Each command imports what it uses in its body: `coulisse serve` needs neither the console nor
 # the exports, `coulisse export` no Slack, and `--help` none of them.
 if TYPE_CHECKING:
     from bot.export.files import ExportFile, ExportTarget
+    from bot.export.mapfiles import CausalMapFile
     from bot.wiring import App
     from handlers.model import AssistUsage, OutboxMessage
 
@@ -408,6 +407,8 @@ def map_export(
     ] = None,
 ) -> None:
     """Write a team's causal map for other tools (Kumu, yEd/Gephi, spreadsheets)."""
+    from bot.export.mapfiles import WRITERS
+
     if fmt not in WRITERS:
         _fail(f"unknown format {fmt!r}: choose kumu, graphml or csv")
     loaded = asyncio.run(_team_map_of(_settings().database_url, session_id))
@@ -419,6 +420,9 @@ def map_export(
 
 
 async def _team_map_of(url: str, session_id: int) -> CausalMapFile:
+    from bot.export.mapfiles import from_team_map
+    from handlers.systems import team_map
+
     built = await build(url, SystemClock())
     try:
         async with built.uow() as uow:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.archetypes import Hint, archetypes
+from handlers.causal_words import POLARITY_WORDS, factor_key, parse_polarity
 from handlers.context import Context, Refusal, clean_text, yes_or_no
 from handlers.conversation import Router, no_args
 from handlers.lookup import require_running_session, require_session
@@ -39,18 +40,7 @@ MAX_FACTOR = 120
 SIMILAR = 0.85  # names this alike are offered for combining
 LEVERAGE_QUESTIONS = 3
 _ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
-_POLARITY_WORDS = {
-    "+": Polarity.SAME,
-    "s": Polarity.SAME,
-    "meer": Polarity.SAME,
-    "more": Polarity.SAME,
-    "-": Polarity.OPPOSITE,
-    "−": Polarity.OPPOSITE,
-    "o": Polarity.OPPOSITE,
-    "minder": Polarity.OPPOSITE,
-    "less": Polarity.OPPOSITE,
-    "fewer": Polarity.OPPOSITE,
-}
+_POLARITY_WORDS = POLARITY_WORDS
 _DELAY = re.compile(r"\s*(?:\((?:delay|vertraging)\)|//)\s*$", re.IGNORECASE)
 
 
@@ -60,16 +50,6 @@ class ParsedLink:
     target: str
     polarity: Polarity
     delay: bool
-
-
-def parse_polarity(word: str) -> Polarity | None:
-    """`+`, `-`, `s`, `o`, `meer`, `minder`, `more`, `less` (any case); None otherwise."""
-    return _POLARITY_WORDS.get(word.strip().casefold())
-
-
-def factor_key(name: str) -> str:
-    """Names that differ only in case, spacing or surrounding punctuation are one factor."""
-    return " ".join(name.casefold().split()).strip(" .,;:!?'\"")
 
 
 _SIGNS = "+-−"

@@ -16,13 +16,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from xml.sax.saxutils import escape
+from typing import TYPE_CHECKING, Any
 
+from handlers.causal_words import factor_key, parse_polarity
 from handlers.loops import Analysis, Edge, Loop, canonical, conflicts, merge_edges, micmac
-from handlers.messages import Diagram, DiagramLink, DiagramLoop
 from handlers.model import Polarity
-from handlers.systems import TeamMap, factor_key, parse_polarity
+
+if TYPE_CHECKING:  # reading and analysing a file needs neither chat nor pictures
+    from handlers.messages import Diagram
+    from handlers.systems import TeamMap
 
 _TRUE = {"1", "true", "yes", "ja", "y", "j", "delay", "delayed", "vertraging", "x"}
 _FALSE = {"", "0", "false", "no", "nee", "n"}
@@ -344,6 +346,11 @@ def to_csv(loaded: CausalMapFile) -> str:
     return out.getvalue()
 
 
+def escape(text: str) -> str:
+    """XML text (xml.sax.saxutils would import urllib and http.client for this)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_graphml(loaded: CausalMapFile) -> str:
     index = {f: i for i, f in enumerate(loaded.factors)}
     lines = [
@@ -384,6 +391,8 @@ def from_team_map(tm: TeamMap) -> CausalMapFile:
 
 
 def file_diagram(loaded: CausalMapFile, result: Analysis[str], title: str) -> Diagram:
+    from handlers.messages import Diagram, DiagramLink, DiagramLoop
+
     factors = canonical(loaded.factors)
     index = {f: i for i, f in enumerate(factors)}
     merged = merge_edges(loaded.edges)
