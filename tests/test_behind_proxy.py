@@ -333,10 +333,11 @@ async def test_a_session_through_the_proxy_with_a_replica_killed_midway(
             # with the whole database's outbox.
             async with session.get(f"{base}/metrics") as resp:
                 assert resp.status == 404
+            sent_before = await sent_rows(empty_postgres)
             async with session.get(f"{replicas[0].base}/metrics") as resp:
                 assert resp.status == 200
                 exposition = await resp.text()
-            outbox_sent = await sent_rows(empty_postgres)
+            sent_after = await sent_rows(empty_postgres)  # a last message may go meanwhile
 
     acked = set(slack.acked)
     confirmations = Counter(who for who in PEOPLE for p in posts(api, f"D{who}") if STORED in p)
@@ -380,4 +381,4 @@ async def test_a_session_through_the_proxy_with_a_replica_killed_midway(
         for sample in family.samples
         if sample.name == "coulisse_outbox_rows" and sample.labels.get("status") == "sent"
     )
-    assert sent > 0 and sent == outbox_sent, "one replica reports every replica's messages"
+    assert 0 < sent_before <= sent <= sent_after, "one replica reports every replica's messages"
