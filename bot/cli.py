@@ -345,7 +345,6 @@ def map_analyze(
     Exit codes: 0 done; 2 the file or an option is wrong (nothing printed); 3 the JSON is
     printed but a picture asked for could not be made (the reason on stderr)."""
     # Only what analysis needs: no platform, database or LLM code is imported on this path.
-    from bot.export.diagram import png_or_reason, svg_with_note
     from bot.export.mapfiles import MapFileError, analysis_json, file_diagram, read_map
     from handlers.loops import analyse
 
@@ -376,6 +375,10 @@ def map_analyze(
     if result.search.bound == "time":
         _warn(f"{file}: the {max_seconds:g} s safety net stopped the search; loops of up to "
               f"{result.search.complete_to} links are all listed")  # fmt: skip
+    if not (svg_out or png_out):
+        return
+    from bot.export.diagram import png_or_reason, svg_with_note  # only for a picture
+
     diagram = file_diagram(loaded, result, file.stem)
     failed = False
     if svg_out:
