@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import ManualClock
 from bot.console.clock import move_clock
 from bot.wiring import App
+from handlers.etiquette import Etiquette
 from handlers.model import (
     OutboxStatus,
     Person,
@@ -141,6 +142,16 @@ EXPECTED_KEEP = {
 # Fleur changes her answer before the reveal of 9 March; Lotte is stuck on 23 March, Bram helps.
 EDITED = ams(2027, 3, 9, 10, 0)
 STUCK = ams(2027, 3, 23, 11, 0)
+
+# What is not sent, and why (the story says who pauses, answers, finishes or has no assistant).
+EXPECTED_SKIPS = {
+    ("round_open", "Daan", "paused"),
+    ("closing_soon", "Daan", "paused"),
+    ("closing_soon", "Bram", "answered"),
+    ("closing_soon", "Lotte", "answered"),
+    ("overdue", "Ahmed", "done"),
+    ("assist", "", "nothing_to_draft"),  # no language model in this quarter
+}
 
 TEAMS = {
     "noord": ("Sanne", "Ahmed", "Fleur", "Joost"),
@@ -450,7 +461,26 @@ async def test_a_quarter_left_alone(app: App, clock: ManualClock) -> None:
                  and people[r.person_id].display_name == name]  # type: ignore[index]  # fmt: skip
         assert asked == [when.astimezone(asked[0].tzinfo)], name  # type: ignore[union-attr]
 
-    # 9. Exports and trends: a series shows only the sessions that took place.
+    # 9. Everything that went out did so in working hours, where it was read: a working day,
+    # 08:30 to 18:00 (the recipient's time; the channel's is Amsterdam's).
+    calendar = Etiquette("Europe/Amsterdam")
+    for r in rows:
+        if r.status != OutboxStatus.SENT:
+            continue
+        person = people.get(r.person_id) if r.person_id else None
+        zone = ZoneInfo(person.timezone) if person is not None else AMS
+        local = r.sent_at.astimezone(zone)  # type: ignore[union-attr]
+        assert calendar.is_working_day(local.date()), (r.kind, r.dedupe_key, local)
+        assert time(8, 30) <= local.time() <= time(18, 0), (r.kind, r.dedupe_key, local)
+    # … and what was not sent has its reason, one the story gives.
+    skips = set()
+    for r in rows:
+        if r.status == OutboxStatus.SKIPPED:
+            person = people.get(r.person_id) if r.person_id else None
+            skips.add((r.kind, person.display_name if person else "", r.reason))
+    assert skips == EXPECTED_SKIPS
+
+    # 10. Exports and trends: a series shows only the sessions that took place.
     for team in ("noord", "zuid"):
         series_id = next(s.series_id for s in await q.sessions(team) if s.series_id)
         async with app.uow() as uow:
