@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from bot.clock import ShiftableClock, SystemClock
-from bot.config import Settings
 from bot.logs import configure as configure_logging
 from handlers.model import Session
 from prompts.catalog import LANGUAGES, language, t
@@ -20,6 +19,7 @@ from prompts.catalog import LANGUAGES, language, t
 # Each command imports what it uses in its body: `coulisse serve` needs neither the console nor
 # the exports, `coulisse export` no Slack, and `--help` none of them.
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.export.files import ExportFile, ExportTarget
     from bot.export.mapfiles import CausalMapFile
     from bot.wiring import App
@@ -35,6 +35,8 @@ app.add_typer(nudges_app, name="nudges")
 
 
 def _settings() -> Settings:
+    from bot.config import Settings  # pydantic-settings: half a second `map analyze` never needs
+
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     return settings
