@@ -273,3 +273,28 @@ async def test_an_async_plan_moves_when_a_question_would_not_reach_someone_in_ti
         (ams(2027, 3, 25, 12, 0), ams(2027, 3, 31, 12, 0)),
     ]
     assert d.sent == []  # nothing sent: the coordinator reads the plan first
+
+
+async def test_a_london_colleagues_bank_holiday_moves_the_async_plan(
+    app: App, clock: ManualClock
+) -> None:
+    """Monday 3 May 2027 is a working day in Amsterdam and a bank holiday in London: Oliver
+    would read round 1's question on Tuesday morning, just before it closes. It closes on
+    Wednesday instead, and the coordinator reads why, with the holiday's name."""
+    clock.set(ams(2027, 4, 30, 9, 0))
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed", "Oliver")
+    await d.cmd("Oliver", "tz", "Europe/London")
+    reply = await d.form(
+        "Sanne", "new_session", title="Mei", question="Q", format="custom",
+        rounds="checkin start-stop-continue", starts_at="2027-05-03T10:00+02:00",
+        round_length="1",
+    )  # fmt: skip
+    reason = t("nl", "sessions.plan_moves.reach", position=1)
+    assert t("nl", "sessions.plan_move_holiday", reason=reason, holiday="May Day") in reply, reply
+    async with app.uow() as uow:
+        rounds = list(await uow.sessions.rounds(1))
+    assert [(r.opens_at, r.closes_at) for r in rounds] == [
+        (ams(2027, 5, 3, 10, 0), ams(2027, 5, 5, 10, 0)),
+        (ams(2027, 5, 5, 10, 0), ams(2027, 5, 7, 10, 0)),  # Thursday 6 May is Ascension
+    ]
