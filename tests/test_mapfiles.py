@@ -59,6 +59,18 @@ def test_analyze_bounds_are_options(tmp_path: Path) -> None:
     assert [lp["length"] for lp in short["loops"]] == [2, 2] and short["truncated"]
     few = json.loads(runner.invoke(app, ["map", "analyze", str(path), "--max-loops", "1"]).output)
     assert len(few["loops"]) == 1 and few["truncated"]
+    exact = json.loads(runner.invoke(app, ["map", "analyze", str(path), "--max-loops", "3"]).output)
+    assert len(exact["loops"]) == 3 and not exact["truncated"] and exact["bound"] is None
+
+
+def test_the_count_bound_keeps_the_shortest_and_says_what_it_hides(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    path.write_text("from,to,polarity\na,b,+\nb,c,+\nc,a,+\nd,e,+\ne,d,-\n", encoding="utf-8")
+    data = json.loads(runner.invoke(app, ["map", "analyze", str(path), "--max-loops", "1"]).stdout)
+    assert [lp["factors"] for lp in data["loops"]] == [["d", "e"]]
+    assert (data["bound"], data["complete_to_length"], data["hidden_loops_at_least"]) == (
+        "count", 2, 1,
+    )  # fmt: skip
 
 
 def test_a_self_link_is_read_as_a_one_factor_loop(tmp_path: Path) -> None:
