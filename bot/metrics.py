@@ -113,13 +113,14 @@ class Shared(Collector):
     def collect(self) -> Iterable[Metric]:
         rows = GaugeMetricFamily(
             "coulisse_outbox_rows",
-            "Outbox rows per kind and status (the whole database, the same on every replica).",
-            labels=["kind", "status"],
+            "Outbox rows still waiting, per kind and state: due, sending, scheduled (not due "
+            "yet), or failed (given up). The whole database: the same on every replica.",
+            labels=["kind", "state"],
         )
         depth = self.figures.get("outbox", {})
         assert isinstance(depth, dict)
-        for (kind, status), count in sorted(depth.items()):
-            rows.add_metric([kind, status], count)
+        for (kind, state), count in sorted(depth.items()):
+            rows.add_metric([kind, state], count)
         yield rows
         yield GaugeMetricFamily(
             "coulisse_outbox_oldest_due_seconds",
@@ -138,6 +139,16 @@ class Shared(Collector):
         )
 
 
+def waiting_state(status: str, due: bool, leased: bool) -> str:
+    """failed (given up), sending (a worker holds it), due (waiting for a worker) or
+    scheduled (not due yet: a nudge for later, a retry after a 429)."""
+    if status == OutboxStatus.FAILED.value:
+        return "failed"
+    if leased:
+        return "sending"
+    return "due" if due else "scheduled"
+
+
 def _age(now: datetime, since: datetime | None) -> float:
     return max(0.0, (now - since).total_seconds()) if since is not None else 0.0
 
@@ -146,12 +157,20 @@ async def shared_figures(engine: AsyncEngine, now: datetime) -> dict[str, object
     """One short read-only transaction over the outbox and the intake."""
     o, i = t.outbox.c, t.intake.c
     async with engine.connect() as conn:
-        depth: dict[tuple[str, str], int] = {}
+        # Only what still waits (pending) or was given up (failed): sent and skipped rows are
+        # history, counted by coulisse_outbox_deliveries_total. This keeps the scrape on the
+        # (status, due_at) index however many sent rows the retention period keeps.
+        due = sa.case((o.due_at <= now, 1), else_=0)
+        leased = sa.case((sa.and_(o.lease_until.is_not(None), o.lease_until > now), 1), else_=0)
         grouped = await conn.execute(
-            sa.select(o.kind, o.status, sa.func.count()).group_by(o.kind, o.status)
+            sa.select(o.kind, o.status, due, leased, sa.func.count())
+            .where(o.status.in_([OutboxStatus.PENDING.value, OutboxStatus.FAILED.value]))
+            .group_by(o.kind, o.status, due, leased)
         )
-        for kind, status, count in grouped:
-            key = (label(kind), label(getattr(status, "value", status)))
+        depth: dict[tuple[str, str], int] = {}
+        for kind, status, is_due, is_leased, count in grouped:
+            state = waiting_state(getattr(status, "value", status), bool(is_due), bool(is_leased))
+            key = (label(kind), state)
             depth[key] = depth.get(key, 0) + int(count)
         oldest_due = await conn.scalar(
             sa.select(sa.func.min(o.due_at)).where(

@@ -75,7 +75,7 @@ async def test_the_outbox_figures_move_during_a_session(slack_stack: SlackStack)
     before = await scrape(slack_stack)
     promtool_check(before)
     sent = "coulisse_outbox_deliveries_total"
-    assert samples(before, "coulisse_outbox_rows", status="sent") == 0
+    assert samples(before, "coulisse_outbox_rows") == 0  # nothing waits
     api.fail("chat.postMessage", 429, {"Retry-After": "0"})
     await start_session(slack_stack)
     # Both people's first question by DM and the round's heading in the channel.
@@ -84,12 +84,16 @@ async def test_the_outbox_figures_move_during_a_session(slack_stack: SlackStack)
 
     async def all_sent() -> bool:
         text = await scrape(slack_stack)
-        return samples(text, "coulisse_outbox_rows", status="pending") == 0
+        rows = "coulisse_outbox_rows"
+        return samples(text, rows, state="due") + samples(text, rows, state="sending") == 0
 
     await eventually(all_sent)
     after = await scrape(slack_stack)
     promtool_check(after)
-    rows_sent = samples(after, "coulisse_outbox_rows", status="sent")
+    async with slack_stack.app.engine.connect() as conn:
+        rows_sent = await conn.scalar(
+            sa.select(sa.func.count()).where(t.outbox.c.status == "sent")
+        )
     assert rows_sent >= 3
     # This process counted what it sent, on Slack; the refused post as a retry and as a 429.
     gained = samples(after, sent, platform="slack", outcome="sent") - samples(
@@ -123,7 +127,7 @@ async def test_no_person_team_id_or_text_in_the_exposition(slack_stack: SlackSta
     text = await scrape(slack_stack)
     for value in seeded | {"Bakker"}:
         assert value not in text, value
-    allowed = {"kind", "platform", "outcome", "status", "event", "le"}
+    allowed = {"kind", "platform", "outcome", "state", "event", "le"}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             assert set(sample.labels) <= allowed, sample
@@ -152,11 +156,22 @@ async def test_oldest_due_row_and_depth_per_kind_and_status(app: App, clock: Man
             )
         await uow.commit()
     text = (await metrics.exposition(app.engine, clock.now())).decode()
-    assert samples(text, "coulisse_outbox_rows", kind="summary", status="pending") == 3
+    rows = "coulisse_outbox_rows"
+    assert samples(text, rows, kind="summary", state="due") == 2
+    assert samples(text, rows, kind="summary", state="scheduled") == 1
     assert samples(text, "coulisse_outbox_oldest_due_seconds") == pytest.approx(90)
     clock.advance(timedelta(seconds=10))
     text = (await metrics.exposition(app.engine, clock.now())).decode()
     assert samples(text, "coulisse_outbox_oldest_due_seconds") == pytest.approx(100)
+    claimed = await app.outbox.claim_due(clock.now(), 30, 1)  # a worker takes the oldest
+    assert claimed[0].id is not None
+    text = (await metrics.exposition(app.engine, clock.now())).decode()
+    assert samples(text, rows, state="sending") == 1 and samples(text, rows, state="due") == 1
+    await app.outbox.mark_failed(claimed[0].id, "gone", None)  # given up
+    await app.outbox.mark_sent(claimed[0].id + 1, clock.now())  # history: not counted
+    text = (await metrics.exposition(app.engine, clock.now())).decode()
+    assert samples(text, rows, state="failed") == 1 and samples(text, rows) == 2
+    assert samples(text, "coulisse_outbox_oldest_due_seconds") == 0  # nothing late is waiting
 
 
 async def test_intake_rows_waiting_and_their_age(app: App, clock: ManualClock) -> None:
