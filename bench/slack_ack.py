@@ -68,7 +68,7 @@ TOPICS = {
 }
 TARGET_P99_MS = 300.0
 TARGET_RATIO = 2.0
-OVERALL_TIMEOUT = 120.0
+OVERALL_TIMEOUT = 300.0
 SCRIPT = str(Path(__file__).resolve())  # started again as the fake Slack and the client
 SETTLE_TIMEOUT = 30.0
 
@@ -374,179 +374,196 @@ async def scalar(engine: AsyncEngine, stmt: Any) -> int:
         return int((await conn.execute(stmt)).scalar_one() or 0)
 
 
-async def run(count: int, spread: float, limit: int) -> Figures:
+@contextlib.asynccontextmanager
+async def database(kind: str) -> AsyncIterator[str]:
+    """A fresh migrated database: a SQLite file, or a database of its own on the PostgreSQL
+    server at 127.0.0.1:5432 (dropped afterwards)."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="coulisse-bench-") as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'coulisse.db'}"
+            await asyncio.to_thread(upgrade, url)
+            yield url
+        return
+    from tests.conftest import database_of_its_own
+
+    own = database_of_its_own("coulisse_bench")  # it runs its own event loop: in a thread
+    url = await asyncio.to_thread(own.__enter__)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        await asyncio.to_thread(own.__exit__, None, None, None)
+
+
+async def run(count: int, spread: float, limit: int, kind: str = "sqlite") -> Figures:
     figures = Figures()
-    with tempfile.TemporaryDirectory(prefix="coulisse-bench-") as folder:
-        database_url = f"sqlite+aiosqlite:///{Path(folder) / 'coulisse.db'}"
-        await asyncio.to_thread(upgrade, database_url)
+    async with (
+        database(kind) as database_url,
+        aiohttp.ClientSession() as session,
+        fake_slack(session) as api,
+    ):
+        settings = Settings(
+            database_url=database_url,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=f"{api.url}/api/",
+            outbox_interval=0.2,
+            slack_channel_interval=0,
+        )
+        port, bare_port = free_port(), free_port()
         async with (
-            aiohttp.ClientSession() as session,
-            fake_slack(session) as api,
+            running(settings, HOST, port) as (app, _slack, _runner),
+            bare_echo(f"{api.url}/api/", bare_port) as bare_url,
         ):
-            settings = Settings(
-                database_url=database_url,
-                slack_bot_token=BOT_TOKEN,
-                slack_signing_secret=SIGNING_SECRET,
-                slack_api_url=f"{api.url}/api/",
-                outbox_interval=0.2,
-                slack_channel_interval=0,
+            ours_url = f"http://{HOST}:{port}/slack/events"
+            s = SlackClient(ours_url, session)
+            engine = app.engine
+            o = tables.outbox.c
+
+            async def outbox_drained() -> bool:
+                pending = sa.select(sa.func.count()).where(o.status == OutboxStatus.PENDING.value)
+                return await scalar(engine, pending) == 0
+
+            async def channel_says(words: str) -> bool:
+                return any(words in p for p in await api.texts() if '"channel": "C1"' in p)
+
+            # A retro for the channel, its people U2..U40, started; round 2 (start, stop,
+            # continue) takes the answers.
+            await s.command(COORDINATOR, "new")
+            await eventually(lambda: _has(api.of("views.open")), "the new-session modal")
+            view = (await api.of("views.open"))[0]["view"]
+            status, _ = await s.submit(
+                COORDINATOR,
+                view,
+                {
+                    "title": "Bench",
+                    "question": "Hoe houden we het werk behapbaar?",
+                    "format": "retro",
+                    "language": "nl",
+                    "anonymous": "yes",
+                    "members": PEOPLE,
+                },
             )
-            port, bare_port = free_port(), free_port()
-            async with (
-                running(settings, HOST, port) as (app, _slack, _runner),
-                bare_echo(f"{api.url}/api/", bare_port) as bare_url,
-            ):
-                ours_url = f"http://{HOST}:{port}/slack/events"
-                s = SlackClient(ours_url, session)
-                engine = app.engine
-                o = tables.outbox.c
+            assert status == 200
+            await eventually(
+                lambda: _contains(api.texts("chat.postEphemeral"), "staat klaar"),
+                "the session to be created",
+            )
+            await s.command(COORDINATOR, "start")
+            await eventually(lambda: channel_says("Ronde 1 van 5"), "round 1")
+            await s.command(COORDINATOR, "next")
+            await eventually(lambda: channel_says("Ronde 2 van 5"), "round 2")
+            await eventually(outbox_drained, "the round prompts to be sent")
 
-                async def outbox_drained() -> bool:
-                    pending = sa.select(sa.func.count()).where(
-                        o.status == OutboxStatus.PENDING.value
+            # Warm both up with one answer each (ours: from the coordinator, counted).
+            await s.dm(COORDINATOR, answer_text(0), event_id="EvWarm")
+            warm = dm_body(COORDINATOR, answer_text(0), "EvWarmBare")
+            await burst(bare_url, [warm, warm], 0.1, limit)
+            await eventually(lambda: _contains(api.texts(), "opgeslagen"), "the warm-up answer")
+
+            answers = [
+                dm_body(PEOPLE[i % len(PEOPLE)], answer_text(i), f"EvBench{i}")
+                for i in range(count)
+            ]
+            mark = await api.total()
+            figures.ours["answers"] = await burst(ours_url, answers, spread, limit)
+            c = tables.contributions.c
+            r = tables.rounds.c
+            stored, took = await settle(
+                lambda: scalar(
+                    engine,
+                    sa.select(sa.func.count())
+                    .select_from(tables.contributions.join(tables.rounds))
+                    .where(r.position == 2, c.author_id.is_not(None)),
+                ),
+                count + 1,
+            )
+            replies = sum("opgeslagen" in p for p in await api.texts("chat.postMessage", mark))
+            acked = count - figures.ours["answers"].non_200
+            figures.effects.append(
+                f"DM answers: {acked} of {count} acknowledged with 200; "
+                f"{stored - 1} stored in the database (+1 warm-up), "
+                f"all within {took:.1f} s of the burst's end; "
+                f"{replies} 'stored' replies sent"
+            )
+            figures.bare["answers"] = await burst(bare_url, answers, spread, limit)
+
+            # Themes (round 3), then the vote (round 4) with its ballot in the channel.
+            await s.command(COORDINATOR, "next")
+            await eventually(lambda: channel_says("Ronde 3 van 5"), "round 3")
+            await s.command(COORDINATOR, "next")
+            await eventually(lambda: channel_says("Stem op 1"), "the ballot")
+            await eventually(outbox_drained, "the vote prompts to be sent")
+            ballot = next(
+                p
+                for p in await api.of("chat.postMessage")
+                if p["channel"] == CHANNEL and "Stem op 1" in json.dumps(p, ensure_ascii=False)
+            )
+            buttons = [
+                (e["action_id"], e["value"])
+                for b in ballot["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+            ]
+            ballot_ts = ballot["_ts"]
+            vote_round = int(buttons[0][1].split(":")[0])
+            if len(buttons) < math.ceil(count / len(PEOPLE)):
+                raise RuntimeError(f"only {len(buttons)} themes; clicks would repeat")
+
+            updates_before = len(await api.of("chat.update"))
+            await s.click(
+                COORDINATOR, *buttons[0], message_ts=ballot_ts, action_ts=f"{time.time():.6f}"
+            )
+            warm_click = click_body(COORDINATOR, *buttons[0], ballot_ts, 10_000)
+            await burst(bare_url, [warm_click, warm_click], 0.1, limit)
+
+            async def updates() -> int:
+                return len(await api.of("chat.update")) - updates_before
+
+            await eventually(lambda: _positive(updates()), "the warm-up vote")
+
+            # Person k of 39 clicks themes k, k+1, … : never the same theme twice.
+            clicks = []
+            for i in range(count):
+                person, turn = i % len(PEOPLE), i // len(PEOPLE)
+                action_id, value = buttons[(person + turn) % len(buttons)]
+                clicks.append(click_body(PEOPLE[person], action_id, value, ballot_ts, i))
+            per_person = Counter(i % len(PEOPLE) for i in range(count))
+            budget = 3  # the session's default vote budget; the form does not set it
+            expected_dots = sum(min(n, budget) for n in per_person.values()) + 1
+            mark = await api.total()
+            figures.ours["votes"] = await burst(ours_url, clicks, spread, limit)
+            v = tables.votes.c
+            dots, took = await settle(
+                lambda: scalar(
+                    engine, sa.select(sa.func.sum(v.dots)).where(v.round_id == vote_round)
+                ),
+                expected_dots,
+            )
+            await asyncio.sleep(1)  # refusals need no row: give the replies a moment
+            async with engine.connect() as conn:
+                per_voter = (
+                    await conn.execute(
+                        sa.select(v.person_id, sa.func.sum(v.dots))
+                        .where(v.round_id == vote_round)
+                        .group_by(v.person_id)
                     )
-                    return await scalar(engine, pending) == 0
-
-                async def channel_says(words: str) -> bool:
-                    return any(words in p for p in await api.texts() if '"channel": "C1"' in p)
-
-                # A retro for the channel, its people U2..U40, started; round 2 (start, stop,
-                # continue) takes the answers.
-                await s.command(COORDINATOR, "new")
-                await eventually(lambda: _has(api.of("views.open")), "the new-session modal")
-                view = (await api.of("views.open"))[0]["view"]
-                status, _ = await s.submit(
-                    COORDINATOR,
-                    view,
-                    {
-                        "title": "Bench",
-                        "question": "Hoe houden we het werk behapbaar?",
-                        "format": "retro",
-                        "language": "nl",
-                        "anonymous": "yes",
-                        "members": PEOPLE,
-                    },
-                )
-                assert status == 200
-                await eventually(
-                    lambda: _contains(api.texts("chat.postEphemeral"), "staat klaar"),
-                    "the session to be created",
-                )
-                await s.command(COORDINATOR, "start")
-                await eventually(lambda: channel_says("Ronde 1 van 5"), "round 1")
-                await s.command(COORDINATOR, "next")
-                await eventually(lambda: channel_says("Ronde 2 van 5"), "round 2")
-                await eventually(outbox_drained, "the round prompts to be sent")
-
-                # Warm both up with one answer each (ours: from the coordinator, counted).
-                await s.dm(COORDINATOR, answer_text(0), event_id="EvWarm")
-                warm = dm_body(COORDINATOR, answer_text(0), "EvWarmBare")
-                await burst(bare_url, [warm, warm], 0.1, limit)
-                await eventually(lambda: _contains(api.texts(), "opgeslagen"), "the warm-up answer")
-
-                answers = [
-                    dm_body(PEOPLE[i % len(PEOPLE)], answer_text(i), f"EvBench{i}")
-                    for i in range(count)
-                ]
-                mark = await api.total()
-                figures.ours["answers"] = await burst(ours_url, answers, spread, limit)
-                c = tables.contributions.c
-                r = tables.rounds.c
-                stored, took = await settle(
-                    lambda: scalar(
-                        engine,
-                        sa.select(sa.func.count())
-                        .select_from(tables.contributions.join(tables.rounds))
-                        .where(r.position == 2, c.author_id.is_not(None)),
-                    ),
-                    count + 1,
-                )
-                replies = sum("opgeslagen" in p for p in await api.texts("chat.postMessage", mark))
-                acked = count - figures.ours["answers"].non_200
-                figures.effects.append(
-                    f"DM answers: {acked} of {count} acknowledged with 200; "
-                    f"{stored - 1} stored in the database (+1 warm-up), "
-                    f"all within {took:.1f} s of the burst's end; "
-                    f"{replies} 'stored' replies sent"
-                )
-                figures.bare["answers"] = await burst(bare_url, answers, spread, limit)
-
-                # Themes (round 3), then the vote (round 4) with its ballot in the channel.
-                await s.command(COORDINATOR, "next")
-                await eventually(lambda: channel_says("Ronde 3 van 5"), "round 3")
-                await s.command(COORDINATOR, "next")
-                await eventually(lambda: channel_says("Stem op 1"), "the ballot")
-                await eventually(outbox_drained, "the vote prompts to be sent")
-                ballot = next(
-                    p
-                    for p in await api.of("chat.postMessage")
-                    if p["channel"] == CHANNEL and "Stem op 1" in json.dumps(p, ensure_ascii=False)
-                )
-                buttons = [
-                    (e["action_id"], e["value"])
-                    for b in ballot["blocks"]
-                    if b["type"] == "actions"
-                    for e in b["elements"]
-                ]
-                ballot_ts = ballot["_ts"]
-                vote_round = int(buttons[0][1].split(":")[0])
-                if len(buttons) < math.ceil(count / len(PEOPLE)):
-                    raise RuntimeError(f"only {len(buttons)} themes; clicks would repeat")
-
-                updates_before = len(await api.of("chat.update"))
-                await s.click(
-                    COORDINATOR, *buttons[0], message_ts=ballot_ts, action_ts=f"{time.time():.6f}"
-                )
-                warm_click = click_body(COORDINATOR, *buttons[0], ballot_ts, 10_000)
-                await burst(bare_url, [warm_click, warm_click], 0.1, limit)
-
-                async def updates() -> int:
-                    return len(await api.of("chat.update")) - updates_before
-
-                await eventually(lambda: _positive(updates()), "the warm-up vote")
-
-                # Person k of 39 clicks themes k, k+1, … : never the same theme twice.
-                clicks = []
-                for i in range(count):
-                    person, turn = i % len(PEOPLE), i // len(PEOPLE)
-                    action_id, value = buttons[(person + turn) % len(buttons)]
-                    clicks.append(click_body(PEOPLE[person], action_id, value, ballot_ts, i))
-                per_person = Counter(i % len(PEOPLE) for i in range(count))
-                budget = 3  # the session's default vote budget; the form does not set it
-                expected_dots = sum(min(n, budget) for n in per_person.values()) + 1
-                mark = await api.total()
-                figures.ours["votes"] = await burst(ours_url, clicks, spread, limit)
-                v = tables.votes.c
-                dots, took = await settle(
-                    lambda: scalar(
-                        engine, sa.select(sa.func.sum(v.dots)).where(v.round_id == vote_round)
-                    ),
-                    expected_dots,
-                )
-                await asyncio.sleep(1)  # refusals need no row: give the replies a moment
-                async with engine.connect() as conn:
-                    per_voter = (
-                        await conn.execute(
-                            sa.select(v.person_id, sa.func.sum(v.dots))
-                            .where(v.round_id == vote_round)
-                            .group_by(v.person_id)
-                        )
-                    ).all()
-                over = sum(int(d) > budget for _, d in per_voter)
-                ephemerals = await api.texts("chat.postEphemeral", mark)
-                refused = sum("stippen in totaal" in p for p in ephemerals)
-                cast = sum("Je zette" in p for p in ephemerals)
-                acked = count - figures.ours["votes"].non_200
-                figures.effects.append(
-                    f"vote clicks: {acked} of {count} acknowledged with 200; "
-                    f"{dots - 1} dots in the database (+1 warm-up; {expected_dots - 1} expected: "
-                    f"{len(PEOPLE)} people × budget {budget}), "
-                    f"within {took:.1f} s of the burst's end; "
-                    f"{len(per_voter)} voters, {over} over budget; "
-                    f"{len(await api.of('chat.update', mark))} ballot updates, "
-                    f"{cast} 'you placed' and {refused} 'over budget' ephemerals"
-                )
-                figures.bare["votes"] = await burst(bare_url, clicks, spread, limit)
+                ).all()
+            over = sum(int(d) > budget for _, d in per_voter)
+            ephemerals = await api.texts("chat.postEphemeral", mark)
+            refused = sum("stippen in totaal" in p for p in ephemerals)
+            cast = sum("Je zette" in p for p in ephemerals)
+            acked = count - figures.ours["votes"].non_200
+            figures.effects.append(
+                f"vote clicks: {acked} of {count} acknowledged with 200; "
+                f"{dots - 1} dots in the database (+1 warm-up; {expected_dots - 1} expected: "
+                f"{len(PEOPLE)} people × budget {budget}), "
+                f"within {took:.1f} s of the burst's end; "
+                f"{len(per_voter)} voters, {over} over budget; "
+                f"{len(await api.of('chat.update', mark))} ballot updates, "
+                f"{cast} 'you placed' and {refused} 'over budget' ephemerals"
+            )
+            figures.bare["votes"] = await burst(bare_url, clicks, spread, limit)
     return figures
 
 
@@ -598,11 +615,14 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="requests per burst")
     parser.add_argument("--spread", type=float, default=1.0, help="seconds a burst is spread over")
     parser.add_argument("--limit", type=int, default=100, help="connections in the client pool")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     problems = Problems()  # collected and summed up at the end, not printed as they come
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger().addHandler(problems)
-    figures = await asyncio.wait_for(run(args.count, args.spread, args.limit), OVERALL_TIMEOUT)
+    figures = await asyncio.wait_for(
+        run(args.count, args.spread, args.limit, args.database), OVERALL_TIMEOUT
+    )
     report(figures, args.count, args.spread, args.limit, problems)
 
 

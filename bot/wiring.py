@@ -77,8 +77,16 @@ async def build(
             await engine.dispose()
             raise
     uow = SqlUnitOfWorkFactory(engine)
+    # SQLite takes one writer at a time: more events at once would only queue on its lock
+    # (polling), ahead of the short insert that acknowledges the next one.
     coulisse = Coulisse(
-        uow, clock, bounds, policy, assistant=synthesizer is not None, defaults=defaults
+        uow,
+        clock,
+        bounds,
+        policy,
+        assistant=synthesizer is not None,
+        defaults=defaults,
+        concurrency=1 if is_sqlite(database_url) else 4,
     )
     assistant = Assistant(uow, clock, synthesizer)
     return App(engine, coulisse, SqlOutboxWorker(session_factory(engine)), uow, assistant)

@@ -7,6 +7,7 @@ URLs, whole views)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,10 @@ from handlers.messages import (
     Place,
     Typed,
 )
+from handlers.ports import UnitOfWorkFactory
+
+# What `Intake.keep` takes: key, platform, the event as JSON, when, by whom, leased until.
+Kept = tuple[str, str, dict[str, Any], datetime, str, datetime]
 
 _KINDS: dict[str, type] = {
     "typed": Typed,
@@ -56,3 +61,40 @@ def decode(data: dict[str, Any]) -> Event:
         fields["clicked_at"] = datetime.fromisoformat(fields["clicked_at"])
     event: Event = kind(**fields)
     return event
+
+
+class Keeper:
+    """Keeps deliveries a batch at a time: one short transaction holds everything that
+    arrived while the previous one was being written. In a burst of clicks the acks then wait
+    for a few commits, not for each other's turn at the database (SQLite has one writer at a
+    time and makes the others poll for it)."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self.uow_factory = uow_factory
+        self._queue: list[tuple[Kept, asyncio.Future[int | None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def keep(self, kept: Kept) -> int | None:
+        """The delivery's id once it is stored; None when its key was already waiting. Raises
+        what the database raised: then nothing of this batch was kept."""
+        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._queue.append((kept, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+        return await done
+
+    async def _write(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                async with self.uow_factory() as uow:
+                    ids = [await uow.intake.keep(*kept) for kept, _ in batch]
+                    await uow.commit()
+            except Exception as error:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            for (_, done), kept_id in zip(batch, ids, strict=True):
+                if not done.done():
+                    done.set_result(kept_id)

@@ -8,6 +8,7 @@ words, buttons and forms lead to which flow is declared by each capability's rou
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -145,10 +146,15 @@ class Coulisse:
         assistant: bool = False,
         defaults: people.WorkspaceDefaults | None = None,
         worker: str = "local",
+        concurrency: int = 8,
     ) -> None:
         self.uow_factory = uow_factory
         self.worker = worker  # this process's stable name, for the deliveries it keeps
         self.started = clock.now()  # its deliveries from before were left by a previous run
+        # Events handled at once. The rest wait their turn (they are kept): a burst of clicks
+        # must not take every database connection, nor the event loop, from the next ack.
+        self._handling = asyncio.Semaphore(concurrency)
+        self._keeper = intake.Keeper(uow_factory)
         self.defaults = defaults or people.WorkspaceDefaults()
         self.clock = clock
         self.bounds = bounds or Bounds()
@@ -161,13 +167,9 @@ class Coulisse:
         the database cannot keep it: then the platform must not get its 200."""
         now = self.clock.now()
         key = intake.key_of(event) or f"local:{uuid.uuid4()}"
-        async with self.uow_factory() as uow:
-            kept = await uow.intake.keep(
-                key[:255], event.actor.platform, intake.encode(event), now, self.worker,
-                now + INTAKE_LEASE,
-            )  # fmt: skip
-            await uow.commit()
-        return kept
+        kept = (key[:255], event.actor.platform, intake.encode(event), now, self.worker,
+                now + INTAKE_LEASE)  # fmt: skip
+        return await self._keeper.keep(kept)
 
     async def handle(
         self, event: Event, *, roster: Roster = NO_ROSTER, delivery: int | None = None
@@ -175,12 +177,13 @@ class Coulisse:
         """`roster` says who is in a channel, for decisions that need it (a new session's
         people when none were chosen, the members of a team the bot was just added to).
         `delivery`: the kept delivery (`receive`), let go in the same transaction."""
-        for _attempt in range(CONFLICT_RETRIES):
-            try:
-                return await self._handle_once(event, roster, delivery)
-            except Conflict:
-                log.info("a concurrent event stored the same first; trying again")
-        return await self._handle_once(event, roster, delivery)
+        async with self._handling:
+            for _attempt in range(CONFLICT_RETRIES):
+                try:
+                    return await self._handle_once(event, roster, delivery)
+                except Conflict:
+                    log.info("a concurrent event stored the same first; trying again")
+            return await self._handle_once(event, roster, delivery)
 
     async def _handle_once(self, event: Event, roster: Roster, delivery: int | None) -> Outcome:
         async with self.uow_factory() as uow:

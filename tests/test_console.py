@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from handlers.etiquette import Etiquette
+from prompts.catalog import t
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("Sanne", "Ahmed", "Fleur", "Joost", "Noor")
@@ -178,7 +179,7 @@ def test_a_killed_console_keeps_every_acknowledged_answer(tmp_path: Path) -> Non
     second = Process("console", "--team", "noord", env=env)
     second.send("/as Sanne gemeente")
     second.send("/status")
-    second.wait_for("1 van de 2 hebben iets gedeeld")
+    second.wait_for(t("nl", "sessions.shared_count", shared=1, members=2))
     second.send("/volgende")
     second.wait_for("“Het ging beter dan ik dacht”")
     second.send("/quit")

@@ -39,6 +39,7 @@ from handlers.messages import (
     message,
 )
 from handlers.model import OutboxMessage
+from prompts.catalog import t
 from storage import tables
 from tests.conftest import eventually
 from tests.fake_connector import Call, FakeConnector
@@ -257,7 +258,9 @@ async def test_a_redelivered_activity_has_one_effect(teams_stack: TeamsStack) ->
     for _ in range(2):  # the Bot Framework sends it again: same activity id
         assert await c.say("29:U2", fake.chat_of("29:U2"), "Goed", activity_id="f:42") == 200
     await c.mention("29:U1", "status")
-    await sent_to(fake, fake.chat_of("29:U1"), "1 van de 5 hebben iets gedeeld")
+    await sent_to(
+        fake, fake.chat_of("29:U1"), t("nl", "sessions.shared_count", shared=1, members=5)
+    )
     assert count(fake, fake.chat_of("29:U2"), "opgeslagen") == 1
 
 
