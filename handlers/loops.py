@@ -24,6 +24,7 @@ N = TypeVar("N", bound=Hashable)
 DEFAULT_MAX_LENGTH = 8
 DEFAULT_MAX_LOOPS = 500
 DEFAULT_TIME_BUDGET = 3.0  # seconds: a safety net only; the other bounds decide the answer
+PICTURE_FACTORS = 60  # a larger map is drawn as its loop groups only (bot/export/diagram.py)
 HIDDEN_COUNT_CAP = 100_000  # past the count bound, loops of the last length counted up to this
 _CHECK_EVERY = 2048  # steps between looks at the clock
 
@@ -431,6 +432,20 @@ def _reach_counts(nodes: Sequence[N], succ: dict[N, set[N]]) -> dict[N, int]:
                     queue.append(nxt)
         counts[start] = len(seen) - 1
     return counts
+
+
+def off_picture(nodes: Sequence[N], edges: Iterable[Edge[N]]) -> int:
+    """How many factors a picture of this map leaves out: none for a map of up to
+    PICTURE_FACTORS, else those on no loop (the picture shows the loop groups only)."""
+    if len(nodes) <= PICTURE_FACTORS:
+        return 0
+    succ: dict[N, list[N]] = {n: [] for n in nodes}
+    for e in edges:
+        succ[e.source].append(e.target)
+    on_loops = sum(
+        len(p) for p in strongly_connected(list(nodes), succ) if len(p) > 1 or p[0] in succ[p[0]]
+    )
+    return len(nodes) - on_loops
 
 
 def analyse(

@@ -15,7 +15,7 @@ from handlers.causal_words import POLARITY_WORDS, factor_key, parse_polarity
 from handlers.context import Context, Refusal, clean_text, yes_or_no
 from handlers.conversation import Router, no_args
 from handlers.lookup import require_running_session, require_session
-from handlers.loops import Analysis, Bounds, Edge, Loop, analyse, micmac
+from handlers.loops import Analysis, Bounds, Edge, Loop, analyse, micmac, off_picture
 from handlers.messages import (
     Block,
     Bullets,
@@ -445,18 +445,12 @@ async def map_message(ctx: Context, session: Session, lang: str = "") -> Message
         Text(describe(lang, names[lk.source_id], names[lk.target_id], lk)) for lk in tm.links
     ]
     if tm.links:
-        blocks.append(
-            tm.diagram(
-                t(lang, "systems.map_heading"),
-                t(
-                    lang,
-                    "systems.diagram_alt",
-                    factors=len(shown),
-                    links=len(tm.links),
-                    loops=len(tm.analysis.loops),
-                ),
-            )
-        )
+        alt = t(lang, "systems.diagram_alt", factors=len(shown), links=len(tm.links),
+                loops=len(tm.analysis.loops))  # fmt: skip
+        left_out = off_picture([id_of(f) for f in shown], tm.edges())
+        if left_out:  # a large map is drawn as its loop groups only
+            alt += " " + t(lang, "systems.diagram_left_out", factors=left_out)
+        blocks.append(tm.diagram(t(lang, "systems.map_heading"), alt))
     loops = tm.analysis.loops
     if loops:
         blocks.append(Heading(t(lang, "systems.loops_heading", count=len(loops))))

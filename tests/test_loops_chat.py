@@ -179,3 +179,15 @@ async def test_micmac_hint_and_the_loops_commitments_act_on(app: App, clock: Man
     shown = await _map(d)
     assert t("nl", "systems.lever_commitments", loops=["B1"]) in shown
     assert t("nl", "systems.lever_no_commitments") not in shown
+
+
+async def test_a_large_maps_picture_says_in_the_teams_language_what_it_leaves_out(
+    app: App,
+) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="causal")
+    chain = "; ".join(f"f{i} -> +f{i + 1}" for i in range(69))
+    await d.cmd("Ahmed", "link", f"{chain}; f1 -> -f0")
+    outcome = await app.coulisse.handle(Command("map", d.actor("Ahmed"), d.place))
+    diagram = next(b for m in outcome.messages for b in m.blocks if isinstance(b, Diagram))
+    assert diagram.alt.endswith(" " + t("nl", "systems.diagram_left_out", factors=68))

@@ -3,7 +3,8 @@ here when it is not (or when Graphviz fails or takes too long), and Mermaid text
 
 Pictures are bounded: Graphviz scales the drawing down to `MAX_INCHES` at `DPI` (at most 2,880
 pixels a side), a map of more than `LARGE_MAP` factors is drawn as its loop groups only (the
-factors on no loop are left out, and the picture says so), and the loop legend lists at most
+factors on no loop are left out; the caller's alt text says so, in the reader's language),
+and the loop legend lists at most
 `LEGEND_LINES` loops.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from handlers.loops import strongly_connected
+from handlers.loops import PICTURE_FACTORS, strongly_connected
 from handlers.messages import Diagram, DiagramLink, DiagramLoop
 
 MINUS = "−"
@@ -27,7 +28,7 @@ UNKNOWN_COLOUR = "#5f4b00"
 GRAPHVIZ_SECONDS = 20  # a drawing that takes longer is given up for the plain SVG
 MAX_INCHES = 30
 DPI = 96
-LARGE_MAP = 60
+LARGE_MAP = PICTURE_FACTORS
 LEGEND_LINES = 40
 FALLBACK_MAX_RADIUS = 900
 
@@ -75,10 +76,8 @@ def bounded(d: Diagram) -> Diagram:
         return d
     keep = sorted(n for part in _loop_groups(d) for n in part)
     index = {old: new for new, old in enumerate(keep)}
-    left_out = len(d.nodes) - len(keep)
-    return replace(
+    return replace(  # the alt text, in the reader's language, says what is left out
         d,
-        alt=f"{d.alt} ({left_out} factors on no loop are not drawn)",
         nodes=tuple(d.nodes[i] for i in keep),
         links=tuple(
             DiagramLink(index[lk.source], index[lk.target], lk.polarity, lk.delay)

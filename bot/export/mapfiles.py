@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from handlers.causal_words import factor_key, parse_polarity
-from handlers.loops import Analysis, Edge, Loop, canonical, conflicts, merge_edges, micmac
+from handlers.loops import (
+    Analysis,
+    Edge,
+    Loop,
+    canonical,
+    conflicts,
+    merge_edges,
+    micmac,
+    off_picture,
+)
 from handlers.model import Polarity
 
 if TYPE_CHECKING:  # reading and analysing a file needs neither chat nor pictures
@@ -396,9 +405,11 @@ def file_diagram(loaded: CausalMapFile, result: Analysis[str], title: str) -> Di
     factors = canonical(loaded.factors)
     index = {f: i for i, f in enumerate(factors)}
     merged = merge_edges(loaded.edges)
+    left_out = off_picture(factors, merged.values())
+    note = f" ({left_out} factors on no loop are not drawn)" if left_out else ""
     return Diagram(
         title,
-        f"{title}: {len(factors)} factors, {len(merged)} links, {len(result.loops)} loops",
+        f"{title}: {len(factors)} factors, {len(merged)} links, {len(result.loops)} loops{note}",
         tuple(factors),
         tuple(
             DiagramLink(
