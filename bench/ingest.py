@@ -104,6 +104,28 @@ async def timed(url: str, loop: Loop, rows: int, *, memory: bool = False) -> tup
         await app.close()
 
 
+async def statements(url: str, loop: Loop, rows: int) -> tuple[float, float]:
+    """Statements sent (cursor executions, SQLite's BEGIN IMMEDIATE included) and commits, per
+    contribution, counted by SQLAlchemy events on the loop's engine."""
+    app = await build(url, ManualClock(datetime(2027, 3, 9, 9, 0, tzinfo=UTC)), migrate=False)
+    counts = {"statements": 0, "commits": 0}
+
+    def statement(*_args: object) -> None:
+        counts["statements"] += 1
+
+    def commit(*_args: object) -> None:
+        counts["commits"] += 1
+
+    try:
+        round_id = await prepare(app)
+        sa.event.listen(app.engine.sync_engine, "before_cursor_execute", statement)
+        sa.event.listen(app.engine.sync_engine, "commit", commit)
+        await loop(app, rows, round_id)
+        return counts["statements"] / rows, counts["commits"] / rows
+    finally:
+        await app.close()
+
+
 async def fresh_sqlite(folder: Path, name: str) -> str:
     url = f"sqlite+aiosqlite:///{folder / name}.db"
     await asyncio.to_thread(upgrade, url)
@@ -138,12 +160,16 @@ async def compare(label: str, make_url: Callable[[str], Awaitable[str]], rows: i
     mem_rows = max(100, rows // 4)
     _, handler_kib = await timed(await make_url("mh"), through_handlers, mem_rows, memory=True)
     _, core_kib = await timed(await make_url("mc"), bare_core, mem_rows, memory=True)
+    counted = {name: await statements(await make_url(f"s{name}"), loop, 50)
+               for name, loop in (("handlers", through_handlers), ("core", bare_core))}  # fmt: skip
     print(f"{label}: {rows} contributions, one transaction each (best of 2)")
     print(f"  through the handlers : {handlers_rate:8.0f} /s")
     print(f"  bare Core insert loop: {core_rate:8.0f} /s")
     print(f"  ratio handlers/core  : {handlers_rate / core_rate:8.2f}")
     print(f"  peak traced memory over {mem_rows} rows: handlers {handler_kib} KiB, "
           f"core {core_kib} KiB, ratio {handler_kib / max(core_kib, 1):.1f}")  # fmt: skip
+    for name, (sent, commits) in counted.items():
+        print(f"  per contribution, {name}: {sent:.1f} statements, {commits:.1f} commits")
 
 
 async def main() -> None:
