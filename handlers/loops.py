@@ -234,7 +234,8 @@ def search_loops(
     info = {(rank[a], rank[b]): e for (a, b), e in merged.items()}
     clock = _Clock(time_budget)
     found: list[tuple[int, ...]] = []
-    distance = [_distances_to(start, into) for start in range(len(order))]
+    # Distances back to each start, worked out when first needed and kept for every length.
+    distance: list[dict[int, int] | None] = [None] * len(order)
     complete_to, bound, hidden, more = 0, "", 0, False
     if max_length < 1:
         max_length = 0
@@ -244,7 +245,11 @@ def search_loops(
         last = length == max_length
         longer = False
         for start in range(len(order)):
+            if not out[start]:
+                continue  # on no loop
             dist = distance[start]
+            if dist is None:
+                dist = distance[start] = _distances_to(start, into)
             for cycle, too_long in _cycles_of_length(start, length, out, dist, clock, last):
                 if cycle is None:
                     longer = longer or too_long
