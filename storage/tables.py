@@ -429,6 +429,42 @@ oauth_states = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
+# The web view (bot/webapp/): the links the bot sends by DM, each usable once (its nonce is
+# kept here when it is used), the sessions they open (the cookie holds a secret whose SHA-256
+# is kept, so a stolen database opens none), and who reads a team's trends for the
+# municipality, granted per team by its coordinator.
+web_links = sa.Table(
+    "web_links",
+    metadata,
+    pk(),
+    sa.Column("nonce", sa.String(64), nullable=False, unique=True),
+    fk("person_id", "people"),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("used_at", UTCDateTime),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    pk(),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    fk("person_id", "people"),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+web_readers = sa.Table(
+    "web_readers",
+    metadata,
+    pk(),
+    fk("team_id", "teams"),
+    fk("person_id", "people"),
+    fk("granted_by", "people", nullable=True, cascade=False),
+    sa.Column("granted_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("team_id", "person_id", name="uq_web_readers_team_person"),
+)
+
 MAPPED: tuple[tuple[type, sa.Table], ...] = (
     (model.Workspace, workspaces),
     (model.Person, people),
