@@ -36,6 +36,7 @@ from handlers.model import (
     OutboxStatus,
     Person,
     Round,
+    RoundKind,
     RoundStatus,
     Session,
     SessionStatus,
@@ -299,7 +300,7 @@ async def _round_nudge(uow: UnitOfWork, person: Person, spec: dict[str, Any], ki
     total = len(await uow.sessions.rounds(id_of(session)))
     if kind == "round_open":
         return Ready(round_prompt(person, session, rnd, total))
-    answered = {c.author_id for c in await uow.sessions.contributions([id_of(rnd)])}
+    answered = await _took_part_in(uow, session, rnd)
     if person.id in answered:
         return Skip("answered")
     lang = person.locale
@@ -322,12 +323,23 @@ async def _round_nudge(uow: UnitOfWork, person: Person, spec: dict[str, Any], ki
     )
 
 
+async def _took_part_in(uow: UnitOfWork, session: Session, rnd: Round) -> set[int | None]:
+    """Who did what the round asks: answered, gave dots (a vote), took something on (commit)."""
+    done: set[int | None] = {c.author_id for c in await uow.sessions.contributions([id_of(rnd)])}
+    if rnd.kind == RoundKind.VOTE:
+        done |= {v.person_id for v in await uow.sessions.votes(id_of(rnd))}
+    elif rnd.kind == RoundKind.COMMIT:
+        done |= {c.owner_id for c in await uow.commitments.for_session(id_of(session))}
+    done.discard(None)  # a forgotten voter's dots count, but not as someone
+    return done
+
+
 async def _closing_soon_team(uow: UnitOfWork, spec: dict[str, Any]) -> Outcome:
     found = await _open_round(uow, int(spec["round_id"]))
     if found is None:
         return Skip("round_closed")
     session, rnd = found
-    shared = {c.author_id for c in await uow.sessions.contributions([id_of(rnd)])}
+    shared = await _took_part_in(uow, session, rnd)
     members = await uow.directory.members(session.team_id)
     lang = session.locale
     return Ready(

@@ -41,6 +41,7 @@ from handlers.model import (
     RoundKind,
     Series,
     Session,
+    SessionStatus,
 )
 from handlers.series_report import build_series_summary
 from prompts.catalog import t
@@ -230,9 +231,22 @@ class Quarter:
             await d.cmd("Lotte", "vote", "1")
         elif rnd.kind == RoundKind.COMMIT:
             due = (self.clock.now() + timedelta(days=14)).astimezone(AMS).date().isoformat()
-            await d.form("Lotte", "commit", text="Planning delen", due=due, mode="samen doen")
+            assert session.starts_at is not None
+            started = session.starts_at.astimezone(AMS)
+            text = LOTTE_TAKES_ON[started.month * 100 + started.day]
+            reply = await d.form("Lotte", "commit", text=text, due=due, mode="samen doen")
+            assert text in reply, reply
         await self.deliver()
 
+
+# Lotte takes something else on in each session (one like an open one would be asked about).
+LOTTE_TAKES_ON = {
+    309: "Planning delen",
+    323: "Intake met de GGD oefenen",
+    406: "Wachtlijst wekelijks nabellen",
+    420: "Huisbezoeken in één rooster",
+    518: "Scholen uitnodigen voor juni",
+}
 
 TITLES = {"noord": "Weekstart Noord", "zuid": "Terugblik Zuid", "west": "West monthly"}
 
@@ -407,6 +421,22 @@ async def test_a_quarter_left_alone(app: App, clock: ManualClock) -> None:
     empty = re.compile(r"(^|\s)0 (bijdragen|contributions|mensen|people)\b|\(0\)")
     assert not [s.text for _, s in channel if s.kind in ("reveal", "summary")
                 and empty.search(s.text)]  # fmt: skip
+
+    # Bram and Lotte did what each round asked the day it opened (an answer, dots; Lotte also a
+    # commitment): no "closes soon" reaches them for it, except in the session nobody took part in.
+    kinds, quiet = {}, set()
+    async with app.uow() as uow:
+        for session in await uow.sessions.for_team(team_ids["zuid"]):
+            for rnd in await uow.sessions.rounds(session.id or 0):
+                kinds[rnd.id] = rnd.kind
+                if session.status == SessionStatus.NOT_HELD:
+                    quiet.add(rnd.id)
+    for r in rows:
+        name = people[r.person_id].display_name if r.person_id else ""  # type: ignore[union-attr]
+        if r.kind == "closing_soon" and name in ("Bram", "Lotte"):
+            round_id = r.payload["nudge"]["round_id"]
+            did = round_id not in quiet and (name == "Lotte" or kinds[round_id] != RoundKind.COMMIT)
+            assert r.reason == ("answered" if did else ""), (name, r.dedupe_key)
 
     # Fleur's changed answer is what the team saw; Lotte's stuck commitment went to the team
     # without her name, Bram's help to her by DM.
