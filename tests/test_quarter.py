@@ -525,6 +525,9 @@ async def test_a_quarter_left_alone(app: App, clock: ManualClock) -> None:
     _write_timeline(rows, people, team_ids, q)
 
 
+NAMED = ("session_reminder", "keep_series", "checkin", "overdue", "helper", "plan_moved", "digest")
+
+
 def _write_timeline(rows: list, people: dict, team_ids: dict[str, int], q: Quarter) -> None:
     """The quarter's timeline as a Markdown table: what went out when, per team."""
     team_of_person = {}
@@ -550,9 +553,11 @@ def _write_timeline(rows: list, people: dict, team_ids: dict[str, int], q: Quart
             f"| {team} | {stamp} | {row.kind} | {to} | {row.status.value} | {row.reason} |"
         )
         moment = (row.sent_at or row.due_at).astimezone(AMS)
-        what = f"{moment:%H:%M} {row.kind}" + (f" ({to})" if to != "#channel" else " (#)")
+        # Names where they tell the story; otherwise how many got it.
+        named = to if row.kind in NAMED or to == "#channel" else "DM"
+        what = f"{moment:%H:%M} {row.kind} ({named})"
         if row.status != OutboxStatus.SENT:
-            what = f"~~{row.kind}~~ {to}: {row.reason}"
+            what = f"~~{row.kind}~~ ({to}: {row.reason})"
         days[(team, f"{moment:%Y-%m-%d %a}")][what] += 1
     folder = ROOT / ".test-artifacts"
     folder.mkdir(exist_ok=True)
@@ -563,6 +568,7 @@ def _write_timeline(rows: list, people: dict, team_ids: dict[str, int], q: Quart
              "|---|---|---|"]  # fmt: skip
     for (team, day), items in sorted(days.items()):
         listed = "; ".join(f"{k} ×{n}" if n > 1 else k for k, n in items.items())
+        listed = listed.replace("(#channel)", "#")
         daily.append(f"| {team} | {day} | {listed} |")
     (folder / f"quarter-days-{suffix}.md").write_text("\n".join(daily) + "\n")
     if os.environ.get("QUARTER_TIMELINE"):
