@@ -40,14 +40,14 @@ _NAMES = {kind: name for name, kind in _KINDS.items()}
 def key_of(event: Event) -> str:
     """The delivery's own key. A click's event key names the click (who, which button, which
     message) so that a double click counts once; its delivery is that click at that moment."""
-    if isinstance(event, ActionTaken) and event.clicked_at is not None:
+    if isinstance(event, ActionTaken | FormSubmitted) and event.clicked_at is not None:
         return f"{event.event_key}@{event.clicked_at.timestamp():.6f}"
     return event.event_key
 
 
 def encode(event: Event) -> dict[str, Any]:
     data = asdict(event)
-    if isinstance(event, ActionTaken) and event.clicked_at is not None:
+    if isinstance(event, ActionTaken | FormSubmitted) and event.clicked_at is not None:
         data["clicked_at"] = event.clicked_at.isoformat()
     return {"kind": _NAMES[type(event)], **data}
 
@@ -57,7 +57,7 @@ def decode(data: dict[str, Any]) -> Event:
     kind = _KINDS[fields.pop("kind")]
     fields["actor"] = Actor(**fields["actor"])
     fields["place"] = Place(**fields["place"])
-    if kind is ActionTaken and fields.get("clicked_at"):
+    if fields.get("clicked_at"):
         fields["clicked_at"] = datetime.fromisoformat(fields["clicked_at"])
     event: Event = kind(**fields)
     return event

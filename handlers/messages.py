@@ -365,6 +365,9 @@ class FormSubmitted:
     place: Place
     context: str = ""
     event_key: str = ""
+    # As for a click: the key names this form with these values, and the same sent again
+    # within a moment (a double click on its button) counts once.
+    clicked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ class Coulisse:
     async def _first(self, uow: UnitOfWork, event: Event) -> bool:
         """Whether this event has its effect: a delivery once, a click once per moment."""
         platform = Platform(event.actor.platform)
-        if isinstance(event, ActionTaken) and event.clicked_at is not None:
+        if isinstance(event, ActionTaken | FormSubmitted) and event.clicked_at is not None:
             clicked = InboundEvent(event.event_key, platform, event.clicked_at)
             return await uow.inbox.record_within(clicked, DOUBLE_CLICK)
         return await uow.inbox.record(InboundEvent(event.event_key, platform, self.clock.now()))

@@ -19,6 +19,7 @@ from handlers.router import INTAKE_ATTEMPTS, INTAKE_LEASE, Coulisse
 from prompts.catalog import t
 from tests.conftest import SlackStack, database_of_its_own, eventually, slack_stack_on
 from tests.fake_slack import sign
+from tests.teams_fixtures import TeamsStack, fake_connector, serving
 
 START = datetime(2027, 3, 2, 9, 0, tzinfo=UTC)
 ANNA = Actor("slack", "T1", "U1", "Anna")
@@ -219,3 +220,26 @@ async def test_a_signed_request_is_still_checked_first(broken_stack: SlackStack)
     forged = sign(body, secret="not-the-secret")
     status, _ = await broken_stack.slack.post(body, "application/json", signed=forged)
     assert status == 401
+
+
+# --- through Teams, when the database cannot keep it --------------------------------------------
+
+
+@pytest.fixture
+async def broken_teams(own_database: str) -> AsyncIterator[TeamsStack]:
+    async with fake_connector() as fake, serving(own_database, fake) as stack:
+        async with stack.app.engine.begin() as conn:
+            await conn.execute(sa.text("DROP TABLE intake"))
+        yield stack
+
+
+async def test_a_teams_message_not_kept_is_not_acknowledged(broken_teams: TeamsStack) -> None:
+    chat = broken_teams.connector.chat_of("29:U2")
+    assert await broken_teams.client.say("29:U2", chat, "Goed") == 500
+
+
+async def test_a_card_action_not_kept_says_so_at_once(broken_teams: TeamsStack) -> None:
+    chat = broken_teams.client.chat(broken_teams.connector.chat_of("29:U2"))
+    action = {"verb": "vote", "data": {"action": "vote", "value": "1"}}
+    status, body = await broken_teams.client.execute("29:U2", chat, "card-1", action)
+    assert status == 200 and body["value"] == t("nl", "errors.not_kept")  # nl-NL, as it says

@@ -320,6 +320,27 @@ async def test_a_double_click_on_a_card_button_counts_once_but_two_clicks_count_
     assert "Ahmed" not in fake.text(TEAM)
 
 
+async def test_a_form_sent_twice_across_an_even_second_counts_once(
+    teams_stack: TeamsStack,
+) -> None:
+    """1.9 s and 2.3 s fell in two 2-second buckets before: two commitments from one click."""
+    c, fake = teams_stack.client, teams_stack.connector
+    await setup_session(teams_stack, "retro")
+    await c.mention("29:U1", "start")
+    await c.mention("29:U2", "afspraak")
+    form = await sent_to(fake, fake.chat_of("29:U2"), "commit:due")
+    send = actions(card_of(form), form="commit")[0]
+    inputs = {"commit:text": "Bellen", "commit:due": "2099-01-01", "commit:mode": "co_produce"}
+    chat = c.chat(fake.chat_of("29:U2"))
+    answers = []
+    for at in ("2027-03-09T10:00:01.900Z", "2027-03-09T10:00:02.300Z"):
+        _status, body = await c.execute("29:U2", chat, form.answered, send, inputs, at)
+        answers.append(answer(body))
+    assert "genoteerd" in answers[0] and answers[1] == ""
+    async with teams_stack.app.uow() as uow:
+        assert len(await uow.commitments.for_session(1)) == 1
+
+
 async def test_an_answer_that_takes_too_long_follows_in_the_chat(teams_stack: TeamsStack) -> None:
     c, fake = teams_stack.client, teams_stack.connector
     await setup_session(teams_stack, "retro")

@@ -44,7 +44,6 @@ from prompts.catalog import language, t
 
 log = logging.getLogger(__name__)
 
-DOUBLE_CLICK = 2  # seconds within which the same form sent again counts once
 # Seconds a card action waits for its answer before Teams hears "received" (the answer then
 # follows in the person's chat): a vote takes about 10 ms, so only a burst gets here.
 INVOKE_WAIT = 0.2
@@ -185,8 +184,9 @@ class TeamsAdapter(TeamsActivityHandler):
         # Only a personal chat acts for a channel (a form asked for there); elsewhere the
         # conversation itself says where.
         place = turn.place(sent.channel if turn.personal else "")
-        # A form sent twice within a moment (a double click on its button) is one submission.
-        moment = int(turn.timestamp) // DOUBLE_CLICK
+        # When Teams says it was sent: the core counts the same click (or the same form with the
+        # same values) once within a moment, wherever the clock's second falls.
+        at = datetime.fromtimestamp(turn.timestamp, UTC) if turn.timestamp else None
         event: Event
         if isinstance(sent, ActionSubmission):
             event = ActionTaken(
@@ -196,7 +196,7 @@ class TeamsAdapter(TeamsActivityHandler):
                 place,
                 # The click by who, which button, which card: the core counts it once a moment.
                 f"teams:action:{turn.user_id}:{sent.action_id}:{sent.value}:{turn.reply_to}",
-                clicked_at=datetime.fromtimestamp(turn.timestamp, UTC) if turn.timestamp else None,
+                clicked_at=at,
             )
         else:
             values = dict(sent.values)
@@ -206,7 +206,8 @@ class TeamsAdapter(TeamsActivityHandler):
                 turn.actor(),
                 place,
                 sent.context,
-                f"teams:form:{turn.user_id}:{sent.form_id}:{turn.reply_to}:{_digest(values)}:{moment}",
+                f"teams:form:{turn.user_id}:{sent.form_id}:{turn.reply_to}:{_digest(values)}",
+                clicked_at=at,
             )
         await self.run(event, turn, answer=answer)
 
