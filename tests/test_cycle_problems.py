@@ -206,6 +206,9 @@ async def test_a_session_nobody_took_part_in_did_not_take_place(
     asked = [s for s in d.sent if s.kind == "keep_series"]
     assert len(asked) == 1 and asked[0].to.id == 1
     assert t("nl", "sessions.keep_series_question", title="Stil") in asked[0].text
+    # Nothing to sum up or export: said politely, no empty summary.
+    assert t("nl", "sessions.no_summary_yet") in await d.cmd("Ahmed", "summary")
+    assert t("nl", "exporting.nothing") in await d.cmd("Sanne", "export")
     assert "gestopt" in await d.action("Sanne", "series_stop", str(sessions[0].series_id))
     assert [s.status for s in await _sessions(d)] == [SessionStatus.NOT_HELD]
     # Its reminder-free draft is gone, and nothing more comes of the series.
