@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -99,7 +100,12 @@ def to_pdf(doc: Document) -> bytes:
         import typst
     except ImportError as error:  # a platform without a typst wheel
         raise PdfUnavailable(f"{INSTALL_HINT} ({error})") from error
-    data = {"title": doc.title, "lang": doc.lang, "blocks": [_data(b) for b in doc.blocks]}
+    # The figures are drawn on a thread of their own (Graphviz is a process of its own) while the
+    # rest is turned into data.
+    with ThreadPoolExecutor(max_workers=1) as drawing:
+        drawn = {id(b): drawing.submit(b.svg) for b in doc.blocks if isinstance(b, Figure)}
+        blocks = [_data(b, drawn) for b in doc.blocks]
+    data = {"title": doc.title, "lang": doc.lang, "blocks": blocks}
     return typst.compile(
         TEMPLATE.encode(),
         font_paths=fonts(),
@@ -116,7 +122,7 @@ def fonts() -> Any:
     return typst.Fonts(include_system_fonts=True, include_embedded_fonts=True)
 
 
-def _data(block: Block) -> dict[str, Any]:
+def _data(block: Block, drawn: dict[int, Future[str]]) -> dict[str, Any]:
     if isinstance(block, Heading):
         return {"kind": "heading", "text": _t(block.text), "level": min(block.level, 6)}
     if isinstance(block, Paragraph):
@@ -131,7 +137,7 @@ def _data(block: Block) -> dict[str, Any]:
                 "header": [_t(h) for h in block.header], "widths": widths(block),
                 "rows": [[_t(cell) for cell in row] for row in block.rows]}  # fmt: skip
     if isinstance(block, Figure):
-        picture = block.svg()
+        picture = drawn[id(block)].result()
         return {"kind": "figure", "alt": _t(block.alt), "svg": picture, "width": share(picture)}
     raise TypeError(f"no PDF for {type(block).__name__}")
 
