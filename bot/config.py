@@ -191,6 +191,13 @@ class Settings(BaseSettings):
     tick_interval: float = Field(default=30.0, gt=0, validation_alias="COULISSE_TICK_INTERVAL")
     nudge_daily_cap: int = Field(default=2, ge=1, validation_alias="COULISSE_NUDGE_DAILY_CAP")
     retention_days: int = Field(default=730, ge=0, validation_alias="COULISSE_RETENTION_DAYS")
+    purge_hours: float = Field(
+        default=24.0,
+        ge=0,
+        validation_alias="COULISSE_PURGE_HOURS",
+        description="`coulisse serve` runs the retention purge at start and every this many "
+        "hours (0: never; then run `coulisse purge` yourself).",
+    )
     holidays_country: str = Field(default="NL", validation_alias="COULISSE_HOLIDAYS")
     # The LLM assistant: off unless both a key and a model are set.
     openai_api_key: str = Field(default="", validation_alias="OPENAI_API_KEY", repr=False)

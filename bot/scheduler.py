@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -24,6 +24,7 @@ from handlers.schedule import tick
 
 # A tick skipped because the previous one still runs is expected under load, not a warning.
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+log = logging.getLogger(__name__)
 
 
 class Ticks:
@@ -58,6 +59,13 @@ class Ticks:
             while await app.coulisse.handle_kept(own=own, rosters=rosters):
                 own = False
 
+        async def purge() -> None:  # the retention period of the privacy text, kept by itself
+            before = app.coulisse.clock.now() - timedelta(days=settings.retention_days)
+            async with app.uow() as uow:
+                if await uow.privacy.purge(before):
+                    log.info("the retention purge removed sessions past their period")
+                await uow.commit()
+
         async def move_sessions() -> None:
             await tick(app.uow, app.coulisse.clock, app.coulisse.bounds, app.coulisse.policy)
 
@@ -67,6 +75,8 @@ class Ticks:
             (send_due, settings.outbox_interval, "outbox"),
             (move_sessions, settings.tick_interval, "tick"),
         ]
+        if settings.purge_hours > 0:
+            jobs.append((purge, settings.purge_hours * 3600, "purge"))
         if assistant is not None:  # its own lane: a model call never holds up the outbox
             jobs.append((draft_due, settings.outbox_interval, "assistant"))
         for job, seconds, name in jobs:
