@@ -17,7 +17,8 @@ The story, and what we expect of it, is written down first (EXPECTED_*); the run
   Good Friday and Easter Monday fall inside the 23 March session; King's Day inside 20 April's.
   Nobody takes part in the session of 4 May.
 - West meets live on the first Thursday of the month at 10:00 Amsterdam: Mila coordinates from
-  Amsterdam, Oliver and Emma work from London (09:00 for them), Sem from Amsterdam. Ascension
+  Amsterdam, Oliver and Emma work from London (09:00 for them), Sem from Amsterdam. Their causal
+  map grows by a link in March and one in April. Ascension
   (Thursday 6 May) moves May's meeting to Friday 7 May. Oliver takes on a commitment and never
   answers its check-ins.
 """
@@ -43,6 +44,7 @@ from handlers.model import (
     Session,
     SessionStatus,
 )
+from handlers.reports import build_summary
 from handlers.series_report import build_series_summary
 from prompts.catalog import t
 from tests.driver import Driver, Sent
@@ -191,7 +193,12 @@ class Quarter:
             return list(await uow.sessions.for_team(team_id))
 
     async def meeting(
-        self, team: str, answers: dict[str, str], commit: str = "", edits: tuple = ()
+        self,
+        team: str,
+        answers: dict[str, str],
+        commit: str = "",
+        edits: tuple = (),
+        links: tuple = (),
     ) -> None:
         d = self.teams[team]
         coordinator = TEAMS[team][0]
@@ -203,6 +210,10 @@ class Quarter:
         for who, args in edits:  # changed before the reveal
             assert await d.cmd(who, "change", args)
         await d.cmd(coordinator, "next")
+        if team == "west":  # the causal round: the map grows across the series
+            for who, link in links:
+                await d.cmd(who, "add", link)
+            await d.cmd(coordinator, "next")
         if commit:
             who, text, due, mode = commit.split("|")
             await d.form(who, "commit", text=text, due=due, mode=mode)
@@ -248,6 +259,12 @@ LOTTE_TAKES_ON = {
     518: "Scholen uitnodigen voor juni",
 }
 
+# West's causal map: a link in March, another in April (each session keeps the map it closed with).
+WEST_LINKS = {
+    3: (("Oliver", "waiting list -> +pressure on GPs"),),
+    4: (("Emma", "pressure on GPs -> +sick leave"),),
+}
+
 TITLES = {"noord": "Weekstart Noord", "zuid": "Terugblik Zuid", "west": "West monthly"}
 
 
@@ -259,6 +276,12 @@ async def _set_up(q: Quarter) -> None:
     for name in ("Oliver", "Emma"):
         await q.teams["west"].cmd(name, "tz", "Europe/London")
     await q.teams["zuid"].cmd("Daan", "pause")
+    # Problem 3: Sanne first forgets the time; the series is refused with a question.
+    untimed = await q.teams["noord"].form(
+        "Sanne", "new_session", title=TITLES["noord"], question="Wat speelt er deze week?",
+        format="custom", rounds="checkin commit", recurrence="wekelijks",
+    )  # fmt: skip
+    assert t("nl", "sessions.series_needs_time") in untimed
     noord = await q.teams["noord"].form(
         "Sanne", "new_session", title=TITLES["noord"], question="Wat speelt er deze week?",
         format="custom", rounds="checkin commit", starts_at="2027-03-02 10:00",
@@ -274,7 +297,7 @@ async def _set_up(q: Quarter) -> None:
     assert t("nl", "sessions.created_async") in zuid and "dinsdag 16 maart 2027" in zuid, zuid
     west = await q.teams["west"].form(
         "Mila", "new_session", title=TITLES["west"], question="What is moving in West?",
-        format="custom", rounds="checkin commit", starts_at="2027-03-04 10:00",
+        format="custom", rounds="checkin causal commit", starts_at="2027-03-04 10:00",
         recurrence="monthly", language="en",
     )  # fmt: skip
     assert t("en", "sessions.created_series.monthly") in west, west
@@ -308,7 +331,10 @@ async def _run(q: Quarter) -> None:
         elif what == "west":
             first = when == west_days[0]
             commit = "Oliver|Call the GP practices|2027-03-25|co-produce" if first else ""
-            await q.meeting("west", {"Oliver": "fine", "Emma": "busy", "Sem": "ok"}, commit)
+            links = WEST_LINKS.get(when.month, ())
+            await q.meeting(
+                "west", {"Oliver": "fine", "Emma": "busy", "Sem": "ok"}, commit, (), links
+            )
         elif what == "zuid":
             await q.zuid_day()
         elif what == "ahmed-done":
@@ -509,6 +535,13 @@ async def test_a_quarter_left_alone(app: App, clock: ManualClock) -> None:
             person = people.get(r.person_id) if r.person_id else None
             skips.add((r.kind, person.display_name if person else "", r.reason))
     assert skips == EXPECTED_SKIPS
+
+    # Problem 6: each West session's summary (and so its exports) shows the map as it stood when
+    # it closed: March's one link, April's two, not what came later.
+    async with app.uow() as uow:
+        west_held = [s for s in await uow.sessions.for_team(team_ids["west"]) if s.closed_at]
+        maps = [len((await build_summary(uow, s)).causal_links) for s in west_held]
+    assert maps == [1, 2, 2]
 
     # 10. Exports and trends: a series shows only the sessions that took place.
     for team in ("noord", "zuid"):
