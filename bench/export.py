@@ -2,8 +2,9 @@
 
 A series of 10 sessions with 2,000 contributions, 200 commitments (with check-ins), themes,
 votes and a causal map of 30 factors, stored in SQLite. The series summary is gathered once
-(timed apart), then each format is rendered from it in this same run, several times; the
-baseline is the plain Markdown export of the same content.
+(timed apart), then each format is rendered from it in this same run, several times, each run
+followed by one of the baseline, the plain Markdown export of the same content: a ratio
+compares a format with Markdown timed beside it.
 Run: `.venv/bin/python bench/export.py [--repeat N]`.
 """
 
@@ -12,12 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import resource
 import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -149,18 +152,49 @@ async def seed(app: App) -> int:
         return series.id or 0
 
 
-def measure(work: Callable[[], bytes], repeat: int) -> tuple[float, float, int]:
-    """Median seconds over `repeat` runs, peak traced MiB of one run, output size."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        out = work()
-        times.append(time.perf_counter() - started)
-    tracemalloc.start()
+def seconds(work: Callable[[], bytes]) -> tuple[float, float]:
+    """Wall seconds, and processor seconds of this process and of the children it waited for
+    (Graphviz): on a busy machine the second is what the work itself costs."""
+    started, cpu = time.perf_counter(), _cpu()
     work()
+    return time.perf_counter() - started, _cpu() - cpu
+
+
+def _cpu() -> float:
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass
+class Measured:
+    wall: float  # median seconds
+    cpu: float
+    base_wall: float  # the baseline's, run alternately beside it
+    base_cpu: float
+    peak_mib: float
+    size: int
+
+
+def measure(work: Callable[[], bytes], baseline: Callable[[], bytes], repeat: int) -> Measured:
+    """`work` and the baseline run alternately, `repeat` times each, so a busy machine slows
+    both alike; medians, the peak traced MiB of one more run, the output's size."""
+    runs, base = [], []
+    for _ in range(repeat):
+        runs.append(seconds(work))
+        base.append(seconds(baseline))
+    tracemalloc.start()
+    out = work()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return statistics.median(times), peak / 2**20, len(out)
+
+    def median(values: list[tuple[float, float]], i: int) -> float:
+        return statistics.median(v[i] for v in values)
+
+    return Measured(median(runs, 0), median(runs, 1), median(base, 0), median(base, 1),
+                    peak / 2**20, len(out))  # fmt: skip
 
 
 async def gather(app: App, series_id: int) -> SeriesSummary:
@@ -190,17 +224,25 @@ async def main(repeat: int) -> None:
         f"Series of {SESSIONS} sessions, {contributions} contributions, {commitments} commitments,"
         f" {len(data.sessions[0].loops)} loops; gathered from SQLite in {gathered:.2f} s"
     )
-    render(data, "md", "nl")  # warm up (imports, template caches) before the baseline
-    base_time, base_peak, base_size = measure(lambda: render(data, "md", "nl"), repeat)
-    print(f"{'format':<6} {'median ms':>10} {'ratio':>7} {'peak MiB':>9} {'ratio':>7} {'KiB':>7}")
+
+    def markdown() -> bytes:
+        return render(data, "md", "nl")
+
+    for fmt in FORMATS:  # warm up (imports, template caches, fonts) before anything is timed
+        render(data, fmt, "nl")
+    md = measure(markdown, markdown, 1)
+    print(f"{'format':<6} {'wall ms':>9} {'md beside':>10} {'ratio':>7} {'cpu ms':>8}"
+          f" {'md beside':>10} {'ratio':>7} {'peak MiB':>9} {'ratio':>7} {'KiB':>7}")  # fmt: skip
     for fmt in FORMATS:
-        seconds, peak, size = measure(lambda fmt=fmt: render(data, fmt, "nl"), repeat)  # type: ignore[misc]
+        m = measure(lambda fmt=fmt: render(data, fmt, "nl"), markdown, repeat)  # type: ignore[misc]
+        wall_ratio = m.wall / m.base_wall
         print(
-            f"{fmt:<6} {seconds * 1000:>10.1f} {seconds / base_time:>7.2f} {peak:>9.1f}"
-            f" {peak / base_peak:>7.2f} {size / 1024:>7.0f}"
+            f"{fmt:<6} {m.wall * 1000:>9.1f} {m.base_wall * 1000:>10.1f} {wall_ratio:>7.2f}"
+            f" {m.cpu * 1000:>8.1f} {m.base_cpu * 1000:>10.1f} {m.cpu / m.base_cpu:>7.2f}"
+            f" {m.peak_mib:>9.1f} {m.peak_mib / md.peak_mib:>7.2f} {m.size / 1024:>7.0f}"
         )
-    print(f"(baseline: plain Markdown, {base_time * 1000:.1f} ms, {base_peak:.1f} MiB, "
-          f"{base_size / 1024:.0f} KiB)")  # fmt: skip
+    print(f"(baseline: plain Markdown, timed alternately with each format; {md.peak_mib:.1f} MiB, "
+          f"{md.size / 1024:.0f} KiB)")  # fmt: skip
 
 
 if __name__ == "__main__":
