@@ -45,7 +45,7 @@ from handlers.model import (
 from handlers.people import find_member
 from handlers.ports import UnitOfWork
 from handlers.systems import MAX_FACTOR, factor_key, team_map
-from handlers.when import parse_day
+from handlers.when import day_text, parse_day
 from prompts.catalog import LANGUAGES, t, words
 
 CHECK_IN_CHOICES = (
@@ -253,7 +253,7 @@ async def commit(ctx: Context, values: dict[str, str]) -> Commitment:
         "commitments.recorded",
         number=number,
         text=text,
-        due=due.isoformat(),
+        due=day_text(ctx.lang, due),  # in words: a date typed as "vrijdag" is read back
         mode=mode_label(ctx.lang, mode),
     )
     return commitment

@@ -172,6 +172,11 @@ def parse_day(text: str, today: date) -> date:
         raise Refusal("when.not_understood_day", text=text.strip()[:60]) from None
 
 
+def day_text(lang: str, day: date) -> str:
+    """'dinsdag 8 december 2026': a day said back in words (a due date), no zone needed."""
+    return understood_text(lang, datetime.combine(day, time(0), UTC), "UTC", with_time=False)
+
+
 def understood_text(lang: str, moment: datetime, zone: str, *, with_time: bool = True) -> str:
     """'dinsdag 8 december 2026 om 10:00 (Europe/Amsterdam)'; the offset is added on the hour
     that happens twice when the clocks go back, so the words name one moment."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -16,6 +16,7 @@ from handlers.commitments import alike
 from handlers.messages import ActionTaken, Choices, Command, FormSubmitted, Place, To, Typed
 from handlers.model import CommitmentMode, CommitmentStatus, OutboxStatus
 from handlers.people import forget_person
+from handlers.when import day_text
 from prompts.catalog import t
 from tests.driver import Driver, started_session
 
@@ -139,7 +140,27 @@ async def test_a_commitment_without_a_way_of_working_is_asked_about(
     assert reply == t("nl", "commitments.which_mode")
     assert await d.count("commitments") == 0
     reply = await d.form("Ahmed", "commit", text="Huisartsen bellen", due=due, mode="samen doen")
-    assert "genoteerd" in reply and await d.count("commitments") == 1
+    assert await d.count("commitments") == 1
+    assert reply == t(
+        "nl",
+        "commitments.recorded",
+        number=1,
+        text="Huisartsen bellen",
+        due=day_text("nl", date.fromisoformat(due)),
+        mode=t("nl", "commitments.modes.co_produce"),
+    )
+
+
+async def test_a_due_date_typed_as_a_weekday_is_said_back_in_words(
+    app: App, clock: ManualClock
+) -> None:
+    d = Driver(app)
+    await commit_round(d)
+    reply = await d.form("Ahmed", "commit", text="Scholen bellen", due="vrijdag", mode="samen doen")
+    today = clock.now().date()
+    friday = today + timedelta(days=(4 - today.weekday()) % 7)
+    assert day_text("nl", friday) in reply
+    assert friday.isoformat() not in reply  # the words, not the date's digits
 
 
 async def test_a_retyped_commitment_is_asked_about_not_stored_twice(
