@@ -44,6 +44,8 @@ async def open_round(ctx: Context, session: Session, rnd: Round, total: int) -> 
     )
     if rnd.kind == RoundKind.GROUP:
         await theme_flow.form_themes(ctx, session, rnd)
+        if not await ctx.uow.sessions.themes(id_of(rnd)):
+            return  # nobody answered the rounds before: no empty board in the channel
         body = await theme_flow.board(ctx, session, rnd)
         await _to_channel(ctx, session, rnd, "round-open", message(heading, *body.blocks))
         await assist.after_grouping(ctx, session, rnd)
