@@ -168,6 +168,20 @@ class Settings(BaseSettings):
         description="https://… where Teams reaches this server: it fetches causal maps from "
         "<url>/media/. Without it a map in Teams is shown as text.",
     )
+    # The web view (bot/webapp/): served when a key is set; its links name COULISSE_PUBLIC_URL.
+    web_key: str = Field(
+        default="",
+        validation_alias="COULISSE_WEB_KEY",
+        repr=False,
+        description="The secret the web view's sign-in links are signed with (HMAC-SHA256); "
+        "at least 32 characters. Empty: no web view.",
+    )
+    web_frame_ancestors: str = Field(
+        default="https://teams.microsoft.com https://*.teams.microsoft.com "
+        "https://*.cloud.microsoft https://*.office.com",
+        validation_alias="COULISSE_WEB_FRAME_ANCESTORS",
+        description="Who may show the web view in a frame (the Teams tab): the CSP list.",
+    )
     media_days: float = Field(
         default=7.0,
         gt=0,

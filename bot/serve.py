@@ -25,6 +25,7 @@ from bot.teams.wiring import Teams, build_teams, slack_configured
 from bot.teams.wiring import check as check_teams
 from bot.teams.wiring import refuse_or_warn as refuse_or_warn_teams
 from bot.web import TEAMS, make_web_app
+from bot.webapp import web_view_of
 from bot.wiring import App, build
 from handlers.assist import ASSIST
 from handlers.model import Platform
@@ -93,7 +94,7 @@ async def running(
     holder = lease_holder(settings.instance or str(port))  # a restart takes back its rows
     app.coulisse.worker = holder.name  # and the deliveries it kept but did not handle
     dispatcher, assistant = outbox_lanes(app, Delivery(app.uow, senders), settings, holder)
-    web_app = make_web_app(app, slack, teams)
+    web_app = make_web_app(app, slack, teams, web_view_of(settings))
     if teams is not None:  # causal maps for Teams' cards; the access log leaves out the token
         web_app.router.add_get(media.ROUTE, teams.pictures.serve)
     runner = web.AppRunner(web_app, access_log_class=media.AccessLog)

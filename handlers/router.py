@@ -19,6 +19,7 @@ from handlers import (
     assist,
     commitments,
     contributions,
+    dashboard,
     discussion,
     exports,
     home,
@@ -115,6 +116,7 @@ CONVERSATION = Conversation(
         exports.router,
         assist.router,
         home.router,
+        dashboard.router,
     )
 )
 

@@ -41,6 +41,7 @@ from handlers.ports import Conflict, Delivery
 from storage import tables as t
 from storage import tracing
 from storage.privacy import SqlPrivacy
+from storage.web import SqlWebAccess
 
 T = TypeVar("T")
 
@@ -553,6 +554,7 @@ class SqlUnitOfWork:
         self.conversations = SqlConversationRefs(self.session)
         self.privacy = SqlPrivacy(self.session)
         self.assistance = SqlAssistance(self.session)
+        self.web = SqlWebAccess(self.session)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,0 +1,435 @@
+"""The web view's routes: each declares who may open it, and the guard checks that before the
+page runs. Pages read through handlers/dashboard.py and change things only by sending the
+core the same form a chat would (a new session is `new_session`, as in Slack and Teams)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from bot.export.chart import follow_through_svg
+from bot.webapp import WebView
+from bot.wiring import App
+from handlers import dashboard
+from handlers.context import Refusal
+from handlers.dashboard import LinkProblem, Seat
+from handlers.messages import (
+    Bullets,
+    DateInput,
+    DateTimeInput,
+    FormSubmitted,
+    Heading,
+    Message,
+    PeopleInput,
+    Select,
+    Text,
+    TextInput,
+    To,
+)
+from handlers.model import Person, Team, id_of
+from handlers.ports import UnitOfWork
+from handlers.series_report import FOLLOW_THROUGH
+from handlers.sessions import new_session_form
+from prompts.catalog import LANGUAGES, language, t
+
+HERE = Path(__file__).parent
+COOKIE = "coulisse_web"
+STATIC = {"app.css": "text/css", "app.js": "text/javascript"}
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,  # everything people typed is escaped
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+SIGNED_IN = frozenset(Seat)  # any signed-in person (the page itself shows only their own)
+
+
+@dataclass
+class Viewer:
+    person: Person
+    csrf: str
+    secret: str
+    seats: dict[int, Seat]
+
+    @property
+    def lang(self) -> str:
+        return self.person.locale
+
+
+Page = Callable[[web.Request, UnitOfWork, Viewer | None], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    page: Page
+    # None: open to anyone; SIGNED_IN: any signed-in person; else the seats in the team named
+    # by the path's {team} that may open it.
+    seats: frozenset[Seat] | None
+    writes: bool = False  # a form POST: the session's CSRF token must come with it
+
+
+class Pages:
+    def __init__(self, app: App, view: WebView) -> None:
+        self.app = app
+        self.view = view
+        self.links = dashboard.Links(view.key.encode(), view.base_url)
+        coordinator, member = (
+            frozenset({Seat.COORDINATOR}),
+            frozenset({Seat.COORDINATOR, Seat.PARTICIPANT}),
+        )
+        self.routes = (
+            Route("GET", "/web/", self.teams, SIGNED_IN),
+            Route("GET", "/web/in", self.enter, None),
+            Route("POST", "/web/out", self.leave, SIGNED_IN, writes=True),
+            Route("GET", "/web/teams/{team}/plan", self.plan_form, coordinator),
+            Route("POST", "/web/teams/{team}/plan", self.plan, coordinator, writes=True),
+            Route("GET", "/web/teams/{team}/work", self.work, member),
+            Route("GET", "/web/teams/{team}/series/{series}.ics", self.calendar, member),
+            Route("GET", "/web/static/{name}", self.static, None),
+        )
+
+    def register(self, web_app: web.Application) -> None:
+        for route in self.routes:
+            web_app.router.add_route(route.method, route.path, self.guarded(route))
+        web_app.on_response_prepare.append(self._headers)
+
+    # --- the guard ---------------------------------------------------------------------------
+
+    def guarded(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            async with self.app.uow() as uow:
+                viewer = await self._viewer(request, uow)
+                if route.seats is None:
+                    return await route.page(request, uow, viewer)
+                if viewer is None:
+                    lang = _accepted(request)
+                    return self.render(
+                        "message.html",
+                        lang,
+                        None,
+                        status=401,
+                        heading=t(lang, "web.sign_in_heading"),
+                        lines=[t(lang, "web.sign_in")],
+                    )
+                if route.writes:
+                    form = await request.post()
+                    if not hmac.compare_digest(str(form.get("csrf", "")), viewer.csrf):
+                        return self._refuse(viewer, "csrf")
+                if "team" in request.match_info:
+                    team = request.match_info["team"]
+                    seat = viewer.seats.get(int(team)) if team.isdigit() else None
+                    if seat not in route.seats:
+                        return self._refuse(viewer, "forbidden")
+                return await route.page(request, uow, viewer)
+
+        return handle
+
+    async def _viewer(self, request: web.Request, uow: UnitOfWork) -> Viewer | None:
+        secret = request.cookies.get(COOKIE, "")
+        found = await dashboard.signed_in(uow, secret, self.app.coulisse.clock.now())
+        if found is None:
+            return None
+        person, csrf = found
+        return Viewer(person, csrf, secret, await dashboard.seats(uow, id_of(person)))
+
+    def _refuse(self, viewer: Viewer, why: str) -> web.Response:
+        lang = viewer.lang
+        return self.render(
+            "message.html",
+            lang,
+            viewer,
+            status=403,
+            heading=t(lang, f"web.{why}_heading"),
+            lines=[t(lang, f"web.{why}")],
+        )
+
+    async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        if not request.path.startswith("/web/"):
+            return
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "form-action 'self'; base-uri 'none'; "
+            f"frame-ancestors 'self' {self.view.frame_ancestors}"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"  # a link's token stays out of logs
+        if not request.path.startswith("/web/static/"):
+            response.headers["Cache-Control"] = "no-store"
+
+    def render(
+        self, name: str, lang: str, viewer: Viewer | None, *, status: int = 200, **values: Any
+    ) -> web.Response:
+        def w(key: str, **params: Any) -> str:
+            return t(lang, f"web.{key}", **params)
+
+        html = _env.get_template(name).render(
+            w=w, lang=lang, viewer=viewer, csrf=viewer.csrf if viewer else "", **values
+        )
+        return web.Response(text=html, status=status, content_type="text/html")
+
+    # --- signing in and out ------------------------------------------------------------------
+
+    async def enter(
+        self, request: web.Request, uow: UnitOfWork, _v: Viewer | None
+    ) -> web.StreamResponse:
+        token = request.query.get("t", "")
+        now = self.app.coulisse.clock.now()
+        found = await dashboard.redeem(uow, self.links, token, now)
+        if isinstance(found, LinkProblem):
+            await uow.rollback()
+            person = await dashboard.person(uow, self.links.person_of(token))
+            lang = person.locale if person is not None else _accepted(request)
+            return self.render(
+                "message.html",
+                lang,
+                None,
+                status=403,
+                heading=t(lang, f"web.link_{found}_heading"),
+                lines=[t(lang, f"web.link_{found}"), t(lang, "web.ask_new")],
+            )
+        await uow.commit()
+        response = web.Response(status=303, headers={"Location": "/web/"})
+        response.set_cookie(
+            COOKIE,
+            found.secret,
+            max_age=dashboard.SESSION_HOURS * 3600,
+            path="/web/",
+            httponly=True,
+            secure=self.view.secure,
+            samesite="Lax",
+        )
+        return response
+
+    async def leave(
+        self, _r: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        assert viewer is not None
+        await dashboard.sign_out(uow, viewer.secret)
+        await uow.commit()
+        lang = viewer.lang
+        response = self.render(
+            "message.html",
+            lang,
+            None,
+            heading=t(lang, "web.sign_in_heading"),
+            lines=[t(lang, "web.signed_out")],
+        )
+        response.del_cookie(COOKIE, path="/web/")
+        return response
+
+    # --- pages -------------------------------------------------------------------------------
+
+    async def teams(
+        self, _r: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        assert viewer is not None
+        now = self.app.coulisse.clock.now()
+        today = now.astimezone(_zone(viewer.person)).date()
+        cards = await dashboard.my_teams(uow, viewer.person, today, now)
+        lang = viewer.lang
+        labels = {k: t(lang, f"export.follow_through.{k}") for k in FOLLOW_THROUGH}
+        charts = {
+            (card.team_id, trend.series_id): follow_through_svg(
+                trend.rows, labels, t(lang, "web.trend_heading", title=trend.title)
+            )
+            for card in cards
+            for trend in card.trends
+            if trend.rows
+        }
+        return self.render(
+            "teams.html",
+            lang,
+            viewer,
+            cards=cards,
+            charts=charts,
+            labels=labels,
+            keys=FOLLOW_THROUGH,
+        )
+
+    async def work(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        assert viewer is not None
+        team = await dashboard.team(uow, int(request.match_info["team"]))
+        found = await dashboard.team_work(uow, viewer.person, id_of(team))
+        return self.render("work.html", viewer.lang, viewer, team=team, work=found)
+
+    async def calendar(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        team_id, number = int(request.match_info["team"]), request.match_info["series"]
+        now = self.app.coulisse.clock.now()
+        body = (
+            await dashboard.calendar(uow, team_id, int(number), now) if number.isdigit() else None
+        )
+        if body is None:
+            assert viewer is not None
+            lang = viewer.lang
+            return self.render(
+                "message.html",
+                lang,
+                viewer,
+                status=404,
+                heading=t(lang, "web.not_found_heading"),
+                lines=[t(lang, "web.not_found")],
+            )
+        return web.Response(
+            text=body,
+            content_type="text/calendar",
+            headers={"Content-Disposition": f'attachment; filename="series-{number}.ics"'},
+        )
+
+    async def plan_form(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        assert viewer is not None
+        team = await dashboard.team(uow, int(request.match_info["team"]))
+        return self._plan_page(viewer, team, {})
+
+    def _plan_page(
+        self,
+        viewer: Viewer,
+        team: Team,
+        values: dict[str, str],
+        *,
+        status: int = 200,
+        heading: str = "",
+        lines: list[str] | None = None,
+        can_save: bool = False,
+    ) -> web.Response:
+        form = new_session_form(viewer.lang)
+        fields = [f for f in form.fields if not isinstance(f, PeopleInput)]
+        return self.render(
+            "plan.html",
+            viewer.lang,
+            viewer,
+            team=team,
+            fields=fields,
+            values=values,
+            zone=viewer.person.timezone,
+            heading=heading,
+            lines=lines or [],
+            can_save=can_save,
+            kind=_kind,
+            status=status,
+        )
+
+    async def plan(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        assert viewer is not None
+        team = await dashboard.team(uow, int(request.match_info["team"]))
+        posted = await request.post()
+        names = [f.name for f in new_session_form(viewer.lang).fields]
+        values = {n: str(posted.get(n, "")).strip() for n in names if posted.get(n)}
+        lang = viewer.lang
+        if posted.get("action") != "save":
+            ctx = await dashboard.planning_context(
+                uow, self.app.coulisse.clock, viewer.person, id_of(team), self.app.coulisse.policy
+            )
+            try:
+                lines = await dashboard.preview(ctx, values)  # reads only; nothing is kept
+            except Refusal as refusal:
+                return self._plan_page(
+                    viewer,
+                    team,
+                    values,
+                    status=400,
+                    heading=t(lang, "web.problem_heading"),
+                    lines=[t(lang, refusal.key, **refusal.params)],
+                )
+            return self._plan_page(
+                viewer,
+                team,
+                values,
+                heading=t(lang, "web.preview_heading"),
+                lines=lines,
+                can_save=True,
+            )
+        actor, place = await dashboard.as_in_chat(uow, viewer.person, team)
+        event = FormSubmitted(
+            "new_session",
+            values,
+            actor,
+            place,
+            event_key=f"web:{uuid.uuid4()}",
+        )
+        # Only read so far; the core's own transaction does the work (SQLite has one writer).
+        await uow.commit()
+        outcome = await self.app.coulisse.handle(event)
+        for index, reply in enumerate(outcome.replies):
+            if reply.to == To.CHANNEL:  # the team hears of it in the chat, as from any adapter
+                await self.app.coulisse.later(outcome, reply, index)
+        lines = [line for r in outcome.replies if r.to == To.ACTOR for line in _lines(r.message)]
+        if outcome.refused:
+            return self._plan_page(
+                viewer,
+                team,
+                values,
+                status=400,
+                heading=t(lang, "web.problem_heading"),
+                lines=lines,
+            )
+        return self.render(
+            "message.html", lang, viewer, heading=t(lang, "web.saved_heading"), lines=lines
+        )
+
+    async def static(
+        self, request: web.Request, _u: UnitOfWork, _v: Viewer | None
+    ) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in STATIC:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=(HERE / "static" / name).read_bytes(),
+            content_type=STATIC[name],
+            headers={"Cache-Control": "max-age=3600"},
+        )
+
+
+def _kind(field: object) -> str:
+    """The HTML control for a form field of the core."""
+    if isinstance(field, DateTimeInput):
+        return "datetime"
+    if isinstance(field, DateInput):
+        return "date"
+    if isinstance(field, Select):
+        return "select"
+    assert isinstance(field, TextInput)
+    return "textarea" if field.multiline else "text"
+
+
+def _lines(message: Message) -> list[str]:
+    out: list[str] = []
+    for block in message.blocks:
+        if isinstance(block, Heading | Text):
+            out += block.text.splitlines()
+        elif isinstance(block, Bullets):
+            out += list(block.items)
+    return out
+
+
+def _zone(person: Person) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(person.timezone)
+
+
+def _accepted(request: web.Request) -> str:
+    """The first of our languages the browser asks for (pages before anyone signed in)."""
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip()[:2].lower()
+        if code in LANGUAGES:
+            return code
+    return language(None)

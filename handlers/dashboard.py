@@ -1,0 +1,473 @@
+"""The web view's core (bot/webapp/ is its adapter): who may see which team and how, what the
+pages show, and the sign-in without passwords.
+
+Signing in: `dashboard` in a chat answers with a link that is signed (HMAC-SHA256 with the
+installation's key), bound to the person who asked, valid for LINK_MINUTES and usable once
+(its nonce is recorded when it is used). Redeeming it opens a web session kept on the server
+(the browser holds only a random secret; its hash is stored), which logout or time ends.
+
+Roles, per team: the coordinator sees and plans; a participant sees their own commitments and
+the team's revealed work (themes and commitments, never who wrote or owns what); a
+municipality reader, granted per team by its coordinator (`reader NAME`), sees only the
+follow-through figures, with the exports' small-cell rule. Nobody sees who wrote what.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from handlers.context import Context, Refusal, clean_text, yes_or_no
+from handlers.conversation import Router
+from handlers.etiquette import NudgePolicy
+from handlers.lookup import round_title
+from handlers.messages import Actor, Place
+from handlers.model import (
+    CommitmentStatus,
+    Person,
+    Role,
+    RoundStatus,
+    Series,
+    Session,
+    SessionMode,
+    SessionStatus,
+    Team,
+    Workspace,
+    id_of,
+)
+from handlers.plan import WORKING_DAYS, moment_text, move_text, why_not_working
+from handlers.plan import team_calendar as calendar_of
+from handlers.ports import Clock, Conflict, UnitOfWork
+from handlers.reports import SMALLEST_GROUP
+from handlers.series import plan_for, plan_lines
+from handlers.series_report import FOLLOW_THROUGH, build_series_summary
+from handlers.summary import FollowThrough
+from handlers.when import parse_moment
+from prompts.catalog import t
+from prompts.formats import formats
+
+LINK_MINUTES = 15
+SESSION_HOURS = 8
+FINISHED = (CommitmentStatus.DONE, CommitmentStatus.RELEASED)
+
+
+# --- signed links ------------------------------------------------------------------------------
+
+
+class LinkProblem(StrEnum):
+    """Why a link does not sign anyone in (each has its own page, web.link_<problem>)."""
+
+    TAMPERED = "tampered"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+@dataclass(frozen=True)
+class Links:
+    """Makes and reads sign-in links: `<base>/web/in?t=<person>.<expires>.<nonce>.<mac>`."""
+
+    key: bytes
+    base_url: str
+
+    def _mac(self, body: str) -> str:
+        digest = hmac.new(self.key, body.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def token(self, person_id: int, now: datetime) -> str:
+        expires = int((now + timedelta(minutes=LINK_MINUTES)).timestamp())
+        body = f"{person_id}.{expires}.{secrets.token_urlsafe(18)}"
+        return f"{body}.{self._mac(body)}"
+
+    def url(self, person_id: int, now: datetime) -> str:
+        return f"{self.base_url.rstrip('/')}/web/in?t={self.token(person_id, now)}"
+
+    def person_of(self, token: str) -> int | None:
+        """Whose a well-signed token is, expired or used (their page speaks their language)."""
+        body, _, mac = token.strip().rpartition(".")
+        if not body or not hmac.compare_digest(self._mac(body), mac):
+            return None
+        person = body.partition(".")[0]
+        return int(person) if person.isdigit() else None
+
+    def read(self, token: str, now: datetime) -> tuple[int, datetime, str] | LinkProblem:
+        """(person id, expiry, nonce) of a well-signed, unexpired token."""
+        body, _, mac = token.strip().rpartition(".")
+        if not body or not hmac.compare_digest(self._mac(body), mac):
+            return LinkProblem.TAMPERED
+        person, expires, nonce = body.split(".", 2)
+        if not (person.isdigit() and expires.isdigit()):
+            return LinkProblem.TAMPERED
+        expires_at = datetime.fromtimestamp(int(expires), now.tzinfo)
+        if expires_at <= now:
+            return LinkProblem.EXPIRED
+        return int(person), expires_at, nonce
+
+
+# The links of this process: set once when the web view is served (bot/webapp), because the
+# key and the public address are settings the core does not read itself.
+_links: list[Links] = []
+
+
+def configure(links: Links | None) -> None:
+    _links.clear()
+    if links is not None:
+        _links.append(links)
+
+
+def configured() -> Links | None:
+    return _links[0] if _links else None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Signed:
+    person_id: int
+    secret: str  # for the cookie; only its hash is stored
+    csrf: str
+
+
+async def redeem(uow: UnitOfWork, links: Links, token: str, now: datetime) -> Signed | LinkProblem:
+    """A link's person, signed in: a new web session, the link used up (in one transaction)."""
+    read = links.read(token, now)
+    if isinstance(read, LinkProblem):
+        return read
+    person_id, expires_at, nonce = read
+    person = await uow.get(Person, person_id)
+    if person is None or person.erased:
+        return LinkProblem.TAMPERED
+    try:
+        if not await uow.web.use_link(nonce, person_id, expires_at, now):
+            return LinkProblem.USED
+    except Conflict:
+        return LinkProblem.USED
+    return await open_session(uow, person_id, now)
+
+
+async def open_session(uow: UnitOfWork, person_id: int, now: datetime) -> Signed:
+    secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    until = now + timedelta(hours=SESSION_HOURS)
+    await uow.web.open_session(_hash(secret), person_id, csrf, now, until)
+    return Signed(person_id, secret, csrf)
+
+
+async def signed_in(uow: UnitOfWork, secret: str, now: datetime) -> tuple[Person, str] | None:
+    """The person of a web session and its CSRF token; None when unknown or expired."""
+    found = await uow.web.session(_hash(secret), now) if secret else None
+    if found is None:
+        return None
+    person = await uow.get(Person, found[0])
+    return None if person is None or person.erased else (person, found[1])
+
+
+async def sign_out(uow: UnitOfWork, secret: str) -> None:
+    await uow.web.close_session(_hash(secret))
+
+
+# --- who sees what -----------------------------------------------------------------------------
+
+
+class Seat(StrEnum):
+    """How a person sees one team on the web."""
+
+    COORDINATOR = "coordinator"
+    PARTICIPANT = "participant"
+    READER = "reader"
+
+
+async def seats(uow: UnitOfWork, person_id: int) -> dict[int, Seat]:
+    """Each team the person may see, and how. A member's role wins over a reader's grant."""
+    found: dict[int, Seat] = {}
+    for team_id in await uow.web.reader_teams(person_id):
+        found[team_id] = Seat.READER
+    for team in await uow.directory.teams_of(person_id):
+        membership = await uow.directory.membership(id_of(team), person_id)
+        coordinator = membership is not None and membership.role == Role.COORDINATOR
+        found[id_of(team)] = Seat.COORDINATOR if coordinator else Seat.PARTICIPANT
+    return found
+
+
+# --- what the pages show -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One series' follow-through over time; rows with too few commitments are withheld."""
+
+    series_id: int
+    title: str
+    rows: tuple[FollowThrough, ...]
+    withheld: int = 0  # sessions with fewer than SMALLEST_GROUP commitments (readers only)
+
+
+@dataclass(frozen=True)
+class TeamCard:
+    team_id: int
+    name: str
+    seat: Seat
+    next_session: str = ""  # "title — when", empty when none is planned
+    running_round: str = ""
+    shared: int | None = None  # how many answered the running round (a count, no names)
+    open: int = 0
+    overdue: int = 0
+    stuck: int = 0
+    trends: tuple[Trend, ...] = ()
+    series: tuple[tuple[int, str], ...] = ()  # (id, title) for the calendar downloads
+
+
+async def my_teams(uow: UnitOfWork, person: Person, today: date, now: datetime) -> list[TeamCard]:
+    cards = []
+    for team_id, seat in sorted((await seats(uow, id_of(person))).items()):
+        team = await uow.get(Team, team_id)
+        if team is not None:
+            cards.append(await team_card(uow, person, team, seat, today, now))
+    return cards
+
+
+async def team_card(
+    uow: UnitOfWork, person: Person, team: Team, seat: Seat, today: date, now: datetime
+) -> TeamCard:
+    lang, team_id = person.locale, id_of(team)
+    trends = tuple(
+        [
+            trend
+            for series in await _series_of(uow, team_id)
+            if (trend := await _trend(uow, series, today, lang, seat)) is not None
+        ]
+    )
+    if seat == Seat.READER:  # the figures over time, nothing of the moment
+        return TeamCard(team_id, team.name, seat, trends=trends)
+    sessions = await uow.sessions.for_team(team_id)
+    coming = sorted(
+        (s for s in sessions if s.status == SessionStatus.DRAFT),
+        key=lambda s: (s.starts_at is None, s.starts_at or now),
+    )
+    next_session = ""
+    if coming:
+        first = coming[0]
+        when = moment_text(lang, first.starts_at, person.timezone) if first.starts_at else ""
+        next_session = f"{first.title} — {when}" if when else first.title
+    running_round, shared = "", None
+    if (found := await uow.sessions.open_round(team_id)) is not None:
+        _session, rnd = found
+        running_round = round_title(lang, rnd)
+        answers = await uow.sessions.contributions([id_of(rnd)])
+        shared = len({c.author_id for c in answers if c.author_id is not None}) or len(answers)
+    commitments = await uow.commitments.for_team(team_id)
+    unfinished = [c for c in commitments if c.status not in FINISHED]
+    return TeamCard(
+        team_id,
+        team.name,
+        seat,
+        next_session=next_session,
+        running_round=running_round,
+        shared=shared,
+        open=len(unfinished),
+        overdue=sum(c.due_date < today for c in unfinished),
+        stuck=sum(c.status == CommitmentStatus.STUCK for c in unfinished),
+        trends=trends,
+        series=tuple((id_of(s), s.title) for s in await _series_of(uow, team_id)),
+    )
+
+
+async def _series_of(uow: UnitOfWork, team_id: int) -> list[Series]:
+    ids = {s.series_id for s in await uow.sessions.for_team(team_id) if s.series_id is not None}
+    found = [await uow.get(Series, i) for i in sorted(ids)]
+    return [s for s in found if s is not None]
+
+
+async def _trend(
+    uow: UnitOfWork, series: Series, today: date, lang: str, seat: Seat
+) -> Trend | None:
+    summary = await build_series_summary(uow, series, today, lang)  # never with names
+    if summary is None:
+        return None
+    rows = summary.follow_through
+    withheld = 0
+    if seat == Seat.READER:  # the exports' rule: a handful of people would be recognisable
+        kept = tuple(r for r in rows if sum(r.count(k) for k in FOLLOW_THROUGH) >= SMALLEST_GROUP)
+        withheld, rows = len(rows) - len(kept), kept
+    return Trend(id_of(series), summary.series.title, rows, withheld)
+
+
+@dataclass(frozen=True)
+class Work:
+    """A team's revealed work, for its members: themes of held sessions and the commitments
+    made, without who wrote or owns any of it; and the person's own commitments."""
+
+    themes: tuple[str, ...]
+    commitments: tuple[tuple[str, str, str], ...]  # (text, status, due date)
+    mine: tuple[tuple[str, str, str], ...] = field(default=())
+
+
+async def team_work(uow: UnitOfWork, person: Person, team_id: int) -> Work:
+    themes: list[str] = []
+    for session in await uow.sessions.for_team(team_id):
+        if session.status not in (SessionStatus.OPEN, SessionStatus.CLOSED):
+            continue
+        for rnd in await uow.sessions.rounds(id_of(session)):
+            if rnd.status == RoundStatus.CLOSED:
+                themes += [th.title for th in await uow.sessions.themes(id_of(rnd))]
+    lang = person.locale
+    commitments = await uow.commitments.for_team(team_id)
+
+    def line(c: object) -> tuple[str, str, str]:
+        status = t(lang, f"commitments.statuses.{c.status.value}")  # type: ignore[attr-defined]
+        return c.text, status, c.due_date.isoformat()  # type: ignore[attr-defined]
+
+    mine = [c for c in commitments if person.id in (c.owner_id, *c.co_owner_ids)]
+    return Work(tuple(themes), tuple(line(c) for c in commitments), tuple(line(c) for c in mine))
+
+
+# --- planning ----------------------------------------------------------------------------------
+
+
+async def planning_context(
+    uow: UnitOfWork, clock: Clock, person: Person, team_id: int, policy: NudgePolicy
+) -> Context:
+    """A coordinator's context in their team, for the plan shown before saving."""
+    team = await uow.get(Team, team_id)
+    membership = await uow.directory.membership(team_id, id_of(person))
+    workspace = await uow.get(Workspace, person.workspace_id)
+    if team is None or membership is None or workspace is None:
+        raise Refusal("errors.no_team")
+    ctx = Context(uow, clock, workspace, person, team, membership, policy=policy)
+    ctx.require_coordinator()
+    return ctx
+
+
+async def preview(ctx: Context, values: dict[str, str]) -> list[str]:
+    """What saving would plan, in lines for the coordinator: when it starts, each round's
+    opening and closing for an async session, and every holiday that moved something. Only
+    reads; saving goes through the same form as in the chat (sessions.create)."""
+    lang, zone = ctx.lang, ctx.person.timezone
+    title = clean_text(values.get("title", ""), 200)
+    fmt = formats().get(values.get("format", ""))
+    if fmt is None:
+        raise Refusal("errors.unknown_format", formats=", ".join(sorted(formats())))
+    word = values.get("starts_at", "").strip()
+    if not word:
+        return [t(lang, "web.plan_no_time")]
+    starts_at = parse_moment(word, zone, ctx.now).moment
+    if starts_at < ctx.now - timedelta(minutes=5):
+        raise Refusal("errors.start_in_past")
+    days = WORKING_DAYS.get(values.get("round_length", ""), None)
+    async_mode = values.get("mode", "") == SessionMode.ASYNC or (
+        not values.get("mode") and days is not None
+    )
+    lines = [t(lang, "web.plan_starts", title=title, when=moment_text(lang, starts_at, zone))]
+    if not async_mode:
+        if holiday := why_not_working(calendar_of(ctx.workspace, ctx.policy), starts_at):
+            lines.append(t(lang, "web.plan_holiday", holiday=holiday))
+        return lines
+    draft = Session(ctx.team_id, title, "", fmt.key, ctx.person_id, starts_at=starts_at)
+    plan = await plan_for(ctx, draft, len(fmt.rounds), days or 1)
+    if plan is None:
+        raise Refusal("sessions.unplannable")
+    lines += [move_text(lang, m) for m in plan.moves]
+    lines += plan_lines(lang, plan, zone)
+    return lines
+
+
+async def team(uow: UnitOfWork, team_id: int) -> Team:
+    """A team the guard let the person into."""
+    found = await uow.get(Team, team_id)
+    if found is None:
+        raise Refusal("errors.no_team")
+    return found
+
+
+async def person(uow: UnitOfWork, person_id: int | None) -> Person | None:
+    return await uow.get(Person, person_id) if person_id else None
+
+
+async def calendar(uow: UnitOfWork, team_id: int, series_id: int, now: datetime) -> str | None:
+    """The series' calendar file, when the series is this team's."""
+    series = await uow.get(Series, series_id)
+    if series is None or series.team_id != team_id:
+        return None
+    return ics(series, await uow.sessions.for_team(team_id), now)
+
+
+async def as_in_chat(uow: UnitOfWork, who: Person, where: Team) -> tuple[Actor, Place]:
+    """The person acting in the team's channel, as a chat adapter would say it: the web's
+    changes go through the same flows (handlers/router.py) as a form in Slack or Teams."""
+    workspace = await uow.get(Workspace, who.workspace_id)
+    assert workspace is not None
+    actor = Actor(workspace.platform.value, workspace.external_id, who.platform_id,
+                  who.display_name, locale=who.locale)  # fmt: skip
+    return actor, Place("channel", where.channel_id, where.name)
+
+
+def ics(series: Series, sessions: Sequence[Session], now: datetime) -> str:
+    """The series as an iCalendar file (RFC 5545): its rule, one event per planned session."""
+    stamp = f"{now:%Y%m%dT%H%M%SZ}"
+
+    def text(value: str) -> str:
+        return (
+            value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+        )
+
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Coulisse//web//EN", "CALSCALE:GREGORIAN"]
+    rule = series.rrule.splitlines()
+    lines += ["BEGIN:VEVENT", f"UID:series-{series.id}@coulisse", f"DTSTAMP:{stamp}",
+              f"SUMMARY:{text(series.title)}", *rule, "DURATION:PT1H", "END:VEVENT"]  # fmt: skip
+    for session in sessions:
+        if session.starts_at is None or session.series_id != series.id:
+            continue
+        lines += ["BEGIN:VEVENT", f"UID:session-{session.id}@coulisse", f"DTSTAMP:{stamp}",
+                  f"DTSTART:{session.starts_at:%Y%m%dT%H%M%SZ}", "DURATION:PT1H",
+                  f"SUMMARY:{text(session.title)}", "END:VEVENT"]  # fmt: skip
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+# --- the chat side ------------------------------------------------------------------------------
+
+router = Router()
+
+
+@router.command("dashboard", in_dm=True)
+async def dashboard(ctx: Context, _args: str) -> None:
+    """A sign-in link for the web view, to the person alone."""
+    links = configured()
+    if links is None:
+        raise Refusal("web.not_served")
+    url = links.url(ctx.person_id, ctx.now)
+    ctx.say("web.link", url=url, minutes=LINK_MINUTES)
+
+
+@router.command("reader", role=Role.COORDINATOR)
+async def reader(ctx: Context, args: str) -> None:
+    """`reader NAME`: NAME reads this team's trends on the web; `reader NAME off`: no more."""
+    name, _, last = args.strip().rpartition(" ")
+    off = yes_or_no(last) is False
+    name = name if off else args.strip()
+    if not name:
+        raise Refusal("web.reader_usage")
+    wanted = name.lstrip("@").casefold()
+    person = next(
+        (
+            p
+            for p in await ctx.uow.directory.people(ctx.workspace.id or 0)
+            if wanted in (p.platform_id.casefold(), p.display_name.casefold())
+        ),
+        None,
+    )
+    if person is None:
+        raise Refusal("errors.unknown_member", name=name[:60])
+    team = ctx.require_team()
+    if off:
+        await ctx.uow.web.revoke_reader(ctx.team_id, id_of(person))
+        ctx.say("web.reader_revoked", name=person.display_name, team=team.name)
+        return
+    await ctx.uow.web.grant_reader(ctx.team_id, id_of(person), ctx.person_id, ctx.now)
+    ctx.say("web.reader_granted", name=person.display_name, team=team.name)
