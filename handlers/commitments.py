@@ -396,11 +396,14 @@ async def _team_commitment(ctx: Context, ref: str) -> Commitment:
     return commitment
 
 
-def _may_change(ctx: Context, commitment: Commitment) -> bool:
-    """Its owner changes it, and so may the team's coordinators (who hand on what is left
-    without an owner). The command itself is open to everyone: this is about whose it is."""
-    coordinating = ctx.membership is not None and ctx.membership.role == Role.COORDINATOR
-    return commitment.owner_id == ctx.person_id or coordinating
+async def _yours_to_change(ctx: Context, ref: str) -> Commitment:
+    """The commitment, if the person may change it: its owner, or a coordinator of its team
+    (who hands on what is left without an owner). `edit` and its form are open to everyone,
+    so this is about whose it is; the role is read where the router reads it (ctx.coordinating)."""
+    commitment = await _team_commitment(ctx, ref)
+    if commitment.owner_id != ctx.person_id and not ctx.coordinating:
+        raise Refusal("errors.not_your_commitment", number=ref.strip()[:12])
+    return commitment
 
 
 async def _names(ctx: Context, ids: Sequence[int]) -> str:
@@ -452,9 +455,8 @@ async def edit_form(ctx: Context, commitment: Commitment) -> Form:
 
 async def change(ctx: Context, commitment: Commitment, values: dict[str, str]) -> None:
     """Apply what was given (only the fields present); check everything before changing
-    anything, so a refusal leaves the commitment as it was."""
-    if not _may_change(ctx, commitment):
-        raise Refusal("errors.not_your_commitment", number=str(commitment.id))
+    anything, so a refusal leaves the commitment as it was. Whose it is was checked before
+    (`_yours_to_change`, or the hand-over form's coordinator role)."""
     if commitment.status.is_finished:
         raise Refusal("commitments.finished", number=commitment.id)
     text = clean_text(values["text"], MAX_TEXT) if values.get("text", "").strip() else None
@@ -543,9 +545,7 @@ async def edit(ctx: Context, args: str) -> None:
     ref, _, rest = args.strip().partition(" ")
     if not ref:
         raise Refusal("commitments.edit_usage")
-    commitment = await _team_commitment(ctx, ref)
-    if not _may_change(ctx, commitment):
-        raise Refusal("errors.not_your_commitment", number=ref[:12])
+    commitment = await _yours_to_change(ctx, ref)
     if not rest.strip():
         ctx.open(await edit_form(ctx, commitment))
         return
@@ -665,15 +665,12 @@ router.action("close_commitment", role=Role.COORDINATOR)(close_commitment)
 
 
 async def _edit_form(ctx: Context, context: str) -> Form:
-    commitment = await _team_commitment(ctx, context)
-    if not _may_change(ctx, commitment):
-        raise Refusal("errors.not_your_commitment", number=context[:12])
-    return await edit_form(ctx, commitment)
+    return await edit_form(ctx, await _yours_to_change(ctx, context))
 
 
 @router.form("edit_commitment", build=_edit_form)
 async def _edited(ctx: Context, values: dict[str, str], context: str) -> None:
-    commitment = await _team_commitment(ctx, context)
+    commitment = await _yours_to_change(ctx, context)
     await change(ctx, commitment, {k: v for k, v in values.items() if k in EDITABLE})
 
 

@@ -103,10 +103,15 @@ class Context:
         assert team.id is not None
         return team.id
 
+    @property
+    def coordinating(self) -> bool:
+        """A coordinator of the team they act in: the one place a role is read, for the
+        declarations' check and for what a coordinator may do to someone else's things."""
+        return self.membership is not None and self.membership.role == Role.COORDINATOR
+
     def require_coordinator(self) -> None:
         self.require_team()
-        assert self.membership is not None
-        if self.membership.role != Role.COORDINATOR:
+        if not self.coordinating:
             raise Refusal("errors.coordinators_only")
 
     async def post(
