@@ -244,8 +244,11 @@ async def combine_factors(ctx: Context, args: str) -> None:
         source = keep.id if link.source_id == gone.id else link.source_id
         target = keep.id if link.target_id == gone.id else link.target_id
         assert source is not None and target is not None
-        if source == target or await ctx.uow.causal.link_between(ctx.team_id, source, target):
-            await ctx.uow.delete(link)  # it would link B to itself, or B already has it
+        # A link between A and B says nothing once they are one factor; A's own loop
+        # (A -> A) is B's loop now, a one-factor loop like any other.
+        between = source == target and ends != {gone.id}
+        if between or await ctx.uow.causal.link_between(ctx.team_id, source, target):
+            await ctx.uow.delete(link)  # or B already has that link
         else:
             link.source_id, link.target_id = source, target
     await ctx.uow.flush()  # the links move (or go) before the factor they leave goes

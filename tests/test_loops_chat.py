@@ -80,6 +80,30 @@ async def test_a_self_link_is_a_loop_of_one_factor_in_chat(app: App) -> None:
     assert await d.count("factors") == 0
 
 
+async def test_combining_keeps_a_factors_own_loop_and_drops_the_link_between_the_two(
+    app: App,
+) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="causal")
+    await d.cmd(
+        "Ahmed", "link", "voorraad -> -voorraad; aanvoer -> +voorraad; magazijn -> +verkoop"
+    )
+    await d.cmd("Ahmed", "link", "voorraad -> +magazijn")
+    combined = await d.cmd("Ahmed", "combine", "voorraad -> magazijn")
+    assert combined == t("nl", "systems.combined", gone="voorraad", keep="magazijn")
+    async with app.uow() as uow:
+        names = {f.id: f.name for f in await uow.causal.factors(1)}
+        links = sorted(
+            (names[lk.source_id], names[lk.target_id], lk.polarity.value)
+            for lk in await uow.causal.links(1)
+        )
+    assert links == [
+        ("aanvoer", "magazijn", "+"),
+        ("magazijn", "magazijn", "-"),  # voorraad's own loop, kept
+        ("magazijn", "verkoop", "+"),
+    ]  # voorraad -> +magazijn, a link between the two, is gone
+
+
 async def test_loops_are_told_in_the_teams_words_grouped_core_first(app: App) -> None:
     d = Driver(app)
     await started_session(d, fmt="custom", rounds="causal")
