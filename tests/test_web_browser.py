@@ -1,0 +1,115 @@
+"""The web view in a real browser: Debian's Chromium, driven by Playwright (which never
+downloads a browser here, as in tests/test_official_validators.py). A coordinator asks for the
+link in the chat, opens it, sees My teams, plans an async session, previews and saves it; the
+page keeps to its Content-Security-Policy (no console errors) and fits 320 px. Screenshots go
+to .test-artifacts/web/. Without the browser this skips, saying what to install; with CI=true
+it fails instead."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.web import make_web_app
+from bot.webapp import WebView
+from bot.wiring import App
+from handlers import dashboard
+from prompts.catalog import t
+from tests.conftest import IN_CI
+from tests.driver import Driver, team_of
+from tests.fake_slack import free_port
+from tests.payloads import ARTIFACTS
+
+CHROMIUM = Path("/usr/bin/chromium")
+HAS_CHROMIUM = CHROMIUM.exists()
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = ARTIFACTS / "web"
+SHOTS.mkdir(parents=True, exist_ok=True)
+
+
+def unavailable(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} (CI=true: the browser test must run)")
+    pytest.skip(what)
+
+
+@pytest.fixture
+async def served(app: App) -> AsyncIterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    runner = web.AppRunner(make_web_app(app, None, None, WebView("k" * 40, base)))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield base
+    finally:
+        await runner.cleanup()
+        dashboard.configure(None)
+
+
+async def test_a_coordinator_signs_in_by_link_sees_their_teams_and_plans_a_session(
+    app: App, served: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if not HAS_CHROMIUM:
+        unavailable("Debian's chromium is missing: apt-get install chromium")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        unavailable("Python playwright is missing: pip install -e '.[dev]'")
+    driver = Driver(app)
+    await team_of(driver, "Sanne", "Ahmed")
+    found = re.search(r"http://\S+/web/in\?t=\S+", await driver.cmd("Sanne", "dashboard"))
+    assert found
+    name = request.node.callspec.id if hasattr(request.node, "callspec") else "run"
+    problems: list[str] = []
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            tmp_path / "profile", executable_path=CHROMIUM, args=FLAGS, headless=True
+        )
+        try:
+            page = await context.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            await page.goto(found.group(0))
+            assert page.url == f"{served}/web/"  # the link signed in, then went to My teams
+            await page.get_by_role("heading", name=t("nl", "web.teams_heading")).wait_for()
+            await page.screenshot(path=SHOTS / f"my-teams-{name}.png", full_page=True)
+            await page.set_viewport_size({"width": 320, "height": 640})
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 320, width  # no sideways scrolling on a small phone
+            await page.set_viewport_size({"width": 1024, "height": 800})
+            await page.get_by_role("link", name=t("nl", "web.plan_link", team="team-noord")).click()
+            await page.get_by_label(t("nl", "sessions.title_label")).fill("Wijk Noord")
+            await page.get_by_label(t("nl", "sessions.question_label")).fill("Wat nu?")
+            await page.get_by_label(t("nl", "sessions.format_label")).select_option("retro")
+            await page.get_by_label(t("nl", "sessions.starts_at_label")).fill("2027-03-15T10:00")
+            mode = page.get_by_label(t("nl", "sessions.mode_label"))
+            length = page.get_by_label(t("nl", "sessions.round_length_label"))
+            await mode.select_option("live")
+            assert not await length.is_visible()  # the small script: a live session has none
+            await mode.select_option("async")
+            await length.select_option("2")
+            await page.get_by_role("button", name=t("nl", "web.preview_button")).click()
+            await page.get_by_role("heading", name=t("nl", "web.preview_heading")).wait_for()
+            assert await driver.count("sessions") == 0  # shown, not stored
+            await page.screenshot(path=SHOTS / f"plan-preview-{name}.png", full_page=True)
+            await page.get_by_role("button", name=t("nl", "web.save_button")).click()
+            await page.get_by_role("heading", name=t("nl", "web.saved_heading")).wait_for()
+            await page.screenshot(path=SHOTS / f"plan-saved-{name}.png", full_page=True)
+        finally:
+            await context.close()
+    assert await driver.count("sessions") == 1 and await driver.count("rounds") == 6
+    assert not problems, problems  # nothing the CSP blocked, no script errors
