@@ -74,7 +74,8 @@ def parse_link(line: str) -> ParsedLink | None:
         if word.casefold() in _POLARITY_WORDS and remainder:
             polarity, rest = _POLARITY_WORDS[word.casefold()], remainder
     target = rest.strip()
-    if polarity is None or not source or not target:
+    # A name of punctuation alone ("???") is no factor: every such name would be one key, "".
+    if polarity is None or not factor_key(source) or not factor_key(target):
         return None
     loose = (
         target[:1] in _SIGNS

@@ -23,7 +23,8 @@ async def test_loose_link_syntax_is_refused_with_the_accepted_forms(app: App) ->
     before = await d.snapshot()
     for line in ("wachtlijst -> ++verwijzingen", "wachtlijst+ -> verwijzingen",
                  "wachtlijst -> +druk -> +verwijzingen", "wachtlijst -> + -verwijzingen",
-                 "wachtlijst -> verwijzingen-"):  # fmt: skip
+                 "wachtlijst -> verwijzingen-", "??? -> +verwijzingen",
+                 "wachtlijst -> +'"):  # fmt: skip
         reply = await d.cmd("Ahmed", "link", line)
         assert reply == t("nl", "systems.link_refused", line=line), line
     assert await d.snapshot() == before  # nothing half-stored, no factor "+verwijzingen"
