@@ -10,6 +10,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from handlers import sessions as session_flow
 from handlers.context import Context
@@ -28,8 +29,10 @@ from handlers.model import (
     OutboxMessage,
     Person,
     Role,
+    RoundStatus,
     Session,
     SessionMode,
+    SessionStatus,
     Team,
     Workspace,
     id_of,
@@ -135,6 +138,29 @@ def _day_over(ctx: Context, session: Session) -> bool:
     calendar = team_calendar(ctx.workspace, ctx.policy)
     _start, end = calendar.day_bounds(calendar.local_day(session.starts_at))
     return ctx.now >= end
+
+
+async def due_moments(uow_factory: UnitOfWorkFactory, now: datetime) -> list[datetime]:
+    """Every moment after `now` at which the schedule or the outbox has something to do: a
+    message due, a session's start, a round's close, 09:00 (a digest may be due), a day's end
+    (a live session not started). A clock moved by hand stops at each (the console's /clock)."""
+    moments: list[datetime] = []
+    async with uow_factory() as uow:
+        moments += [p.due_at for p in await uow.outbox.pending() if p.due_at > now]
+        for team, workspace in await uow.directory.all_teams():
+            zone = ZoneInfo(workspace.timezone)
+            local = now.astimezone(zone)
+            nine = datetime.combine(local.date(), DIGEST_TIME, zone)
+            midnight = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+            moments += [midnight, nine if nine > now else nine + timedelta(days=1)]
+            for session in await uow.sessions.for_team(id_of(team)):
+                if session.status == SessionStatus.DRAFT and session.starts_at is not None:
+                    moments.append(session.starts_at)
+                if session.status == SessionStatus.OPEN:
+                    for rnd in await uow.sessions.rounds(id_of(session)):
+                        if rnd.status == RoundStatus.OPEN and rnd.closes_at is not None:
+                            moments.append(rnd.closes_at)
+    return [m for m in moments if m > now]
 
 
 async def weekly_digests(uow_factory: UnitOfWorkFactory, clock: Clock, policy: NudgePolicy) -> int:

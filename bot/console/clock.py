@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
-from zoneinfo import ZoneInfo
 
 from bot.wiring import App
-from handlers.model import RoundStatus, SessionStatus
-from handlers.schedule import DIGEST_TIME, tick
+from handlers.schedule import due_moments, tick
 from handlers.when import parse_moment
 from prompts.catalog import LANGUAGES, words
 
@@ -50,29 +48,6 @@ def target_of(text: str, now: datetime, zone: str) -> datetime:
     return parse_moment(text, zone, now).moment
 
 
-async def _due_moments(app: App, now: datetime) -> list[datetime]:
-    """Everything after `now` at which the schedule or the outbox has something to do."""
-    moments: list[datetime] = []
-    async with app.uow() as uow:
-        moments += [p.due_at for p in await uow.outbox.pending() if p.due_at > now]
-        for team, workspace in await uow.directory.all_teams():
-            zone = ZoneInfo(workspace.timezone)
-            local = now.astimezone(zone)
-            midnight = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
-            # The digest goes at 09:00 on the week's first working day (a Tuesday after Easter
-            # Monday): stop at every 09:00, the schedule knows which day it is.
-            nine = datetime.combine(local.date(), DIGEST_TIME, zone)
-            moments += [midnight, nine if nine > now else nine + timedelta(days=1)]
-            for session in await uow.sessions.for_team(team.id or 0):
-                if session.status == SessionStatus.DRAFT and session.starts_at is not None:
-                    moments.append(session.starts_at)
-                if session.status == SessionStatus.OPEN:
-                    for rnd in await uow.sessions.rounds(session.id or 0):
-                        if rnd.status == RoundStatus.OPEN and rnd.closes_at is not None:
-                            moments.append(rnd.closes_at)
-    return [m for m in moments if m > now]
-
-
 async def move_clock(
     app: App,
     clock: SettableClock,
@@ -85,7 +60,7 @@ async def move_clock(
     while True:
         now = clock.now()
         if now < target:
-            clock.set(min([target, *await _due_moments(app, now)]))
+            clock.set(min([target, *await due_moments(app.uow, now)]))
         await tick(app.uow, clock, app.coulisse.bounds, app.coulisse.policy)
         await drain()
         stops += 1
