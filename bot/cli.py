@@ -450,12 +450,15 @@ def teams_package(
     out: Annotated[Path, typer.Option("--out", help="The zip to write")] = Path(
         "coulisse-teams.zip"
     ),
+    public_url: Annotated[
+        str, typer.Option("--public-url", help="https://… of the server: adds the web view's tabs")
+    ] = "",
 ) -> None:
     """Build the Teams app package (manifest validated against the v1.19 schema, icons)."""
     from bot.teams.package import PackageError, build_package
 
     try:
-        _echo(str(build_package(app_id, out)))
+        _echo(str(build_package(app_id, out, public_url)))
     except PackageError as exc:
         _fail(str(exc))
 

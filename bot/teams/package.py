@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from handlers import sessions
 from handlers.conversation import HELP, CommandSpec, Conversation
@@ -44,8 +45,10 @@ class PackageError(Exception):
     pass
 
 
-def manifest(app_id: str) -> dict[str, Any]:
-    """The manifest for this bot: the app id is the Teams app's id and the bot's."""
+def manifest(app_id: str, public_url: str = "") -> dict[str, Any]:
+    """The manifest for this bot: the app id is the Teams app's id and the bot's. With the
+    server's public https address, the web view (bot/webapp/) as a personal tab and a
+    channel tab, and the app registration Teams asks for single sign-on."""
     if not GUID.match(app_id):
         raise PackageError(
             f"the app id must be the bot's Microsoft App ID (a GUID), not {app_id!r}"
@@ -55,7 +58,39 @@ def manifest(app_id: str) -> dict[str, Any]:
     for bot in data.get("bots", []):
         bot["botId"] = app_id
         bot["commandLists"] = command_lists()
+    if public_url:
+        data.update(tabs(app_id, public_url))
     return data
+
+
+def tabs(app_id: str, public_url: str) -> dict[str, Any]:
+    """The web view in Teams: My teams as a personal tab, a team's page as a channel tab;
+    `webApplicationInfo` names the Entra ID app whose token the tab gets (Teams SSO)."""
+    url = urlsplit(public_url)
+    if url.scheme != "https" or not url.hostname:
+        raise PackageError(f"Teams tabs need the server's https address, not {public_url!r}")
+    base = public_url.rstrip("/")
+    return {
+        "staticTabs": [
+            {
+                "entityId": "coulisse-web",
+                "name": "Coulisse",
+                "contentUrl": f"{base}/web/",
+                "websiteUrl": f"{base}/web/",
+                "scopes": ["personal"],
+            }
+        ],
+        "configurableTabs": [
+            {
+                "configurationUrl": f"{base}/web/",
+                "canUpdateConfiguration": False,
+                "scopes": ["team", "groupChat"],
+                "context": ["channelTab", "privateChatTab"],
+            }
+        ],
+        "validDomains": [url.netloc],
+        "webApplicationInfo": {"id": app_id, "resource": f"api://{url.netloc}/{app_id}"},
+    }
 
 
 def command_lists(
@@ -122,9 +157,9 @@ def problems(data: dict[str, Any], schema_path: Path = SCHEMA) -> list[str]:
     return [f"{'/'.join(str(p) for p in e.path) or '(root)'}: {e.message}" for e in found]
 
 
-def build_package(app_id: str, out: Path) -> Path:
+def build_package(app_id: str, out: Path, public_url: str = "") -> Path:
     """Write the zip Teams takes (manifest.json, color.png, outline.png at its root)."""
-    data = manifest(app_id)
+    data = manifest(app_id, public_url)
     found = problems(data)
     if found:
         raise PackageError("the manifest does not validate:\n" + "\n".join(found))
