@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
 
 from handlers.context import MAX_TEXT, Context, Refusal, clean_text
@@ -84,12 +84,19 @@ def parse_status(word: str) -> CommitmentStatus:
     return CommitmentStatus(key)
 
 
+# A due date further away is a typo ("2062" for "2026"), and its check-ins would fall outside
+# the calendar (year 9999 overflowed planning them).
+MAX_YEARS_AHEAD = 5
+
+
 def parse_due(text: str, today: date) -> date:
     """A day as people type it (`8 dec`, `vrijdag`, `morgen`, `31-12-2026`, `2026-12-31`, see
-    handlers/when.py); today or later."""
+    handlers/when.py); today or later, within MAX_YEARS_AHEAD."""
     due = parse_day(text, today)
     if due < today:
         raise Refusal("errors.date_in_past")
+    if due > today + timedelta(days=366 * MAX_YEARS_AHEAD):
+        raise Refusal("errors.date_too_far", years=MAX_YEARS_AHEAD)
     return due
 
 

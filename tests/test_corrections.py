@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from bot.clock import ManualClock
 from bot.wiring import App
-from handlers.commitments import alike
+from handlers.commitments import MAX_YEARS_AHEAD, alike
 from handlers.messages import ActionTaken, Choices, Command, FormSubmitted, Place, To, Typed
 from handlers.model import CommitmentMode, CommitmentStatus, OutboxStatus
 from handlers.people import forget_person
@@ -161,6 +161,24 @@ async def test_a_due_date_typed_as_a_weekday_is_said_back_in_words(
     friday = today + timedelta(days=(4 - today.weekday()) % 7)
     assert day_text("nl", friday) in reply
     assert friday.isoformat() not in reply  # the words, not the date's digits
+
+
+async def test_a_due_date_years_away_is_refused_politely_and_nothing_is_stored(
+    app: App, clock: ManualClock
+) -> None:
+    d = Driver(app)
+    await commit_round(d)
+    too_far = t("nl", "errors.date_too_far", years=MAX_YEARS_AHEAD)
+    before = await d.snapshot()
+    for due in ("9999-12-31", "31-12-2062"):  # the calendar's end; a typo for 2026
+        reply = await d.form("Ahmed", "commit", text="Bellen", due=due, mode="samen doen")
+        assert reply == too_far, due
+    assert await d.snapshot() == before  # no commitment, no check-ins planned
+    due = (clock.now() + timedelta(days=7)).date().isoformat()
+    await d.form("Ahmed", "commit", text="Bellen", due=due, mode="samen doen")
+    before = await d.snapshot()
+    assert await d.cmd("Ahmed", "edit", "1 datum 9999-12-30") == too_far
+    assert await d.snapshot() == before
 
 
 async def test_a_retyped_commitment_is_asked_about_not_stored_twice(
