@@ -69,6 +69,8 @@ def test_plural_is_one_for_exactly_one() -> None:
     assert t("en", "sessions.shared_count", shared=1, members=4).startswith("1 of 4 has ")
     assert "hebben" in t("nl", "sessions.shared_count", shared=2, members=4)
     assert "1 ronde:" in t("nl", "sessions.created", title="T", count=1, rounds="Inchecken")
+    one = t("nl", "systems.diagram_left_out", factors=1)
+    assert "lus zit, staat niet" in one  # the verbs agree with one factor too
 
 
 async def test_status_says_one_of_four_has_shared(app: App, clock: ManualClock) -> None:
