@@ -182,6 +182,17 @@ class Settings(BaseSettings):
         validation_alias="COULISSE_WEB_FRAME_ANCESTORS",
         description="Who may show the web view in a frame (the Teams tab): the CSP list.",
     )
+    web_sso_metadata_url: str = Field(
+        default="https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
+        validation_alias="COULISSE_WEB_SSO_METADATA_URL",
+        description="Where the keys of the Teams tab's Entra ID tokens are published.",
+    )
+    web_sso_audience: str = Field(
+        default="",
+        validation_alias="COULISSE_WEB_SSO_AUDIENCE",
+        description="The tab's application ID URI (api://<host>/<app id>, as in the Teams "
+        "package's webApplicationInfo); empty: the tab signs in by link only.",
+    )
     media_days: float = Field(
         default=7.0,
         gt=0,

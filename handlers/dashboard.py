@@ -31,6 +31,7 @@ from handlers.messages import Actor, Place
 from handlers.model import (
     CommitmentStatus,
     Person,
+    Platform,
     Role,
     RoundStatus,
     Series,
@@ -375,6 +376,21 @@ async def preview(ctx: Context, values: dict[str, str]) -> list[str]:
     lines += [move_text(lang, m) for m in plan.moves]
     lines += plan_lines(lang, plan, zone)
     return lines
+
+
+async def person_in_teams(uow: UnitOfWork, tenant: str, object_id: str) -> Person | None:
+    """The Teams person an Entra ID token names (tenant and object id), as the bot knows them
+    from their 1:1 chat's reference (Teams' aadObjectId); None when the bot never met them.
+    One look-up per person of the tenant: it runs once per tab sign-in, not per page."""
+    workspace = await uow.directory.workspace(Platform.TEAMS.value, tenant)
+    if workspace is None or not object_id:
+        return None
+    for candidate in await uow.directory.people(id_of(workspace)):
+        ref = await uow.conversations.find(Platform.TEAMS.value, "person", id_of(candidate))
+        user = ref.reference.get("user", {}) if ref is not None else {}
+        if isinstance(user, dict) and user.get("aadObjectId") == object_id:
+            return candidate
+    return None
 
 
 async def team(uow: UnitOfWork, team_id: int) -> Team:

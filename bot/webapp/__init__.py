@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.config import Settings
+from bot.webapp.sso import TabSignIn
 from bot.wiring import App
 from handlers import dashboard
 
@@ -22,6 +23,7 @@ class WebView:
     key: str
     base_url: str  # where people reach this server (its links name it)
     frame_ancestors: str = "https://teams.microsoft.com https://*.teams.microsoft.com"
+    sso: TabSignIn | None = None  # Teams single sign-on for the tab
 
     @property
     def secure(self) -> bool:
@@ -39,7 +41,10 @@ def web_view_of(settings: Settings) -> WebView | None:
     if len(settings.web_key) < MIN_KEY:
         raise ValueError(f"COULISSE_WEB_KEY must be at least {MIN_KEY} characters")
     base = settings.public_url or "http://localhost:3000"
-    return WebView(settings.web_key, base, settings.web_frame_ancestors)
+    sso = None
+    if settings.web_sso_audience:
+        sso = TabSignIn(settings.web_sso_metadata_url, settings.web_sso_audience)
+    return WebView(settings.web_key, base, settings.web_frame_ancestors, sso)
 
 
 def mount(web_app: web.Application, app: App, view: WebView) -> None:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.export.chart import follow_through_svg
 from bot.webapp import WebView
+from bot.webapp.sso import Invalid
 from bot.wiring import App
 from handlers import dashboard
 from handlers.context import Refusal
@@ -41,7 +42,7 @@ from prompts.catalog import LANGUAGES, language, t
 
 HERE = Path(__file__).parent
 COOKIE = "coulisse_web"
-STATIC = {"app.css": "text/css", "app.js": "text/javascript"}
+STATIC = {"app.css": "text/css", "app.js": "text/javascript", "tab.js": "text/javascript"}
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
     autoescape=True,  # everything people typed is escaped
@@ -97,6 +98,8 @@ class Pages:
             Route("GET", "/web/teams/{team}/work", self.work, member),
             Route("GET", "/web/teams/{team}/series/{series}.ics", self.calendar, member),
             Route("GET", "/web/static/{name}", self.static, None),
+            Route("GET", "/web/tab", self.tab, None),
+            Route("POST", "/web/tab/sso", self.tab_sign_in, None),
         )
 
     def register(self, web_app: web.Application) -> None:
@@ -226,6 +229,48 @@ class Pages:
             lines=[t(lang, "web.signed_out")],
         )
         response.del_cookie(COOKIE, path="/web/")
+        return response
+
+    async def tab(
+        self, request: web.Request, _u: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        """The Teams tab's first page: its script asks Teams for a token (single sign-on) and
+        comes back signed in; signed in already, it goes straight on."""
+        if viewer is not None:
+            return web.Response(status=303, headers={"Location": "/web/"})
+        lang = _accepted(request)
+        return self.render("tab.html", lang, None)
+
+    async def tab_sign_in(
+        self, request: web.Request, uow: UnitOfWork, _v: Viewer | None
+    ) -> web.StreamResponse:
+        """`Authorization: Bearer <Entra ID token>` from the tab: a web session for the Teams
+        person it names. The cookie is SameSite=None (the tab is a frame inside Teams, another
+        site), so Secure too; every form still needs the session's CSRF token."""
+        if self.view.sso is None:
+            return web.json_response({"signed_in": False}, status=404)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "bearer":
+                raise Invalid("no bearer token")
+            claims = await self.view.sso.verify(token.strip())
+        except Invalid:
+            return web.json_response({"signed_in": False}, status=401)
+        person = await dashboard.person_in_teams(uow, claims.tenant, claims.object_id)
+        if person is None:
+            return web.json_response({"signed_in": False}, status=403)
+        signed = await dashboard.open_session(uow, id_of(person), self.app.coulisse.clock.now())
+        await uow.commit()
+        response = web.json_response({"signed_in": True})
+        response.set_cookie(
+            COOKIE,
+            signed.secret,
+            max_age=dashboard.SESSION_HOURS * 3600,
+            path="/web/",
+            httponly=True,
+            secure=True,
+            samesite="None",
+        )
         return response
 
     # --- pages -------------------------------------------------------------------------------

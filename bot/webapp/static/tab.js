@@ -1,0 +1,17 @@
+// The Teams tab: ask Teams for the person's Entra ID token (single sign-on), hand it to the
+// server once, and go on to My teams. Needs the Teams JavaScript client library on the page
+// (window.microsoftTeams); without it, or when Teams says no, the page says how to get a link.
+document.addEventListener("DOMContentLoaded", async () => {
+  const status = document.getElementById("tab-status");
+  const fail = () => { status.textContent = status.dataset.failed; };
+  const teams = window.microsoftTeams;
+  if (!teams) { fail(); return; }
+  try {
+    await teams.app.initialize();
+    const token = await teams.authentication.getAuthToken();
+    const answer = await fetch("/web/tab/sso", {
+      method: "POST", headers: { Authorization: `Bearer ${token}` }, credentials: "same-origin",
+    });
+    if (answer.ok) { window.location.replace("/web/"); } else { fail(); }
+  } catch (_) { fail(); }
+});
