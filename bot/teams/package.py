@@ -75,14 +75,14 @@ def tabs(app_id: str, public_url: str) -> dict[str, Any]:
             {
                 "entityId": "coulisse-web",
                 "name": "Coulisse",
-                "contentUrl": f"{base}/web/",
+                "contentUrl": f"{base}/web/tab",  # signs in with Teams, then My teams
                 "websiteUrl": f"{base}/web/",
                 "scopes": ["personal"],
             }
         ],
         "configurableTabs": [
             {
-                "configurationUrl": f"{base}/web/",
+                "configurationUrl": f"{base}/web/tab",
                 "canUpdateConfiguration": False,
                 "scopes": ["team", "groupChat"],
                 "context": ["channelTab", "privateChatTab"],
