@@ -22,7 +22,7 @@ from storage import tables
 from storage.migrate import upgrade_async
 from tests.conftest import eventually
 from tests.fake_slack import FakeSlackApi, free_port
-from tests.faults.harness import Serve, report, serve_env, slack_api
+from tests.faults.harness import Serve, report, serve_env, serving, slack_api
 from tests.test_outbox_workers import MARKER, make_all_due, seed, statuses
 
 pytestmark = pytest.mark.postgres
@@ -47,14 +47,16 @@ def arrivals(api: FakeSlackApi) -> dict[int, list[float]]:
     return found
 
 
-async def held(app: App) -> set[int]:
-    """Rows leased and not done: what the dead worker was holding."""
+async def held(app: App, by: str = "") -> set[int]:
+    """Rows leased and not done (by the worker of that instance name): what it was holding."""
     o = tables.outbox.c
+    mine = [o.leased_by.like(f"%:{by}")] if by else []
     async with app.engine.connect() as conn:
         keys = await conn.execute(
             sa.select(o.dedupe_key).where(
                 o.status == OutboxStatus.PENDING.value,
                 o.lease_until > datetime.now(UTC),
+                *mine,
             )
         )
         return {int(k.split(":")[1]) for k in keys.scalars()}
@@ -105,5 +107,43 @@ async def test_kill_9_mid_dispatch(empty_postgres: str, tmp_path: Path) -> None:
         assert await statuses(app) == Counter({OutboxStatus.SENT.value: ROWS})
         assert all(h for _s, _h, h in restarts), "each kill caught rows in flight"
         assert max(late) < WITHIN, figures
+    finally:
+        await app.close()
+
+
+async def test_a_dead_workers_rows_go_out_within_the_default_lease(
+    empty_postgres: str, tmp_path: Path
+) -> None:
+    """Two workers with the default lease (10 s); one is killed and stays dead: the other
+    sends what it held once the lease runs out, in seconds rather than a minute."""
+    await upgrade_async(empty_postgres)
+    app = await build(empty_postgres, SystemClock(), migrate=False)
+    try:
+        await seed(app, ROWS)
+        async with slack_api(delay=0.02) as api:
+            env = serve_env(empty_postgres, tmp_path, slack_api=api.url)
+            env.pop("COULISSE_OUTBOX_LEASE", None)
+            async with serving(["w1", "w2"], env, tmp_path) as (victim, _survivor):
+                await make_all_due(app)
+                await eventually(lambda: posts(api) >= 0.3 * ROWS, timeout=60)
+                await victim.kill()
+                killed = time.monotonic()
+                holding = await held(app, by="w1")
+                deadline = time.monotonic() + 120
+                while (await statuses(app))[OutboxStatus.PENDING.value]:
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.1)
+        got = arrivals(api)
+        late = [max(got[n]) - killed for n in holding if n in got]
+        counts = Counter({n: len(times) for n, times in got.items()})
+        figures = report(
+            "kill -9 of one of 2 workers, not restarted (default lease 10 s)",
+            acknowledged=ROWS, lost=ROWS - len(counts), duplicate_effects=0,
+            duplicate_messages=sum(n - 1 for n in counts.values()), held_at_kill=len(holding),
+            lateness=late,
+        )  # fmt: skip
+        assert set(counts) == set(range(ROWS)) and figures["duplicate_messages"] <= 1, figures
+        assert holding, "the kill caught rows in flight"
+        assert max(late) < 10 + 5, "within the lease, and a few claims after it"
     finally:
         await app.close()
