@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -25,6 +26,8 @@ from handlers.messages import (
     Text,
 )
 from handlers.model import OutboxMessage
+from handlers.when import day_text
+from prompts.catalog import t
 
 
 def plain(message: Message) -> str:
@@ -119,6 +122,18 @@ async def team_of(driver: Driver, coordinator: str, *others: str) -> None:
     """Everyone joins the channel; the first becomes coordinator."""
     for name in (coordinator, *others):
         await driver.cmd(name, "join")
+
+
+def recorded(lang: str, number: int, text: str, due: str, mode: str = "co_produce") -> str:
+    """The catalog's "commitment noted" reply, as the bot says it (the date in words)."""
+    return t(
+        lang,
+        "commitments.recorded",
+        number=number,
+        text=text,
+        due=day_text(lang, date.fromisoformat(due)),
+        mode=t(lang, f"commitments.modes.{mode}"),
+    )
 
 
 async def started_session(driver: Driver, fmt: str = "retro", **values: str) -> None:
