@@ -45,7 +45,9 @@ async def test_i_can_help_makes_the_helper_a_co_owner_and_tells_the_owner(
         "nl", "commitments.helper_joined", name="Fleur", text="Huisartsen bellen"
     )
     # As co-owner Fleur may now check in; her commitments list it.
-    assert "loopt" in await d.cmd("Fleur", "checkin", "1 loopt")
+    assert await d.cmd("Fleur", "checkin", "1 loopt") == t(
+        "nl", "commitments.checked_in", number=1, status=t("nl", "commitments.statuses.in_progress")
+    )
     assert "Huisartsen bellen" in await d.cmd("Fleur", "my")
 
     # Pressing again, or the owner pressing it: already on it, nothing doubles.
