@@ -29,6 +29,7 @@ from handlers.etiquette import NudgePolicy
 from handlers.lookup import round_title
 from handlers.messages import Actor, Place
 from handlers.model import (
+    Commitment,
     CommitmentStatus,
     Person,
     Platform,
@@ -45,9 +46,9 @@ from handlers.model import (
 from handlers.plan import WORKING_DAYS, moment_text, move_text, why_not_working
 from handlers.plan import team_calendar as calendar_of
 from handlers.ports import Clock, Conflict, UnitOfWork
-from handlers.reports import SMALLEST_GROUP
+from handlers.reports import SMALLEST_GROUP, scrubber_for
 from handlers.series import plan_for, plan_lines
-from handlers.series_report import FOLLOW_THROUGH, build_series_summary
+from handlers.series_report import FOLLOW_THROUGH, held_on
 from handlers.summary import FollowThrough
 from handlers.when import parse_moment
 from prompts.catalog import t
@@ -236,17 +237,22 @@ async def my_teams(uow: UnitOfWork, person: Person, today: date, now: datetime) 
 async def team_card(
     uow: UnitOfWork, person: Person, team: Team, seat: Seat, today: date, now: datetime
 ) -> TeamCard:
+    """One team's card, from a few reads of the team (its sessions, its commitments), never
+    one per session or commitment: a coordinator of twenty teams opens this every morning."""
     lang, team_id = person.locale, id_of(team)
+    sessions = await uow.sessions.for_team(team_id)
+    commitments = await uow.commitments.for_team(team_id)
+    ids = sorted({s.series_id for s in sessions if s.series_id is not None})
+    series = [one for i in ids if (one := await uow.get(Series, i)) is not None]
     trends = tuple(
         [
-            trend
-            for series in await _series_of(uow, team_id)
-            if (trend := await _trend(uow, series, today, lang, seat)) is not None
+            await _trend(uow, one, held, commitments, today, lang, seat)
+            for one in series
+            if (held := _held(sessions, one, today))
         ]
     )
     if seat == Seat.READER:  # the figures over time, nothing of the moment
         return TeamCard(team_id, team.name, seat, trends=trends)
-    sessions = await uow.sessions.for_team(team_id)
     coming = sorted(
         (s for s in sessions if s.status == SessionStatus.DRAFT),
         key=lambda s: (s.starts_at is None, s.starts_at or now),
@@ -262,7 +268,6 @@ async def team_card(
         running_round = round_title(lang, rnd)
         answers = await uow.sessions.contributions([id_of(rnd)])
         shared = len({c.author_id for c in answers if c.author_id is not None}) or len(answers)
-    commitments = await uow.commitments.for_team(team_id)
     unfinished = [c for c in commitments if c.status not in FINISHED]
     return TeamCard(
         team_id,
@@ -275,28 +280,63 @@ async def team_card(
         overdue=sum(c.due_date < today for c in unfinished),
         stuck=sum(c.status == CommitmentStatus.STUCK for c in unfinished),
         trends=trends,
-        series=tuple((id_of(s), s.title) for s in await _series_of(uow, team_id)),
+        series=tuple((id_of(s), s.title) for s in series),
     )
 
 
-async def _series_of(uow: UnitOfWork, team_id: int) -> list[Series]:
-    ids = {s.series_id for s in await uow.sessions.for_team(team_id) if s.series_id is not None}
-    found = [await uow.get(Series, i) for i in sorted(ids)]
-    return [s for s in found if s is not None]
+HELD = (SessionStatus.OPEN, SessionStatus.CLOSED)
+
+
+def _held(sessions: Sequence[Session], series: Series, today: date) -> list[Session]:
+    """The series' sessions that were held, in the order they were (as series_report.py)."""
+    held = [s for s in sessions if s.series_id == series.id and s.status in HELD]
+    return sorted(held, key=lambda s: (held_on(s, today), s.id or 0))
+
+
+def follow_through(commitments: Sequence[Commitment], today: date) -> dict[str, int]:
+    """What became of these commitments: series_report.follow_through_of's rule, on the
+    stored commitments rather than a built summary (tests/test_web_pages.py: they agree)."""
+    counts = dict.fromkeys(FOLLOW_THROUGH, 0)
+    for c in commitments:
+        if c.status in (CommitmentStatus.DONE, CommitmentStatus.RELEASED, CommitmentStatus.STUCK):
+            key = c.status.value
+        elif c.due_date < today:
+            key = "overdue"
+        elif c.status == CommitmentStatus.IN_PROGRESS:
+            key = "on_track"
+        else:
+            key = "open"
+        counts[key] += 1
+    return counts
 
 
 async def _trend(
-    uow: UnitOfWork, series: Series, today: date, lang: str, seat: Seat
-) -> Trend | None:
-    summary = await build_series_summary(uow, series, today, lang)  # never with names
-    if summary is None:
-        return None
-    rows = summary.follow_through
+    uow: UnitOfWork,
+    series: Series,
+    held: Sequence[Session],
+    commitments: Sequence[Commitment],
+    today: date,
+    lang: str,
+    seat: Seat,
+) -> Trend:
+    scrub = await scrubber_for(uow, held[-1], lang)  # a title may name someone
+    by_session: dict[int, list[Commitment]] = {}
+    for c in commitments:
+        by_session.setdefault(c.session_id, []).append(c)
+    rows = tuple(
+        FollowThrough(
+            session=id_of(s),
+            title=scrub(s.title),
+            date=held_on(s, today).isoformat(),
+            **follow_through(by_session.get(id_of(s), []), today),
+        )
+        for s in held
+    )
     withheld = 0
     if seat == Seat.READER:  # the exports' rule: a handful of people would be recognisable
         kept = tuple(r for r in rows if sum(r.count(k) for k in FOLLOW_THROUGH) >= SMALLEST_GROUP)
         withheld, rows = len(rows) - len(kept), kept
-    return Trend(id_of(series), summary.series.title, rows, withheld)
+    return Trend(id_of(series), scrub(series.title), rows, withheld)
 
 
 @dataclass(frozen=True)

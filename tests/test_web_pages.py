@@ -21,7 +21,8 @@ from bot.webapp.pages import COOKIE
 from bot.wiring import App
 from handlers import dashboard
 from handlers.etiquette import holiday_name
-from handlers.model import Series
+from handlers.model import Commitment, CommitmentStatus, Series, SessionStatus
+from handlers.series_report import FOLLOW_THROUGH, build_series_summary
 from prompts.catalog import LANGUAGES, raw_catalog
 from prompts.catalog import t as catalog_t
 from tests.driver import Driver, team_of
@@ -126,3 +127,32 @@ def test_every_word_the_templates_ask_for_is_in_both_catalogs() -> None:
     for lang in LANGUAGES:
         missing = {k for k in keys if f"web.{k}" not in raw_catalog(lang)}
         assert not missing, (lang, missing)
+
+
+async def test_my_teams_counts_follow_through_as_the_series_export_does(site: Site) -> None:
+    """My teams counts from the stored commitments (a few reads a team); the export builds
+    whole summaries. Both must say the same, commitment status by status."""
+    assert (await site.plan(action="save", starts_at="2027-03-16T10:00", recurrence="weekly"))[
+        0
+    ] == 200
+    today = date(2027, 3, 20)
+    async with site.app.uow() as uow:
+        (session,) = await uow.sessions.for_team(site.team_id)
+        session.status = SessionStatus.CLOSED
+        assert session.id is not None
+        for n, status in enumerate(CommitmentStatus):
+            for due in (date(2027, 3, 10), date(2027, 4, 10)):
+                uow.add(Commitment(session.id, site.team_id, 2, f"{status} {n}", due,
+                                   status=status))  # fmt: skip
+        await uow.commit()
+    async with site.app.uow() as uow:
+        person = await dashboard.person(uow, 1)
+        assert person is not None
+        (card,) = await dashboard.my_teams(uow, person, today, site.app.coulisse.clock.now())
+        series = await uow.get(Series, card.series[0][0])
+        assert series is not None
+        exported = await build_series_summary(uow, series, today, "nl")
+    assert exported is not None
+    (trend,) = card.trends
+    assert [r.__dict__ for r in trend.rows] == [r.__dict__ for r in exported.follow_through]
+    assert sum(trend.rows[0].count(k) for k in FOLLOW_THROUGH) == 2 * len(CommitmentStatus)
