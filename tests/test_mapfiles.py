@@ -84,6 +84,11 @@ def test_a_self_link_is_read_as_a_one_factor_loop(tmp_path: Path) -> None:
     assert "stock -> stock is given with both signs (line 2, line 3)" in result.stderr
 
 
+def test_names_of_punctuation_alone_stay_apart() -> None:
+    read = read_csv("from,to,polarity\n???,b,+\nb,???,+\n!!!,b,+\n")
+    assert read.factors == ["???", "b", "!!!"]  # "!!!" is not "???" (both had the key "")
+
+
 def test_kumu_json_reads_the_same_as_csv() -> None:
     kumu = read_kumu(json.dumps({
         "elements": [{"label": "trust", "_id": "e1"}, {"label": "referrals"}],

@@ -71,9 +71,9 @@ class CausalMapFile:
     def name(self, raw: str) -> str:
         """The factor this CSV name is (case, spacing and punctuation aside), made if new."""
         raw = raw.strip()
-        key = factor_key(raw)
+        key = _key(raw)
         for known in self.factors:
-            if factor_key(known) == key:
+            if _key(known) == key:
                 return known
         self.factors.append(raw)
         return raw
@@ -104,6 +104,12 @@ class CausalMapFile:
                       if (e.source, e.target) == (source, target)]  # fmt: skip
             found.append({"from": source, "to": target, "where": places})
         return found
+
+
+def _key(name: str) -> str:
+    """A name of punctuation alone ("?", "!!!") has no factor key: it is itself, so two such
+    names stay two factors (a map file is read as it is; the chat refuses them)."""
+    return factor_key(name) or name
 
 
 def read_polarity(where: str, text: str) -> tuple[bool, bool]:
