@@ -310,3 +310,13 @@ async def test_a_reader_is_granted_and_revoked_by_the_coordinator_only(site: Web
         assert (await uow.get(Person, site.ids["Mila"])) is not None
         assert (await uow.get(Series, site.ids["series"])) is not None
         assert isinstance(await uow.get(Session, 1), Session)
+
+
+async def test_link_redemption_is_rate_limited_per_address(site: Web) -> None:
+    url = link_in(await site.driver.cmd("Sanne", "dashboard"))
+    for _ in range(10):
+        async with site.session.get(f"{site.base}/web/in?t=1.2.3.forged") as resp:
+            assert resp.status == 403
+    async with site.session.get(url, allow_redirects=False) as resp:
+        assert resp.status == 429 and t("nl", "web.slow_heading") in await resp.text()
+        assert COOKIE not in resp.cookies  # even a good link waits its turn

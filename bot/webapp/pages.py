@@ -5,7 +5,9 @@ core the same form a chat would (a new session is `new_session`, as in Slack and
 from __future__ import annotations
 
 import hmac
+import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +53,10 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 
-SIGNED_IN = frozenset(Seat)  # any signed-in person (the page itself shows only their own)
+SIGNED_IN = frozenset(Seat)
+# Sign-in links tried from one address: at most this many a minute (guessing a link is hopeless
+# anyway — it is signed — but a flood of tries costs the database a look-up each).
+TRIES_A_MINUTE = 10  # any signed-in person (the page itself shows only their own)
 
 
 @dataclass
@@ -85,6 +90,7 @@ class Pages:
         self.app = app
         self.view = view
         self.links = dashboard.Links(view.key.encode(), view.base_url)
+        self._tries: dict[str, deque[float]] = {}
         coordinator, member = (
             frozenset({Seat.COORDINATOR}),
             frozenset({Seat.COORDINATOR, Seat.PARTICIPANT}),
@@ -183,9 +189,31 @@ class Pages:
 
     # --- signing in and out ------------------------------------------------------------------
 
+    def _too_many(self, request: web.Request) -> bool:
+        now = time.monotonic()
+        tries = self._tries.setdefault(request.remote or "", deque())
+        while tries and tries[0] < now - 60:
+            tries.popleft()
+        if len(tries) >= TRIES_A_MINUTE:
+            return True
+        tries.append(now)
+        if len(self._tries) > 10_000:  # addresses that went quiet
+            self._tries = {k: v for k, v in self._tries.items() if v and v[-1] > now - 60}
+        return False
+
     async def enter(
         self, request: web.Request, uow: UnitOfWork, _v: Viewer | None
     ) -> web.StreamResponse:
+        if self._too_many(request):
+            lang = _accepted(request)
+            return self.render(
+                "message.html",
+                lang,
+                None,
+                status=429,
+                heading=t(lang, "web.slow_heading"),
+                lines=[t(lang, "web.slow")],
+            )
         token = request.query.get("t", "")
         now = self.app.coulisse.clock.now()
         found = await dashboard.redeem(uow, self.links, token, now)
