@@ -325,7 +325,7 @@ def commitment_line(lang: str, c: Commitment) -> str:
         "commitments.line",
         number=c.id,
         text=c.text,
-        due=c.due_date.isoformat(),
+        due=day_text(lang, c.due_date),
         mode=mode_label(lang, c.mode),
         status=status_label(lang, c.status),
     )
@@ -426,7 +426,7 @@ async def edit_form(ctx: Context, commitment: Commitment) -> Form:
     owner = await ctx.uow.get(Person, commitment.owner_id) if commitment.owner_id else None
     modes = tuple(Option(m.value, mode_label(lang, m)) for m in CommitmentMode)
     now = {
-        "due": commitment.due_date.isoformat(),
+        "due": day_text(lang, commitment.due_date),
         "mode": mode_label(lang, commitment.mode),
         "owner": owner.display_name if owner and not owner.erased else "",
     }

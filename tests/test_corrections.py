@@ -219,6 +219,7 @@ async def test_the_owner_edits_text_date_mode_and_co_owners_and_check_ins_follow
     later = due + timedelta(days=14)
     reply = await d.cmd("Ahmed", "edit", f"1 datum {later.isoformat()}")
     assert reply.startswith(t("nl", "commitments.changed", line="", owner="", others="")[:11])
+    assert day_text("nl", later) in reply  # the new date said back in words
     await d.cmd("Ahmed", "edit", "1 manier samen maken")
     await d.cmd("Ahmed", "edit", "1 met Fleur, Joost")
     await d.cmd("Ahmed", "edit", "1 tekst Eén intake voor alle gezinnen")
