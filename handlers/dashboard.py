@@ -19,10 +19,11 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from handlers.commitments import CHECK_IN_CHOICES, status_label
 from handlers.context import Context, Refusal, clean_text, yes_or_no
 from handlers.conversation import Router
 from handlers.etiquette import NudgePolicy
@@ -340,19 +341,31 @@ async def _trend(
 
 
 @dataclass(frozen=True)
+class Line:
+    """A commitment as the web shows it: no owner, ever."""
+
+    id: int
+    text: str
+    status: str  # in the reader's words
+    due: str
+
+
+@dataclass(frozen=True)
 class Work:
     """A team's revealed work, for its members: themes of held sessions and the commitments
-    made, without who wrote or owns any of it; and the person's own commitments."""
+    made, without who wrote or owns any of it; the person's own, which they can check in on
+    (the choices: status value and words, as the chat's buttons offer them)."""
 
     themes: tuple[str, ...]
-    commitments: tuple[tuple[str, str, str], ...]  # (text, status, due date)
-    mine: tuple[tuple[str, str, str], ...] = field(default=())
+    commitments: tuple[Line, ...]
+    mine: tuple[Line, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 async def team_work(uow: UnitOfWork, person: Person, team_id: int) -> Work:
     themes: list[str] = []
     for session in await uow.sessions.for_team(team_id):
-        if session.status not in (SessionStatus.OPEN, SessionStatus.CLOSED):
+        if session.status not in HELD:
             continue
         for rnd in await uow.sessions.rounds(id_of(session)):
             if rnd.status == RoundStatus.CLOSED:
@@ -360,12 +373,12 @@ async def team_work(uow: UnitOfWork, person: Person, team_id: int) -> Work:
     lang = person.locale
     commitments = await uow.commitments.for_team(team_id)
 
-    def line(c: object) -> tuple[str, str, str]:
-        status = t(lang, f"commitments.statuses.{c.status.value}")  # type: ignore[attr-defined]
-        return c.text, status, c.due_date.isoformat()  # type: ignore[attr-defined]
+    def line(c: Commitment) -> Line:
+        return Line(id_of(c), c.text, status_label(lang, c.status), c.due_date.isoformat())
 
     mine = [c for c in commitments if person.id in (c.owner_id, *c.co_owner_ids)]
-    return Work(tuple(themes), tuple(line(c) for c in commitments), tuple(line(c) for c in mine))
+    choices = tuple((s.value, status_label(lang, s)) for s in CHECK_IN_CHOICES)
+    return Work(tuple(themes), tuple(map(line, commitments)), tuple(map(line, mine)), choices)
 
 
 # --- planning ----------------------------------------------------------------------------------

@@ -242,6 +242,10 @@ async def test_every_route_with_every_role_reads_and_writes_only_what_it_may(sit
                 # while one is planned, politely: nothing half-stored.
                 assert status == 400 and t("nl", "errors.session_exists") in text, where
                 assert after == before, where
+            elif route.method == "POST" and "{team}" in route.path:
+                # Allowed, then the core decides: this form names no commitment of theirs,
+                # which it refuses politely, with nothing changed.
+                assert status == 400 and after == before, (where, status)
             else:
                 assert status == 200, (where, status, text[:300])
             # Nobody ever sees who wrote or owns what: names appear only as "signed in as".
@@ -320,3 +324,35 @@ async def test_link_redemption_is_rate_limited_per_address(site: Web) -> None:
     async with site.session.get(url, allow_redirects=False) as resp:
         assert resp.status == 429 and t("nl", "web.slow_heading") in await resp.text()
         assert COOKIE not in resp.cookies  # even a good link waits its turn
+
+
+async def test_a_check_in_on_the_web_is_the_chats_and_the_team_hears_of_a_stuck_one(
+    site: Web,
+) -> None:
+    async with site.app.uow() as uow:
+        mine = [c for c in await uow.commitments.for_team(site.ids["north"])]
+    first = mine[0]
+    url = f"{site.base}/web/teams/{site.ids['north']}/checkin"
+    # Ahmed may check in, but not on Fleur's commitment: the core says so, nothing changes.
+    secret = await site.cookie_of("Ahmed")
+    data = {"csrf": await site.csrf_of(secret), "commitment": str(first.id), "status": "stuck"}
+    async with site.session.post(url, data=data, headers={"Cookie": f"{COOKIE}={secret}"}) as r:
+        assert r.status == 400
+        assert t("nl", "errors.not_your_commitment", number=str(first.id)) in await r.text()
+    secret = await site.cookie_of("Fleur")
+    async with site.session.get(
+        f"{site.base}/web/teams/{site.ids['north']}/work", headers={"Cookie": f"{COOKIE}={secret}"}
+    ) as r:
+        page = await r.text()
+    assert f'name="commitment" value="{first.id}"' in page  # her own, with its buttons
+    data = {"csrf": await site.csrf_of(secret), "commitment": str(first.id), "status": "stuck"}
+    async with site.session.post(url, data=data, headers={"Cookie": f"{COOKIE}={secret}"}) as r:
+        assert r.status == 200
+        stuck = catalog_t("nl", "commitments.statuses.stuck")
+        assert t("nl", "commitments.checked_in", number=first.id, status=stuck) in await r.text()
+    async with site.app.uow() as uow:
+        again = await uow.get(Commitment, first.id or 0)
+        assert again is not None and again.status.value == "stuck"
+    sent = await site.driver.deliver()
+    to_team = [s for s in sent if s.to.kind == "channel"]
+    assert to_team and all("Fleur" not in s.text for s in to_team)  # told, without her name

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,18 @@ from handlers import dashboard
 from handlers.context import Refusal
 from handlers.dashboard import LinkProblem, Seat
 from handlers.messages import (
+    ActionTaken,
+    Actor,
     Bullets,
     DateInput,
     DateTimeInput,
+    Event,
     FormSubmitted,
     Heading,
     Message,
+    Outcome,
     PeopleInput,
+    Place,
     Select,
     Text,
     TextInput,
@@ -102,6 +107,7 @@ class Pages:
             Route("GET", "/web/teams/{team}/plan", self.plan_form, coordinator),
             Route("POST", "/web/teams/{team}/plan", self.plan, coordinator, writes=True),
             Route("GET", "/web/teams/{team}/work", self.work, member),
+            Route("POST", "/web/teams/{team}/checkin", self.check_in, member, writes=True),
             Route("GET", "/web/teams/{team}/series/{series}.ics", self.calendar, member),
             Route("GET", "/web/static/{name}", self.static, None),
             Route("GET", "/web/tab", self.tab, None),
@@ -430,20 +436,12 @@ class Pages:
                 lines=lines,
                 can_save=True,
             )
-        actor, place = await dashboard.as_in_chat(uow, viewer.person, team)
-        event = FormSubmitted(
-            "new_session",
-            values,
-            actor,
-            place,
-            event_key=f"web:{uuid.uuid4()}",
+        outcome = await self._through_core(
+            uow,
+            viewer,
+            team,
+            lambda actor, place: FormSubmitted("new_session", values, actor, place),
         )
-        # Only read so far; the core's own transaction does the work (SQLite has one writer).
-        await uow.commit()
-        outcome = await self.app.coulisse.handle(event)
-        for index, reply in enumerate(outcome.replies):
-            if reply.to == To.CHANNEL:  # the team hears of it in the chat, as from any adapter
-                await self.app.coulisse.later(outcome, reply, index)
         lines = [line for r in outcome.replies if r.to == To.ACTOR for line in _lines(r.message)]
         if outcome.refused:
             return self._plan_page(
@@ -456,6 +454,46 @@ class Pages:
             )
         return self.render(
             "message.html", lang, viewer, heading=t(lang, "web.saved_heading"), lines=lines
+        )
+
+    async def _through_core(
+        self, uow: UnitOfWork, viewer: Viewer, team: Team, event: Callable[[Actor, Place], Event]
+    ) -> Outcome:
+        """Do it as the chat would: the event goes to the core as from the team's channel, and
+        what the core says to the channel goes there (through the outbox)."""
+        actor, place = await dashboard.as_in_chat(uow, viewer.person, team)
+        # Only read so far; the core's own transaction does the work (SQLite has one writer).
+        await uow.commit()
+        made = event(actor, place)
+        outcome = await self.app.coulisse.handle(replace(made, event_key=f"web:{uuid.uuid4()}"))
+        for index, reply in enumerate(outcome.replies):
+            if reply.to == To.CHANNEL:
+                await self.app.coulisse.later(outcome, reply, index)
+        return outcome
+
+    async def check_in(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        """A check-in on one's own commitment: the chat's own `checkin` button, so the core
+        decides whose it is, and the team hears of a stuck one as it would from the chat."""
+        assert viewer is not None
+        team = await dashboard.team(uow, int(request.match_info["team"]))
+        posted = await request.post()
+        value = f"{posted.get('commitment', '')}:{posted.get('status', '')}"
+        outcome = await self._through_core(
+            uow, viewer, team, lambda actor, place: ActionTaken("checkin", value, actor, place)
+        )
+        lines = [line for r in outcome.replies if r.to == To.ACTOR for line in _lines(r.message)]
+        lang = viewer.lang
+        heading = t(lang, "web.problem_heading" if outcome.refused else "web.saved_heading")
+        return self.render(
+            "message.html",
+            lang,
+            viewer,
+            status=400 if outcome.refused else 200,
+            heading=heading,
+            lines=lines,
+            back=(f"/web/teams/{team.id}/work", t(lang, "web.work_link", team=team.name)),
         )
 
     async def static(
