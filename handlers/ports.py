@@ -97,8 +97,13 @@ class Sessions(Protocol):
 
     async def claim_due(self, session_id: int, now: datetime, step: str) -> Session | None:
         """The session, held by this transaction, when `step` ("start": its start time came;
-        "advance": its open round's close came) is still due now; None when it is not any
-        more, or another process is doing it: each due transition happens once."""
+        "advance": its open round's close came; "close": a live one is still running) is
+        still due now; None when it is not any more, or another process is doing it: each
+        due transition happens once."""
+        ...
+
+    async def open_live(self) -> Sequence[Session]:
+        """Running live sessions (the schedule closes one left open at the end of its day)."""
         ...
 
     async def rounds_due_to_close(self, now: datetime) -> Sequence[Session]:

@@ -1,6 +1,7 @@
 """What the clock moves: sessions start at their time, rounds close and open on their plan,
-and on Monday morning coordinators get the week in counts. Each step runs in its own
-transaction, acting for the session's coordinator, so one failure stops nothing else.
+a live session nobody ended closes at the end of its working day, and on Monday morning
+coordinators get the week in counts. Each step runs in its own transaction, acting for the
+session's coordinator, so one failure stops nothing else.
 APScheduler (in bot/) only calls `tick`; what is due lives in the database.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers import sessions as session_flow
@@ -44,12 +45,14 @@ from prompts.catalog import t
 log = logging.getLogger(__name__)
 DIGEST_WEEKDAY = 0  # Monday
 DIGEST_TIME = time(9, 0)
+MEETING_AT_LEAST = timedelta(hours=2)  # a live session left open runs this long at least
 
 
 @dataclass
 class TickReport:
     started: list[int] = field(default_factory=list)  # or, live ones, closed as not held
     advanced: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)  # live ones left open at their day's end
     digests: int = 0
 
 
@@ -90,12 +93,16 @@ async def tick(
     async with uow_factory() as uow:
         to_start = [s.id for s in await uow.sessions.due_to_start(now) if s.id is not None]
         to_advance = [s.id for s in await uow.sessions.rounds_due_to_close(now) if s.id]
+        to_close = await _left_open(uow, now, policy)
     for session_id in to_start:
         if await _in_own_transaction(uow_factory, clock, session_id, bounds, policy, "start"):
             report.started.append(session_id)
     for session_id in to_advance:
         if await _in_own_transaction(uow_factory, clock, session_id, bounds, policy, "advance"):
             report.advanced.append(session_id)
+    for session_id in to_close:
+        if await _in_own_transaction(uow_factory, clock, session_id, bounds, policy, "close"):
+            report.closed.append(session_id)
     report.digests = await weekly_digests(uow_factory, clock, policy)
     return report
 
@@ -124,6 +131,11 @@ async def _in_own_transaction(
                 await session_flow.not_started(ctx, session)
             elif step == "start":
                 await session_flow.begin(ctx, session)
+            elif step == "close":
+                calendar = team_calendar(ctx.workspace, ctx.policy)
+                if ctx.now < await live_close_at(uow, session, calendar):
+                    return False
+                await session_flow.close_left_open(ctx, session)
             else:
                 await session_flow.advance_session(ctx, session)
             await uow.commit()
@@ -131,6 +143,28 @@ async def _in_own_transaction(
     except Exception:  # one session's trouble must not stop the others
         log.exception("the schedule could not %s session %s", step, session_id)
         return False
+
+
+async def live_close_at(uow: UnitOfWork, session: Session, calendar: Etiquette) -> datetime:
+    """When a live session nobody ended closes by itself: at the end of the working day it
+    opened on (the team's zone), and never sooner than MEETING_AT_LEAST after it opened, so
+    a late-afternoon meeting is not cut short."""
+    opened = [r.opens_at for r in await uow.sessions.rounds(id_of(session)) if r.opens_at]
+    start = min(opened, default=None) or session.starts_at or session.created_at
+    assert start is not None  # a running session has an open round, opened at its start
+    day_end = calendar.at(calendar.local_day(start), calendar.quiet_start).astimezone(UTC)
+    return max(day_end, start + MEETING_AT_LEAST)
+
+
+async def _left_open(uow: UnitOfWork, now: datetime, policy: NudgePolicy) -> list[int]:
+    """Running live sessions whose day is over (looked at before any row is held)."""
+    zones = {id_of(team): workspace for team, workspace in await uow.directory.all_teams()}
+    due = []
+    for session in await uow.sessions.open_live():
+        calendar = team_calendar(zones.get(session.team_id), policy)
+        if now >= await live_close_at(uow, session, calendar):
+            due.append(id_of(session))
+    return due
 
 
 def _day_over(ctx: Context, session: Session) -> bool:
@@ -143,7 +177,8 @@ def _day_over(ctx: Context, session: Session) -> bool:
 async def due_moments(uow_factory: UnitOfWorkFactory, now: datetime) -> list[datetime]:
     """Every moment after `now` at which the schedule or the outbox has something to do: a
     message due, a session's start, a round's close, 09:00 (a digest may be due), a day's end
-    (a live session not started). A clock moved by hand stops at each (the console's /clock)."""
+    (a live session not started), a live session's close if left open. A clock moved by hand
+    stops at each (the console's /clock)."""
     moments: list[datetime] = []
     async with uow_factory() as uow:
         moments += [p.due_at for p in await uow.outbox.pending() if p.due_at > now]
@@ -156,6 +191,9 @@ async def due_moments(uow_factory: UnitOfWorkFactory, now: datetime) -> list[dat
             for session in await uow.sessions.for_team(id_of(team)):
                 if session.status == SessionStatus.DRAFT and session.starts_at is not None:
                     moments.append(session.starts_at)
+                if session.status == SessionStatus.OPEN and session.mode == SessionMode.LIVE:
+                    calendar = team_calendar(workspace, NudgePolicy())
+                    moments.append(await live_close_at(uow, session, calendar))
                 if session.status == SessionStatus.OPEN:
                     for rnd in await uow.sessions.rounds(id_of(session)):
                         if rnd.status == RoundStatus.OPEN and rnd.closes_at is not None:

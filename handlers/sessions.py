@@ -28,6 +28,7 @@ from handlers.messages import (
     message,
 )
 from handlers.model import (
+    Person,
     Role,
     Round,
     RoundKind,
@@ -38,6 +39,7 @@ from handlers.model import (
     SessionStatus,
     id_of,
 )
+from handlers.nudges import etiquette_of
 from handlers.people import ensure_members
 from handlers.plan import WORKING_DAYS, moment_text, move_text
 from handlers.reports import session_to_summarise, snapshot_map, summary_message, took_part
@@ -326,14 +328,36 @@ async def end(ctx: Context) -> None:
     session = await ctx.uow.sessions.current_for_team(ctx.team_id)
     if session is None or session.status != SessionStatus.OPEN:
         raise Refusal("sessions.nothing_to_end")
+    await _close(ctx, session)
+
+
+async def _close(ctx: Context, session: Session) -> bool:
+    """What `end` does: the open round's reveal, then the summary; whether it took place."""
     current = await current_round(ctx, session)
     if current is not None:
         await round_flow.close_round(ctx, session, current)
         await ctx.uow.flush()  # closed, for the queries that follow
-    await _finish(ctx, session)
+    return await _finish(ctx, session)
 
 
-async def _finish(ctx: Context, session: Session) -> None:
+async def close_left_open(ctx: Context, session: Session) -> None:
+    """A live session still running at the end of its day (nobody typed `end`) closes as `end`
+    would close it, so its series prepares the next one; its coordinator hears of it by DM."""
+    held = await _close(ctx, session)
+    coordinator = await ctx.uow.get(Person, session.created_by) if session.created_by else None
+    if coordinator is None:
+        return
+    key = "sessions.closed_left_open" if held else "sessions.closed_left_open_not_held"
+    await ctx.post(
+        Destination.dm(id_of(coordinator)),
+        message(Text(t(coordinator.locale, key, title=session.title))),
+        kind="closed_left_open",
+        dedupe_key=f"closed-left-open:{id_of(session)}",
+        due_at=etiquette_of(coordinator, ctx.policy).next_slot(ctx.now),  # in their hours
+    )
+
+
+async def _finish(ctx: Context, session: Session) -> bool:
     session_id = id_of(session)
     for rnd in await ctx.uow.sessions.rounds(session_id):
         if rnd.status == RoundStatus.PENDING:
@@ -349,7 +373,7 @@ async def _finish(ctx: Context, session: Session) -> None:
         # Nothing to sum up: no summary, no empty figures; the coordinator decides what next.
         await series_flow.ask_to_keep(ctx, session)
         ctx.say("sessions.not_held", title=session.title)
-        return
+        return False
     await ctx.post(
         Destination.channel(session.team_id),
         await summary_message(ctx.uow, session, bounds=ctx.bounds),
@@ -361,6 +385,7 @@ async def _finish(ctx: Context, session: Session) -> None:
     await ctx.uow.flush()  # all written before the statement that drops the authors
     await ctx.uow.sessions.forget_authors(session_id)
     ctx.say("sessions.closed", title=session.title)
+    return True
 
 
 async def not_started(ctx: Context, session: Session) -> None:

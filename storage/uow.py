@@ -30,6 +30,7 @@ from handlers.model import (
     Round,
     RoundStatus,
     Session,
+    SessionMode,
     SessionStatus,
     Suggestion,
     Team,
@@ -186,6 +187,8 @@ class SqlSessions(_Repo):
         s, r = t.sessions.c, t.rounds.c
         if step == "start":
             due = sa.and_(s.status == SessionStatus.DRAFT.value, s.starts_at <= now)
+        elif step == "close":  # a live one left open: the caller knows when its day is over
+            due = sa.and_(s.status == SessionStatus.OPEN.value, s.mode == SessionMode.LIVE.value)
         else:
             open_due = sa.select(r.id).where(
                 r.session_id == s.id, r.status == RoundStatus.OPEN.value, r.closes_at <= now
@@ -198,6 +201,15 @@ class SqlSessions(_Repo):
         # Read again what another transaction may have changed since this one first saw it.
         found = await self.s.scalars(stmt.execution_options(populate_existing=True))
         return found.first()
+
+    async def open_live(self) -> Sequence[Session]:
+        s = t.sessions.c
+        return await self._all(
+            Session,
+            s.status == SessionStatus.OPEN.value,
+            s.mode == SessionMode.LIVE.value,
+            order=s.id,
+        )
 
     async def rounds_due_to_close(self, now: datetime) -> Sequence[Session]:
         s, r = t.sessions.c, t.rounds.c
