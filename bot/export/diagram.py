@@ -5,7 +5,7 @@ Pictures are bounded: Graphviz scales the drawing down to `MAX_INCHES` at `DPI` 
 pixels a side), a map of more than `LARGE_MAP` factors is drawn as its loop groups only (the
 factors on no loop are left out; the caller's alt text says so, in the reader's language),
 and the loop legend lists at most
-`LEGEND_LINES` loops.
+`LEGEND_LINES` loops ("… +60" for the rest: a picture holds no words of one language).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _legend(d: Diagram) -> list[str]:
     lines = [f"{loop.label}: " + " → ".join(d.nodes[i] for i in loop.nodes)
              for loop in d.loops[:LEGEND_LINES]]  # fmt: skip
     if len(d.loops) > LEGEND_LINES:
-        lines.append(f"… {len(d.loops) - LEGEND_LINES} more")
+        lines.append(f"… +{len(d.loops) - LEGEND_LINES}")
     return lines
 
 
