@@ -224,6 +224,7 @@ class TeamCard:
     stuck: int = 0
     trends: tuple[Trend, ...] = ()
     series: tuple[tuple[int, str], ...] = ()  # (id, title) for the calendar downloads
+    summaries: tuple[tuple[int, str], ...] = ()  # (id, title) of series with a summary
 
 
 async def my_teams(uow: UnitOfWork, person: Person, today: date, now: datetime) -> list[TeamCard]:
@@ -252,8 +253,8 @@ async def team_card(
             if (held := _held(sessions, one, today))
         ]
     )
-    if seat == Seat.READER:  # the figures over time, nothing of the moment
-        return TeamCard(team_id, team.name, seat, trends=trends)
+    if seat == Seat.READER:  # the figures over time and the summaries, nothing of the moment
+        return TeamCard(team_id, team.name, seat, trends=trends, summaries=_titles(trends))
     coming = sorted(
         (s for s in sessions if s.status == SessionStatus.DRAFT),
         key=lambda s: (s.starts_at is None, s.starts_at or now),
@@ -282,7 +283,13 @@ async def team_card(
         stuck=sum(c.status == CommitmentStatus.STUCK for c in unfinished),
         trends=trends,
         series=tuple((id_of(s), s.title) for s in series),
+        summaries=_titles(trends),
     )
+
+
+def _titles(trends: Sequence[Trend]) -> tuple[tuple[int, str], ...]:
+    """The series with a summary to download (held at least once), by their scrubbed title."""
+    return tuple((trend.series_id, trend.title) for trend in trends)
 
 
 HELD = (SessionStatus.OPEN, SessionStatus.CLOSED)
@@ -456,6 +463,11 @@ async def team(uow: UnitOfWork, team_id: int) -> Team:
 
 async def person(uow: UnitOfWork, person_id: int | None) -> Person | None:
     return await uow.get(Person, person_id) if person_id else None
+
+
+async def series_of_team(uow: UnitOfWork, team_id: int, series_id: int) -> bool:
+    series = await uow.get(Series, series_id) if series_id else None
+    return series is not None and series.team_id == team_id
 
 
 async def calendar(uow: UnitOfWork, team_id: int, series_id: int, now: datetime) -> str | None:

@@ -198,7 +198,7 @@ async def test_every_route_with_every_role_reads_and_writes_only_what_it_may(sit
     checked = 0
     for route in site.pages.routes:
         path = route.path.replace("{team}", str(north)).replace("{series}", str(series))
-        path = path.replace("{name}", "app.css")
+        path = path.replace("{name}", "app.css").replace("{fmt}", "md")
         for role in ROLES:
             headers = {"Accept-Language": "nl"}
             csrf = ""
@@ -246,6 +246,9 @@ async def test_every_route_with_every_role_reads_and_writes_only_what_it_may(sit
                 # Allowed, then the core decides: this form names no commitment of theirs,
                 # which it refuses politely, with nothing changed.
                 assert status == 400 and after == before, (where, status)
+            elif route.path.endswith("summary.{fmt}"):
+                # No session of the series has been held yet: nothing to export, said so.
+                assert status == 404 and t("nl", "web.not_found") in text, where
             else:
                 assert status == 200, (where, status, text[:300])
             # Nobody ever sees who wrote or owns what: names appear only as "signed in as".
@@ -356,3 +359,24 @@ async def test_a_check_in_on_the_web_is_the_chats_and_the_team_hears_of_a_stuck_
     sent = await site.driver.deliver()
     to_team = [s for s in sent if s.to.kind == "channel"]
     assert to_team and all("Fleur" not in s.text for s in to_team)  # told, without her name
+
+
+async def test_the_reader_downloads_the_series_summary_without_names(site: Web) -> None:
+    async with site.app.uow() as uow:
+        session = (await uow.sessions.for_team(site.ids["north"]))[0]
+        session.status = SessionStatus.CLOSED
+        await uow.commit()
+    path = f"/web/teams/{site.ids['north']}/series/{site.ids['series']}/summary"
+    reader = {"Cookie": f"{COOKIE}={await site.cookie_of('Mila')}"}
+    async with site.session.get(f"{site.base}/web/", headers=reader) as r:
+        assert f'href="{path}.pdf"' in await r.text()
+    async with site.session.get(f"{site.base}{path}.md", headers=reader) as r:
+        body = await r.text()
+        assert r.status == 200 and "attachment" in r.headers["Content-Disposition"]
+    assert SECRET_WORK in body  # what was agreed, for the municipality
+    assert not {"Sanne", "Ahmed", "Fleur", "Joost"} & set(re.findall(r"\w+", body))
+    participant = {"Cookie": f"{COOKIE}={await site.cookie_of('Ahmed')}"}
+    async with site.session.get(f"{site.base}{path}.md", headers=participant) as r:
+        assert r.status == 403  # as in the chat, exports are not a participant's
+    async with site.session.get(f"{site.base}{path}.exe", headers=reader) as r:
+        assert r.status == 404

@@ -17,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from bot.export.chart import follow_through_svg
+from bot.export.files import FORMATS, ExportTarget, NothingToExport, export_file
 from bot.webapp import WebView
 from bot.webapp.sso import Invalid
 from bot.wiring import App
@@ -109,6 +110,12 @@ class Pages:
             Route("GET", "/web/teams/{team}/work", self.work, member),
             Route("POST", "/web/teams/{team}/checkin", self.check_in, member, writes=True),
             Route("GET", "/web/teams/{team}/series/{series}.ics", self.calendar, member),
+            Route(
+                "GET",
+                "/web/teams/{team}/series/{series}/summary.{fmt}",
+                self.summary,
+                frozenset({Seat.COORDINATOR, Seat.READER}),
+            ),
             Route("GET", "/web/static/{name}", self.static, None),
             Route("GET", "/web/tab", self.tab, None),
             Route("POST", "/web/tab/sso", self.tab_sign_in, None),
@@ -332,6 +339,7 @@ class Pages:
             viewer,
             cards=cards,
             charts=charts,
+            formats=FORMATS,
             labels=labels,
             keys=FOLLOW_THROUGH,
         )
@@ -367,6 +375,39 @@ class Pages:
             text=body,
             content_type="text/calendar",
             headers={"Content-Disposition": f'attachment; filename="series-{number}.ics"'},
+        )
+
+    async def summary(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        """The series' summary in one of the export's formats, always without names: the very
+        file the chat's `export` sends (bot/export/), for the coordinator and the reader."""
+        assert viewer is not None
+        team_id, number = int(request.match_info["team"]), request.match_info["series"]
+        fmt = request.match_info["fmt"]
+        series = int(number) if number.isdigit() else 0
+        found = fmt in FORMATS and await dashboard.series_of_team(uow, team_id, series)
+        now = self.app.coulisse.clock.now()
+        try:
+            if not found:
+                raise NothingToExport(series)
+            today = now.astimezone(_zone(viewer.person)).date()
+            target = ExportTarget("series", series)
+            made = await export_file(uow, target, fmt, viewer.lang, today, names=False)
+        except NothingToExport:
+            lang = viewer.lang
+            return self.render(
+                "message.html",
+                lang,
+                viewer,
+                status=404,
+                heading=t(lang, "web.not_found_heading"),
+                lines=[t(lang, "web.not_found")],
+            )
+        return web.Response(
+            body=made.data,
+            content_type=made.media_type.split(";")[0],
+            headers={"Content-Disposition": f'attachment; filename="{made.filename}"'},
         )
 
     async def plan_form(
