@@ -40,7 +40,6 @@ MAX_FACTOR = 120
 SIMILAR = 0.85  # names this alike are offered for combining
 LEVERAGE_QUESTIONS = 3
 _ARROW = re.compile(r"\s*(?:->|→|=>)\s*")
-_POLARITY_WORDS = POLARITY_WORDS
 _DELAY = re.compile(r"\s*(?:\((?:delay|vertraging)\)|//)\s*$", re.IGNORECASE)
 
 
@@ -68,11 +67,11 @@ def parse_link(line: str) -> ParsedLink | None:
     rest = _DELAY.sub("", rest)
     polarity = None
     if rest[:1] in _SIGNS:
-        polarity, rest = _POLARITY_WORDS[rest[0]], rest[1:]
+        polarity, rest = POLARITY_WORDS[rest[0]], rest[1:]
     else:
         word, _, remainder = rest.partition(" ")
-        if word.casefold() in _POLARITY_WORDS and remainder:
-            polarity, rest = _POLARITY_WORDS[word.casefold()], remainder
+        if word.casefold() in POLARITY_WORDS and remainder:
+            polarity, rest = POLARITY_WORDS[word.casefold()], remainder
     target = rest.strip()
     # A name of punctuation alone ("???") is no factor: every such name would be one key, "".
     if polarity is None or not factor_key(source) or not factor_key(target):
