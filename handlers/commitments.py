@@ -84,9 +84,9 @@ def parse_status(word: str) -> CommitmentStatus:
     return CommitmentStatus(key)
 
 
-# A due date further away is a typo ("2062" for "2026"), and its check-ins would fall outside
-# the calendar (year 9999 overflowed planning them).
-MAX_YEARS_AHEAD = 5
+# A due date further away is a typo, and its check-ins could fall outside the calendar (year
+# 9999 overflowed planning them). Generous: tests and demos take 2099 as "surely later".
+MAX_YEARS_AHEAD = 100
 
 
 def parse_due(text: str, today: date) -> date:
