@@ -517,6 +517,7 @@ router = Router()
 
 
 @router.command("dashboard", in_dm=True)
+@router.action("dashboard")  # the button on Slack's App Home
 async def dashboard(ctx: Context, _args: str) -> None:
     """A sign-in link for the web view, to the person alone."""
     links = configured()

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from handlers import dashboard
 from handlers.commitments import check_in_buttons, commitment_line
 from handlers.context import Context
 from handlers.conversation import Router, no_args
-from handlers.messages import Block, Bullets, Choices, Heading, Message, Text, message
+from handlers.messages import Action, Block, Bullets, Choices, Heading, Message, Text, message
 from prompts.catalog import t
 
 
@@ -33,6 +34,8 @@ async def home(ctx: Context) -> None:
                                   status=status))  # fmt: skip
     # One Bullets block of all sessions: `left_out` counts its items.
     blocks.append(Bullets(tuple(sessions)) if sessions else Text(ctx.t("people.home_none")))
+    if dashboard.configured() is not None:  # the web view is served: a button for its link
+        blocks.append(Choices((Action("dashboard", ctx.t("web.home_button"), "link"),)))
     ctx.reply(message(*blocks))
 
 

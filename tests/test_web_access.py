@@ -22,7 +22,7 @@ from bot.webapp.pages import COOKIE, Pages
 from bot.wiring import App
 from handlers import dashboard
 from handlers.dashboard import Seat
-from handlers.messages import Command, Place
+from handlers.messages import ActionTaken, Choices, Command, Place
 from handlers.model import Commitment, Person, Series, Session, SessionStatus
 from prompts.catalog import t as catalog_t
 from tests.driver import Driver, team_of
@@ -380,3 +380,18 @@ async def test_the_reader_downloads_the_series_summary_without_names(site: Web) 
         assert r.status == 403  # as in the chat, exports are not a participant's
     async with site.session.get(f"{site.base}{path}.exe", headers=reader) as r:
         assert r.status == 404
+
+
+async def test_the_home_has_a_button_that_sends_the_link(site: Web) -> None:
+    outcome = await site.app.coulisse.handle(
+        Command("home", site.driver.actor("Sanne"), Place("dm"))
+    )
+    (reply,) = outcome.messages
+    buttons = [a for b in reply.blocks if isinstance(b, Choices) for a in b.actions]
+    assert [a.id for a in buttons if a.id == "dashboard"] == ["dashboard"]
+    clicked = await site.app.coulisse.handle(
+        ActionTaken("dashboard", "link", site.driver.actor("Sanne"), Place("dm"))
+    )
+    url = link_in(site.driver.text(clicked.messages))
+    async with site.session.get(url, allow_redirects=False) as resp:
+        assert resp.status == 303 and COOKIE in resp.cookies
