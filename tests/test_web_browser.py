@@ -1,6 +1,7 @@
 """The web view in a real browser: Debian's Chromium, driven by Playwright (which never
 downloads a browser here, as in tests/test_official_validators.py). A coordinator asks for the
-link in the chat, opens it, sees My teams, plans an async session, previews and saves it; the
+link in the chat, opens it, sees My teams, reaches Plan by keyboard alone, plans an async
+session, previews and saves it, and finds the same link refused when opened again; the
 page keeps to its Content-Security-Policy (no console errors) and fits 320 px. Screenshots go
 to .test-artifacts/web/. Without the browser this skips, saying what to install; with CI=true
 it fails instead."""
@@ -91,7 +92,18 @@ async def test_a_coordinator_signs_in_by_link_sees_their_teams_and_plans_a_sessi
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 320, width  # no sideways scrolling on a small phone
             await page.set_viewport_size({"width": 1024, "height": 800})
-            await page.get_by_role("link", name=t("nl", "web.plan_link", team="team-noord")).click()
+            # By keyboard alone: Tab to the plan link (the skip link first), Enter follows it.
+            plan = t("nl", "web.plan_link", team="team-noord")
+            for _ in range(12):
+                await page.keyboard.press("Tab")
+                if await page.evaluate("document.activeElement.textContent") == plan:
+                    break
+            else:
+                raise AssertionError("the plan link cannot be reached with Tab")
+            await page.keyboard.press("Enter")
+            await page.get_by_role(
+                "heading", name=t("nl", "web.plan_heading", team="team-noord")
+            ).wait_for()
             await page.get_by_label(t("nl", "sessions.title_label")).fill("Wijk Noord")
             await page.get_by_label(t("nl", "sessions.question_label")).fill("Wat nu?")
             await page.get_by_label(t("nl", "sessions.format_label")).select_option("retro")
@@ -109,7 +121,12 @@ async def test_a_coordinator_signs_in_by_link_sees_their_teams_and_plans_a_sessi
             await page.get_by_role("button", name=t("nl", "web.save_button")).click()
             await page.get_by_role("heading", name=t("nl", "web.saved_heading")).wait_for()
             await page.screenshot(path=SHOTS / f"plan-saved-{name}.png", full_page=True)
+            seen = list(problems)  # before the refused link's own 403, which Chromium logs
+            # The same link again, in the same browser: refused, with the way to a new one.
+            await page.goto(found.group(0))
+            await page.get_by_role("heading", name=t("nl", "web.link_used_heading")).wait_for()
+            await page.screenshot(path=SHOTS / f"link-used-{name}.png", full_page=True)
         finally:
             await context.close()
     assert await driver.count("sessions") == 1 and await driver.count("rounds") == 6
-    assert not problems, problems  # nothing the CSP blocked, no script errors
+    assert not seen, seen  # nothing the CSP blocked, no script errors
