@@ -155,15 +155,29 @@ class Etiquette:
 
 
 @cache
-def _holidays(country: str, region: str, year: int) -> holidays.HolidayBase:
+def _holidays(
+    country: str, region: str, year: int, language: str | None = None
+) -> holidays.HolidayBase:
     import holidays
 
-    return holidays.country_holidays(country, subdiv=region or None, years=year)
+    return holidays.country_holidays(country, subdiv=region or None, years=year, language=language)
 
 
-def holiday_name(country: str, day: date, region: str = "") -> str | None:
-    """The public holiday on `day` in a country ("NL", "GB-ENG") or a country and region."""
+def holiday_name(country: str, day: date, region: str = "", lang: str = "en") -> str | None:
+    """The public holiday on `day` in a country ("NL", "GB-ENG") or a country and region, named
+    in `lang` ("Koningsdag" in Dutch, "King's Day" in English); in English when the calendar
+    has no names in that language, in its own when it has no English ones either. Always
+    asked for explicitly: left to itself the package picks a language from the environment."""
     if "-" in country:
         country, region = split_holidays(country)
-    found = _holidays(country, region, day.year).get(day)
-    return str(found) if found else None
+    native = _holidays(country, region, day.year)
+    if day not in native:
+        return None
+    spoken = native.supported_languages
+
+    def code_for(wanted: str) -> str | None:  # 'nl'; 'en' is 'en_GB' in GB, 'en_US' in NL
+        regional = sorted(code for code in spoken if code.partition("_")[0] == wanted)
+        return next((c for c in (wanted, f"{wanted}_{country}", *regional) if c in spoken), None)
+
+    language = code_for(lang) or code_for("en") or native.default_language
+    return str(_holidays(country, region, day.year, language)[day])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from handlers.etiquette import Etiquette, NudgePolicy, holiday_name
 from handlers.model import Workspace
@@ -29,7 +29,14 @@ class Move:
 
     position: int  # the round; 0: the session's start
     reason: str  # a key under sessions.plan_moves
-    holiday: str = ""
+    calendar: Etiquette | None = None  # whose holiday it was, and its day (named per reader)
+    day: date | None = None
+
+    def holiday(self, lang: str) -> str:
+        """The holiday's name in the reader's language; empty when none caused the move."""
+        if self.calendar is None or self.day is None:
+            return ""
+        return holiday_name(self.calendar.country, self.day, self.calendar.region, lang) or ""
 
 
 @dataclass(frozen=True)
@@ -69,10 +76,18 @@ def after_working_days(team: Etiquette, moment: datetime, days: int) -> datetime
     return team.at(day, local.time())
 
 
-def why_not_working(calendar: Etiquette, moment: datetime) -> str:
-    """The holiday's name when `moment`'s local day is one (empty for a weekend or hours)."""
+def why_not_working(calendar: Etiquette, moment: datetime, lang: str = "en") -> str:
+    """The holiday's name in `lang` when `moment`'s local day is one (empty for a weekend)."""
     day = moment.astimezone(calendar.zone).date()
-    return holiday_name(calendar.country, day) or ""
+    return holiday_name(calendar.country, day, calendar.region, lang) or ""
+
+
+def _move(position: int, reason: str, calendar: Etiquette, moment: datetime) -> Move:
+    """A move, with the holiday that caused it if `moment`'s day in `calendar` is one."""
+    day = calendar.local_day(moment)
+    if calendar.holiday(day) is None:
+        return Move(position, reason)
+    return Move(position, reason, calendar, day)
 
 
 def lay_out(
@@ -82,7 +97,7 @@ def lay_out(
     moves: list[Move] = []
     first = on_working_day(team, start)
     if first != start:
-        moves.append(Move(0, "start_moved", why_not_working(team, start)))
+        moves.append(_move(0, "start_moved", team, start))
     slots: list[tuple[datetime, datetime]] = []
     opens = first
     for position in range(1, rounds + 1):
@@ -91,7 +106,7 @@ def lay_out(
             late = [p for p in people if p.next_slot(opens) + TIME_TO_ANSWER > closes]
             if not late:
                 break
-            moves.append(Move(position, "reach", why_not_working(late[0], opens)))
+            moves.append(_move(position, "reach", late[0], opens))
             closes = after_working_days(team, closes, 1)
         else:
             raise Unplannable(position)
@@ -107,6 +122,6 @@ def moment_text(lang: str, moment: datetime, zone: str) -> str:
 
 def move_text(lang: str, move: Move) -> str:
     reason = t(lang, f"sessions.plan_moves.{move.reason}", position=move.position)
-    if move.holiday:
-        return t(lang, "sessions.plan_move_holiday", reason=reason, holiday=move.holiday)
+    if holiday := move.holiday(lang):
+        return t(lang, "sessions.plan_move_holiday", reason=reason, holiday=holiday)
     return reason

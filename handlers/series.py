@@ -254,7 +254,7 @@ async def _announce_holidays(
                 lang,
                 "sessions.holiday_skipped",
                 date=moment_text(lang, day, zone),
-                holiday=why_not_working(team, day) or t(lang, "sessions.weekend"),
+                holiday=why_not_working(team, day, lang) or t(lang, "sessions.weekend"),
                 next=start,
             ),
         )
@@ -268,7 +268,8 @@ async def _announce_holidays(
                     lang,
                     "sessions.holiday_moved",
                     date=moment_text(lang, found.occurrence, zone),
-                    holiday=why_not_working(team, found.occurrence) or t(lang, "sessions.weekend"),
+                    holiday=why_not_working(team, found.occurrence, lang)
+                    or t(lang, "sessions.weekend"),
                     next=start,
                 ),
             )

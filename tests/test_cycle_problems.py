@@ -250,6 +250,7 @@ async def test_a_holiday_occurrence_is_skipped_when_the_series_says_so(
     assert sessions[1].starts_at == ams(2027, 5, 4, 10, 0)  # 27 April (King's Day) skipped
     notice = [s for s in d.sent if s.kind == "holiday_notice"]
     assert len(notice) == 1 and "27 april" in notice[0].text and "4 mei" in notice[0].text
+    assert "Koningsdag" in notice[0].text  # named in the session's language
 
 
 async def test_an_async_plan_moves_when_a_question_would_not_reach_someone_in_time(
