@@ -138,6 +138,7 @@ async def test_declining_gets_a_polite_note_and_no_upload(
 ) -> None:
     c, fake = teams_stack.client, teams_stack.connector
     await setup_session(teams_stack)
+    await c.mention("29:U1", "start")  # a draft is never exported
     await c.say("29:U1", fake.chat_of("29:U1"), "export word")  # in the personal chat
     card = await offered(fake, "29:U1")
     context = consent_of(card)["content"]["declineContext"]
@@ -153,6 +154,7 @@ async def test_only_a_coordinator_gets_a_file(
 ) -> None:
     c, fake = teams_stack.client, teams_stack.connector
     await setup_session(teams_stack)
+    await c.mention("29:U1", "start")  # a draft is never exported
     await c.mention("29:U2", "export")
     await sent_to(fake, fake.chat_of("29:U2"), "coördinator")
     # A participant answering with a coordinator's card context uploads nothing either.
