@@ -90,6 +90,16 @@ class Links:
     def url(self, person_id: int, now: datetime) -> str:
         return f"{self.base_url.rstrip('/')}/web/in?t={self.token(person_id, now)}"
 
+    def feed(self, series_id: int) -> str:
+        """The secret address of a series' calendar feed, for Outlook or Google Calendar to
+        subscribe to without signing in (it changes only with the key)."""
+        return (
+            f"{self.base_url.rstrip('/')}/web/feed/{series_id}/{self._mac(f'ics:{series_id}')}.ics"
+        )
+
+    def feed_ok(self, series_id: int, mac: str) -> bool:
+        return hmac.compare_digest(self._mac(f"ics:{series_id}"), mac)
+
     def person_of(self, token: str) -> int | None:
         """Whose a well-signed token is, expired or used (their page speaks their language)."""
         body, _, mac = token.strip().rpartition(".")
@@ -103,7 +113,10 @@ class Links:
         body, _, mac = token.strip().rpartition(".")
         if not body or not hmac.compare_digest(self._mac(body), mac):
             return LinkProblem.TAMPERED
-        person, expires, nonce = body.split(".", 2)
+        parts = body.split(".", 2)
+        if len(parts) != 3:  # signed, but not a link (a calendar feed's address, say)
+            return LinkProblem.TAMPERED
+        person, expires, nonce = parts
         if not (person.isdigit() and expires.isdigit()):
             return LinkProblem.TAMPERED
         expires_at = datetime.fromtimestamp(int(expires), now.tzinfo)
@@ -470,12 +483,15 @@ async def series_of_team(uow: UnitOfWork, team_id: int, series_id: int) -> bool:
     return series is not None and series.team_id == team_id
 
 
-async def calendar(uow: UnitOfWork, team_id: int, series_id: int, now: datetime) -> str | None:
-    """The series' calendar file, when the series is this team's."""
-    series = await uow.get(Series, series_id)
-    if series is None or series.team_id != team_id:
+async def calendar(
+    uow: UnitOfWork, team_id: int | None, series_id: int, now: datetime
+) -> str | None:
+    """The series' calendar file, when the series is this team's (None: any team's, for a
+    feed whose secret address was checked)."""
+    series = await uow.get(Series, series_id) if series_id else None
+    if series is None or team_id not in (None, series.team_id):
         return None
-    return ics(series, await uow.sessions.for_team(team_id), now)
+    return ics(series, await uow.sessions.for_team(series.team_id), now)
 
 
 async def as_in_chat(uow: UnitOfWork, who: Person, where: Team) -> tuple[Actor, Place]:

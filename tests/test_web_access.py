@@ -199,6 +199,7 @@ async def test_every_route_with_every_role_reads_and_writes_only_what_it_may(sit
     for route in site.pages.routes:
         path = route.path.replace("{team}", str(north)).replace("{series}", str(series))
         path = path.replace("{name}", "app.css").replace("{fmt}", "md")
+        path = path.replace("{mac}", "guessed")
         for role in ROLES:
             headers = {"Accept-Language": "nl"}
             csrf = ""
@@ -395,3 +396,23 @@ async def test_the_home_has_a_button_that_sends_the_link(site: Web) -> None:
     url = link_in(site.driver.text(clicked.messages))
     async with site.session.get(url, allow_redirects=False) as resp:
         assert resp.status == 303 and COOKIE in resp.cookies
+
+
+async def test_a_series_feed_opens_with_its_secret_address_only(site: Web) -> None:
+    series = site.ids["series"]
+    feed = site.pages.links.feed(series)
+    assert feed.startswith(f"{site.base}/web/feed/{series}/")
+    async with site.session.get(feed) as resp:  # no cookie: a calendar app asks
+        assert resp.status == 200 and "BEGIN:VCALENDAR" in await resp.text()
+    secret = feed.rsplit("/", 1)[1]
+    for wrong in (f"/web/feed/{series}/x{secret}", f"/web/feed/{series + 1}/{secret}"):
+        async with site.session.get(site.base + wrong) as resp:
+            assert resp.status == 404, wrong
+    # A feed's signature is no sign-in link: signed by the same key, refused as a link.
+    async with site.session.get(f"{site.base}/web/in?t=ics:{series}.{secret[:-4]}") as resp:
+        assert resp.status == 403
+    secret_cookie = await site.cookie_of("Ahmed")
+    async with site.session.get(
+        f"{site.base}/web/", headers={"Cookie": f"{COOKIE}={secret_cookie}"}
+    ) as r:
+        assert feed in await r.text()  # a member finds it on My teams

@@ -118,6 +118,7 @@ class Pages:
             ),
             Route("GET", "/web/static/{name}", self.static, None),
             Route("GET", "/web/tab", self.tab, None),
+            Route("GET", "/web/feed/{series}/{mac}.ics", self.feed, None),
             Route("POST", "/web/tab/sso", self.tab_sign_in, None),
         )
 
@@ -340,6 +341,7 @@ class Pages:
             cards=cards,
             charts=charts,
             formats=FORMATS,
+            feed=self.links.feed,
             labels=labels,
             keys=FOLLOW_THROUGH,
         )
@@ -409,6 +411,19 @@ class Pages:
             content_type=made.media_type.split(";")[0],
             headers={"Content-Disposition": f'attachment; filename="{made.filename}"'},
         )
+
+    async def feed(
+        self, request: web.Request, uow: UnitOfWork, _v: Viewer | None
+    ) -> web.StreamResponse:
+        """A series' calendar for a calendar app: its secret address is the permission."""
+        number, mac = request.match_info["series"], request.match_info["mac"]
+        series = int(number) if number.isdigit() else 0
+        body = None
+        if series and self.links.feed_ok(series, mac):
+            body = await dashboard.calendar(uow, None, series, self.app.coulisse.clock.now())
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(text=body, content_type="text/calendar")
 
     async def plan_form(
         self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
