@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
 
-from handlers.context import MAX_TEXT, Context, Refusal, clean_text
+from handlers.context import MAX_TEXT, Context, Refusal, clean_text, record_id
 from handlers.conversation import Router, no_args
 from handlers.lookup import require_running_session
 from handlers.messages import (
@@ -284,14 +284,15 @@ async def check_in(ctx: Context, args: str) -> None:
     """`checkin 12 stuck need a room` or a button value `12:stuck`."""
     ref, _, rest = args.strip().replace(":", " ", 1).partition(" ")
     words_given = rest.split()
-    if not ref.lstrip("#").isdigit() or not words_given:
+    number = record_id(ref)
+    if number is None or not words_given:
         raise Refusal("errors.checkin_usage")
     # A status may be two words ("on track", "let go", "op schema"): the longest that fits.
     two = " ".join(words_given[:2])
     taken = 2 if len(words_given) > 1 and _lookup("status", two) else 1
     status_word = " ".join(words_given[:taken])
     note = " ".join(words_given[taken:])
-    commitment = await ctx.uow.get(Commitment, int(ref.lstrip("#")))
+    commitment = await ctx.uow.get(Commitment, number)
     owners = {commitment.owner_id, *commitment.co_owner_ids} if commitment else set()
     nobody = commitment is not None and commitment.owner_id is None and not commitment.co_owner_ids
     if nobody and commitment is not None and commitment.team_id == ctx.team_id:
@@ -396,8 +397,8 @@ EDITABLE = ("text", "due", "mode", "owner", "co_owners")
 
 async def _team_commitment(ctx: Context, ref: str) -> Commitment:
     """A commitment of the acting person's team, by its number ("12", "#12")."""
-    number = ref.strip().lstrip("#")
-    commitment = await ctx.uow.get(Commitment, int(number)) if number.isdigit() else None
+    number = record_id(ref)
+    commitment = await ctx.uow.get(Commitment, number) if number is not None else None
     if commitment is None or commitment.team_id != ctx.team_id:
         raise Refusal("commitments.unknown", number=ref.strip()[:12])
     return commitment
@@ -666,7 +667,7 @@ async def help_out(ctx: Context, value: str) -> None:
 
 router = Router()
 router.command("my", in_dm=True)(no_args(my_commitments))
-router.command("edit", in_dm=lambda args: args.strip().lstrip("#").isdigit())(edit)
+router.command("edit", in_dm=lambda args: record_id(args) is not None)(edit)
 router.action("help_out")(help_out)
 router.action("close_commitment", role=Role.COORDINATOR)(close_commitment)
 

@@ -145,6 +145,21 @@ def optional_text(raw: str, limit: int) -> str:
     return clean_text(text, limit) if text else ""
 
 
+# Ids are 32-bit integers in the database: a longer number, typed or in a forged button, is no
+# record (PostgreSQL refused it and SQLite overflowed, an error instead of an answer).
+MAX_ID = 2**31 - 1
+
+
+def record_id(text: str) -> int | None:
+    """The id someone typed or a button carried ("12", "#12"), or None when it is none. ASCII
+    digits only: "²".isdigit() is true, and int() refuses it."""
+    digits = text.strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    number = int(digits)
+    return number if 0 < number <= MAX_ID else None
+
+
 def clean_text(raw: str, limit: int = MAX_TEXT) -> str:
     """User text, trimmed; a Refusal when empty or over the limit."""
     text = (raw or "").strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from handlers.context import Context, Refusal, clean_text
+from handlers.context import Context, Refusal, clean_text, record_id
 from handlers.conversation import Router, no_args
 from handlers.lookup import category_label, require_open_round, split_category
 from handlers.messages import Action, Choices, Form, Heading, Quote, Text, TextInput, message
@@ -72,15 +72,16 @@ async def _own_unrevealed(ctx: Context, ref: str) -> Contribution:
     """One's own answer, by its number in `answers` ("2") or a button's id ("#17"), while its
     round is still open: after the reveal the team has seen it, and it stays."""
     ref = ref.strip()
-    if ref.startswith("#") and ref[1:].isdigit():
-        answer = await ctx.uow.get(Contribution, int(ref[1:]))
+    if ref.startswith("#"):
+        number = record_id(ref)
+        answer = await ctx.uow.get(Contribution, number) if number is not None else None
         if answer is None or answer.author_id != ctx.person_id:
             raise Refusal("contributions.not_yours")
         rnd = await ctx.uow.get(Round, answer.round_id)
         if rnd is None or rnd.status != RoundStatus.OPEN:
             raise Refusal("contributions.revealed")
         return answer
-    if not ref.isdigit():
+    if not (ref.isascii() and ref.isdigit()):
         raise Refusal("contributions.number_needed")
     mine = await my_answers(ctx)
     if not 1 <= int(ref) <= len(mine):
@@ -155,7 +156,7 @@ async def _edit_answer_form(ctx: Context, context: str) -> Form:
 
 
 def _a_number(args: str) -> bool:
-    return args.strip().isdigit()
+    return record_id(args) is not None
 
 
 router = Router()

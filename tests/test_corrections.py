@@ -456,3 +456,21 @@ def test_long_commitments_are_alike_only_when_retyped() -> None:
     assert not alike("Huisartsen bellen", "Huisartsen mailen")  # another verb, another one
     assert alike("Bel de huisartsen", "Bel de huisartsen op")  # one word more
     assert not alike("Bel de huisartsen", "Bel de huisartsen over de wachtlijst")
+
+
+async def test_a_number_no_record_can_have_is_answered_not_an_error(app: App) -> None:
+    """Ids are 32-bit in the database: a longer number (typed, or in a forged button) and a
+    digit that int() refuses ("²") get the usual polite answer, on both databases."""
+    d = Driver(app)
+    await commit_round(d)
+    before = await d.snapshot()
+    big = "9" * 25
+    for ref in (big, "²"):
+        unknown = t("nl", "commitments.unknown", number=ref[:12])
+        assert await d.cmd("Ahmed", "edit", ref) == unknown
+        assert await d.action("Sanne", "help_out", ref) == unknown
+        assert await d.action("Sanne", "close_commitment", ref) == unknown
+        assert await d.cmd("Ahmed", "checkin", f"{ref} klaar") == t("nl", "errors.checkin_usage")
+        assert await d.cmd("Ahmed", "withdraw", f"#{ref}") == t("nl", "contributions.not_yours")
+        assert await d.action("Ahmed", "withdraw_answer", ref) == t("nl", "contributions.not_yours")
+    assert await d.snapshot() == before
