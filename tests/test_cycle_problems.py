@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.clock import ManualClock
 from bot.console.clock import move_clock
 from bot.wiring import App
-from handlers.model import OutboxStatus, RoundStatus, SessionStatus
+from handlers import plan
+from handlers.model import OutboxStatus, RoundStatus, SessionMode, SessionStatus
+from handlers.plan import moment_text
 from handlers.reports import build_summary
 from prompts.catalog import t
 from tests.driver import Driver, team_of
@@ -302,3 +306,41 @@ async def test_a_london_colleagues_bank_holiday_moves_the_async_plan(
         (ams(2027, 5, 3, 10, 0), ams(2027, 5, 5, 10, 0)),
         (ams(2027, 5, 5, 10, 0), ams(2027, 5, 7, 10, 0)),  # Thursday 6 May is Ascension
     ]
+
+
+async def test_an_async_next_session_that_cannot_be_planned_is_prepared_live(
+    app: App, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The series' next session cannot reach everyone in time (no real calendar keeps someone
+    away for MAX_MOVES working days, so the bound is made 1 after the first plan, and Fleur's
+    hours shrink): it is prepared live, with no round plan, so the clock never runs it; the
+    coordinator is told by DM, in their hours, and reminded the working day before."""
+    clock.set(ams(2027, 3, 1, 9, 0))
+    d = Driver(app)
+    await team_of(d, "Sanne", "Ahmed", "Fleur")
+    reply = await d.form(
+        "Sanne", "new_session", title="Week", question="Q", format="custom", rounds="checkin",
+        starts_at="2027-03-02T12:00+01:00", round_length="1", recurrence="weekly",
+    )  # fmt: skip
+    assert t("nl", "sessions.created_async") in reply, reply
+    await d.cmd("Fleur", "quiet", "11:00-10:30")  # a question at 12:00 reaches her too late
+    monkeypatch.setattr(plan, "MAX_MOVES", 1)
+    await _run(d, clock, ams(2027, 3, 3, 13, 0))  # round 1 closes on Wednesday 12:00
+    first, follow = await _sessions(d)
+    assert first.status == SessionStatus.NOT_HELD and follow.status == SessionStatus.DRAFT
+    assert follow.mode == SessionMode.LIVE and follow.starts_at == ams(2027, 3, 9, 12, 0)
+    async with app.uow() as uow:
+        rounds = list(await uow.sessions.rounds(follow.id or 0))
+    assert [(r.opens_at, r.closes_at) for r in rounds] == [(None, None)]  # no plan to run
+    told = [s for s in d.sent if s.kind == "plan_moved"]
+    when = moment_text("nl", ams(2027, 3, 9, 12, 0), "Europe/Amsterdam")
+    assert [(s.to.kind, s.to.id, s.text) for s in told] == [
+        ("dm", 1, t("nl", "sessions.unplannable_next", title="Week", when=when))
+    ]
+    before = len(d.sent)
+    await _run(d, clock, ams(2027, 3, 9, 14, 0))  # its time passes: it never starts by itself
+    sessions = await _sessions(d)
+    assert sessions[1].status == SessionStatus.DRAFT
+    assert not [s for s in d.sent[before:] if s.kind in ("session_open", "round_open")]
+    reminders = [s for s in d.sent[before:] if s.kind == "session_reminder"]
+    assert [(s.to.kind, s.to.id) for s in reminders] == [("dm", 1)]
