@@ -137,3 +137,17 @@ async def test_a_bad_tab_token_is_refused_and_opens_nothing(
 async def test_a_teams_person_the_bot_never_met_gets_no_session(tab: Tab) -> None:
     status, cookie = await tab.sign_in(token(oid="0b1ec700-0000-4000-8000-0000000000ff"))
     assert status == 403 and COOKIE not in cookie
+
+
+def test_the_settings_turn_the_view_and_the_tab_sign_in_on() -> None:
+    from bot.config import Settings
+    from bot.webapp import web_view_of
+
+    assert web_view_of(Settings(web_key="")) is None
+    with pytest.raises(ValueError, match="32 characters"):
+        web_view_of(Settings(web_key="short"))
+    view = web_view_of(Settings(web_key="k" * 32, public_url="https://c.example"))
+    assert view is not None and view.secure and view.sso is None
+    view = web_view_of(Settings(web_key="k" * 32, web_sso_audience=AUDIENCE))
+    assert view is not None and not view.secure and view.sso is not None
+    assert view.sso.audience == AUDIENCE and "login.microsoftonline.com" in view.sso.metadata_url

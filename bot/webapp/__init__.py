@@ -7,13 +7,16 @@ translate requests into calls and results into HTML (docs/ARCHITECTURE.md, "The 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.config import Settings
-from bot.webapp.sso import TabSignIn
 from bot.wiring import App
 from handlers import dashboard
+
+if TYPE_CHECKING:
+    from bot.webapp.sso import TabSignIn
 
 MIN_KEY = 32  # characters of COULISSE_WEB_KEY: an HMAC key shorter than this is guessable
 
@@ -43,6 +46,8 @@ def web_view_of(settings: Settings) -> WebView | None:
     base = settings.public_url or "http://localhost:3000"
     sso = None
     if settings.web_sso_audience:
+        from bot.webapp.sso import TabSignIn  # PyJWT only when the tab signs in with Teams
+
         sso = TabSignIn(settings.web_sso_metadata_url, settings.web_sso_audience)
     return WebView(settings.web_key, base, settings.web_frame_ancestors, sso)
 
