@@ -385,7 +385,7 @@ def map_analyze(
     failed = False
     if svg_out:
         picture_svg, note = svg_with_note(diagram)
-        svg_out.write_text(picture_svg, encoding="utf-8")
+        failed |= not _written(svg_out, picture_svg.encode("utf-8"))
         if note:
             _warn(f"{svg_out}: {note}; drawn as a plain SVG instead")
     if png_out:
@@ -394,9 +394,20 @@ def map_analyze(
             _warn(f"{png_out}: not written: {reason}")
             failed = True
         else:
-            png_out.write_bytes(picture)
+            failed |= not _written(png_out, picture)
     if failed:
         raise typer.Exit(3)
+
+
+def _written(path: Path, data: bytes) -> bool:
+    """A picture that cannot be written (no such folder, a folder's name) is said on stderr:
+    the JSON is already out, so it is exit 3 as documented, not a traceback."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        _warn(f"{path}: not written ({type(exc).__name__}: {exc.strerror or exc})")
+        return False
+    return True
 
 
 def _warn(line: str) -> None:
@@ -419,7 +430,10 @@ def map_export(
     loaded = asyncio.run(_team_map_of(_settings().database_url, session_id))
     text = WRITERS[fmt](loaded)
     if out:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{out}: cannot write it ({type(exc).__name__}: {exc.strerror or exc})")
     else:
         sys.stdout.write(text)
 

@@ -165,3 +165,15 @@ def test_export_writes_a_teams_map(tmp_path: Path) -> None:
     assert all(isinstance(c["delayed"], bool) for c in kumu["connections"])
     missing = runner.invoke(app, ["map", "export", "99"], env=env)
     assert missing.exit_code == 2
+    nowhere = runner.invoke(app, ["map", "export", "1", "--out", str(tmp_path)], env=env)
+    assert nowhere.exit_code == 2 and "cannot write it (IsADirectoryError" in nowhere.stderr
+
+
+def test_a_picture_that_cannot_be_written_is_exit_3_with_the_json_out(tmp_path: Path) -> None:
+    path = tmp_path / "map.csv"
+    path.write_text("from,to,polarity\na,b,+\nb,a,-\n", encoding="utf-8")
+    svg = tmp_path / "no-such-folder" / "map.svg"
+    result = runner.invoke(app, ["map", "analyze", str(path), "--svg", str(svg)])
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["loops"][0]["id"] == "B1"
+    assert f"{svg}: not written (FileNotFoundError" in result.stderr
