@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from bot.web import make_web_app
 from bot.webapp import WebView
 from bot.wiring import App
 from handlers import dashboard
+from handlers.messages import Command, Place
+from handlers.model import Commitment, SessionStatus
 from prompts.catalog import t
 from tests.conftest import IN_CI
 from tests.driver import Driver, team_of
@@ -130,3 +133,51 @@ async def test_a_coordinator_signs_in_by_link_sees_their_teams_and_plans_a_sessi
             await context.close()
     assert await driver.count("sessions") == 1 and await driver.count("rounds") == 6
     assert not seen, seen  # nothing the CSP blocked, no script errors
+
+
+async def test_a_municipality_reader_sees_the_trend_but_no_names_and_nothing_to_change(
+    app: App, served: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if not HAS_CHROMIUM:
+        unavailable("Debian's chromium is missing: apt-get install chromium")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        unavailable("Python playwright is missing: pip install -e '.[dev]'")
+    driver = Driver(app)
+    await team_of(driver, "Sanne", "Ahmed", "Fleur")
+    await app.coulisse.handle(Command("help", driver.actor("Mila"), Place("dm")))
+    await driver.cmd("Sanne", "reader", "Mila")
+    values = {"title": "Wijk Noord", "question": "Wat nu?", "starts_at": "2027-03-16 10:00"}
+    reply = await driver.form("Sanne", "new_session", format="retro", recurrence="weekly", **values)
+    assert "staat klaar" in reply, reply
+    async with app.uow() as uow:
+        (session,) = await uow.sessions.for_team(1)
+        session.status = SessionStatus.CLOSED
+        for n in range(4):
+            uow.add(Commitment(session.id or 0, 1, 3, f"Afspraak {n}", date(2027, 3, 1 + n)))
+        await uow.commit()
+    outcome = await app.coulisse.handle(Command("dashboard", driver.actor("Mila"), Place("dm")))
+    found = re.search(r"http://\S+/web/in\?t=\S+", driver.text(outcome.messages))
+    assert found
+    name = request.node.callspec.id if hasattr(request.node, "callspec") else "run"
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            tmp_path / "profile", executable_path=CHROMIUM, args=FLAGS, headless=True
+        )
+        try:
+            page = await context.new_page()
+            await page.goto(found.group(0))
+            await page.get_by_role("heading", name=t("nl", "web.teams_heading")).wait_for()
+            await page.screenshot(path=SHOTS / f"reader-{name}.png", full_page=True)
+            text = await page.inner_text("main")
+            assert await page.locator("main svg").count() == 1  # the trend, and its table
+            assert await page.locator("main table").count() == 1
+            assert not {"Sanne", "Ahmed", "Fleur"} & set(re.findall(r"\w+", text))
+            assert "Afspraak" not in text  # figures, not what was agreed
+            actions = await page.eval_on_selector_all(
+                "form", "forms => forms.map(f => f.getAttribute('action'))"
+            )
+            assert actions == ["/web/out"]  # nothing to change but signing out
+        finally:
+            await context.close()
