@@ -89,6 +89,17 @@ def test_names_of_punctuation_alone_stay_apart() -> None:
     assert read.factors == ["???", "b", "!!!"]  # "!!!" is not "???" (both had the key "")
 
 
+def test_kumu_nulls_and_odd_loops_are_read_not_named_none() -> None:
+    read = read_kumu(json.dumps({
+        "elements": [{"_id": "e1", "label": None}, {"_id": "e2", "label": "b"}],
+        "connections": [{"_id": "c1", "from": "e1", "to": "e2", "type": "+"},
+                        {"_id": "c2", "from": "e2", "to": "e1", "type": "+"}],
+        "loops": [{"label": None, "connections": ["c1", "c2"]}, {"label": "x", "connections": 5}],
+    }))  # fmt: skip
+    assert read.factors == ["e1", "b"]  # a null label is no label: the id names it
+    assert [lp.label for lp in read.loops] == ["loop 1"]
+
+
 def test_kumu_json_reads_the_same_as_csv() -> None:
     kumu = read_kumu(json.dumps({
         "elements": [{"label": "trust", "_id": "e1"}, {"label": "referrals"}],

@@ -162,6 +162,11 @@ def _fields(item: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _text(value: object) -> str:
+    """A Kumu field as one line of text; JSON null is no text (not "None")."""
+    return " ".join(str(value).split()) if value is not None else ""
+
+
 def read_kumu(text: str) -> CausalMapFile:
     try:
         data = json.loads(text)
@@ -173,8 +178,8 @@ def read_kumu(text: str) -> CausalMapFile:
     raw = []
     for number, element in enumerate(elements, start=1):
         info = _fields(element)
-        label = " ".join(str(info.get("label", "")).split())
-        ident = str(element.get("_id", element.get("id", ""))).strip()
+        label = _text(info.get("label"))
+        ident = _text(element.get("_id", element.get("id")))
         if not label and not ident:
             raise MapFileError(f"element {number}", "an element needs a label or an id")
         raw.append((ident or label, label or ident))
@@ -197,7 +202,7 @@ def read_kumu(text: str) -> CausalMapFile:
         info = _fields(conn)
         ends = []
         for side in ("from", "to"):
-            ref = " ".join(str(conn.get(side, "")).split())
+            ref = _text(conn.get(side))
             if ref in by_ref:
                 ends.append(by_ref[ref])
             elif len(by_label.get(ref, [])) == 1:
@@ -228,9 +233,10 @@ def read_kumu(text: str) -> CausalMapFile:
         if not isinstance(item, dict):
             continue
         info = _fields(item)
-        refs = [str(c) for c in item.get("connections", []) if str(c) in conn_links]
+        listed = item.get("connections")
+        refs = [str(c) for c in listed if str(c) in conn_links] if isinstance(listed, list) else []
         links = tuple(pair for ref in refs for pair in conn_links[ref])
-        label = " ".join(str(info.get("label", "")).split()) or f"loop {number}"
+        label = _text(info.get("label")) or f"loop {number}"
         if links:
             result.loops.append(NamedLoop(label, links))
     return result
