@@ -50,14 +50,15 @@ class Ticks:
             if assistant is not None:
                 await assistant.drain()
 
-        first = [True]
-
         async def handle_kept() -> None:
-            # At start this worker's own deliveries from before (it died with them), then
-            # whatever another worker left when its lease ran out.
-            own, first[0] = first[0], False
-            while await app.coulisse.handle_kept(own=own, rosters=rosters):
-                own = False
+            # This worker's own deliveries from before it started again (it died with them) or
+            # whose handling just failed, and whatever another worker left when its lease ran
+            # out. While the database is away there is nothing to take: said once a tick.
+            try:
+                while await app.coulisse.handle_kept(rosters=rosters):
+                    pass
+            except Exception as error:
+                log.warning("kept deliveries could not be read: %s", type(error).__name__)
 
         async def purge() -> None:  # the retention period of the privacy text, kept by itself
             before = app.coulisse.clock.now() - timedelta(days=settings.retention_days)

@@ -73,6 +73,8 @@ class Keeper:
         self.uow_factory = uow_factory
         self._queue: list[tuple[Kept, asyncio.Future[int | None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # Kept here and being handled now (or about to be): not for this worker to take again.
+        self.busy: set[int] = set()
 
     async def keep(self, kept: Kept) -> int | None:
         """The delivery's id once it is stored; None when its key was already waiting. Raises
@@ -96,5 +98,7 @@ class Keeper:
                         done.set_exception(error)
                 continue
             for (_, done), kept_id in zip(batch, ids, strict=True):
+                if kept_id is not None:
+                    self.busy.add(kept_id)  # before anyone can see it kept
                 if not done.done():
                     done.set_result(kept_id)

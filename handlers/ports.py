@@ -224,10 +224,12 @@ class Intake(Protocol):
         lease_until: datetime,
         limit: int,
         *,
-        own_before: datetime | None = None,
+        own_idle_since: datetime | None = None,
+        busy: Collection[int] = (),
     ) -> Sequence[Delivery]:
-        """Deliveries nobody is handling (lease run out), and `worker`'s own kept before
-        `own_before` (it started again since), leased to `worker`; attempts counted."""
+        """Deliveries nobody is handling (lease run out), and `worker`'s own that it is not
+        handling now (not in `busy`) and last leased by `own_idle_since`; leased to `worker`,
+        attempts counted."""
         ...
 
     async def waiting(self) -> int: ...

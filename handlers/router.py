@@ -71,6 +71,9 @@ DOUBLE_CLICK = timedelta(seconds=2)  # the same click again within this counts o
 # Handling a delivery takes milliseconds; one whose worker died waits this long for another.
 # (A worker that starts again takes its own back at once.)
 INTAKE_LEASE = timedelta(seconds=30)
+# A worker's own delivery whose handling failed (the database went away) is tried again this
+# long after, rather than when its lease runs out.
+INTAKE_RETRY = timedelta(seconds=2)
 INTAKE_ATTEMPTS = 5  # a delivery that failed this often is logged and let go, not retried forever
 
 log = logging.getLogger(__name__)
@@ -152,7 +155,6 @@ class Coulisse:
     ) -> None:
         self.uow_factory = uow_factory
         self.worker = worker  # this process's stable name, for the deliveries it keeps
-        self.started = clock.now()  # its deliveries from before were left by a previous run
         # Events handled at once. The rest wait their turn (they are kept): a burst of clicks
         # must not take every database connection, nor the event loop, from the next ack.
         self._handling = asyncio.Semaphore(concurrency)
@@ -179,6 +181,12 @@ class Coulisse:
         """`roster` says who is in a channel, for decisions that need it (a new session's
         people when none were chosen, the members of a team the bot was just added to).
         `delivery`: the kept delivery (`receive`), let go in the same transaction."""
+        try:
+            return await self._handle_in_turn(event, roster, delivery)
+        finally:
+            self._keeper.busy.discard(delivery or 0)
+
+    async def _handle_in_turn(self, event: Event, roster: Roster, delivery: int | None) -> Outcome:
         async with self._handling:
             for _attempt in range(CONFLICT_RETRIES):
                 try:
@@ -268,27 +276,32 @@ class Coulisse:
         await spec.flow(ctx, args)
 
     async def handle_kept(
-        self, *, own: bool = False, rosters: Mapping[str, Roster] | None = None, limit: int = 50
+        self, *, rosters: Mapping[str, Roster] | None = None, limit: int = 50
     ) -> int:
         """Handle deliveries that were kept (and acknowledged) but not handled: their worker
-        died or the database went away in between. `own`: this worker's from before it started
-        again too. Their answers go to the person's DM (or the channel) through the outbox:
-        the request they answered is long gone. How many were taken."""
-        now = self.clock.now()
+        died, or the database went away in between. This worker's own it is not handling now
+        (from before it started again, or whose handling failed a moment ago), and any
+        worker's whose lease ran out. Their answers go to the person's DM (or the channel)
+        through the outbox: the request they answered is long gone. How many were taken."""
+        now, busy = self.clock.now(), self._keeper.busy
         async with self.uow_factory() as uow:
             taken = await uow.intake.claim(
                 now,
                 self.worker,
                 now + INTAKE_LEASE,
                 limit,
-                own_before=self.started if own else None,
+                own_idle_since=now + INTAKE_LEASE - INTAKE_RETRY,
+                busy=tuple(busy),
             )
             await uow.commit()
+        busy.update(kept.id for kept in taken)
         for kept in taken:
             try:
                 await self._handle_kept(kept, rosters or {})
-            except Exception:  # its lease runs out and it is tried again, a few times
+            except Exception:  # tried again in a moment, a few times
                 log.exception("a kept delivery could not be handled (attempt %d)", kept.attempts)
+            finally:
+                busy.discard(kept.id)
         return len(taken)
 
     async def _handle_kept(self, kept: Delivery, rosters: Mapping[str, Roster]) -> None:

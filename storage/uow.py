@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -442,12 +442,16 @@ class SqlIntake(_Repo):
         lease_until: datetime,
         limit: int,
         *,
-        own_before: datetime | None = None,
+        own_idle_since: datetime | None = None,
+        busy: Collection[int] = (),
     ) -> Sequence[Delivery]:
         i = t.intake.c
         free = i.lease_until <= now
-        if own_before is not None:
-            free = sa.or_(free, sa.and_(i.worker == worker, i.received_at < own_before))
+        if own_idle_since is not None:
+            mine = sa.and_(i.worker == worker, i.lease_until <= own_idle_since)
+            if busy:
+                mine = sa.and_(mine, i.id.not_in(list(busy)))
+            free = sa.or_(free, mine)
         ids = sa.select(i.id).where(free)
         ids = ids.order_by(i.id).limit(limit)
         if self.s.bind.dialect.name == "postgresql":

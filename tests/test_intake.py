@@ -15,7 +15,7 @@ from bot.clock import ManualClock
 from bot.wiring import App, build
 from handlers import intake
 from handlers.messages import ActionTaken, Actor, Command, FormSubmitted, Installed, Place, Typed
-from handlers.router import INTAKE_ATTEMPTS, INTAKE_LEASE, Coulisse
+from handlers.router import INTAKE_ATTEMPTS, INTAKE_LEASE, INTAKE_RETRY, Coulisse
 from prompts.catalog import t
 from tests.conftest import SlackStack, database_of_its_own, eventually, slack_stack_on
 from tests.fake_slack import sign
@@ -89,21 +89,20 @@ async def test_a_worker_that_died_after_keeping_handles_it_when_it_starts_again(
     # The process dies here: acknowledged, never handled.
     assert await waiting(app) == 1 and await locale_of(app, "U1") == ""
 
-    again = another_run(app, later=timedelta(seconds=1))  # well within the lease
-    assert await again.handle_kept(own=True) == 1
+    again = another_run(app, later=timedelta(seconds=3))  # well within the lease
+    assert await again.handle_kept() == 1
     assert await locale_of(app, "U1") == "en"
     assert await waiting(app) == 0
     async with app.uow() as uow:  # its answer still reaches Anna, in her DM
         replies = [m for m in await uow.outbox.pending() if m.kind == "reply"]
     assert len(replies) == 1 and replies[0].destination["kind"] == "dm"
-    assert await again.handle_kept(own=True) == 0  # once
+    assert await again.handle_kept() == 0  # once
 
 
 async def test_a_delivery_being_handled_is_not_taken_by_another_worker(app: App) -> None:
     await app.coulisse.receive(english("slack:event:Ev2"))
     other = another_run(app, worker="host:2", later=INTAKE_LEASE - timedelta(seconds=1))
     assert await other.handle_kept() == 0  # its worker may be at it right now
-    assert await other.handle_kept(own=True) == 0  # and it is not this one's own
     late = another_run(app, worker="host:2", later=INTAKE_LEASE)
     assert await late.handle_kept() == 1  # its worker is gone: its lease ran out
     assert await locale_of(app, "U1") == "en"
@@ -112,7 +111,26 @@ async def test_a_delivery_being_handled_is_not_taken_by_another_worker(app: App)
 async def test_a_restarted_worker_leaves_what_it_kept_since_it_started(app: App) -> None:
     again = another_run(app)
     await again.receive(english("slack:event:Ev3"))  # kept by this run, being handled now
-    assert await again.handle_kept(own=True) == 0
+    again.clock.advance(INTAKE_LEASE - timedelta(seconds=1))  # type: ignore[attr-defined]
+    assert await again.handle_kept() == 0
+
+
+async def test_a_delivery_whose_handling_failed_is_tried_again_in_a_moment(app: App) -> None:
+    """The database went away between keeping and handling: the worker tries it again once
+    the database is back, not after the lease."""
+    event = english("slack:event:Ev6")
+    kept = await app.coulisse.receive(event)
+    async with app.engine.begin() as conn:  # a blip: the table of people is away
+        await conn.execute(sa.text("ALTER TABLE people RENAME TO people_away"))
+    with pytest.raises(sa.exc.DBAPIError):
+        await app.coulisse.handle(event, delivery=kept)
+    async with app.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE people_away RENAME TO people"))
+    clock = app.coulisse.clock
+    assert await app.coulisse.handle_kept() == 0  # not at once: give the database a moment
+    clock.advance(INTAKE_RETRY)  # type: ignore[attr-defined]
+    assert await app.coulisse.handle_kept() == 1
+    assert await locale_of(app, "U1") == "en" and await waiting(app) == 0
 
 
 async def test_the_same_delivery_twice_is_kept_once(app: App) -> None:
