@@ -9,6 +9,7 @@ whether the series goes on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -37,6 +38,7 @@ from handlers.plan import (
     team_calendar,
     why_not_working,
 )
+from handlers.when import said_text
 from prompts.catalog import LANGUAGES, t, words
 
 # Recurring series, as iCalendar RRULEs (the scheduler reads them).
@@ -326,6 +328,22 @@ def plan_lines(lang: str, plan: Plan, zone: str) -> list[str]:
             closes=moment_text(lang, closes, zone),
         )
         for i, (opens, closes) in enumerate(plan.slots, start=1)
+    ]
+
+
+def said_plan(lang: str, plan: Plan, zone: str, titles: Sequence[str], now: datetime) -> list[str]:
+    """The plan as a coordinator reads it before anything is sent: each round by its name, its
+    days as people say them (the zone is in the heading, the year only if not this one)."""
+    return [
+        t(
+            lang,
+            "sessions.plan_round",
+            position=i,
+            title=title,
+            opens=said_text(lang, opens, zone, now),
+            closes=said_text(lang, closes, zone, now),
+        )
+        for i, (title, (opens, closes)) in enumerate(zip(titles, plan.slots, strict=True), 1)
     ]
 
 

@@ -253,12 +253,13 @@ async def create(ctx: Context, values: dict[str, str]) -> None:
         if plan is not None:  # the plan the scheduler follows
             rnd.opens_at, rnd.closes_at = plan.slots[position - 1]
         ctx.uow.add(rnd)
-    names = ", ".join(round_title(ctx.lang, r) for r in await _rounds_after_flush(ctx, session_id))
+    titles = [round_title(ctx.lang, r) for r in await _rounds_after_flush(ctx, session_id)]
+    names = ", ".join(titles)
     lines = [ctx.t("sessions.created", title=title, rounds=names, count=len(fmt.rounds))]
-    if plan is not None:
-        lines.append(ctx.t("sessions.created_async"))
+    if plan is not None:  # in the coordinator's words and zone
+        lines.append(ctx.t("sessions.created_async", zone=timezone))
         lines += [move_text(ctx.lang, m) for m in plan.moves]
-        lines += series_flow.plan_lines(ctx.lang, plan, timezone)
+        lines += series_flow.said_plan(ctx.lang, plan, timezone, titles, ctx.now)
     elif starts_at is not None:
         when = moment_text(ctx.lang, starts_at, timezone)
         lines.append(ctx.t("sessions.created_live", when=when))

@@ -181,18 +181,35 @@ def understood_text(lang: str, moment: datetime, zone: str, *, with_time: bool =
     """'dinsdag 8 december 2026 om 10:00 (Europe/Amsterdam)'; the offset is added on the hour
     that happens twice when the clocks go back, so the words name one moment."""
     local = moment.astimezone(ZoneInfo(zone))
-    names = {
+    names = _names_of(lang, local)
+    if not with_time:
+        return t(lang, "when.understood_day", **names)
+    return t(lang, "when.understood", **names, time=_clock_of(local), zone=zone)
+
+
+def said_text(lang: str, moment: datetime, zone: str, now: datetime) -> str:
+    """'dinsdag 23 maart om 10:00', as people say a moment in a list whose heading names the
+    zone: the year only when it is not this year's."""
+    local = moment.astimezone(ZoneInfo(zone))
+    names = _names_of(lang, local)
+    key = "when.said" if local.year == now.astimezone(local.tzinfo).year else "when.said_year"
+    return t(lang, key, **names, time=_clock_of(local))
+
+
+def _names_of(lang: str, local: datetime) -> dict[str, object]:
+    return {
         "weekday": words(lang, "when.weekdays")[local.weekday()],
         "day": local.day,
         "month": words(lang, "when.months")[local.month - 1],
         "year": local.year,
     }
-    if not with_time:
-        return t(lang, "when.understood_day", **names)
+
+
+def _clock_of(local: datetime) -> str:
     clock = local.strftime("%H:%M")
     if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         clock += local.strftime(" %z")[:-2] + ":" + local.strftime("%z")[-2:]
-    return t(lang, "when.understood", **names, time=clock, zone=zone)
+    return clock
 
 
 def _understand(text: str, zone: str, now: datetime, default_time: time | None) -> Understood:

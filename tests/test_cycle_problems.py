@@ -322,7 +322,7 @@ async def test_an_async_next_session_that_cannot_be_planned_is_prepared_live(
         "Sanne", "new_session", title="Week", question="Q", format="custom", rounds="checkin",
         starts_at="2027-03-02T12:00+01:00", round_length="1", recurrence="weekly",
     )  # fmt: skip
-    assert t("nl", "sessions.created_async") in reply, reply
+    assert t("nl", "sessions.created_async", zone="Europe/Amsterdam") in reply, reply
     await d.cmd("Fleur", "quiet", "11:00-10:30")  # a question at 12:00 reaches her too late
     monkeypatch.setattr(plan, "MAX_MOVES", 1)
     await _run(d, clock, ams(2027, 3, 3, 13, 0))  # round 1 closes on Wednesday 12:00

@@ -46,7 +46,7 @@ from handlers.model import (
 )
 from handlers.reports import build_summary
 from handlers.series_report import build_series_summary
-from prompts.catalog import t
+from prompts.catalog import t, words
 from tests.driver import Driver, Sent
 
 AMS, LON = ZoneInfo("Europe/Amsterdam"), ZoneInfo("Europe/London")
@@ -294,7 +294,10 @@ async def _set_up(q: Quarter) -> None:
         starts_at="2027-03-09 10:00", round_length="1", recurrence="om de week",
     )  # fmt: skip
     # The form shows the plan before anything runs: the fifth round closes Tuesday 16 March.
-    assert t("nl", "sessions.created_async") in zuid and "dinsdag 16 maart 2027" in zuid, zuid
+    closes = t("nl", "when.said", weekday=words("nl", "when.weekdays")[1], day=16,
+               month=words("nl", "when.months")[2], time="10:00")  # fmt: skip
+    assert t("nl", "sessions.created_async", zone="Europe/Amsterdam") in zuid, zuid
+    assert f"{closes}\n" in zuid, zuid
     west = await q.teams["west"].form(
         "Mila", "new_session", title=TITLES["west"], question="What is moving in West?",
         format="custom", rounds="checkin causal commit", starts_at="2027-03-04 10:00",
