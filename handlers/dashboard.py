@@ -24,11 +24,11 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from handlers.commitments import CHECK_IN_CHOICES, status_label
-from handlers.context import Context, Refusal, clean_text, yes_or_no
+from handlers.context import Context, Refusal, yes_or_no
 from handlers.conversation import Router
 from handlers.etiquette import NudgePolicy
 from handlers.lookup import round_title
-from handlers.messages import Actor, Place
+from handlers.messages import Actor, Bullets, Heading, Message, Place, Text
 from handlers.model import (
     Commitment,
     CommitmentStatus,
@@ -44,16 +44,14 @@ from handlers.model import (
     Workspace,
     id_of,
 )
-from handlers.plan import WORKING_DAYS, moment_text, move_text, why_not_working
+from handlers.plan import moment_text, why_not_working
 from handlers.plan import team_calendar as calendar_of
 from handlers.ports import Clock, Conflict, UnitOfWork
 from handlers.reports import SMALLEST_GROUP, scrubber_for
-from handlers.series import plan_for, plan_lines
 from handlers.series_report import FOLLOW_THROUGH, held_on
+from handlers.sessions import create
 from handlers.summary import FollowThrough
-from handlers.when import parse_moment
 from prompts.catalog import t
-from prompts.formats import formats
 
 LINK_MINUTES = 15
 SESSION_HOURS = 8
@@ -401,6 +399,43 @@ async def team_work(uow: UnitOfWork, person: Person, team_id: int) -> Work:
     return Work(tuple(themes), tuple(map(line, commitments)), tuple(map(line, mine)), choices)
 
 
+@dataclass(frozen=True)
+class Filter:
+    """What the commitments page lists: one team or all, a status or "overdue", due soon."""
+
+    team: int | None = None
+    status: str = ""
+    soon: bool = False  # due within SOON days
+
+
+SOON = 7
+STATUSES = (*(s.value for s in CommitmentStatus), "overdue")
+
+
+async def commitments_of(
+    uow: UnitOfWork, person: Person, chosen: Filter, today: date
+) -> list[tuple[str, Line]]:
+    """(team name, commitment) in the teams the person is a member of, never a reader's:
+    commitments are the team's work, the municipality gets figures."""
+    found: list[tuple[str, Line]] = []
+    lang = person.locale
+    for team_id, seat in sorted((await seats(uow, id_of(person))).items()):
+        if seat == Seat.READER or chosen.team not in (None, team_id):
+            continue
+        team = await uow.get(Team, team_id)
+        for c in await uow.commitments.for_team(team_id) if team is not None else ():
+            overdue = c.status not in FINISHED and c.due_date < today
+            if chosen.status == "overdue" and not overdue:
+                continue
+            if chosen.status not in ("", "overdue") and c.status.value != chosen.status:
+                continue
+            if chosen.soon and not today <= c.due_date <= today + timedelta(days=SOON):
+                continue
+            line = Line(id_of(c), c.text, status_label(lang, c.status), c.due_date.isoformat())
+            found.append((team.name if team else "", line))
+    return sorted(found, key=lambda pair: (pair[1].due, pair[1].id))
+
+
 # --- planning ----------------------------------------------------------------------------------
 
 
@@ -419,36 +454,32 @@ async def planning_context(
 
 
 async def preview(ctx: Context, values: dict[str, str]) -> list[str]:
-    """What saving would plan, in lines for the coordinator: when it starts, each round's
-    opening and closing for an async session, and every holiday that moved something. Only
-    reads; saving goes through the same form as in the chat (sessions.create)."""
-    lang, zone = ctx.lang, ctx.person.timezone
-    title = clean_text(values.get("title", ""), 200)
-    fmt = formats().get(values.get("format", ""))
-    if fmt is None:
-        raise Refusal("errors.unknown_format", formats=", ".join(sorted(formats())))
-    word = values.get("starts_at", "").strip()
-    if not word:
-        return [t(lang, "web.plan_no_time")]
-    starts_at = parse_moment(word, zone, ctx.now).moment
-    if starts_at < ctx.now - timedelta(minutes=5):
-        raise Refusal("errors.start_in_past")
-    days = WORKING_DAYS.get(values.get("round_length", ""), None)
-    async_mode = values.get("mode", "") == SessionMode.ASYNC or (
-        not values.get("mode") and days is not None
-    )
-    lines = [t(lang, "web.plan_starts", title=title, when=moment_text(lang, starts_at, zone))]
-    if not async_mode:
-        if holiday := why_not_working(calendar_of(ctx.workspace, ctx.policy), starts_at):
-            lines.append(t(lang, "web.plan_holiday", holiday=holiday))
-        return lines
-    draft = Session(ctx.team_id, title, "", fmt.key, ctx.person_id, starts_at=starts_at)
-    plan = await plan_for(ctx, draft, len(fmt.rounds), days or 1)
-    if plan is None:
-        raise Refusal("sessions.unplannable")
-    lines += [move_text(lang, m) for m in plan.moves]
-    lines += plan_lines(lang, plan, zone)
+    """What saving would say, before anything is kept: the chat's own `create` runs in this
+    transaction — every check, the round plan on working days, the moves and their holidays —
+    and the caller never commits it. A live session's day that is a public holiday is said
+    too (a meeting on King's Day is rarely meant)."""
+    await create(ctx, dict(values))
+    lines = [line for reply in ctx.replies for line in texts(reply.message)]
+    ctx.replies.clear()
+    session = await ctx.uow.sessions.current_for_team(ctx.team_id)
+    if session is not None and session.starts_at is None:
+        lines.append(t(ctx.lang, "web.plan_no_time"))
+    elif session is not None and session.mode == SessionMode.LIVE and session.starts_at:
+        calendar = calendar_of(ctx.workspace, ctx.policy)
+        if holiday := why_not_working(calendar, session.starts_at):
+            lines.append(t(ctx.lang, "web.plan_holiday", holiday=holiday))
     return lines
+
+
+def texts(message: Message) -> list[str]:
+    """A reply's lines, for a page (the web shows what the chat would say)."""
+    out: list[str] = []
+    for block in message.blocks:
+        if isinstance(block, Heading | Text):
+            out += block.text.splitlines()
+        elif isinstance(block, Bullets):
+            out += list(block.items)
+    return out
 
 
 async def person_in_teams(uow: UnitOfWork, tenant: str, object_id: str) -> Person | None:

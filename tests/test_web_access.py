@@ -416,3 +416,29 @@ async def test_a_series_feed_opens_with_its_secret_address_only(site: Web) -> No
         f"{site.base}/web/", headers={"Cookie": f"{COOKIE}={secret_cookie}"}
     ) as r:
         assert feed in await r.text()  # a member finds it on My teams
+
+
+async def test_the_commitments_page_lists_a_members_teams_only_and_filters(
+    site: Web, clock: ManualClock
+) -> None:
+    async with site.app.uow() as uow:  # one commitment in the other team, Joost's
+        (session,) = await uow.sessions.for_team(site.ids["north"])
+        uow.add(Commitment(session.id or 0, site.ids["south"], site.ids["Joost"], "Zuid-geheim",
+                           date(2027, 3, 12)))  # fmt: skip
+        await uow.commit()
+
+    async def page(who: str, query: str = "") -> str:
+        cookie = {"Cookie": f"{COOKIE}={await site.cookie_of(who)}"}
+        async with site.session.get(f"{site.base}/web/commitments{query}", headers=cookie) as r:
+            assert r.status == 200
+            return await r.text()
+
+    ahmed = await page("Ahmed")
+    assert ahmed.count(SECRET_WORK) == 3 and "Zuid-geheim" not in ahmed
+    assert "Fleur" not in ahmed  # the owner is never shown
+    assert SECRET_WORK not in await page("Mila")  # a reader gets figures, not commitments
+    assert "Zuid-geheim" not in await page("Ahmed", f"?team={site.ids['south']}")
+    assert SECRET_WORK not in await page("Ahmed", "?status=done")  # all three are open
+    assert (await page("Ahmed", "?status=overdue")).count(SECRET_WORK) == 3  # due 1 March
+    assert SECRET_WORK not in await page("Ahmed", "?soon=1")
+    assert "Zuid-geheim" in await page("Joost", "?soon=1")  # due 12 March, today is the 9th

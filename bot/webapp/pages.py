@@ -27,18 +27,14 @@ from handlers.dashboard import LinkProblem, Seat
 from handlers.messages import (
     ActionTaken,
     Actor,
-    Bullets,
     DateInput,
     DateTimeInput,
     Event,
     FormSubmitted,
-    Heading,
-    Message,
     Outcome,
     PeopleInput,
     Place,
     Select,
-    Text,
     TextInput,
     To,
 )
@@ -103,6 +99,7 @@ class Pages:
         )
         self.routes = (
             Route("GET", "/web/", self.teams, SIGNED_IN),
+            Route("GET", "/web/commitments", self.commitments, SIGNED_IN),
             Route("GET", "/web/in", self.enter, None),
             Route("POST", "/web/out", self.leave, SIGNED_IN, writes=True),
             Route("GET", "/web/teams/{team}/plan", self.plan_form, coordinator),
@@ -346,6 +343,40 @@ class Pages:
             keys=FOLLOW_THROUGH,
         )
 
+    async def commitments(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        assert viewer is not None
+        team = request.query.get("team", "")
+        status = request.query.get("status", "")
+        chosen = dashboard.Filter(
+            int(team) if team.isdigit() else None,
+            status if status in dashboard.STATUSES else "",
+            request.query.get("soon") == "1",
+        )
+        now = self.app.coulisse.clock.now()
+        today = now.astimezone(_zone(viewer.person)).date()
+        rows = await dashboard.commitments_of(uow, viewer.person, chosen, today)
+        teams = [
+            (team_id, found.name)
+            for team_id, seat in sorted(viewer.seats.items())
+            if seat != Seat.READER and (found := await dashboard.team(uow, team_id))
+        ]
+        lang = viewer.lang
+        statuses = [
+            (s, t(lang, "web.overdue" if s == "overdue" else f"commitments.statuses.{s}"))
+            for s in dashboard.STATUSES
+        ]
+        return self.render(
+            "commitments.html",
+            lang,
+            viewer,
+            rows=rows,
+            teams=teams,
+            statuses=statuses,
+            chosen=chosen,
+        )
+
     async def work(
         self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
     ) -> web.StreamResponse:
@@ -498,7 +529,9 @@ class Pages:
             team,
             lambda actor, place: FormSubmitted("new_session", values, actor, place),
         )
-        lines = [line for r in outcome.replies if r.to == To.ACTOR for line in _lines(r.message)]
+        lines = [
+            line for r in outcome.replies if r.to == To.ACTOR for line in dashboard.texts(r.message)
+        ]
         if outcome.refused:
             return self._plan_page(
                 viewer,
@@ -539,7 +572,9 @@ class Pages:
         outcome = await self._through_core(
             uow, viewer, team, lambda actor, place: ActionTaken("checkin", value, actor, place)
         )
-        lines = [line for r in outcome.replies if r.to == To.ACTOR for line in _lines(r.message)]
+        lines = [
+            line for r in outcome.replies if r.to == To.ACTOR for line in dashboard.texts(r.message)
+        ]
         lang = viewer.lang
         heading = t(lang, "web.problem_heading" if outcome.refused else "web.saved_heading")
         return self.render(
@@ -577,14 +612,11 @@ def _kind(field: object) -> str:
     return "textarea" if field.multiline else "text"
 
 
-def _lines(message: Message) -> list[str]:
-    out: list[str] = []
-    for block in message.blocks:
-        if isinstance(block, Heading | Text):
-            out += block.text.splitlines()
-        elif isinstance(block, Bullets):
-            out += list(block.items)
-    return out
+def _said(outcome: Outcome) -> list[str]:
+    """What the core said to the person who acted, line by line."""
+    return [
+        line for r in outcome.replies if r.to == To.ACTOR for line in dashboard.texts(r.message)
+    ]
 
 
 def _zone(person: Person) -> Any:
