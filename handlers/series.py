@@ -18,6 +18,7 @@ from dateutil.rrule import rrulestr
 
 from handlers.context import Context, Refusal
 from handlers.etiquette import Etiquette
+from handlers.lookup import round_title
 from handlers.messages import (
     Action,
     Choices,
@@ -199,7 +200,7 @@ async def plan_next(ctx: Context, session: Session) -> Session | None:
     if follow.mode == SessionMode.LIVE:
         await plan_reminder(ctx, follow)
     elif plan is not None and plan.moves:
-        await _tell_moves(ctx, follow, plan)
+        await _tell_moves(ctx, follow, plan, previous)
     return follow
 
 
@@ -286,14 +287,15 @@ async def _announce_holidays(
         )
 
 
-async def _tell_moves(ctx: Context, session: Session, plan: Plan) -> None:
+async def _tell_moves(ctx: Context, session: Session, plan: Plan, rounds: list[Round]) -> None:
+    """The coordinator reads why the next session's plan moved, and the plan, as they say it."""
     coordinator = await ctx.uow.get(Person, session.created_by) if session.created_by else None
     if coordinator is None:
         return
-    lang = coordinator.locale
-    lines = [t(lang, "sessions.plan_moved_heading", title=session.title)]
+    lang, zone = coordinator.locale, coordinator.timezone
+    lines = [t(lang, "sessions.plan_moved_heading", title=session.title, zone=zone)]
     lines += [move_text(lang, m) for m in plan.moves]
-    lines += plan_lines(lang, plan, coordinator.timezone)
+    lines += said_plan(lang, plan, zone, [round_title(lang, r) for r in rounds], ctx.now)
     await ctx.post(
         Destination.dm(id_of(coordinator)),
         message(*(Text(line) for line in lines)),

@@ -9,6 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.clock import ManualClock
+from bot.console.clock import move_clock
 from bot.wiring import App
 from handlers.lookup import round_title
 from prompts.catalog import t, words
@@ -89,3 +90,29 @@ async def test_the_year_is_said_only_when_it_is_not_this_one(app: App, clock: Ma
         "nl", "sessions.plan_round", position=2, title=second,
         opens=said("nl", 4, 31, 12, "10:00"), closes=said("nl", 0, 3, 1, "10:00", year=2028),
     ), lines  # fmt: skip
+
+
+async def test_the_coordinator_reads_a_moved_next_plan_as_they_say_it(
+    app: App, clock: ManualClock
+) -> None:
+    """After the first session, Fleur only takes messages from 10:30 to 11:00: the series' next
+    plan moves round 1's close a working day on, and the coordinator's DM says why and shows
+    the plan in their language, as the reply to the form does."""
+    clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=AMS))
+    d = Driver(app, lang="en")
+    await team_of(d, "Sanne", "Ahmed", "Fleur")
+    await d.form(
+        "Sanne", "new_session", title="Week", question="Q", format="custom", rounds="checkin",
+        starts_at="2027-03-02 12:00", round_length="1", recurrence="weekly",
+    )  # fmt: skip
+    await d.cmd("Fleur", "quiet", "11:00-10:30")
+    await move_clock(app, clock, datetime(2027, 3, 3, 13, 0, tzinfo=AMS), d.deliver)
+    told = [s for s in d.sent if s.kind == "plan_moved"]
+    (title,) = await _titles(app, "en")
+    assert [(s.to.kind, s.to.id) for s in told] == [("dm", 1)]
+    assert told[0].text.splitlines() == [
+        t("en", "sessions.plan_moved_heading", title="Week", zone="Europe/Amsterdam"),
+        t("en", "sessions.plan_moves.reach", position=1),
+        t("en", "sessions.plan_round", position=1, title=title,
+          opens=said("en", 1, 9, 3, "12:00"), closes=said("en", 3, 11, 3, "12:00")),
+    ]  # fmt: skip
