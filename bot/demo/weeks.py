@@ -28,6 +28,7 @@ REPORTED = (
     "holiday_notice",
     "keep_series",
     "plan_moved",
+    "closed_left_open",
 )
 DAY_START = time(10, 0)  # simulated people act at ten in the morning
 
