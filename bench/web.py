@@ -103,14 +103,20 @@ async def main() -> None:
             signed = await dashboard.open_session(uow, me, NOW)
             await uow.commit()
 
-        async def page() -> int:
+        async def get(path: str) -> int:
             headers = {"Cookie": f"{COOKIE}={signed.secret}"}
             async with (
                 aiohttp.ClientSession() as http,
-                http.get(f"http://127.0.0.1:{port}/web/", headers=headers) as resp,
+                http.get(f"http://127.0.0.1:{port}{path}", headers=headers) as resp,
             ):
                 assert resp.status == 200
                 return len(await resp.read())
+
+        async def page() -> int:
+            return await get("/web/")
+
+        async def commitments() -> int:
+            return await get("/web/commitments")
 
         async def markdown() -> int:
             size = 0
@@ -122,10 +128,10 @@ async def main() -> None:
                     size += len(to_markdown(series_document(summary, "nl")))
             return size
 
-        timings: dict[str, list[float]] = {"page": [], "markdown": []}
+        timings: dict[str, list[float]] = {"page": [], "commitments": [], "markdown": []}
         counted: dict[str, int] = {}
         for _ in range(args.runs):  # alternating, so both meet the same machine
-            for name, run in (("page", page), ("markdown", markdown)):
+            for name, run in (("page", page), ("commitments", commitments), ("markdown", markdown)):
                 queries[0] = 0
                 start = time.perf_counter()
                 await run()
@@ -142,7 +148,12 @@ async def main() -> None:
     print(
         f"Markdown export of the same series: {md_s * 1000:.0f} ms, {counted['markdown']} queries"
     )
-    print(f"ratio page / markdown: {page_s / md_s:.2f}")
+    com_s = statistics.median(timings["commitments"])
+    print(f"Commitments over HTTP: {com_s * 1000:.0f} ms median, {counted['commitments']} queries")
+    print(
+        f"ratio My teams / markdown: {page_s / md_s:.2f}, "
+        f"commitments / markdown: {com_s / md_s:.2f}"
+    )
 
 
 if __name__ == "__main__":
