@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.context import Context, Refusal, yes_or_no
+from handlers.context import Context, Refusal, record_id, yes_or_no
 from handlers.conversation import Router
 from handlers.drafts import NOT_CALLED, Completion, Item, Task
 from handlers.lookup import category_label, round_title
@@ -167,13 +167,14 @@ class Assistant:
 
     async def _gather(self, uow: UnitOfWork, name: str) -> _Job | None:
         kind, _, ref = name.partition(":")
-        if not ref.isdigit():
+        number = record_id(ref)
+        if number is None:
             return None
         if kind == "narrative":
-            session = await uow.get(Session, int(ref))
+            session = await uow.get(Session, number)
             rnd = None
         else:
-            rnd = await uow.get(Round, int(ref))
+            rnd = await uow.get(Round, number)
             session = await uow.get(Session, rnd.session_id) if rnd else None
         if session is None or session.id is None:
             return None
@@ -439,9 +440,10 @@ async def decide(ctx: Context, value: str) -> None:
     """A suggestion's button: `<id>:yes` confirms it (now it counts), `<id>:no` lets it go."""
     ctx.require_team()
     ref, _, answer = value.strip().partition(":")
-    if not ref.isdigit() or answer not in ("yes", "no"):
+    number = record_id(ref)
+    if number is None or answer not in ("yes", "no"):
         raise Refusal("errors.unknown_action")
-    suggestion = await ctx.uow.get(Suggestion, int(ref))
+    suggestion = await ctx.uow.get(Suggestion, number)
     session = await ctx.uow.get(Session, suggestion.session_id) if suggestion else None
     if suggestion is None or session is None or session.team_id != ctx.team_id:
         raise Refusal("errors.unknown_suggestion")  # never another team's drafts

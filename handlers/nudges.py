@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from handlers.commitments import check_in_buttons, status_label
-from handlers.context import Context, Refusal
+from handlers.context import Context, Refusal, record_id
 from handlers.conversation import Router
 from handlers.etiquette import Etiquette, NudgePolicy, own_holidays
 from handlers.lookup import round_title
@@ -389,7 +389,8 @@ async def _commitment_nudge(
 
 async def snooze(ctx: Context, value: str) -> None:
     """Ask again in a few days (a button on a check-in)."""
-    commitment = await ctx.uow.get(Commitment, int(value)) if value.isdigit() else None
+    number = record_id(value)
+    commitment = await ctx.uow.get(Commitment, number) if number else None
     owners = {commitment.owner_id, *commitment.co_owner_ids} if commitment else set()
     if commitment is None or ctx.person_id not in owners:
         raise Refusal("errors.not_your_commitment", number=value[:12])

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 from handlers.commitments import commitment_form
-from handlers.context import Context, Refusal, clean_text, optional_text
+from handlers.context import Context, Refusal, clean_text, optional_text, record_id
 from handlers.conversation import Flow, Router
 from handlers.lookup import require_open_round, split_category
 from handlers.messages import (
@@ -236,7 +236,8 @@ def _short(text: str, limit: int = 40) -> str:
 
 async def weaken(ctx: Context, value: str) -> None:
     """The answer to "which restraining force will you weaken?": a commitment form, filled in."""
-    force = await ctx.uow.get(Force, int(value)) if value.isdigit() else None
+    number = record_id(value)
+    force = await ctx.uow.get(Force, number) if number else None
     if force is None or force.direction != ForceDirection.RESTRAINING:
         raise Refusal("errors.unknown_action")
     session = await ctx.uow.get(Session, force.session_id)

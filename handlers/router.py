@@ -129,7 +129,7 @@ def help_message(ctx: Context) -> Message:
     listed = CONVERSATION.listed(Role.PARTICIPANT)
     lines = tuple(t(lang, f"help.commands.{c.name}") for c in listed)
     blocks: list = [Heading(t(lang, "help.heading")), Text(t(lang, "help.intro")), Bullets(lines)]
-    if ctx.membership is not None and ctx.membership.role == Role.COORDINATOR:
+    if ctx.coordinating:
         coordinating = CONVERSATION.listed(Role.COORDINATOR)
         blocks.append(Heading(t(lang, "help.coordinator_heading")))
         blocks.append(Bullets(tuple(t(lang, f"help.commands.{c.name}") for c in coordinating)))

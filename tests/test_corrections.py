@@ -474,3 +474,19 @@ async def test_a_number_no_record_can_have_is_answered_not_an_error(app: App) ->
         assert await d.cmd("Ahmed", "withdraw", f"#{ref}") == t("nl", "contributions.not_yours")
         assert await d.action("Ahmed", "withdraw_answer", ref) == t("nl", "contributions.not_yours")
     assert await d.snapshot() == before
+
+
+async def test_a_forged_button_with_a_number_no_record_can_have_is_refused(app: App) -> None:
+    """The same for the buttons of check-ins, forces and the assistant's suggestions."""
+    d = Driver(app)
+    await commit_round(d)
+    before = await d.snapshot()
+    for ref in ("9" * 25, "²"):
+        number = ref[:12]
+        mine = t("nl", "errors.not_your_commitment", number=number)
+        assert await d.action("Ahmed", "snooze", ref) == mine
+        assert await d.action("Sanne", "weaken", ref) == t("nl", "errors.unknown_action")
+        assert await d.action("Sanne", "suggestion", f"{ref}:yes") == t(
+            "nl", "errors.unknown_action"
+        )
+    assert await d.snapshot() == before
