@@ -55,10 +55,10 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 
-SIGNED_IN = frozenset(Seat)
+SIGNED_IN = frozenset(Seat)  # any signed-in person (the page itself shows only their own)
 # Sign-in links tried from one address: at most this many a minute (guessing a link is hopeless
 # anyway — it is signed — but a flood of tries costs the database a look-up each).
-TRIES_A_MINUTE = 10  # any signed-in person (the page itself shows only their own)
+TRIES_A_MINUTE = 10
 
 
 @dataclass
@@ -85,6 +85,7 @@ class Route:
     # by the path's {team} that may open it.
     seats: frozenset[Seat] | None
     writes: bool = False  # a form POST: the session's CSRF token must come with it
+    database: bool = True  # False: served without opening a transaction (the style sheet)
 
 
 class Pages:
@@ -113,7 +114,7 @@ class Pages:
                 self.summary,
                 frozenset({Seat.COORDINATOR, Seat.READER}),
             ),
-            Route("GET", "/web/static/{name}", self.static, None),
+            Route("GET", "/web/static/{name}", self.static, None, database=False),
             Route("GET", "/web/tab", self.tab, None),
             Route("GET", "/web/feed/{series}/{mac}.ics", self.feed, None),
             Route("POST", "/web/tab/sso", self.tab_sign_in, None),
@@ -128,6 +129,8 @@ class Pages:
 
     def guarded(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
+            if not route.database:
+                return await route.page(request, None, None)  # type: ignore[arg-type]
             async with self.app.uow() as uow:
                 viewer = await self._viewer(request, uow)
                 if route.seats is None:
