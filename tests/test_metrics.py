@@ -91,9 +91,7 @@ async def test_the_outbox_figures_move_during_a_session(slack_stack: SlackStack)
     after = await scrape(slack_stack)
     promtool_check(after)
     async with slack_stack.app.engine.connect() as conn:
-        rows_sent = await conn.scalar(
-            sa.select(sa.func.count()).where(t.outbox.c.status == "sent")
-        )
+        rows_sent = await conn.scalar(sa.select(sa.func.count()).where(t.outbox.c.status == "sent"))
     assert rows_sent >= 3
     # This process counted what it sent, on Slack; the refused post as a retry and as a 429.
     gained = samples(after, sent, platform="slack", outcome="sent") - samples(

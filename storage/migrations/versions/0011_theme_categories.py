@@ -29,9 +29,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Only the first category fits back in 64 characters.
     op.execute(
-        sa.text(
-            "UPDATE themes SET category = substr(category, 1, instr(category || ',', ',') - 1)"
-        )
+        sa.text("UPDATE themes SET category = substr(category, 1, instr(category || ',', ',') - 1)")
         if op.get_bind().dialect.name == "sqlite"
         else sa.text("UPDATE themes SET category = split_part(category, ',', 1)")
     )
