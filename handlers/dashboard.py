@@ -28,7 +28,8 @@ from handlers.context import Context, Refusal, yes_or_no
 from handlers.conversation import Router
 from handlers.etiquette import NudgePolicy
 from handlers.lookup import round_title
-from handlers.messages import Actor, Bullets, Heading, Message, Place, Text
+from handlers.loops import Bounds
+from handlers.messages import Actor, Bullets, Diagram, Heading, Message, Place, Text
 from handlers.model import (
     Commitment,
     CommitmentStatus,
@@ -51,6 +52,7 @@ from handlers.reports import SMALLEST_GROUP, scrubber_for
 from handlers.series_report import FOLLOW_THROUGH, held_on
 from handlers.sessions import create
 from handlers.summary import FollowThrough
+from handlers.systems import TeamMap, leverage_questions, loop_story, team_map
 from prompts.catalog import t
 
 LINK_MINUTES = 15
@@ -434,6 +436,29 @@ async def commitments_of(
             line = Line(id_of(c), c.text, status_label(lang, c.status), c.due_date.isoformat())
             found.append((team.name if team else "", line))
     return sorted(found, key=lambda pair: (pair[1].due, pair[1].id))
+
+
+@dataclass(frozen=True)
+class MapView:
+    """A team's causal map for its members: the picture's data, each loop as a sentence in
+    the team's words, and the questions the structure raises (never advice)."""
+
+    team_map: TeamMap
+    diagram: Diagram | None  # None: no links yet
+    loops: tuple[tuple[str, str], ...]  # (label, sentence)
+    questions: tuple[str, ...]
+
+
+async def map_view(uow: UnitOfWork, team_id: int, lang: str, bounds: Bounds) -> MapView:
+    tm = await team_map(uow, team_id, bounds)
+    if not tm.links:
+        return MapView(tm, None, (), ())
+    shown = tm.shown
+    alt = t(lang, "systems.diagram_alt", factors=len(shown), links=len(tm.links),
+            loops=len(tm.analysis.loops))  # fmt: skip
+    loops = tuple((lp.label, loop_story(lang, tm, lp)) for lp in tm.analysis.loops)
+    questions = tuple(leverage_questions(lang, tm))
+    return MapView(tm, tm.diagram(t(lang, "systems.map_heading"), alt), loops, questions)
 
 
 # --- planning ----------------------------------------------------------------------------------

@@ -23,7 +23,16 @@ from bot.wiring import App
 from handlers import dashboard
 from handlers.dashboard import Seat
 from handlers.messages import ActionTaken, Choices, Command, Place
-from handlers.model import Commitment, Person, Series, Session, SessionStatus
+from handlers.model import (
+    Commitment,
+    Factor,
+    Link,
+    Person,
+    Polarity,
+    Series,
+    Session,
+    SessionStatus,
+)
 from prompts.catalog import t as catalog_t
 from tests.driver import Driver, team_of
 from tests.fake_slack import free_port
@@ -93,6 +102,13 @@ async def site(app: App) -> AsyncIterator[Web]:
         (session,) = await uow.sessions.for_team(north.id)
         assert session.series_id is not None and session.id is not None
         ids["series"] = session.series_id
+        # A small causal map: waiting list, pressure on the GP and sick leave feed each other.
+        wait = await uow.store(Factor(north.id, "wachtlijst", "wachtlijst"))
+        gp = await uow.store(Factor(north.id, "druk op de huisarts", "druk op de huisarts"))
+        away = await uow.store(Factor(north.id, "uitval", "uitval"))
+        uow.add(Link(north.id, wait, gp, Polarity.SAME))
+        uow.add(Link(north.id, gp, away, Polarity.SAME))
+        uow.add(Link(north.id, away, wait, Polarity.SAME))
         for i in range(3):
             uow.add(Commitment(session.id, north.id, ids["Fleur"], f"{SECRET_WORK} {i}",
                                date(2027, 3, 1)))  # fmt: skip
@@ -198,7 +214,8 @@ async def test_every_route_with_every_role_reads_and_writes_only_what_it_may(sit
     checked = 0
     for route in site.pages.routes:
         path = route.path.replace("{team}", str(north)).replace("{series}", str(series))
-        path = path.replace("{name}", "app.css").replace("{fmt}", "md")
+        fmt = "json" if "/map." in route.path else "md"
+        path = path.replace("{name}", "app.css").replace("{fmt}", fmt)
         path = path.replace("{mac}", "guessed")
         for role in ROLES:
             headers = {"Accept-Language": "nl"}
@@ -442,3 +459,22 @@ async def test_the_commitments_page_lists_a_members_teams_only_and_filters(
     assert (await page("Ahmed", "?status=overdue")).count(SECRET_WORK) == 3  # due 1 March
     assert SECRET_WORK not in await page("Ahmed", "?soon=1")
     assert "Zuid-geheim" in await page("Joost", "?soon=1")  # due 12 March, today is the 9th
+
+
+async def test_a_member_sees_the_map_its_loops_and_questions_and_gets_its_files(
+    site: Web,
+) -> None:
+    cookie = {"Cookie": f"{COOKIE}={await site.cookie_of('Ahmed')}"}
+    base = f"{site.base}/web/teams/{site.ids['north']}/map"
+    async with site.session.get(base, headers=cookie) as r:
+        page = await r.text()
+    assert r.status == 200 and "<svg" in page and "<?xml" not in page
+    assert "<details" in page and "R1" in page  # the reinforcing loop, to open
+    assert t("nl", "web.questions_heading") in page
+    for fmt, kind in (("json", "application/json"), ("graphml", "application/xml"),
+                      ("svg", "image/svg+xml")):  # fmt: skip
+        async with site.session.get(f"{base}.{fmt}", headers=cookie) as r:
+            assert r.status == 200 and r.content_type == kind, fmt
+            assert "wachtlijst" in await r.text()
+    async with site.session.get(f"{base}.exe", headers=cookie) as r:
+        assert r.status == 404

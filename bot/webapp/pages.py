@@ -4,7 +4,9 @@ core the same form a chat would (a new session is `new_session`, as in Slack and
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import re
 import time
 import uuid
 from collections import deque
@@ -16,6 +18,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from bot.export import diagram, mapfiles
 from bot.export.chart import follow_through_svg
 from bot.export.files import FORMATS, ExportTarget, NothingToExport, export_file
 from bot.webapp import WebView
@@ -46,6 +49,13 @@ from prompts.catalog import LANGUAGES, language, t
 
 HERE = Path(__file__).parent
 COOKIE = "coulisse_web"
+# The map's files: Kumu's JSON, GraphML (Gephi, yEd), the picture as SVG and PNG.
+MAP_FILES = {
+    "json": "application/json",
+    "graphml": "application/xml",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+}
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "tab.js": "text/javascript"}
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -106,6 +116,8 @@ class Pages:
             Route("GET", "/web/teams/{team}/plan", self.plan_form, coordinator),
             Route("POST", "/web/teams/{team}/plan", self.plan, coordinator, writes=True),
             Route("GET", "/web/teams/{team}/work", self.work, member),
+            Route("GET", "/web/teams/{team}/map", self.map, member),
+            Route("GET", "/web/teams/{team}/map.{fmt}", self.map_file, member),
             Route("POST", "/web/teams/{team}/checkin", self.check_in, member, writes=True),
             Route("GET", "/web/teams/{team}/series/{series}.ics", self.calendar, member),
             Route(
@@ -380,6 +392,55 @@ class Pages:
             chosen=chosen,
         )
 
+    async def map(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        """The team's causal map: the picture (Graphviz when there, else the plain drawing),
+        each loop to open for its sentence, the questions it raises, and its files."""
+        assert viewer is not None
+        team = await dashboard.team(uow, int(request.match_info["team"]))
+        view = await dashboard.map_view(uow, id_of(team), viewer.lang, self.app.coulisse.bounds)
+        picture = ""
+        if view.diagram is not None:  # drawing runs a program: off the event loop
+            picture = _svg_only(await asyncio.to_thread(diagram.svg, view.diagram))
+        return self.render(
+            "map.html", viewer.lang, viewer, team=team, view=view, picture=picture, files=MAP_FILES
+        )
+
+    async def map_file(
+        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
+    ) -> web.StreamResponse:
+        assert viewer is not None
+        fmt = request.match_info["fmt"]
+        team = await dashboard.team(uow, int(request.match_info["team"]))
+        view = await dashboard.map_view(uow, id_of(team), viewer.lang, self.app.coulisse.bounds)
+        body: bytes | None = None
+        if view.diagram is not None and fmt in MAP_FILES:
+            loaded = mapfiles.from_team_map(view.team_map)
+            if fmt == "svg":
+                body = (await asyncio.to_thread(diagram.svg, view.diagram)).encode()
+            elif fmt == "png":
+                body = await asyncio.to_thread(diagram.png, view.diagram)
+            elif fmt == "json":
+                body = mapfiles.to_kumu(loaded).encode()
+            else:
+                body = mapfiles.to_graphml(loaded).encode()
+        if body is None:
+            lang = viewer.lang
+            return self.render(
+                "message.html",
+                lang,
+                viewer,
+                status=404,
+                heading=t(lang, "web.not_found_heading"),
+                lines=[t(lang, "web.not_found")],
+            )
+        return web.Response(
+            body=body,
+            content_type=MAP_FILES[fmt],
+            headers={"Content-Disposition": f'attachment; filename="causal-map.{fmt}"'},
+        )
+
     async def work(
         self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
     ) -> web.StreamResponse:
@@ -613,6 +674,13 @@ def _kind(field: object) -> str:
         return "select"
     assert isinstance(field, TextInput)
     return "textarea" if field.multiline else "text"
+
+
+def _svg_only(markup: str) -> str:
+    """The <svg> element alone, for inlining (Graphviz starts with an XML prologue and a
+    doctype, and writes comments)."""
+    start = markup.find("<svg")
+    return re.sub(r"<!--.*?-->", "", markup[start:], flags=re.DOTALL) if start >= 0 else ""
 
 
 def _said(outcome: Outcome) -> list[str]:
