@@ -2,25 +2,29 @@
 commitments), served over loopback, against rendering the same teams' series as the Markdown
 export in the same run (ratio), and the number of database queries each takes.
 
-Run: `.venv/bin/python bench/web.py [--teams 20] [--sessions 10] [--commitments 5]` (SQLite in a
-temporary folder).
+Run: `.venv/bin/python bench/web.py [--teams 20] [--sessions 10] [--commitments 5]
+[--database sqlite|postgresql]` (SQLite in a temporary folder; PostgreSQL: a database of its own
+at COULISSE_BENCH_POSTGRES_URL, dropped afterwards).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import socket
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import sqlalchemy as sa
 from aiohttp import web
 
@@ -50,6 +54,7 @@ from handlers.model import (
 from handlers.series_report import build_series_summary
 
 NOW = datetime(2027, 3, 9, 9, 0, tzinfo=UTC)
+PG_URL = os.environ.get("COULISSE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def free_port() -> int:
@@ -86,10 +91,23 @@ async def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--commitments", type=int, default=5)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
-    url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-    app = await build(url, ManualClock(NOW))  # migrates the new file
+    url, drop = f"sqlite+aiosqlite:///{folder / 'bench.db'}", None
+    if args.database == "postgresql":  # a database of its own on the shared server
+        name = f"coulisse_bench_web_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(PG_URL, timeout=5)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(PG_URL)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.close()
+
+    app = await build(url, ManualClock(NOW))  # migrates the new database
     queries = [0]
     sa.event.listen(app.engine.sync_engine, "before_cursor_execute",
                     lambda *_a: queries.__setitem__(0, queries[0] + 1))  # fmt: skip
@@ -141,9 +159,13 @@ async def main() -> None:
     finally:
         await app.close()
         shutil.rmtree(folder)
+        if drop is not None:
+            await drop()
     page_s, md_s = statistics.median(timings["page"]), statistics.median(timings["markdown"])
-    print(f"{args.teams} teams, {args.teams * args.sessions} sessions, "
-          f"{args.teams * args.sessions * args.commitments} commitments (SQLite)")  # fmt: skip
+    print(
+        f"{args.teams} teams, {args.teams * args.sessions} sessions, "
+        f"{args.teams * args.sessions * args.commitments} commitments ({args.database})"
+    )
     print(f"My teams over HTTP: {page_s * 1000:.0f} ms median, {counted['page']} queries")
     print(
         f"Markdown export of the same series: {md_s * 1000:.0f} ms, {counted['markdown']} queries"
