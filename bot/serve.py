@@ -78,6 +78,7 @@ async def running(
     )
     senders: dict[Platform, PlatformSend] = {}
     slack = None
+    install_routes: list[web.RouteDef] = []
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
         client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         slack = SlackAdapter(app.coulisse, client, settings.slack_signing_secret)
@@ -87,6 +88,26 @@ async def running(
             interval=settings.slack_channel_interval,
             attachments=Attachments(app.uow, app.coulisse.clock),
         )
+    elif settings.slack_oauth_configured and settings.slack_signing_secret:
+        from bot.slack import install  # "Add to Slack": several workspaces, their tokens stored
+
+        installs = install.installs(
+            settings,
+            app.engine,
+            app.coulisse.clock,
+            lambda client: SlackSender(
+                client,
+                app.uow,
+                interval=settings.slack_channel_interval,
+                attachments=Attachments(app.uow, app.coulisse.clock),
+            ),
+        )
+        slack = SlackAdapter(
+            app.coulisse, installs.client, settings.slack_signing_secret, installs.flow
+        )
+        install.listen_for_uninstalls(slack.app, installs.store)
+        senders[Platform.SLACK] = installs.sender
+        install_routes = installs.routes
     teams: Teams | None = None
     if teams_on:
         teams = build_teams(settings, app)
@@ -95,6 +116,7 @@ async def running(
     app.coulisse.worker = holder.name  # and the deliveries it kept but did not handle
     dispatcher, assistant = outbox_lanes(app, Delivery(app.uow, senders), settings, holder)
     web_app = make_web_app(app, slack, teams, web_view_of(settings))
+    web_app.add_routes(install_routes)  # /slack/install and /slack/oauth_redirect, if on
     if teams is not None:  # causal maps for Teams' cards; the access log leaves out the token
         web_app.router.add_get(media.ROUTE, teams.pictures.serve)
     runner = web.AppRunner(web_app, access_log_class=media.AccessLog)

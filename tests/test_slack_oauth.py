@@ -4,6 +4,7 @@ uninstall that removes the tokens and the workspace's waiting messages."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -24,7 +25,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import Settings
 from bot.delivery import Target
+from bot.serve import running
 from bot.slack import install
 from bot.slack.sender import SlackSender
 from bot.wiring import App
@@ -52,6 +55,7 @@ class FakeSlackOAuth:
     tokens: dict[str, str] = field(default_factory=dict)  # bot token -> team
     refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> team
     expires_in: dict[str, int] = field(default_factory=dict)  # team -> seconds
+    revoked: set[str] = field(default_factory=set)
     _n: Any = field(default_factory=lambda: itertools.count(1))
 
     def grant(self, team: str) -> dict[str, Any]:
@@ -75,7 +79,11 @@ class FakeSlackOAuth:
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params: dict[str, Any] = dict(await request.post())
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            params.update(dict(await request.post()))
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
         self.calls.append((method, token, params))
@@ -94,8 +102,8 @@ class FakeSlackOAuth:
                 return web.json_response({"ok": False, "error": "invalid_code"})
             return web.json_response(self.grant(team))
         team = self.tokens.get(token)
-        if team is None:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+        if team is None or token in self.revoked:
+            return web.json_response({"ok": False, "error": "token_revoked"})
         if method == "auth.test":
             return web.json_response(
                 {"ok": True, "team_id": team, "user_id": f"UBOT{team}", "bot_id": f"B{team}"}
@@ -103,6 +111,10 @@ class FakeSlackOAuth:
         if method == "conversations.open":
             return web.json_response({"ok": True, "channel": {"id": f"D{team}"}})
         return web.json_response({"ok": True, "ts": f"{time.time():.6f}", "channel": "C"})
+
+    def revoke(self, team: str) -> None:
+        """The workspace's tokens no longer work (the app was removed there)."""
+        self.revoked |= {token for token, owner in self.tokens.items() if owner == team}
 
     def of(self, method: str) -> list[tuple[str, dict[str, Any]]]:
         return [(token, params) for m, token, params in self.calls if m == method]
@@ -389,6 +401,7 @@ async def test_uninstalling_removes_the_tokens_and_the_workspaces_waiting_messag
     assert sent.id is not None
     await s.app.outbox.mark_sent(sent.id, s.app.coulisse.clock.now())
 
+    s.slack.revoke("T2")  # Slack revokes first, then tells the app
     assert await s.event("T2", {"type": "app_uninstalled"}) == 200
     await eventually(_gone(s.app, "T2"))
     async with s.app.uow() as uow:
@@ -456,3 +469,74 @@ def test_tokens_need_a_key_and_a_wrong_key_opens_nothing() -> None:
     both = TokenCipher([new, old])  # a new key in front: old tokens still open
     assert both.decrypt(sealed) == "xoxb-1"
     assert TokenCipher([new]).decrypt(both.rotate(sealed)) == "xoxb-1"
+
+
+async def test_coulisse_serve_installs_and_answers_each_workspace_with_its_token(
+    database_url: str,
+) -> None:
+    """The whole server (`running`): two workspaces install through its /slack/install; a DM in
+    each is answered with that workspace's token, through the adapter and through the outbox;
+    an uninstall stops it."""
+    slack = FakeSlackOAuth()
+    fake = web.Application()
+    fake.router.add_route("*", "/api/{method}", slack.handle)
+    fake_runner, slack.url = await serve(fake)
+    settings = Settings(
+        database_url=database_url,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        slack_api_url=f"{slack.url}/api/",
+        slack_oauth_authorize_url=f"{slack.url}/oauth/v2/authorize",
+        token_key=Fernet.generate_key().decode(),
+        outbox_interval=0.05,
+        slack_channel_interval=0.01,
+    )
+    port = free_port()
+    try:
+        async with (
+            running(settings, "127.0.0.1", port) as (app, adapter, _runner),
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session,
+        ):
+            assert adapter is not None
+            store = install.DatabaseInstallationStore(
+                SqlInstallations(session_factory(app.engine), TokenCipher(settings.token_keys)),
+                app.coulisse.clock,
+            )
+            s = Installing(slack, app, store.installations, store, adapter.app,
+                           f"http://127.0.0.1:{port}", session)  # fmt: skip
+            assert await s.install("T2") == 200 and await s.install("T3") == 200
+            for team in ("T2", "T3"):
+                dm = {"type": "message", "channel": f"D{team}", "channel_type": "im",
+                      "user": f"U{team}", "text": "help", "ts": f"{time.time():.6f}"}  # fmt: skip
+                assert await s.event(team, dm) == 200
+            await eventually(
+                lambda: (
+                    {s.slack.tokens[tok] for tok, _ in s.slack.of("chat.postMessage")}
+                    == {"T2", "T3"}
+                )
+            )
+            for token, params in s.slack.of("chat.postMessage"):
+                assert params["channel"] == f"D{s.slack.tokens[token]}"  # each in its own
+            # Through the outbox: a message queued for a person of T3 goes with T3's token.
+            async with app.engine.connect() as conn:
+                person = await conn.scalar(
+                    sa.select(t.people.c.id).where(t.people.c.platform_id == "UT3")
+                )
+            before = len(s.slack.of("chat.postMessage"))
+            await queue(app, Destination.dm(int(person)), "outbox-t3")
+            await eventually(lambda: len(s.slack.of("chat.postMessage")) > before)
+            token, _ = s.slack.of("chat.postMessage")[-1]
+            assert s.slack.tokens[token] == "T3"
+            # T2 removes the app: its tokens go, its DMs are no longer answered.
+            s.slack.revoke("T2")  # Slack revokes first, then tells the app
+            assert await s.event("T2", {"type": "app_uninstalled"}) == 200
+            await eventually(_gone(app, "T2"))
+            answered = len(s.slack.of("chat.postMessage"))
+            dm = {"type": "message", "channel": "DT2", "channel_type": "im", "user": "UT2",
+                  "text": "help", "ts": f"{time.time():.6f}"}  # fmt: skip
+            await s.event("T2", dm)
+            await asyncio.sleep(0.5)
+            assert len(s.slack.of("chat.postMessage")) == answered
+    finally:
+        await fake_runner.cleanup()

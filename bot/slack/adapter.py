@@ -17,15 +17,21 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+if TYPE_CHECKING:
+    from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+
+from bot import metrics
+from bot.logs import EVENT_ID, new_event_id
 from bot.outbox import RetryLater
 from bot.slack.blocks import fallback_text, form_values, home, modal, render
 from bot.slack.sender import retry_from
+from bot.slack.workspaces import REQUEST_CLIENT, remember_client
 from handlers.home import left_out
 from handlers.messages import (
     ActionTaken,
@@ -86,16 +92,29 @@ class Where:
 
 
 class SlackAdapter:
-    def __init__(self, coulisse: Coulisse, client: AsyncWebClient, signing_secret: str) -> None:
+    def __init__(
+        self,
+        coulisse: Coulisse,
+        client: AsyncWebClient,
+        signing_secret: str,
+        oauth_flow: AsyncOAuthFlow | None = None,
+    ) -> None:
+        """`oauth_flow`: "Add to Slack" (bot/slack/install.py): each workspace's requests are
+        authorized, and answered, with its own token; `client` then carries none."""
         self.coulisse = coulisse
-        self.client = client
-        self._bot_user: str | None = None
+        self._client = client
+        self._bot_users: dict[str, str] = {}  # token -> the bot's user id in that workspace
         self._working: set[asyncio.Task[None]] = set()
         # The client carries the token (and the API URL); bolt asks it who we are. Slack's
         # 200 waits for the listener, which returns once the event is kept (see the top).
         self.app = AsyncApp(
-            signing_secret=signing_secret, client=client, process_before_response=True
+            signing_secret=signing_secret,
+            client=client,
+            process_before_response=True,
+            oauth_flow=oauth_flow,
         )
+        if oauth_flow is not None:
+            self.app.middleware(remember_client)
         self.app.command("/coulisse")(self.on_command)
         self.app.action(re.compile(".*"))(self.on_action)
         self.app.view(re.compile(".*"))(self.on_view)
@@ -103,6 +122,11 @@ class SlackAdapter:
         self.app.event("app_mention")(self.on_mention)
         self.app.event("app_home_opened")(self.on_home)
         self.app.event("member_joined_channel")(self.on_member_joined)
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The Web API client for the request being answered (its workspace's token)."""
+        return REQUEST_CLIENT.get() or self._client
 
     async def close(self) -> None:
         """Let the work still running finish (each event was kept, so none would be lost)."""
@@ -120,6 +144,7 @@ class SlackAdapter:
     async def _keep(self, event: Event) -> int | bool | None:
         """The kept delivery's id; None when it is already waiting; False when the database
         could not keep it (the person must hear so, or Slack must send it again)."""
+        EVENT_ID.set(new_event_id())  # on every line about it, the work after it included
         try:
             return await self.coulisse.receive(event)
         except Exception:
@@ -298,8 +323,9 @@ class SlackAdapter:
     async def channel_members(self, channel: str) -> list[tuple[str, str]]:
         """Everyone in the channel but the bot (the roster port); nobody if Slack won't say."""
         try:
-            if self._bot_user is None:
-                self._bot_user = str((await self.client.auth_test()).get("user_id", ""))
+            token = self.client.token or ""
+            if token not in self._bot_users:
+                self._bot_users[token] = str((await self.client.auth_test()).get("user_id", ""))
             members: list[str] = []
             cursor = None
             while True:
@@ -307,7 +333,7 @@ class SlackAdapter:
                     channel=channel, cursor=cursor, limit=200
                 )
                 found: list[str] = list(page.get("members", []))
-                members += [m for m in found if m != self._bot_user]
+                members += [m for m in found if m != self._bot_users[token]]
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     return [(m, "") for m in members]
@@ -322,7 +348,10 @@ class SlackAdapter:
 
     async def run(self, event: Event, where: Where, kept: int | None = None) -> None:
         try:
-            outcome = await self.coulisse.handle(event, roster=self.channel_members, delivery=kept)
+            with metrics.handling("slack", event):
+                outcome = await self.coulisse.handle(
+                    event, roster=self.channel_members, delivery=kept
+                )
         except Exception:
             log.exception("handling a Slack %s failed", type(event).__name__)
             return

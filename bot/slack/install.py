@@ -18,8 +18,7 @@ distributed ("Manage distribution") to several workspaces.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -283,17 +282,6 @@ class PerWorkspaceSender:
             known = (token, self.make(client))
             self._senders[team_id] = known
         return known[1]
-
-
-# The Web API client of the request being handled, with its workspace's token (slack-bolt
-# authorized it): the adapter answers with it. Tasks started for the request inherit it.
-REQUEST_CLIENT: ContextVar[AsyncWebClient | None] = ContextVar("slack_client", default=None)
-
-
-async def remember_client(context: Any, next: Callable[[], Awaitable[Any]]) -> Any:
-    """A slack-bolt middleware (bolt passes its arguments by these names)."""
-    REQUEST_CLIENT.set(context.client)
-    return await next()
 
 
 @dataclass

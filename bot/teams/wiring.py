@@ -155,6 +155,8 @@ def pictures_of(settings: Settings, app: App) -> Pictures:
 
 
 def slack_configured(settings: Settings) -> bool:
-    return bool(
-        settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token)
+    one_workspace = settings.slack_bot_token and (
+        settings.slack_signing_secret or settings.slack_app_token
     )
+    installed = settings.slack_oauth_configured and settings.slack_signing_secret  # Add to Slack
+    return bool(one_workspace or installed)
