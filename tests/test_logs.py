@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from bot.outbox import OutboxDispatcher, RetryLater
 from bot.wiring import App
 from handlers.messages import Destination, Message, Text, outbox_row
 from handlers.model import OutboxMessage
+from storage import tables as t
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, SlackStack, eventually
 
 SECRET_TEXT = "Mevrouw Jansen op de Dorpsstraat 12 wacht al maanden"
@@ -168,3 +170,33 @@ async def test_the_event_id_follows_a_row_from_handling_to_its_delivery(
         r for r in verbose_logs.records if r.name == "bot.outbox" and "later" in r.getMessage()
     ]
     assert later and all(getattr(r, "event_id", "") == "0123456789ab" for r in later)
+
+
+async def test_one_slack_delivery_keeps_one_event_id_into_the_outbox(
+    slack_stack: SlackStack,
+) -> None:
+    """The id set where the delivery is kept follows its handling into every message it
+    queues: the rows of one command share it, another command's rows have their own."""
+    s, api = slack_stack.slack, slack_stack.api
+    await s.command("U1", "new")
+    await eventually(lambda: len(api.of("views.open")) == 1)
+    view = api.of("views.open")[0]["view"]
+    await s.submit("U1", view, {"title": "T", "question": "Q", "format": "retro",
+                                "members": ["U2", "U3"]})  # fmt: skip
+    await eventually(lambda: "staat klaar" in api.texts("chat.postEphemeral"))
+    await s.command("U1", "start")
+    await eventually(lambda: len(api.of("conversations.open")) == 3)
+
+    async def ids() -> dict[str, set[str]]:
+        async with slack_stack.app.engine.connect() as conn:
+            rows = await conn.execute(sa.select(t.outbox.c.kind, t.outbox.c.payload))
+            found: dict[str, set[str]] = {}
+            for kind, payload in rows:
+                found.setdefault(kind, set()).add(str(payload.get("event_id", "")))
+            return found
+
+    by_kind = await ids()
+    started = by_kind["round_prompt"] | by_kind.get("session_open", set())
+    assert len(started) == 1, by_kind  # the start's rows: one delivery, one id
+    (one,) = started
+    assert re.fullmatch(r"[0-9a-f]{12}", one)
