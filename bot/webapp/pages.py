@@ -148,24 +148,16 @@ class Pages:
                 if route.seats is None:
                     return await route.page(request, uow, viewer)
                 if viewer is None:
-                    lang = _accepted(request)
-                    return self.render(
-                        "message.html",
-                        lang,
-                        None,
-                        status=401,
-                        heading=t(lang, "web.sign_in_heading"),
-                        lines=[t(lang, "web.sign_in")],
-                    )
+                    return self._message(_accepted(request), None, "sign_in", 401)
                 if route.writes:
                     form = await request.post()
                     if not hmac.compare_digest(str(form.get("csrf", "")), viewer.csrf):
-                        return self._refuse(viewer, "csrf")
+                        return self._message(viewer.lang, viewer, "csrf", 403)
                 if "team" in request.match_info:
                     team = request.match_info["team"]
                     seat = viewer.seats.get(int(team)) if team.isdigit() else None
                     if seat not in route.seats:
-                        return self._refuse(viewer, "forbidden")
+                        return self._message(viewer.lang, viewer, "forbidden", 403)
                 return await route.page(request, uow, viewer)
 
         return handle
@@ -178,15 +170,17 @@ class Pages:
         person, csrf = found
         return Viewer(person, csrf, secret, await dashboard.seats(uow, id_of(person)))
 
-    def _refuse(self, viewer: Viewer, why: str) -> web.Response:
-        lang = viewer.lang
+    def _message(
+        self, lang: str, viewer: Viewer | None, why: str, status: int, *more: str
+    ) -> web.Response:
+        """A page that says one thing: `web.{why}_heading` over `web.{why}` (and `more`)."""
         return self.render(
             "message.html",
             lang,
             viewer,
-            status=403,
+            status=status,
             heading=t(lang, f"web.{why}_heading"),
-            lines=[t(lang, f"web.{why}")],
+            lines=[t(lang, f"web.{why}"), *more],
         )
 
     async def _headers(self, request: web.Request, response: web.StreamResponse) -> None:
@@ -231,15 +225,7 @@ class Pages:
         self, request: web.Request, uow: UnitOfWork, _v: Viewer | None
     ) -> web.StreamResponse:
         if self._too_many(request):
-            lang = _accepted(request)
-            return self.render(
-                "message.html",
-                lang,
-                None,
-                status=429,
-                heading=t(lang, "web.slow_heading"),
-                lines=[t(lang, "web.slow")],
-            )
+            return self._message(_accepted(request), None, "slow", 429)
         token = request.query.get("t", "")
         now = self.app.coulisse.clock.now()
         found = await dashboard.redeem(uow, self.links, token, now)
@@ -247,14 +233,7 @@ class Pages:
             await uow.rollback()
             person = await dashboard.person(uow, self.links.person_of(token))
             lang = person.locale if person is not None else _accepted(request)
-            return self.render(
-                "message.html",
-                lang,
-                None,
-                status=403,
-                heading=t(lang, f"web.link_{found}_heading"),
-                lines=[t(lang, f"web.link_{found}"), t(lang, "web.ask_new")],
-            )
+            return self._message(lang, None, f"link_{found}", 403, t(lang, "web.ask_new"))
         await uow.commit()
         response = web.Response(status=303, headers={"Location": "/web/"})
         response.set_cookie(
@@ -426,15 +405,7 @@ class Pages:
             else:
                 body = mapfiles.to_graphml(loaded).encode()
         if body is None:
-            lang = viewer.lang
-            return self.render(
-                "message.html",
-                lang,
-                viewer,
-                status=404,
-                heading=t(lang, "web.not_found_heading"),
-                lines=[t(lang, "web.not_found")],
-            )
+            return self._message(viewer.lang, viewer, "not_found", 404)
         return web.Response(
             body=body,
             content_type=MAP_FILES[fmt],
@@ -459,15 +430,7 @@ class Pages:
         )
         if body is None:
             assert viewer is not None
-            lang = viewer.lang
-            return self.render(
-                "message.html",
-                lang,
-                viewer,
-                status=404,
-                heading=t(lang, "web.not_found_heading"),
-                lines=[t(lang, "web.not_found")],
-            )
+            return self._message(viewer.lang, viewer, "not_found", 404)
         return web.Response(
             text=body,
             content_type="text/calendar",
@@ -492,15 +455,7 @@ class Pages:
             target = ExportTarget("series", series)
             made = await export_file(uow, target, fmt, viewer.lang, today, names=False)
         except NothingToExport:
-            lang = viewer.lang
-            return self.render(
-                "message.html",
-                lang,
-                viewer,
-                status=404,
-                heading=t(lang, "web.not_found_heading"),
-                lines=[t(lang, "web.not_found")],
-            )
+            return self._message(viewer.lang, viewer, "not_found", 404)
         return web.Response(
             body=made.data,
             content_type=made.media_type.split(";")[0],
@@ -593,9 +548,7 @@ class Pages:
             team,
             lambda actor, place: FormSubmitted("new_session", values, actor, place),
         )
-        lines = [
-            line for r in outcome.replies if r.to == To.ACTOR for line in dashboard.texts(r.message)
-        ]
+        lines = _said(outcome)
         if outcome.refused:
             return self._plan_page(
                 viewer,
@@ -636,9 +589,7 @@ class Pages:
         outcome = await self._through_core(
             uow, viewer, team, lambda actor, place: ActionTaken("checkin", value, actor, place)
         )
-        lines = [
-            line for r in outcome.replies if r.to == To.ACTOR for line in dashboard.texts(r.message)
-        ]
+        lines = _said(outcome)
         lang = viewer.lang
         heading = t(lang, "web.problem_heading" if outcome.refused else "web.saved_heading")
         return self.render(
