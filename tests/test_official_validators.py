@@ -20,7 +20,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 import pytest
@@ -29,8 +29,7 @@ from aiohttp import web
 from bot.slack import blocks as slack_blocks
 from bot.teams import cards as teams_cards
 from handlers import messages as m
-from tests import test_teams_cards
-from tests.conftest import IN_CI
+from tests import browser, test_teams_cards
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlackApi, free_port
 from tests.payloads import ARTIFACTS, Collector, Payload
@@ -41,26 +40,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 RENDERER = NODE_MODULES / "adaptivecards" / "dist"
 TSC = NODE_MODULES / ".bin" / "tsc"
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright never downloads a browser here
-# As root in a closed network: no sandbox, and nothing that calls out at start.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = ARTIFACTS / "cards"
 
 
-def unavailable(what: str) -> None:
+def unavailable(what: str) -> NoReturn:
     """Skip with what to install; in CI these tests must run."""
-    if IN_CI:
-        pytest.fail(f"{what} (CI=true: the official validators must run)")
-    pytest.skip(what)
+    browser.unavailable(what, "the official validators")
 
 
 def npm_version(package: str) -> str:
@@ -249,19 +234,12 @@ def _only_local(route: Any) -> None:
 def renderer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A page in headless Debian Chromium with adaptivecards loaded from node_modules."""
     need_node("adaptivecards")
-    if not CHROMIUM.exists():
-        unavailable(
-            "Debian's chromium is missing: apt-get install chromium (make test does, as root)"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Python playwright is missing: pip install -e '.[dev]' (make test does)")
+    browser.need_chromium("the official validators")
+    from playwright.sync_api import sync_playwright
+
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh --user-data-dir
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
-        )
+        context = playwright.chromium.launch_persistent_context(**browser.launch_options(profile))
         try:
             page = context.new_page()
             page.route("**/*", _only_local)

@@ -1,5 +1,5 @@
 """The web view in a real browser: Debian's Chromium, driven by Playwright (which never
-downloads a browser here, as in tests/test_official_validators.py). A coordinator asks for the
+downloads a browser here: tests/browser.py launches it). A coordinator asks for the
 link in the chat, opens it, sees My teams, reaches Plan by keyboard alone, plans an async
 session, previews and saves it, and finds the same link refused when opened again; the
 page keeps to its Content-Security-Policy (no console errors) and fits 320 px. Screenshots go
@@ -23,31 +23,13 @@ from handlers import dashboard
 from handlers.messages import Command, Place
 from handlers.model import Commitment, SessionStatus
 from prompts.catalog import t
-from tests.conftest import IN_CI
+from tests.browser import launch_options, need_chromium
 from tests.driver import Driver, team_of
 from tests.fake_slack import free_port
 from tests.payloads import ARTIFACTS
 
-CHROMIUM = Path("/usr/bin/chromium")
-HAS_CHROMIUM = CHROMIUM.exists()
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = ARTIFACTS / "web"
 SHOTS.mkdir(parents=True, exist_ok=True)
-
-
-def unavailable(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{what} (CI=true: the browser test must run)")
-    pytest.skip(what)
 
 
 @pytest.fixture
@@ -67,12 +49,9 @@ async def served(app: App) -> AsyncIterator[str]:
 async def test_a_coordinator_signs_in_by_link_sees_their_teams_and_plans_a_session(
     app: App, served: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if not HAS_CHROMIUM:
-        unavailable("Debian's chromium is missing: apt-get install chromium")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        unavailable("Python playwright is missing: pip install -e '.[dev]'")
+    need_chromium("the browser test")
+    from playwright.async_api import async_playwright
+
     driver = Driver(app)
     await team_of(driver, "Sanne", "Ahmed")
     found = re.search(r"http://\S+/web/in\?t=\S+", await driver.cmd("Sanne", "dashboard"))
@@ -81,7 +60,7 @@ async def test_a_coordinator_signs_in_by_link_sees_their_teams_and_plans_a_sessi
     problems: list[str] = []
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
-            tmp_path / "profile", executable_path=CHROMIUM, args=FLAGS, headless=True
+            **launch_options(tmp_path / "profile")
         )
         try:
             page = await context.new_page()
@@ -138,12 +117,9 @@ async def test_a_coordinator_signs_in_by_link_sees_their_teams_and_plans_a_sessi
 async def test_a_municipality_reader_sees_the_trend_but_no_names_and_nothing_to_change(
     app: App, served: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if not HAS_CHROMIUM:
-        unavailable("Debian's chromium is missing: apt-get install chromium")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        unavailable("Python playwright is missing: pip install -e '.[dev]'")
+    need_chromium("the browser test")
+    from playwright.async_api import async_playwright
+
     driver = Driver(app)
     await team_of(driver, "Sanne", "Ahmed", "Fleur")
     await app.coulisse.handle(Command("help", driver.actor("Mila"), Place("dm")))
@@ -163,7 +139,7 @@ async def test_a_municipality_reader_sees_the_trend_but_no_names_and_nothing_to_
     name = request.node.callspec.id if hasattr(request.node, "callspec") else "run"
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
-            tmp_path / "profile", executable_path=CHROMIUM, args=FLAGS, headless=True
+            **launch_options(tmp_path / "profile")
         )
         try:
             page = await context.new_page()
