@@ -342,6 +342,7 @@ class SlackAdapter:
             return []
 
     async def _event(self, event: Event, where: Where) -> None:
+        EVENT_ID.set(new_event_id())
         kept = await self.coulisse.receive(event)  # raises when not kept: Slack hears 500
         if kept is not None:
             self._later(self.run(event, where, kept))

@@ -19,6 +19,8 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo
 
+from bot import metrics
+from bot.logs import EVENT_ID, new_event_id
 from bot.teams.cards import ActionSubmission, submission
 from bot.teams.connector import Connector
 from bot.teams.files import Handover
@@ -270,10 +272,12 @@ class TeamsAdapter(TeamsActivityHandler):
         """Kept first, then handled: a turn that fails to keep its event answers 500 (or, for
         a card, says to try again), never 200 for something not kept. A delivery already
         waiting (Teams sent it again) has nothing more to do."""
+        EVENT_ID.set(new_event_id())  # on every line about it, the work after it included
         try:
             kept = await self.coulisse.receive(event)
         except Exception as error:
             raise NotKept from error
         if kept is None:
             return Outcome(duplicate=True, event_key=event.event_key)
-        return await self.coulisse.handle(event, roster=self.roster_of(turn), delivery=kept)
+        with metrics.handling("teams", event):
+            return await self.coulisse.handle(event, roster=self.roster_of(turn), delivery=kept)
