@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint typecheck unit console bench clean system-deps
 
 # System packages, from Debian when we are root: Graphviz draws the causal maps (a plain SVG
-# without it), Pango lets WeasyPrint print the PDF summary, poppler-utils checks PDFs in the tests,
+# without it; it draws with Pango and HarfBuzz), DejaVu gives the PDF summary (Typst) its font,
+# poppler-utils checks PDFs in the tests,
 # Chromium runs Microsoft's Adaptive Cards renderer in the tests (Playwright never downloads one).
 # HAProxy is the reverse proxy of the several-instances test, Prometheus' promtool checks /metrics
 # and deploy/prometheus/ (the package's service is not started: only its promtool is used).
@@ -15,7 +16,7 @@ DEBIAN_PACKAGES := graphviz poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libha
 system-deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done 2>/dev/null); \
 	if ! command -v dpkg >/dev/null 2>&1; then \
-	  echo "Not a Debian system: install Graphviz, poppler-utils and Pango yourself for PNG maps and PDF summaries, and Chromium at /usr/bin/chromium for the card renderer tests."; \
+	  echo "Not a Debian system: install Graphviz, poppler-utils and the DejaVu fonts yourself for PNG maps and the PDF's look, and Chromium at /usr/bin/chromium for the card renderer tests."; \
 	elif [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing Debian packages:" $$missing; \

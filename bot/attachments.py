@@ -1,9 +1,9 @@
 """The file behind a chat's `Export` block, made when it is sent (or, in Teams, when the person
 accepts it) from the state then, for every platform alike.
 
-Always pseudonymised. When this server cannot print PDF (WeasyPrint's system libraries are
-missing), the same summary goes as HTML with a note saying so, rather than an outbox row that
-fails until it gives up.
+Always pseudonymised. When this server cannot print PDF (the typesetter cannot be loaded),
+the same summary goes as HTML with a note saying so, rather than an outbox row that fails until
+it gives up.
 """
 
 from __future__ import annotations
