@@ -17,7 +17,6 @@ import aiohttp
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from aiohttp import web
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -26,7 +25,14 @@ from bot.wiring import App, build
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.tables import metadata
-from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, SlackClient, free_port
+from tests.fake_slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlackApi,
+    SlackClient,
+    free_port,
+    on_loopback,
+)
 
 # Every Slack and Teams payload the fakes accept, for the official validators, which run last.
 pytest_plugins = ["tests.payloads"]
@@ -155,6 +161,29 @@ class SlackStack:
     base: str  # the bot's http://127.0.0.1:port
 
 
+async def until_healthy(
+    base: str,
+    proc: asyncio.subprocess.Process,
+    output: Callable[[], str],
+    name: str,
+    timeout: float,
+) -> None:
+    """Until a `coulisse serve` process at `base` answers /healthz with 200; one that exits
+    first, or never answers in `timeout` seconds, fails the test with its output."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while loop.time() < deadline:
+            if proc.returncode is not None:
+                raise AssertionError(f"{name} exited ({proc.returncode}):\n{output()}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{name} never became healthy:\n{output()}")
+
+
 async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 20) -> None:
     """Wait until `check` holds: the bot answers Slack first and works after the ack. The
     deadline only matters when something is broken; a loaded two-core machine needed over 10 s."""
@@ -181,26 +210,19 @@ async def slack_stack(database_url: str) -> AsyncIterator[SlackStack]:
 async def slack_stack_on(database_url: str) -> AsyncIterator[SlackStack]:
     """The `slack_stack` fixture's stack, on a database of the caller's."""
     api = FakeSlackApi()
-    api_runner = web.AppRunner(api.app())
-    await api_runner.setup()
-    api_port = free_port()
-    await web.TCPSite(api_runner, "127.0.0.1", api_port).start()
-    api.url = f"http://127.0.0.1:{api_port}"
-    settings = Settings(
-        database_url=database_url,
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=f"{api.url}/api/",
-        outbox_interval=0.05,
-        slack_channel_interval=0.01,
-    )
-    port = free_port()
-    try:
+    async with on_loopback(api.app()) as api.url:
+        settings = Settings(
+            database_url=database_url,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=f"{api.url}/api/",
+            outbox_interval=0.05,
+            slack_channel_interval=0.01,
+        )
+        port = free_port()
         async with (
             running(settings, "127.0.0.1", port) as (app, _slack, _runner),
             aiohttp.ClientSession() as session,
         ):
             base = f"http://127.0.0.1:{port}"
             yield SlackStack(api, SlackClient(f"{base}/slack/events", session), app, base)
-    finally:
-        await api_runner.cleanup()

@@ -4,6 +4,7 @@ Like Slack, it refuses a payload over Slack's limits (tests/slack_limits.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -12,6 +13,7 @@ import random
 import socket
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def on_loopback(app: web.Application, *, quiet: bool = False) -> AsyncIterator[str]:
+    """`app` (a fake's) served on a free loopback port for the block; yields its base URL.
+    `quiet`: no access log (fault scenarios send thousands of requests)."""
+    runner = web.AppRunner(app, access_log=None) if quiet else web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
 
 
 @dataclass

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from jsonschema import Draft6Validator
 
 from bot.config import Settings
@@ -23,7 +22,7 @@ from bot.teams.wiring import Teams
 from bot.web import TEAMS
 from bot.wiring import App
 from tests.fake_connector import FakeConnector
-from tests.fake_slack import free_port
+from tests.fake_slack import free_port, on_loopback
 
 SPECS = Path(__file__).resolve().parent / "specs" / "teams"
 TENANT = "72f988bf-0000-4000-8000-000000000001"
@@ -198,21 +197,18 @@ class TeamsStack:
 
 
 @contextlib.asynccontextmanager
-async def fake_connector() -> AsyncIterator[FakeConnector]:
-    """The fake connector on loopback, knowing the team's roster."""
+async def fake_connector(in_front: Any = None) -> AsyncIterator[FakeConnector]:
+    """The fake connector on loopback, knowing the team's roster; `in_front`, an aiohttp
+    middleware before it (the fault scenarios' throttling), then without an access log."""
     fake = FakeConnector()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    fake.url = f"http://127.0.0.1:{port}"
+    app = fake.app()
+    if in_front is not None:
+        app.middlewares.append(in_front)
     fake.members[TEAM] = [
         {"id": uid, "name": name, "aadObjectId": f"aad-{uid[3:]}"} for uid, name in PEOPLE.items()
     ]
-    try:
+    async with on_loopback(app, quiet=in_front is not None) as fake.url:
         yield fake
-    finally:
-        await runner.cleanup()
 
 
 def teams_settings(database_url: str, **extra: Any) -> Settings:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from tests.conftest import eventually
 from tests.fake_connector import Call, FakeConnector
-from tests.fake_slack import free_port
+from tests.fake_slack import on_loopback
 from tests.teams_fixtures import TeamsStack
 from tests.test_teams import NAMES, connector, said, sent_to, setup_session, teams_stack
 
@@ -43,15 +43,8 @@ async def onedrive() -> AsyncIterator[FakeOneDrive]:
     fake = FakeOneDrive()
     app = web.Application()
     app.router.add_put("/upload/{session}", fake.put)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    fake.url = f"http://127.0.0.1:{port}"
-    try:
+    async with on_loopback(app) as fake.url:
         yield fake
-    finally:
-        await runner.cleanup()
 
 
 def consent_of(call: Call) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-import aiohttp
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
@@ -33,6 +32,7 @@ from handlers.messages import Destination, Text, encode_destination, encode_mess
 from handlers.model import OutboxMessage, OutboxStatus, Person, Platform, Workspace
 from storage import tables
 from storage.migrate import upgrade
+from tests.conftest import until_healthy
 from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, free_port
 
 pytestmark = pytest.mark.postgres
@@ -169,9 +169,9 @@ async def workers(url: str, api_url: str, folder: Path, count: int) -> AsyncIter
                 stderr=asyncio.subprocess.STDOUT,
             )
             started.append(Worker(proc, port, log, log_path))
-        async with aiohttp.ClientSession() as session:
-            for worker in started:
-                await healthy(session, worker)
+        for worker in started:
+            base = f"http://127.0.0.1:{worker.port}"
+            await until_healthy(base, worker.proc, worker.output, "worker", 60)
         yield started
     finally:
         for worker in started:
@@ -184,19 +184,6 @@ async def workers(url: str, api_url: str, folder: Path, count: int) -> AsyncIter
                 worker.proc.kill()
                 await asyncio.wait_for(worker.proc.wait(), 5)
             worker.log.close()
-
-
-async def healthy(session: aiohttp.ClientSession, worker: Worker, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if worker.proc.returncode is not None:
-            raise AssertionError(f"worker exited ({worker.proc.returncode}):\n{worker.output()}")
-        with contextlib.suppress(aiohttp.ClientError):
-            async with session.get(f"http://127.0.0.1:{worker.port}/healthz") as resp:
-                if resp.status == 200:
-                    return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"worker never became healthy:\n{worker.output()}")
 
 
 def posted(api: FakeSlackApi) -> Counter[int]:

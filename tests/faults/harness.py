@@ -26,8 +26,16 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.conftest import IN_CI
-from tests.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi, SlackClient, free_port, sign
+from tests.conftest import IN_CI, until_healthy
+from tests.fake_slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlackApi,
+    SlackClient,
+    free_port,
+    on_loopback,
+    sign,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = Path(__file__).resolve().parent / "serve_moved.py"
@@ -149,18 +157,8 @@ class Serve:
             await self.healthy()
 
     async def healthy(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as session:
-            while time.monotonic() < deadline:
-                assert self.proc is not None
-                if self.proc.returncode is not None:
-                    raise AssertionError(f"{self.name} exited:\n{self.output()[-3000:]}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"{self.base}/healthz") as resp:
-                        if resp.status == 200:
-                            return
-                await asyncio.sleep(0.05)
-        raise AssertionError(f"{self.name} never became healthy:\n{self.output()[-3000:]}")
+        assert self.proc is not None
+        await until_healthy(self.base, self.proc, lambda: self.output()[-3000:], self.name, timeout)
 
     def close_log(self) -> None:
         if self.log is not None:
@@ -335,12 +333,5 @@ async def slack_api(delay: float = 0.0) -> AsyncIterator[FakeSlackApi]:
         return response
 
     app.middlewares.append(slow)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    api.url = f"http://127.0.0.1:{port}"
-    try:
+    async with on_loopback(app, quiet=True) as api.url:
         yield api
-    finally:
-        await runner.cleanup()

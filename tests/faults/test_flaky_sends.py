@@ -30,7 +30,7 @@ from tests.conftest import eventually
 from tests.fake_connector import FakeConnector
 from tests.fake_slack import free_port
 from tests.faults.harness import Serve, report, serve_env, slack_api
-from tests.teams_fixtures import PEOPLE, TEAM, TENANT, TeamsClient
+from tests.teams_fixtures import TEAM, TENANT, TeamsClient, fake_connector
 from tests.test_outbox_workers import statuses
 
 pytestmark = pytest.mark.postgres
@@ -150,26 +150,13 @@ class Flaky:
 @contextlib.asynccontextmanager
 async def flaky_connector(flaky: Flaky) -> AsyncIterator[FakeConnector]:
     """tests/teams_fixtures.fake_connector, with the faults in front."""
-    fake = FakeConnector()
-    app = fake.app()
 
     @web.middleware
     async def faults(request: web.Request, handler: Any) -> web.StreamResponse:
         return await flaky(request, handler)
 
-    app.middlewares.append(faults)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    fake.url = f"http://127.0.0.1:{port}"
-    fake.members[TEAM] = [
-        {"id": uid, "name": name, "aadObjectId": f"aad-{uid[3:]}"} for uid, name in PEOPLE.items()
-    ]
-    try:
+    async with fake_connector(faults) as fake:
         yield fake
-    finally:
-        await runner.cleanup()
 
 
 async def test_teams_sends_with_429s_and_500s(empty_postgres: str, tmp_path: Path) -> None:
