@@ -130,6 +130,14 @@ async def commit_round(d: Driver) -> None:
     await started_session(d, fmt="custom", rounds="commit")
 
 
+async def ahmed_commits(d: Driver, clock: ManualClock, *texts: str, **more: str) -> None:
+    """A commit round in which Ahmed commits to each of `texts`, co-produced, due in two weeks."""
+    await commit_round(d)
+    due = (clock.now() + timedelta(days=14)).date().isoformat()
+    for text in texts:
+        await d.form("Ahmed", "commit", text=text, due=due, mode="co-produce", **more)
+
+
 async def test_a_commitment_without_a_way_of_working_is_asked_about(
     app: App, clock: ManualClock
 ) -> None:
@@ -265,9 +273,7 @@ async def test_only_the_owner_or_a_coordinator_edits_and_a_new_owner_gets_the_ch
     app: App, clock: ManualClock
 ) -> None:
     d = Driver(app)
-    await commit_round(d)
-    due = (clock.now() + timedelta(days=14)).date().isoformat()
-    await d.form("Ahmed", "commit", text="Intake proberen", due=due, mode="co-produce")
+    await ahmed_commits(d, clock, "Intake proberen")
     before = await d.snapshot()
     refused = await d.cmd("Fleur", "edit", "1 tekst Iets anders")
     assert refused == t("nl", "errors.not_your_commitment", number="1")
@@ -301,10 +307,7 @@ async def test_a_forgotten_persons_commitments_go_to_the_coordinators_to_hand_on
     app: App, clock: ManualClock
 ) -> None:
     d = Driver(app)
-    await commit_round(d)
-    due = (clock.now() + timedelta(days=14)).date().isoformat()
-    await d.form("Ahmed", "commit", text="Intake proberen", due=due, mode="co-produce")
-    await d.form("Ahmed", "commit", text="Lunch plannen", due=due, mode="co-produce")
+    await ahmed_commits(d, clock, "Intake proberen", "Lunch plannen")
     await d.cmd("Sanne", "role", "Fleur coordinator")
     await d.deliver()
     await d.cmd("Ahmed", "forget-me")
@@ -358,9 +361,7 @@ async def test_the_hand_over_message_keeps_no_trace_of_the_forgotten_name(
     app: App, clock: ManualClock
 ) -> None:
     d = Driver(app)
-    await commit_round(d)
-    due = (clock.now() + timedelta(days=14)).date().isoformat()
-    await d.form("Ahmed", "commit", text="Ahmed belt de huisartsen", due=due, mode="co-produce")
+    await ahmed_commits(d, clock, "Ahmed belt de huisartsen")
     async with app.uow() as uow:
         ahmed = next(p for _, p in await uow.directory.members(1) if p.display_name == "Ahmed")
         await forget_person(uow, clock.now(), ahmed)
@@ -376,10 +377,7 @@ async def test_the_hand_over_message_keeps_no_trace_of_the_forgotten_name(
 
 async def test_my_commitments_offer_the_owner_a_change_button(app: App, clock: ManualClock) -> None:
     d = Driver(app)
-    await commit_round(d)
-    due = (clock.now() + timedelta(days=14)).date().isoformat()
-    await d.form("Ahmed", "commit", text="Intake proberen", due=due, mode="co-produce",
-                 co_owners="Fleur")  # fmt: skip
+    await ahmed_commits(d, clock, "Intake proberen", co_owners="Fleur")
     mine = await app.coulisse.handle(Command("my", d.actor("Ahmed"), DM))
     action_id, value = buttons(mine.messages)[t("nl", "commitments.edit_button")]
     opened = await app.coulisse.handle(ActionTaken(action_id, value, d.actor("Ahmed"), DM))
@@ -414,9 +412,7 @@ async def test_purging_a_session_takes_its_pending_hand_overs_with_it(
     app: App, clock: ManualClock
 ) -> None:
     d = Driver(app)
-    await commit_round(d)
-    due = (clock.now() + timedelta(days=14)).date().isoformat()
-    await d.form("Ahmed", "commit", text="Intake proberen", due=due, mode="co-produce")
+    await ahmed_commits(d, clock, "Intake proberen")
     await d.cmd("Ahmed", "forget-me")  # the hand-over to Sanne waits in the outbox
     async with app.uow() as uow:
         assert [r.kind for r in await uow.outbox.pending() if r.kind == "hand_over"]
