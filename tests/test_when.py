@@ -88,6 +88,16 @@ def test_what_was_understood_is_said_back_in_the_persons_language() -> None:
         assert words(lang, "when.months")[11] in understood.text(lang)
 
 
+def listed_examples(text: str) -> list[str]:
+    """The forms an answer lists, on its "•" lines, split at commas and "of"/"or"."""
+    return [
+        form.strip()
+        for line in text.splitlines()
+        if line.startswith("•")
+        for form in re.split(r",| of | or ", line.removeprefix("•"))
+    ]
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_an_unreadable_time_is_answered_with_forms_that_are_all_accepted(lang: str) -> None:
     with pytest.raises(Refusal) as refused:
@@ -96,12 +106,7 @@ def test_an_unreadable_time_is_answered_with_forms_that_are_all_accepted(lang: s
     text = t(lang, refused.value.key, **refused.value.params)
     assert "volgende maand ergens" in text and AMS in text
     # Every example the answer lists is itself understood.
-    examples = [
-        form.strip()
-        for line in text.splitlines()
-        if line.startswith("•")
-        for form in re.split(r",| of | or ", line.removeprefix("•"))
-    ]
+    examples = listed_examples(text)
     assert len(examples) >= 6
     for form in examples:
         parse_moment(form, AMS, NOW)
@@ -112,12 +117,7 @@ def test_an_unreadable_day_lists_days_that_are_all_accepted(lang: str) -> None:
     with pytest.raises(Refusal) as refused:
         parse_day("ooit", date(2026, 12, 1))
     text = t(lang, refused.value.key, **refused.value.params)
-    examples = [
-        form.strip()
-        for line in text.splitlines()
-        if line.startswith("•")
-        for form in re.split(r",| of | or ", line.removeprefix("•"))
-    ]
+    examples = listed_examples(text)
     assert len(examples) >= 6
     for form in examples:
         parse_day(form, date(2026, 12, 1))
