@@ -12,26 +12,24 @@ Without them these tests skip, saying what to install; with CI=true they fail in
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.slack import blocks as slack_blocks
 from bot.teams import cards as teams_cards
 from handlers import messages as m
 from tests import browser, test_teams_cards
 from tests.fake_connector import FakeConnector
-from tests.fake_slack import FakeSlackApi, free_port
+from tests.fake_slack import FakeSlackApi, on_loopback
 from tests.payloads import ARTIFACTS, Collector, Payload
 
 pytestmark = pytest.mark.official_validators  # tests/payloads.py runs these last (MARK)
@@ -133,18 +131,6 @@ def payloads(collected: Collector) -> list[Payload]:
     return collected.payloads
 
 
-@contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
 async def test_the_fakes_hand_what_they_accept_to_the_collector(
     collected: Collector, request: pytest.FixtureRequest
 ) -> None:
@@ -158,8 +144,8 @@ async def test_the_fakes_hand_what_they_accept_to_the_collector(
     before = len(collected.payloads)
     api, connector = FakeSlackApi(), FakeConnector()
     async with (
-        serving(api.app()) as slack,
-        serving(connector.app()) as teams,
+        on_loopback(api.app()) as slack,
+        on_loopback(connector.app()) as teams,
         aiohttp.ClientSession() as session,
     ):
         posts = [
