@@ -236,14 +236,19 @@ class Pages:
             return self._message(lang, None, f"link_{found}", 403, t(lang, "web.ask_new"))
         await uow.commit()
         response = web.Response(status=303, headers={"Location": "/web/"})
+        return self._with_session(response, found.secret, framed=False)
+
+    def _with_session(self, response: web.Response, secret: str, *, framed: bool) -> web.Response:
+        """The session's cookie on `response`. `framed`: for the Teams tab, a frame on another
+        site, so SameSite=None, which browsers take only with Secure."""
         response.set_cookie(
             COOKIE,
-            found.secret,
+            secret,
             max_age=dashboard.SESSION_HOURS * 3600,
             path="/web/",
             httponly=True,
-            secure=self.view.secure,
-            samesite="Lax",
+            secure=True if framed else self.view.secure,
+            samesite="None" if framed else "Lax",
         )
         return response
 
@@ -294,17 +299,9 @@ class Pages:
             return web.json_response({"signed_in": False}, status=403)
         signed = await dashboard.open_session(uow, id_of(person), self.app.coulisse.clock.now())
         await uow.commit()
-        response = web.json_response({"signed_in": True})
-        response.set_cookie(
-            COOKIE,
-            signed.secret,
-            max_age=dashboard.SESSION_HOURS * 3600,
-            path="/web/",
-            httponly=True,
-            secure=True,
-            samesite="None",
+        return self._with_session(
+            web.json_response({"signed_in": True}), signed.secret, framed=True
         )
-        return response
 
     # --- pages -------------------------------------------------------------------------------
 
