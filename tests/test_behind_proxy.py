@@ -400,4 +400,6 @@ async def test_a_session_through_the_proxy_with_a_replica_killed_midway(
     # answer itself is stored once). 0-2 in six runs.
     sent_by = [sum(figure(text, "coulisse_outbox_deliveries_total", outcome="sent").values())
                for text in scraped]  # fmt: skip
-    assert all(sent_by) and sum(sent_by) <= sent_rows_in_db, (sent_by, sent_rows_in_db)
+    # Each replica counts what it sent itself; which one claims a row is up to the race, so
+    # one may have sent nothing. Together they sent some, never more than the database holds.
+    assert 0 < sum(sent_by) <= sent_rows_in_db, (sent_by, sent_rows_in_db)
