@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,12 +56,15 @@ async def state(app: App) -> tuple[list[Session], list[Round]]:
     return sessions, rounds
 
 
-async def until(app: App, check: object, what: str) -> float:
+Check = Callable[[list[Session], list[Round]], object]
+
+
+async def until(app: App, check: Check, what: str) -> float:
     """Poll the database until `check(sessions, rounds)`; seconds it took."""
     started = time.monotonic()
     while True:
         sessions, rounds = await state(app)
-        if check(sessions, rounds):  # type: ignore[operator]
+        if check(sessions, rounds):
             return time.monotonic() - started
         if time.monotonic() - started > WAIT:
             raise AssertionError(f"{what}: {[s.status for s in sessions]}, "
