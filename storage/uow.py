@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -38,9 +38,10 @@ from handlers.model import (
     Vote,
     Workspace,
 )
-from handlers.ports import Conflict, Delivery
+from handlers.ports import Conflict
 from storage import tables as t
 from storage import tracing
+from storage.intake import SqlIntake
 from storage.privacy import SqlPrivacy
 from storage.web import SqlWebAccess
 
@@ -410,64 +411,6 @@ class SqlInbox(_Repo):
             where=i.received_at <= event.received_at - window,
         ).returning(i.id)
         return (await self.s.execute(stmt)).scalar() is not None
-
-
-class SqlIntake(_Repo):
-    async def keep(
-        self, key: str, platform: str, event: dict[str, Any], now: datetime, worker: str,
-        lease_until: datetime,
-    ) -> int | None:  # fmt: skip
-        stmt = (
-            insert_ignoring_duplicates(self.s, t.intake)
-            .values(
-                key=key,
-                platform=platform,
-                event=event,
-                received_at=now,
-                worker=worker,
-                lease_until=lease_until,
-                attempts=1,
-            )
-            .returning(t.intake.c.id)
-        )
-        return (await self.s.execute(stmt)).scalar()
-
-    async def done(self, delivery_id: int) -> None:
-        await self.s.execute(sa.delete(t.intake).where(t.intake.c.id == delivery_id))
-
-    async def claim(
-        self,
-        now: datetime,
-        worker: str,
-        lease_until: datetime,
-        limit: int,
-        *,
-        own_idle_since: datetime | None = None,
-        busy: Collection[int] = (),
-    ) -> Sequence[Delivery]:
-        i = t.intake.c
-        free = i.lease_until <= now
-        if own_idle_since is not None:
-            mine = sa.and_(i.worker == worker, i.lease_until <= own_idle_since)
-            if busy:
-                mine = sa.and_(mine, i.id.not_in(list(busy)))
-            free = sa.or_(free, mine)
-        ids = sa.select(i.id).where(free)
-        ids = ids.order_by(i.id).limit(limit)
-        if self.s.bind.dialect.name == "postgresql":
-            ids = ids.with_for_update(skip_locked=True)
-        stmt = (
-            sa.update(t.intake)
-            .where(i.id.in_(ids.scalar_subquery()))
-            .values(worker=worker, lease_until=lease_until, attempts=i.attempts + 1)
-            .returning(i.id, i.event, i.attempts)
-        )
-        rows = (await self.s.execute(stmt)).all()
-        return sorted((Delivery(r.id, r.event, r.attempts) for r in rows), key=lambda d: d.id)
-
-    async def waiting(self) -> int:
-        count = sa.select(sa.func.count()).select_from(t.intake)
-        return int((await self.s.execute(count)).scalar_one())
 
 
 class SqlConversationRefs(_Repo):
