@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit console bench clean system-deps
+.PHONY: demo test lint typecheck unit console bench clean system-deps vendor
 
 # System packages, from Debian when we are root: Graphviz draws the causal maps (a plain SVG
 # without it; it draws with Pango and HarfBuzz), DejaVu gives the PDF summary (Typst) its font,
@@ -45,7 +45,17 @@ $(NODE_STAMP): package.json package-lock.json
 	  echo "No npm: the official Slack and Teams validator tests will skip (install Node.js 20+ and npm, then make test)."; \
 	fi
 
-demo: system-deps $(STAMP)
+# The web view's NL Design System CSS and the Teams client library, copied from the npm packages
+# package-lock.json pins into bot/webapp/static/vendor/ (bot/webapp/vendor.py). The copies are
+# committed, so a pip install works without npm; with node_modules they are made again here
+# (tests/test_web_vendor.py fails when they differ from the pinned packages).
+VENDOR_STAMP := bot/webapp/static/vendor/SOURCE.md
+$(VENDOR_STAMP): $(NODE_STAMP) bot/webapp/vendor.py
+	@if [ -f $(NODE_STAMP) ]; then $(PYTHON) bot/webapp/vendor.py; \
+	else echo "No node_modules: the web view keeps its committed vendor files."; fi
+vendor: $(VENDOR_STAMP)
+
+demo: system-deps $(STAMP) vendor
 	$(BIN)/coulisse demo
 
 console: $(STAMP)
@@ -59,7 +69,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_STAMP)
+unit: $(STAMP) $(NODE_STAMP) vendor
 	$(BIN)/pytest -q
 
 test: system-deps lint typecheck unit

@@ -193,6 +193,14 @@ class Settings(BaseSettings):
         description="The tab's application ID URI (api://<host>/<app id>, as in the Teams "
         "package's webApplicationInfo); empty: the tab signs in by link only.",
     )
+    # The web view's look (bot/webapp/assets.py): NL Design System tokens, one file per
+    # municipality; the theme's class is read from the file.
+    web_theme: str = Field(
+        default="",
+        validation_alias="COULISSE_WEB_THEME",
+        description="A design tokens CSS file (an NL Design System theme, e.g. a municipality's "
+        "*-design-tokens/dist/theme.css); empty: the bundled 'voorbeeld' theme.",
+    )
     media_days: float = Field(
         default=7.0,
         gt=0,

@@ -24,7 +24,7 @@ def test_the_tabs_are_declared_and_the_manifest_validates() -> None:
     (personal,) = data["staticTabs"]
     assert personal["contentUrl"] == f"{PUBLIC}/web/tab" and personal["scopes"] == ["personal"]
     (channel,) = data["configurableTabs"]
-    assert channel["configurationUrl"] == f"{PUBLIC}/web/tab" and "team" in channel["scopes"]
+    assert channel["configurationUrl"] == f"{PUBLIC}/web/tab/config" and "team" in channel["scopes"]
     assert data["validDomains"] == ["coulisse.gemeente.example"]
     assert data["webApplicationInfo"] == {
         "id": APP_ID,

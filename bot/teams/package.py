@@ -82,7 +82,8 @@ def tabs(app_id: str, public_url: str) -> dict[str, Any]:
         ],
         "configurableTabs": [
             {
-                "configurationUrl": f"{base}/web/tab",
+                # Teams shows this page when the tab is added; its Save names /web/tab.
+                "configurationUrl": f"{base}/web/tab/config",
                 "canUpdateConfiguration": False,
                 "scopes": ["team", "groupChat"],
                 "context": ["channelTab", "privateChatTab"],

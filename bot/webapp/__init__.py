@@ -6,12 +6,13 @@ translate requests into calls and results into HTML (docs/ARCHITECTURE.md, "The 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.config import Settings
+from bot.webapp.assets import Theme, theme_of
 from bot.wiring import App
 from handlers import dashboard
 
@@ -27,6 +28,7 @@ class WebView:
     base_url: str  # where people reach this server (its links name it)
     frame_ancestors: str = "https://teams.microsoft.com https://*.teams.microsoft.com"
     sso: TabSignIn | None = None  # Teams single sign-on for the tab
+    theme: Theme = field(default_factory=theme_of)  # the look (COULISSE_WEB_THEME)
 
     @property
     def secure(self) -> bool:
@@ -49,7 +51,8 @@ def web_view_of(settings: Settings) -> WebView | None:
         from bot.webapp.sso import TabSignIn  # PyJWT only when the tab signs in with Teams
 
         sso = TabSignIn(settings.web_sso_metadata_url, settings.web_sso_audience)
-    return WebView(settings.web_key, base, settings.web_frame_ancestors, sso)
+    theme = theme_of(settings.web_theme)
+    return WebView(settings.web_key, base, settings.web_frame_ancestors, sso, theme)
 
 
 def mount(web_app: web.Application, app: App, view: WebView) -> None:

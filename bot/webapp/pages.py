@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.export import diagram, mapfiles
 from bot.export.chart import follow_through_svg
 from bot.export.files import FORMATS, ExportTarget, NothingToExport, export_file
-from bot.webapp import WebView
+from bot.webapp import WebView, assets, tabs
 from bot.webapp.sso import Invalid
 from bot.wiring import App
 from handlers import dashboard
@@ -56,7 +56,6 @@ MAP_FILES = {
     "svg": "image/svg+xml",
     "png": "image/png",
 }
-STATIC = {"app.css": "text/css", "app.js": "text/javascript", "tab.js": "text/javascript"}
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
     autoescape=True,  # everything people typed is escaped
@@ -128,6 +127,7 @@ class Pages:
             ),
             Route("GET", "/web/static/{name}", self.static, None, database=False),
             Route("GET", "/web/tab", self.tab, None),
+            Route("GET", "/web/tab/config", tabs.configuration(self), None),
             Route("GET", "/web/feed/{series}/{mac}.ics", self.feed, None),
             Route("POST", "/web/tab/sso", self.tab_sign_in, None),
         )
@@ -188,6 +188,7 @@ class Pages:
             return
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; "  # the tab's script posts its Teams token (tab.js)
             "form-action 'self'; base-uri 'none'; "
             f"frame-ancestors 'self' {self.view.frame_ancestors}"
         )
@@ -203,7 +204,12 @@ class Pages:
             return t(lang, f"web.{key}", **params)
 
         html = _env.get_template(name).render(
-            w=w, lang=lang, viewer=viewer, csrf=viewer.csrf if viewer else "", **values
+            w=w,
+            lang=lang,
+            viewer=viewer,
+            csrf=viewer.csrf if viewer else "",
+            theme=self.view.theme.css_class,
+            **values,
         )
         return web.Response(text=html, status=status, content_type="text/html")
 
@@ -602,14 +608,7 @@ class Pages:
     async def static(
         self, request: web.Request, _u: UnitOfWork, _v: Viewer | None
     ) -> web.StreamResponse:
-        name = request.match_info["name"]
-        if name not in STATIC:
-            raise web.HTTPNotFound()
-        return web.Response(
-            body=(HERE / "static" / name).read_bytes(),
-            content_type=STATIC[name],
-            headers={"Cache-Control": "max-age=3600"},
-        )
+        return assets.serve(request.match_info["name"], self.view.theme)
 
 
 def _kind(field: object) -> str:

@@ -1,6 +1,6 @@
-// The Teams tab: ask Teams for the person's Entra ID token (single sign-on), hand it to the
-// server once, and go on to My teams. Needs the Teams JavaScript client library on the page
-// (window.microsoftTeams); without it, or when Teams says no, the page says how to get a link.
+// The Teams tab: with the bundled Teams client library (teams-js.min.js, window.microsoftTeams),
+// ask Teams for the person's Entra ID token (single sign-on), hand it to the server once, and go
+// on to My teams. Outside Teams, or when Teams says no, the page says how to get a link instead.
 document.addEventListener("DOMContentLoaded", async () => {
   const status = document.getElementById("tab-status");
   const fail = () => { status.textContent = status.dataset.failed; };
