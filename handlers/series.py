@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -27,7 +27,17 @@ from handlers.messages import (
     message,
     outbox_row,
 )
-from handlers.model import Person, Role, Round, Series, Session, SessionMode, SessionStatus, id_of
+from handlers.model import (
+    OutboxStatus,
+    Person,
+    Role,
+    Round,
+    Series,
+    Session,
+    SessionMode,
+    SessionStatus,
+    id_of,
+)
 from handlers.nudges import etiquette_of
 from handlers.plan import (
     Plan,
@@ -219,7 +229,16 @@ async def plan_for(ctx: Context, session: Session, rounds: int, days: int) -> Pl
         return None
 
 
-async def plan_reminder(ctx: Context, session: Session) -> None:
+def reminder_key(session: Session, *, again: bool = False) -> str:
+    """The reminder's outbox key; `again`: for a moved session, its start in UTC (a moment
+    read back from the database and one just typed are the same instant in other zones)."""
+    key = f"session-reminder:{id_of(session)}"
+    if again and session.starts_at is not None:
+        key += f":{session.starts_at.astimezone(UTC).isoformat()}"
+    return key
+
+
+async def plan_reminder(ctx: Context, session: Session, *, again: bool = False) -> None:
     """A live session: its coordinator hears of it the working day before, in their hours."""
     coordinator = await ctx.uow.get(Person, session.created_by) if session.created_by else None
     if coordinator is None or session.starts_at is None:
@@ -231,7 +250,8 @@ async def plan_reminder(ctx: Context, session: Session) -> None:
     wanted = max(own.at(day, REMINDER_TIME), ctx.now)
     if wanted >= session.starts_at:
         return  # prepared on the day itself: the coordinator is at it already
-    row_key = f"session-reminder:{id_of(session)}"
+    # Moved: the first reminder may have gone already, for the old time.
+    row_key = reminder_key(session, again=True) if again else reminder_key(session)
     await ctx.uow.outbox.enqueue(
         outbox_row(
             Destination.dm(id_of(coordinator)),
@@ -399,3 +419,86 @@ async def stop(ctx: Context, value: str) -> None:
         if session.series_id == series.id and session.status == SessionStatus.DRAFT:
             await ctx.uow.delete(session)
     ctx.say("sessions.series_stopped", title=series.title)
+
+
+# --- changing a series --------------------------------------------------------------------------
+
+
+async def drop_planned(ctx: Context, session: Session) -> None:
+    """What was queued for a planned session's old time and not sent yet goes: its reminder
+    (the first, or one planned again after a move), the DM about its plan's moves and the
+    team's notice of its holiday. Nothing fires at the old time; what is planned anew for the
+    new time takes these keys afresh."""
+    keys = [reminder_key(session), reminder_key(session, again=True)]
+    keys.append(f"plan-moved:{id_of(session)}")
+    if session.series_id is not None and session.occurrence is not None:
+        # As _announce_holidays keys it: the occurrence as the rule gave it (UTC).
+        day = session.occurrence.astimezone(UTC).isoformat()
+        keys.append(f"holiday-notice:{session.series_id}:{day}")
+    for key in keys:
+        row = await ctx.uow.outbox.by_key(key)
+        if row is not None and row.status == OutboxStatus.PENDING:
+            await ctx.uow.delete(row)
+    await ctx.uow.flush()  # gone before new rows take their keys
+
+
+def rule_parts(rrule: str) -> tuple[datetime | None, str, date | None]:
+    """A series' stored rule as (its local first start, the repetition without its end or the
+    weekday a monthly rule adds, its last day)."""
+    anchor: datetime | None = None
+    repeat, until = "", None
+    for line in rrule.splitlines():
+        if line.startswith("DTSTART;TZID="):
+            zone, _, stamp = line.removeprefix("DTSTART;TZID=").partition(":")
+            anchor = datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=ZoneInfo(zone))
+        elif line.startswith("RRULE:"):
+            kept = []
+            for part in line.removeprefix("RRULE:").split(";"):
+                if part.startswith("UNTIL="):
+                    until = datetime.strptime(part[6:14], "%Y%m%d").date()
+                elif not (part.startswith("BYDAY=") and "FREQ=MONTHLY" in line):
+                    kept.append(part)
+            repeat = ";".join(kept)
+    return anchor, repeat, until
+
+
+def recurrence_key(rrule: str) -> str:
+    """Which of RECURRENCES a stored rule is ("weekly"), "" for one typed as an RRULE."""
+    repeat = rule_parts(rrule)[1]
+    return next((key for key, rule in RECURRENCES.items() if rule and rule == repeat), "")
+
+
+def changed_rule(
+    series: Series, recurrence: str, anchor: datetime | None, until: date | None
+) -> str:
+    """The series' rule with another repetition, first start (its weekday and time) or last
+    day; what is not given stays. The last day ends in the series' own zone."""
+    old_anchor, repeat, old_until = rule_parts(series.rrule)
+    start = anchor or old_anchor
+    if start is None:
+        raise Refusal("sessions.series_needs_time")
+    rule = series_rule(RECURRENCES[recurrence] if recurrence != "none" else repeat,
+                       start, series.timezone)  # fmt: skip
+    last = until or old_until
+    if last is not None:
+        end = datetime.combine(last, time(23, 59, 59), ZoneInfo(series.timezone)).astimezone(UTC)
+        rule += f";UNTIL={end:%Y%m%dT%H%M%SZ}"
+    try:
+        rrulestr(rule)
+    except (ValueError, TypeError):
+        raise Refusal("errors.unknown_recurrence") from None
+    return rule
+
+
+async def prepared(ctx: Context, series: Series) -> Session | None:
+    """The series' session being prepared (one at most: the next is made when one closes)."""
+    return next(
+        (s for s in await ctx.uow.sessions.for_team(series.team_id)
+         if s.series_id == series.id and s.status == SessionStatus.DRAFT),
+        None,
+    )  # fmt: skip
+
+
+async def latest(ctx: Context, series: Series) -> Session | None:
+    held = [s for s in await ctx.uow.sessions.for_team(series.team_id) if s.series_id == series.id]
+    return held[-1] if held else None

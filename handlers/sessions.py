@@ -5,16 +5,18 @@ can see where it stands. Series: handlers/series.py; async plans: handlers/plan.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from handlers import assist
 from handlers import rounds as round_flow
 from handlers import series as series_flow
 from handlers.commitments import review
-from handlers.context import MAX_TITLE, Context, Refusal, clean_text, yes_or_no
+from handlers.context import MAX_TITLE, Context, Refusal, clean_text, record_id, yes_or_no
 from handlers.conversation import Router, no_args
+from handlers.etiquette import Etiquette
 from handlers.lookup import current_round, require_running_session, require_session, round_title
 from handlers.messages import (
+    DateInput,
     DateTimeInput,
     Destination,
     Fields,
@@ -41,10 +43,10 @@ from handlers.model import (
 )
 from handlers.nudges import etiquette_of
 from handlers.people import ensure_members
-from handlers.plan import WORKING_DAYS, moment_text, move_text
+from handlers.plan import WORKING_DAYS, moment_text, move_text, team_calendar, why_not_working
 from handlers.reports import session_to_summarise, snapshot_map, summary_message, took_part
 from handlers.series import RECURRENCES, next_occurrence, series_rule
-from handlers.when import parse_moment
+from handlers.when import parse_day, parse_moment
 from prompts.catalog import LANGUAGES, language, t, words
 from prompts.formats import SessionFormat, custom_format, formats
 
@@ -447,6 +449,342 @@ async def _latest_session(ctx: Context) -> Session:
     return sessions[-1]
 
 
+# --- changing what is planned -----------------------------------------------------------------
+
+
+def edit_session_form(lang: str, session: Session | None = None) -> Form:
+    """A planned session's start, title, question and way of running: filled in with what it
+    says now; a field left empty keeps its value."""
+    return Form(
+        "edit_session",
+        t(lang, "sessions.edit_title"),
+        (
+            DateTimeInput("starts_at", t(lang, "sessions.edit_starts_at_label")),
+            TextInput(
+                "title",
+                t(lang, "sessions.title_label"),
+                max_length=MAX_TITLE,
+                optional=True,
+                value=session.title if session else "",
+            ),
+            TextInput(
+                "question",
+                t(lang, "sessions.question_label"),
+                multiline=True,
+                max_length=1000,
+                optional=True,
+                value=session.question if session else "",
+            ),
+            _mode_select(lang),
+            _round_length_select(lang),
+        ),
+        t(lang, "sessions.edit_submit"),
+        str(session.id) if session is not None and session.id is not None else "",
+    )
+
+
+def _mode_select(lang: str) -> Select:
+    options = tuple(Option(m, t(lang, f"sessions.modes.{m}")) for m in MODES)
+    return Select("mode", t(lang, "sessions.mode_label"), options, optional=True)
+
+
+def _round_length_select(lang: str) -> Select:
+    options = tuple(Option(k, t(lang, f"sessions.round_lengths.{k}")) for k in ROUND_LENGTHS)
+    return Select("round_length", t(lang, "sessions.round_length_label"), options, optional=True)
+
+
+async def planned_session(ctx: Context, ref: str) -> Session:
+    """The session to change: by its number (a form's context, the web), else the team's own.
+    Only one still being prepared changes: a started or closed session is the team's history."""
+    if ref.strip():
+        number = record_id(ref)
+        session = await ctx.uow.get(Session, number) if number is not None else None
+        if session is None or session.team_id != ctx.team_id:
+            raise Refusal("sessions.no_such_session", number=ref.strip()[:12])
+    else:
+        found = await ctx.uow.sessions.current_for_team(ctx.team_id)
+        if found is None:
+            raise Refusal("sessions.nothing_planned")
+        session = found
+    if session.status != SessionStatus.DRAFT:
+        raise Refusal("sessions.edit_started", title=session.title)
+    return session
+
+
+def _text_or(values: dict[str, str], name: str, limit: int, now: str) -> str:
+    return clean_text(values[name], limit) if values.get(name, "").strip() else now
+
+
+def _working_days_of(team: Etiquette, rounds: list[Round]) -> int | None:
+    """An async plan's round length: the shortest round, in working days (a move only makes a
+    round longer). None when the rounds have no plan (a live session)."""
+    lengths = []
+    for rnd in rounds:
+        if rnd.opens_at is None or rnd.closes_at is None:
+            return None
+        day, last, count = team.local_day(rnd.opens_at), team.local_day(rnd.closes_at), 0
+        while day < last:
+            day += timedelta(days=1)
+            count += team.is_working_day(day)
+        lengths.append(max(count, 1))
+    return min(lengths, default=None)
+
+
+async def replan(ctx: Context, session: Session, days: int) -> list[str]:
+    """The session's rounds planned again for its (new) start and mode, with what was queued
+    for the old time gone first; the lines that say the new plan to the coordinator."""
+    await series_flow.drop_planned(ctx, session)
+    rounds = list(await ctx.uow.sessions.rounds(id_of(session)))
+    zone = ctx.person.timezone
+    if session.mode == SessionMode.ASYNC:
+        plan = await series_flow.plan_for(ctx, session, len(rounds), days)
+        if plan is None:  # the Refusal rolls everything back
+            raise Refusal("sessions.unplannable")
+        session.starts_at = plan.starts_at
+        for rnd in rounds:
+            rnd.opens_at, rnd.closes_at = plan.slots[rnd.position - 1]
+        titles = [round_title(ctx.lang, r) for r in rounds]
+        lines = [ctx.t("sessions.created_async", zone=zone)]
+        lines += [move_text(ctx.lang, m) for m in plan.moves]
+        return lines + series_flow.said_plan(ctx.lang, plan, zone, titles, ctx.now)
+    for rnd in rounds:
+        rnd.opens_at = rnd.closes_at = None  # a live session moves on by `next`
+    if session.starts_at is None:
+        return [ctx.t("sessions.changed_no_time")]
+    await series_flow.plan_reminder(ctx, session, again=True)
+    lines = [ctx.t("sessions.created_live", when=moment_text(ctx.lang, session.starts_at, zone))]
+    calendar = team_calendar(ctx.workspace, ctx.policy)
+    if holiday := why_not_working(calendar, session.starts_at, ctx.lang):
+        lines.append(ctx.t("sessions.live_on_holiday", holiday=holiday))
+    return lines
+
+
+async def change_session(ctx: Context, session: Session, values: dict[str, str]) -> None:
+    """Another start, title, question or way of running for a planned session. Everything is
+    checked before anything changes (a refusal leaves it as it was); its plan, reminder and
+    notices move with it; the channel hears of it in the session's language."""
+    title = _text_or(values, "title", MAX_TITLE, session.title)
+    question = _text_or(values, "question", 1000, session.question)
+    starts_at = _starts_at(values, ctx) or session.starts_at
+    days = _round_days(values)
+    given_mode = values.get("mode", "").strip() or days is not None
+    mode = _mode(values, planned=days is not None) if given_mode else SessionMode(session.mode)
+    if mode == SessionMode.ASYNC and starts_at is None:
+        raise Refusal("sessions.async_needs_time")
+    rounds = list(await ctx.uow.sessions.rounds(id_of(session)))
+    series = await ctx.uow.get(Series, session.series_id) if session.series_id else None
+    calendar = team_calendar(ctx.workspace, ctx.policy)
+    days = days or _working_days_of(calendar, rounds) or (series.round_days if series else 1) or 1
+    unchanged = (title, question, starts_at, mode) == (
+        session.title, session.question, session.starts_at, session.mode,
+    ) and not values.get("round_length", "").strip()  # fmt: skip
+    if unchanged:
+        ctx.say("sessions.unchanged", title=session.title)
+        return
+    await series_flow.drop_planned(ctx, session)  # under the old start's keys
+    session.title, session.question, session.mode = title, question, mode
+    session.starts_at = starts_at
+    lines = [ctx.t("sessions.changed", title=title)]
+    lines += await replan(ctx, session, days)
+    ctx.reply(message(*(Text(line) for line in lines)))
+    await _announce(ctx, session, "sessions.changed_announce")
+
+
+async def _announce(ctx: Context, session: Session, key: str, **more: str) -> None:
+    """The team hears of a change to what was planned, in the session's language and the
+    team's zone (the channel is many people's)."""
+    lang = session.locale
+    zone = team_calendar(ctx.workspace, ctx.policy).timezone
+    when = (
+        moment_text(lang, session.starts_at, zone)
+        if session.starts_at is not None
+        else t(lang, "sessions.when_started")
+    )
+    mode = t(lang, f"sessions.mode_names.{session.mode}")
+    await ctx.post(
+        Destination.channel(session.team_id),
+        message(Text(t(lang, key, title=session.title, when=when, mode=mode, **more))),
+        kind="session_changed",
+        dedupe_key=f"session-changed:{id_of(session)}:{ctx.now.isoformat()}",
+    )
+
+
+async def cancel(ctx: Context, ref: str) -> None:
+    """A planned session does not take place: its plan and reminders go with it. In a series,
+    the next date is prepared in its place, so the series goes on."""
+    session = await planned_session(ctx, ref)
+    await series_flow.drop_planned(ctx, session)
+    follow = await series_flow.plan_next(ctx, session)
+    await _announce(ctx, session, "sessions.cancelled_announce")
+    await ctx.uow.delete(session)
+    ctx.say("sessions.cancelled", title=session.title)
+    if follow is not None and follow.starts_at is not None:
+        when = moment_text(ctx.lang, follow.starts_at, ctx.person.timezone)
+        ctx.say("sessions.cancelled_next", when=when)
+
+
+SERIES_STATES = ("go_on", "pause", "stop")
+
+
+def edit_series_form(lang: str, series: Series | None = None) -> Form:
+    """A series' repetition, its next day and time (the weekday and time follow from it), its
+    last day, its way of running, and whether it goes on: empty fields keep what is."""
+    repeats = tuple(
+        Option(k, t(lang, f"sessions.recurrences.{k}")) for k in RECURRENCES if k != "none"
+    )
+    states = tuple(Option(s, t(lang, f"sessions.series_states.{s}")) for s in SERIES_STATES)
+    return Form(
+        "edit_series",
+        t(lang, "sessions.series_edit_title", title=series.title if series else ""),
+        (
+            Select("recurrence", t(lang, "sessions.recurrence_label"), repeats, optional=True),
+            DateTimeInput("starts_at", t(lang, "sessions.series_from_label")),
+            DateInput("until", t(lang, "sessions.series_until_label"), optional=True),
+            _mode_select(lang),
+            _round_length_select(lang),
+            Select("state", t(lang, "sessions.series_state_label"), states, optional=True),
+        ),
+        t(lang, "sessions.edit_submit"),
+        str(series.id) if series is not None and series.id is not None else "",
+    )
+
+
+async def team_series(ctx: Context, ref: str) -> Series:
+    """The series to change: by its number, else the team's one series (several: which?)."""
+    if ref.strip():
+        number = record_id(ref)
+        series = await ctx.uow.get(Series, number) if number is not None else None
+        if series is None or series.team_id != ctx.team_id:
+            raise Refusal("sessions.no_such_series")
+        return series
+    found = {s.series_id for s in await ctx.uow.sessions.for_team(ctx.team_id) if s.series_id}
+    if not found:
+        raise Refusal("sessions.no_series")
+    if len(found) > 1:
+        numbers = sorted(found)
+        raise Refusal(
+            "sessions.which_series", numbers=", ".join(map(str, numbers)), first=numbers[0]
+        )
+    series = await ctx.uow.get(Series, found.pop())
+    assert series is not None
+    return series
+
+
+def _state(values: dict[str, str]) -> str:
+    word = values.get("state", "").strip().casefold()
+    if not word:
+        return ""
+    for state in SERIES_STATES:
+        names = {state} | {
+            w.casefold()
+            for lang in LANGUAGES
+            for w in words(lang, f"sessions.series_state_words.{state}")
+        }
+        if word in names:
+            return state
+    raise Refusal("sessions.unknown_series_state")
+
+
+def _until(values: dict[str, str], ctx: Context) -> date | None:
+    word = values.get("until", "").strip()
+    if not word:
+        return None
+    day = parse_day(word, ctx.today())
+    if day < ctx.today():
+        raise Refusal("errors.date_in_past")
+    return day
+
+
+async def change_series(ctx: Context, series: Series, values: dict[str, str]) -> None:
+    """Another repetition, next day and time, last day or way of running; or the series pauses
+    (nothing is prepared until it goes on) or stops (it ends today). Its prepared session moves
+    to the new first date, or goes; the channel hears of it in the team's language."""
+    state = _state(values)
+    recurrence = series_flow.recurrence_of(values.get("recurrence", ""))
+    anchor = _starts_at(values, ctx)
+    until = _until(values, ctx)
+    days = _round_days(values)
+    given_mode = values.get("mode", "").strip() or days is not None
+    mode = _mode(values, planned=days is not None) if given_mode else None
+    if state == "stop":
+        until = ctx.today() - timedelta(days=1)  # the rule ends: calendars stop showing it
+    rule = series.rrule
+    if recurrence != "none" or anchor is not None or until is not None:
+        rule = series_flow.changed_rule(series, recurrence, anchor, until)
+    draft = await series_flow.prepared(ctx, series)
+    lang = ctx.lang
+    if state in ("pause", "stop"):
+        series.active = False
+        series.rrule = rule[:512]
+        if draft is not None:
+            await series_flow.drop_planned(ctx, draft)
+            if state == "stop":
+                await ctx.uow.delete(draft)
+            else:  # it waits without a date (its question and people kept) until it goes on
+                draft.starts_at = None
+                for rnd in await ctx.uow.sessions.rounds(id_of(draft)):
+                    rnd.opens_at = rnd.closes_at = None
+        done = "paused" if state == "pause" else "stopped"
+        ctx.say(f"sessions.series_{done}", title=series.title)
+        await _announce_series(ctx, series, f"sessions.series_{done}_announce")
+        return
+    moved = rule != series.rrule or (state == "go_on" and not series.active)
+    series.rrule, series.active = rule[:512], True
+    if mode is not None:
+        series.round_days = (days or series.round_days or 1) if mode == SessionMode.ASYNC else None
+    lines = [ctx.t("sessions.series_changed", title=series.title,
+                   repeats=_repeats(lang, series))]  # fmt: skip
+    calendar = team_calendar(ctx.workspace, ctx.policy)
+    found = series_flow.next_date(series, ctx.now, calendar)
+    if draft is None and found is not None:  # paused before: the next date is prepared now
+        template = await series_flow.latest(ctx, series)
+        draft = await series_flow.plan_next(ctx, template) if template is not None else None
+        moved = False
+    if draft is None or (found is None and moved):
+        if draft is not None:
+            await series_flow.drop_planned(ctx, draft)
+            await ctx.uow.delete(draft)
+        lines.append(ctx.t("sessions.series_no_next"))
+    else:
+        if moved and found is not None:
+            await series_flow.drop_planned(ctx, draft)
+            draft.occurrence, draft.starts_at = found.occurrence, found.starts_at
+        if mode is not None:
+            draft.mode = mode
+        if moved or mode is not None or days is not None:
+            rounds = list(await ctx.uow.sessions.rounds(id_of(draft)))
+            length = days or series.round_days or _working_days_of(calendar, rounds) or 1
+            lines += await replan(ctx, draft, length)
+        elif draft.starts_at is not None:
+            when = moment_text(lang, draft.starts_at, ctx.person.timezone)
+            lines.append(ctx.t("sessions.series_next", when=when))
+    ctx.reply(message(*(Text(line) for line in lines)))
+    await _announce_series(ctx, series, "sessions.series_changed_announce", draft)
+
+
+def _repeats(lang: str, series: Series) -> str:
+    key = series_flow.recurrence_key(series.rrule)
+    return t(lang, f"sessions.recurrences.{key}") if key else t(lang, "sessions.repeats_own")
+
+
+async def _announce_series(
+    ctx: Context, series: Series, key: str, draft: Session | None = None
+) -> None:
+    lang = ctx.workspace.locale
+    zone = team_calendar(ctx.workspace, ctx.policy).timezone
+    when = (
+        moment_text(lang, draft.starts_at, zone)
+        if draft is not None and draft.starts_at is not None
+        else t(lang, "sessions.series_nothing_planned")
+    )
+    await ctx.post(
+        Destination.channel(series.team_id),
+        message(Text(t(lang, key, title=series.title, repeats=_repeats(lang, series), when=when))),
+        kind="series_changed",
+        dedupe_key=f"series-changed:{id_of(series)}:{ctx.now.isoformat()}",
+    )
+
+
 router = Router()
 
 
@@ -469,3 +807,51 @@ router.command("summary", in_dm=True)(no_args(summary))
 # Asked after a session nobody took part in (by DM): does the series go on?
 router.action("series_keep")(series_flow.keep)
 router.action("series_stop")(series_flow.stop)
+
+
+# Changing what is planned: the session (its start as people type it: `reschedule tue 10:00`),
+# cancelling it, and a series.
+@router.command("reschedule", role=Role.COORDINATOR, form="edit_session")
+async def _reschedule(ctx: Context, args: str) -> None:
+    session = await planned_session(ctx, "")
+    if args.strip():
+        await change_session(ctx, session, {"starts_at": args})
+        return
+    ctx.open(edit_session_form(ctx.lang, session))
+
+
+async def _edit_session_form(ctx: Context, context: str) -> Form:
+    return edit_session_form(ctx.lang, await planned_session(ctx, context))
+
+
+@router.form(
+    "edit_session",
+    build=_edit_session_form,
+    role=Role.COORDINATOR,
+    typed_fields=("starts_at", "title", "question", "mode", "round_length"),
+)
+async def _session_edited(ctx: Context, values: dict[str, str], context: str) -> None:
+    await change_session(ctx, await planned_session(ctx, context), values)
+
+
+router.command("cancel", role=Role.COORDINATOR)(cancel)
+router.action("cancel_session", role=Role.COORDINATOR)(cancel)
+
+
+@router.command("series", role=Role.COORDINATOR, form="edit_series", typed_form=lambda a: ";" in a)
+async def _series(ctx: Context, args: str) -> None:
+    ctx.open(edit_series_form(ctx.lang, await team_series(ctx, args)))
+
+
+async def _edit_series_form(ctx: Context, context: str) -> Form:
+    return edit_series_form(ctx.lang, await team_series(ctx, context))
+
+
+@router.form(
+    "edit_series",
+    build=_edit_series_form,
+    role=Role.COORDINATOR,
+    typed_fields=("recurrence", "starts_at", "until", "mode", "round_length", "state"),
+)
+async def _series_edited(ctx: Context, values: dict[str, str], context: str) -> None:
+    await change_series(ctx, await team_series(ctx, context), values)
