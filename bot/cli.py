@@ -35,9 +35,13 @@ app.add_typer(nudges_app, name="nudges")
 
 
 def _settings() -> Settings:
-    from bot.config import Settings  # pydantic-settings: half a second `map analyze` never needs
+    from bot.config import Settings, SettingsError
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except SettingsError as exc:  # a setting's name and what is wrong, not a traceback
+        print(f"coulisse: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_format)
     return settings
 

@@ -9,10 +9,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from pydantic import ValidationError
 
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.logs import (
     CHATTY_LIBRARIES,
     Json,
@@ -138,7 +137,7 @@ def test_json_lines_carry_the_event_id_and_no_exception_message(
 def test_an_unknown_log_format_stops_the_start() -> None:
     with pytest.raises(ValueError, match="COULISSE_LOG_FORMAT"):
         formatter("xml")
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError):
         Settings(log_format="xml")
 
 

@@ -119,5 +119,5 @@ async def test_a_send_longer_than_the_lease_is_not_taken_over(app: App, clock: M
 
 async def test_a_dead_workers_lease_runs_out_within_seconds() -> None:
     """The default lease: a killed worker's rows are free for the others within 10 s."""
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.outbox_lease <= 10

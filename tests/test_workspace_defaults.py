@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.wiring import build
 from handlers.messages import Actor, Command, Place
 from handlers.model import Person, Workspace
@@ -32,5 +31,5 @@ async def test_a_new_workspace_takes_the_installations_language_and_zone(
 
 
 def test_an_unknown_zone_is_refused_at_start() -> None:
-    with pytest.raises(ValidationError, match="not an IANA time zone"):
+    with pytest.raises(SettingsError, match="not an IANA time zone"):
         Settings(timezone="Europe/Atlantis")
