@@ -62,6 +62,15 @@ class SqlPrivacy:
             )
         )
         await x(sa.delete(t.memberships).where(t.memberships.c.person_id == person_id))
+        # The web view: the row stays blank, so ON DELETE CASCADE never fires; their sign-in
+        # links, web sessions (a cookie of theirs opens nothing now) and reader grants go.
+        for table in (t.web_links, t.web_sessions, t.web_readers):
+            await x(sa.delete(table).where(table.c.person_id == person_id))
+        await x(
+            sa.update(t.web_readers)
+            .where(t.web_readers.c.granted_by == person_id)
+            .values(granted_by=None)
+        )
         await x(
             sa.update(t.contributions)
             .where(t.contributions.c.author_id == person_id)
