@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Settings
 from bot.outbox import OutboxDispatcher
 from bot.wiring import App
-from handlers.ports import Roster
+from handlers.router import WorkspaceRoster
 from handlers.schedule import tick
 
 # A tick skipped because the previous one still runs is expected under load, not a warning.
@@ -37,7 +37,7 @@ class Ticks:
         dispatcher: OutboxDispatcher,
         settings: Settings,
         assistant: OutboxDispatcher | None = None,
-        rosters: Mapping[str, Roster] | None = None,
+        rosters: Mapping[str, WorkspaceRoster] | None = None,
     ) -> None:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.dispatchers = [d for d in (dispatcher, assistant) if d is not None]

@@ -103,8 +103,9 @@ async def running(
             ),
         )
         slack = SlackAdapter(
-            app.coulisse, installs.client, settings.slack_signing_secret, installs.flow
-        )
+            app.coulisse, installs.client, settings.slack_signing_secret, installs.flow,
+            tokens=installs.sender.clients.token,
+        )  # fmt: skip
         install.listen_for_uninstalls(slack.app, installs.store)
         senders[Platform.SLACK] = installs.sender
         install_routes = installs.routes
@@ -129,7 +130,7 @@ async def running(
 
         socket_mode = AsyncSocketModeHandler(slack.app, settings.slack_app_token)
         await socket_mode.connect_async()
-    rosters = {Platform.SLACK.value: slack.channel_members} if slack is not None else {}
+    rosters = {Platform.SLACK.value: slack.roster_of} if slack is not None else {}
     ticks = Ticks(app, dispatcher, settings, assistant=assistant, rosters=rosters)
     ticks.start()
     try:

@@ -1,9 +1,11 @@
 """A delivery kept before it is acknowledged: the neutral event as JSON, and back.
 
-The platforms get their 200 only once the event is stored (`Coulisse.receive`); it is removed in
-the transaction that handles it. What is stored is the neutral event, not the platform's body:
-that is all handling needs, and it leaves out what a body carries besides (tokens, response
-URLs, whole views)."""
+The platforms get their 200 only once the event is stored (`Coulisse.receive`). The transaction
+that handles it stores its replies with it (`replies`) instead of removing it, and it goes once
+the adapter has given them (`Keeper.answered`, with the next batch): a worker killed between the
+commit and its reply leaves the replies for the intake tick, which queues them in the outbox.
+What is stored is the neutral event, not the platform's body: that is all handling needs, and it
+leaves out what a body carries besides (tokens, response URLs, whole views)."""
 
 from __future__ import annotations
 
@@ -16,12 +18,20 @@ from handlers.messages import (
     ActionTaken,
     Actor,
     Command,
+    Destination,
     Event,
     FormSubmitted,
     Installed,
+    Message,
     Place,
     Typed,
+    decode_destination,
+    decode_message,
+    encode_destination,
+    encode_message,
+    outbox_row,
 )
+from handlers.model import OutboxMessage
 from handlers.ports import UnitOfWorkFactory
 
 # What `Intake.keep` takes: key, platform, the event as JSON, when, by whom, leased until.
@@ -63,6 +73,21 @@ def decode(data: dict[str, Any]) -> Event:
     return event
 
 
+def encode_reply(to: Destination, message: Message, dedupe_key: str) -> dict[str, Any]:
+    """A reply as the intake keeps it until it is given: the outbox row it would become."""
+    return {"to": encode_destination(to), "message": encode_message(message), "key": dedupe_key}
+
+
+def outbox_rows(replies: list[dict[str, Any]], now: datetime) -> list[OutboxMessage]:
+    """Kept replies whose worker died before giving them, for the outbox. The same dedupe key
+    as `Coulisse.later`'s: one it had queued already is not queued twice."""
+    return [
+        outbox_row(decode_destination(r["to"]), decode_message(r["message"]), kind="reply",
+                   dedupe_key=r["key"], due_at=now)
+        for r in replies
+    ]  # fmt: skip
+
+
 class Keeper:
     """Keeps deliveries a batch at a time: one short transaction holds everything that
     arrived while the previous one was being written. In a burst of clicks the acks then wait
@@ -73,30 +98,53 @@ class Keeper:
         self.uow_factory = uow_factory
         self._queue: list[tuple[Kept, asyncio.Future[int | None]]] = []
         self._writer: asyncio.Task[None] | None = None
-        # Kept here and being handled now (or about to be): not for this worker to take again.
+        # Kept here and being handled or answered now: not for this worker to take again.
         self.busy: set[int] = set()
+        self._answered: set[int] = set()  # replies given: the rows go with the next batch
+
+    def answered(self, delivery_id: int) -> None:
+        """Its replies were given: the row goes with the next batch written, so a burst's
+        answers cost no commits of their own. It stays busy until it is gone (else this
+        worker's tick would queue its replies again)."""
+        self._answered.add(delivery_id)
+        self._start()
+
+    async def flush(self) -> None:
+        """Rows answered but not yet removed (a database blip) are tried again."""
+        if self._answered:
+            await self._start()
+
+    def _start(self) -> asyncio.Task[None]:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write())
+        return self._writer
 
     async def keep(self, kept: Kept) -> int | None:
         """The delivery's id once it is stored; None when its key was already waiting. Raises
         what the database raised: then nothing of this batch was kept."""
         done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._queue.append((kept, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write())
+        self._start()
         return await done
 
     async def _write(self) -> None:
-        while self._queue:
+        while self._queue or self._answered:
             batch, self._queue = self._queue, []
+            gone, self._answered = self._answered, set()
             try:
                 async with self.uow_factory() as uow:
                     ids = [await uow.intake.keep(*kept) for kept, _ in batch]
+                    await uow.intake.answered(gone)
                     await uow.commit()
             except Exception as error:
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(error)
+                self._answered |= gone  # with the next batch, or the next tick (`flush`)
+                if not self._queue:
+                    return
                 continue
+            self.busy -= gone
             for (_, done), kept_id in zip(batch, ids, strict=True):
                 if kept_id is not None:
                     self.busy.add(kept_id)  # before anyone can see it kept

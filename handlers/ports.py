@@ -202,6 +202,8 @@ class Delivery:
     id: int
     event: dict[str, Any]
     attempts: int
+    # Handled, but its replies were not seen out: the outbox rows they become (intake.py).
+    replies: list[dict[str, Any]] | None = None
 
 
 class Intake(Protocol):
@@ -215,6 +217,17 @@ class Intake(Protocol):
 
     async def done(self, delivery_id: int) -> None:
         """Handled: gone, in the transaction that had its effect."""
+        ...
+
+    async def replying(
+        self, delivery_id: int, replies: list[dict[str, Any]], lease_until: datetime
+    ) -> None:
+        """Handled, in the transaction that had its effect; its replies are being sent now.
+        Kept with them (leased) until `answered`, for the intake tick if the worker dies."""
+        ...
+
+    async def answered(self, delivery_ids: Collection[int]) -> None:
+        """Their replies went out: gone."""
         ...
 
     async def claim(

@@ -12,8 +12,9 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from handlers import (
     assist,
@@ -75,6 +76,9 @@ INTAKE_LEASE = timedelta(seconds=30)
 # long after, rather than when its lease runs out.
 INTAKE_RETRY = timedelta(seconds=2)
 INTAKE_ATTEMPTS = 5  # a delivery that failed this often is logged and let go, not retried forever
+# The roster of one workspace (platform -> this), for deliveries handled after their request:
+# with "Add to Slack" each workspace's members are asked for with its own token.
+WorkspaceRoster = Callable[[str], Roster]
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +163,7 @@ class Coulisse:
         # must not take every database connection, nor the event loop, from the next ack.
         self._handling = asyncio.Semaphore(concurrency)
         self._keeper = intake.Keeper(uow_factory)
+        self._replying: set[int] = set()  # handled, their replies being given by the adapter
         self.defaults = defaults or people.WorkspaceDefaults()
         self.clock = clock
         self.bounds = bounds or Bounds()
@@ -176,26 +181,47 @@ class Coulisse:
         return await self._keeper.keep(kept)
 
     async def handle(
-        self, event: Event, *, roster: Roster = NO_ROSTER, delivery: int | None = None
+        self,
+        event: Event,
+        *,
+        roster: Roster = NO_ROSTER,
+        delivery: int | None = None,
+        queue_replies: bool = False,
     ) -> Outcome:
         """`roster` says who is in a channel, for decisions that need it (a new session's
         people when none were chosen, the members of a team the bot was just added to).
-        `delivery`: the kept delivery (`receive`), let go in the same transaction."""
+        `delivery`: the kept delivery (`receive`). The transaction with the effect keeps the
+        replies with it; the adapter gives them, then says so (`replied`). `queue_replies`:
+        no request to answer any more, the replies go to the outbox in that transaction."""
         try:
-            return await self._handle_in_turn(event, roster, delivery)
+            return await self._handle_in_turn(event, roster, delivery, queue_replies)
         finally:
-            self._keeper.busy.discard(delivery or 0)
+            if delivery not in self._replying:
+                self._keeper.busy.discard(delivery or 0)
 
-    async def _handle_in_turn(self, event: Event, roster: Roster, delivery: int | None) -> Outcome:
+    def replied(self, delivery: int | None) -> None:
+        """The adapter gave the replies of this delivery's outcome (or handed what the
+        platform would not take to `later`): its row may go. Not called when giving them
+        failed: the intake tick then queues them once the lease runs out. A kill between the
+        reply and the row's removal sends them once more, through the outbox."""
+        if delivery in self._replying:
+            self._replying.discard(delivery)
+            self._keeper.answered(delivery)
+
+    async def _handle_in_turn(
+        self, event: Event, roster: Roster, delivery: int | None, queue: bool
+    ) -> Outcome:
         async with self._handling:
             for _attempt in range(CONFLICT_RETRIES):
                 try:
-                    return await self._handle_once(event, roster, delivery)
+                    return await self._handle_once(event, roster, delivery, queue)
                 except Conflict:
                     log.info("a concurrent event stored the same first; trying again")
-            return await self._handle_once(event, roster, delivery)
+            return await self._handle_once(event, roster, delivery, queue)
 
-    async def _handle_once(self, event: Event, roster: Roster, delivery: int | None) -> Outcome:
+    async def _handle_once(
+        self, event: Event, roster: Roster, delivery: int | None, queue: bool
+    ) -> Outcome:
         async with self.uow_factory() as uow:
             if event.event_key and not await self._first(uow, event):
                 log.info("duplicate delivery ignored")
@@ -215,20 +241,61 @@ class Coulisse:
                 await self._dispatch(ctx, event)
             except Refusal as refusal:
                 await uow.rollback()
-                if delivery is not None:  # a polite no is an answer too: handled
-                    await uow.intake.done(delivery)
-                    await uow.commit()
                 text = Text(t(lang, refusal.key, **refusal.params))
                 reply = Reply(To.ACTOR, Message((text,)))
-                return Outcome((reply,), lang, person_id, team_id, True, False, event.event_key)
+                refused = Outcome((reply,), lang, person_id, team_id, True, False, event.event_key)
+                if delivery is not None:  # a polite no is an answer too: handled
+                    replying = await self._settle(uow, delivery, refused, queue)
+                    await uow.commit()
+                    if replying:
+                        self._replying.add(delivery)
+                return refused
             # The person may have chosen another language, or joined a team, just now.
             lang = ctx.lang
             team_id = ctx.team.id if ctx.team is not None else team_id
-            if delivery is not None:
-                await uow.intake.done(delivery)
-            await uow.commit()
             replies = tuple(ctx.replies)
-            return Outcome(replies, lang, person_id, team_id, False, False, event.event_key)
+            outcome = Outcome(replies, lang, person_id, team_id, False, False, event.event_key)
+            replying = delivery is not None and await self._settle(uow, delivery, outcome, queue)
+            await uow.commit()
+            if replying and delivery is not None:
+                self._replying.add(delivery)
+            return outcome
+
+    async def _settle(self, uow: UnitOfWork, delivery: int, outcome: Outcome, queue: bool) -> bool:
+        """In the transaction with the effect: the delivery goes if nothing is left to say or
+        its replies are queued here (`queue`); else it stays, with them, until `replied`
+        (True). Not a second transaction: the same row, updated instead of deleted."""
+        rows = self._fallbacks(outcome)
+        if queue:
+            for row in intake.outbox_rows(rows, self.clock.now()):
+                await uow.outbox.enqueue(row)
+        if queue or not rows:
+            await uow.intake.done(delivery)
+            return False
+        await uow.intake.replying(delivery, rows, self.clock.now() + INTAKE_LEASE)
+        return True
+
+    def _fallbacks(self, outcome: Outcome) -> list[dict[str, Any]]:
+        """The outcome's replies as the outbox would send them if the request they answer is
+        gone: to the person's DM, or the channel; not the message acted on (not ours to reach
+        any more). A Slack ephemeral can only become a DM: it needs the person looking at
+        the channel, and a response URL expires (30 minutes, five uses)."""
+        rows = []
+        for index, reply in enumerate(outcome.replies):
+            to = self._destination(outcome, reply)
+            if reply.to != To.ACTED_ON and to is not None:
+                rows.append(intake.encode_reply(to, reply.message, self._reply_key(outcome, index)))
+        return rows
+
+    @staticmethod
+    def _destination(outcome: Outcome, reply: Reply) -> Destination | None:
+        if reply.to == To.CHANNEL:
+            return Destination.channel(outcome.team_id) if outcome.team_id else None
+        return Destination.dm(outcome.person_id) if outcome.person_id else None
+
+    @staticmethod
+    def _reply_key(outcome: Outcome, index: int) -> str:
+        return f"reply:{outcome.event_key or 'local:' + str(uuid.uuid4())}:{index}"
 
     async def _first(self, uow: UnitOfWork, event: Event) -> bool:
         """Whether this event has its effect: a delivery once, a click once per moment."""
@@ -276,13 +343,15 @@ class Coulisse:
         await spec.flow(ctx, args)
 
     async def handle_kept(
-        self, *, rosters: Mapping[str, Roster] | None = None, limit: int = 50
+        self, *, rosters: Mapping[str, WorkspaceRoster] | None = None, limit: int = 50
     ) -> int:
-        """Handle deliveries that were kept (and acknowledged) but not handled: their worker
-        died, or the database went away in between. This worker's own it is not handling now
-        (from before it started again, or whose handling failed a moment ago), and any
-        worker's whose lease ran out. Their answers go to the person's DM (or the channel)
-        through the outbox: the request they answered is long gone. How many were taken."""
+        """Handle deliveries that were kept (and acknowledged) but not handled, or handled but
+        not answered: their worker died, or the database went away in between. This worker's
+        own it is not at now (from before it started again, or whose handling failed a moment
+        ago), and any worker's whose lease ran out. Their answers go to the person's DM (or
+        the channel) through the outbox: the request they answered is long gone. `rosters`:
+        per platform, the roster of the delivery's workspace. How many were taken."""
+        await self._keeper.flush()  # rows answered but not removed in a blip: before a claim
         now, busy = self.clock.now(), self._keeper.busy
         async with self.uow_factory() as uow:
             taken = await uow.intake.claim(
@@ -304,7 +373,15 @@ class Coulisse:
                 busy.discard(kept.id)
         return len(taken)
 
-    async def _handle_kept(self, kept: Delivery, rosters: Mapping[str, Roster]) -> None:
+    async def _handle_kept(self, kept: Delivery, rosters: Mapping[str, WorkspaceRoster]) -> None:
+        self._replying.discard(kept.id)  # its worker (this one, perhaps) gave up on them
+        if kept.replies is not None:  # handled; its worker died before it answered
+            async with self.uow_factory() as uow:
+                for row in intake.outbox_rows(kept.replies, self.clock.now()):
+                    await uow.outbox.enqueue(row)
+                await uow.intake.done(kept.id)
+                await uow.commit()
+            return
         if kept.attempts > INTAKE_ATTEMPTS:
             log.error("a kept delivery failed %d times and is let go", kept.attempts - 1)
             async with self.uow_factory() as uow:
@@ -312,11 +389,9 @@ class Coulisse:
                 await uow.commit()
             return
         event = intake.decode(kept.event)
-        roster = rosters.get(event.actor.platform, NO_ROSTER)
-        outcome = await self.handle(event, roster=roster, delivery=kept.id)
-        for index, reply in enumerate(outcome.replies):
-            if reply.to != To.ACTED_ON:  # the message acted on is not ours to reach any more
-                await self.later(outcome, reply, index)
+        of_workspace = rosters.get(event.actor.platform)
+        roster = of_workspace(event.actor.workspace) if of_workspace else NO_ROSTER
+        await self.handle(event, roster=roster, delivery=kept.id, queue_replies=True)
 
     async def later(self, outcome: Outcome, reply: Reply, index: int, wait: float = 0.0,
                     skip: int = 0) -> bool:  # fmt: skip
@@ -324,20 +399,16 @@ class Coulisse:
         retries: the one fallback for every adapter. An answer to the actor goes to their direct
         messages, a post for the channel to the channel. `skip`: how many of its parts already
         went out. False: nowhere to send it."""
-        if reply.to == To.CHANNEL:
-            to = Destination.channel(outcome.team_id) if outcome.team_id else None
-        else:
-            to = Destination.dm(outcome.person_id) if outcome.person_id else None
+        to = self._destination(outcome, reply)
         if to is None:
             return False
-        key = outcome.event_key or f"local:{uuid.uuid4()}"
         async with self.uow_factory() as uow:
             await uow.outbox.enqueue(
                 outbox_row(
                     to,
                     reply.message,
                     kind="reply",
-                    dedupe_key=f"reply:{key}:{index}",
+                    dedupe_key=self._reply_key(outcome, index),
                     due_at=self.clock.now() + timedelta(seconds=wait),
                     skip=skip,
                 )

@@ -45,6 +45,19 @@ class SqlIntake:
     async def done(self, delivery_id: int) -> None:
         await self.s.execute(sa.delete(t.intake).where(t.intake.c.id == delivery_id))
 
+    async def replying(
+        self, delivery_id: int, replies: list[dict[str, Any]], lease_until: datetime
+    ) -> None:
+        await self.s.execute(
+            sa.update(t.intake)
+            .where(t.intake.c.id == delivery_id)
+            .values(replies=replies, lease_until=lease_until)
+        )
+
+    async def answered(self, delivery_ids: Collection[int]) -> None:
+        if delivery_ids:
+            await self.s.execute(sa.delete(t.intake).where(t.intake.c.id.in_(list(delivery_ids))))
+
     async def claim(
         self,
         now: datetime,
@@ -70,10 +83,11 @@ class SqlIntake:
             sa.update(t.intake)
             .where(i.id.in_(ids.scalar_subquery()))
             .values(worker=worker, lease_until=lease_until, attempts=i.attempts + 1)
-            .returning(i.id, i.event, i.attempts)
+            .returning(i.id, i.event, i.attempts, i.replies)
         )
         rows = (await self.s.execute(stmt)).all()
-        return sorted((Delivery(r.id, r.event, r.attempts) for r in rows), key=lambda d: d.id)
+        found = (Delivery(r.id, r.event, r.attempts, r.replies) for r in rows)
+        return sorted(found, key=lambda d: d.id)
 
     async def waiting(self) -> int:
         count = sa.select(sa.func.count()).select_from(t.intake)

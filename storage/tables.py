@@ -333,6 +333,8 @@ intake = sa.Table(
     sa.Column("worker", sa.String(120), nullable=False),
     sa.Column("lease_until", UTCDateTime, nullable=False, index=True),
     sa.Column("attempts", sa.Integer, nullable=False),
+    # Handled, its replies not yet sent (None: not handled yet). See handlers/intake.py.
+    sa.Column("replies", JSON, nullable=True),
 )
 
 conversation_refs = sa.Table(

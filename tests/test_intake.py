@@ -14,7 +14,17 @@ import sqlalchemy as sa
 from bot.clock import ManualClock
 from bot.wiring import App, build
 from handlers import intake
-from handlers.messages import ActionTaken, Actor, Command, FormSubmitted, Installed, Place, Typed
+from handlers.messages import (
+    ActionTaken,
+    Actor,
+    Command,
+    FormSubmitted,
+    Installed,
+    Place,
+    Typed,
+    decode_message,
+)
+from handlers.model import InboundEvent, Platform
 from handlers.router import INTAKE_ATTEMPTS, INTAKE_LEASE, INTAKE_RETRY, Coulisse
 from prompts.catalog import t
 from tests.conftest import SlackStack, database_of_its_own, eventually, slack_stack_on
@@ -139,23 +149,83 @@ async def test_the_same_delivery_twice_is_kept_once(app: App) -> None:
     assert await waiting(app) == 1
 
 
-async def test_handling_lets_the_delivery_go_in_its_own_transaction(app: App) -> None:
+async def gone(app: App) -> bool:
+    return await waiting(app) == 0
+
+
+async def test_handling_keeps_the_replies_until_they_are_given(app: App) -> None:
     event = english("slack:event:Ev5")
     kept = await app.coulisse.receive(event)
     outcome = await app.coulisse.handle(event, delivery=kept)
-    assert not outcome.refused and await waiting(app) == 0
+    assert not outcome.refused and outcome.replies
+    # Handled in the transaction of its effect, kept with its replies until they are given.
+    assert await waiting(app) == 1
+    assert await app.coulisse.handle_kept() == 0  # this worker is answering it right now
+    app.coulisse.replied(kept)
+    await eventually(lambda: gone(app))
     # Handled once more (a worker that took it just then): no second effect, nothing left.
     again = await app.coulisse.receive(event)
     assert (await app.coulisse.handle(event, delivery=again)).duplicate
     assert await waiting(app) == 0
 
 
-async def test_a_refusal_is_an_answer_and_lets_the_delivery_go(app: App) -> None:
+async def test_a_refusal_is_an_answer_and_is_kept_until_it_is_given(app: App) -> None:
     event = Command("end", ANNA, Place("channel", "C9", "elders"), event_key="slack:cmd:1")
     kept = await app.coulisse.receive(event)
     outcome = await app.coulisse.handle(event, delivery=kept)
     assert outcome.refused
-    assert await waiting(app) == 0
+    assert await waiting(app) == 1
+    app.coulisse.replied(kept)
+    await eventually(lambda: gone(app))
+
+
+async def dm_replies(app: App) -> list[str]:
+    async with app.uow() as uow:
+        rows = [m for m in await uow.outbox.pending() if m.kind == "reply"]
+    assert all(m.destination["kind"] == "dm" for m in rows)
+    return [decode_message(m.payload).plain_text for m in rows]
+
+
+async def test_a_worker_killed_between_the_commit_and_the_reply_leaves_it_for_the_outbox(
+    app: App,
+) -> None:
+    """The effect is committed, the process dies before it says so: the worker started again
+    queues the confirmation for Anna's DM (a Slack ephemeral cannot be given any more), once,
+    and does not handle the event a second time."""
+    event = english("slack:event:Ev7")
+    kept = await app.coulisse.receive(event)
+    outcome = await app.coulisse.handle(event, delivery=kept)
+    # The process dies here: nothing was said, `replied` never comes.
+    assert await locale_of(app, "U1") == "en" and await waiting(app) == 1
+    again = another_run(app, later=timedelta(seconds=3))
+    assert await again.handle_kept() == 1
+    assert await dm_replies(app) == [outcome.replies[0].message.plain_text]
+    assert await waiting(app) == 0 and await again.handle_kept() == 0
+    async with app.uow() as uow:  # handled once: the event is not seen a second time
+        assert not await uow.inbox.record(InboundEvent(event.event_key, Platform.SLACK, START))
+
+
+async def test_another_worker_gives_the_replies_of_a_dead_one_once_its_lease_ran_out(
+    app: App,
+) -> None:
+    event = english("slack:event:Ev8")
+    kept = await app.coulisse.receive(event)
+    await app.coulisse.handle(event, delivery=kept)
+    soon = another_run(app, worker="host:2", later=INTAKE_LEASE - timedelta(seconds=1))
+    assert await soon.handle_kept() == 0  # it may still be answering
+    late = another_run(app, worker="host:2", later=INTAKE_LEASE + timedelta(seconds=1))
+    assert await late.handle_kept() == 1 and len(await dm_replies(app)) == 1
+
+
+async def test_a_reply_already_queued_by_the_adapter_is_not_queued_again(app: App) -> None:
+    """Slack would not take the confirmation (429): the adapter queued it (`later`), then died
+    before it said so. The kept copy has the same dedupe key: one message, not two."""
+    event = english("slack:event:Ev9")
+    kept = await app.coulisse.receive(event)
+    outcome = await app.coulisse.handle(event, delivery=kept)
+    assert await app.coulisse.later(outcome, outcome.replies[0], 0)
+    assert await another_run(app, later=timedelta(seconds=3)).handle_kept() == 1
+    assert len(await dm_replies(app)) == 1
 
 
 async def test_a_delivery_that_keeps_failing_is_let_go(app: App) -> None:

@@ -7,7 +7,9 @@ after the listener returns (`process_before_response`), and the listener keeps t
 hands the work to a task. When the database cannot keep it, an event gets a 500 (Slack sends it
 again) and a click, command or form says at once to try again (Slack never resends those).
 A modal submission waits up to two seconds for its answer, to show a refusal in the form
-itself. An answer Slack will not take now goes through the outbox instead."""
+itself. An answer Slack will not take now goes through the outbox instead. Once the answers are
+given the adapter says so (`Coulisse.replied`): until then they are kept with the delivery, and
+sent by DM through the outbox if this process dies first."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 if TYPE_CHECKING:
     from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 
-from bot import metrics
+from bot import faults, metrics
 from bot.logs import EVENT_ID, new_event_id
 from bot.outbox import RetryLater
 from bot.slack.blocks import fallback_text, form_values, home, modal, render
@@ -46,6 +49,7 @@ from handlers.messages import (
     To,
     Typed,
 )
+from handlers.ports import Roster
 from handlers.router import Coulisse
 from prompts.catalog import t
 
@@ -98,11 +102,14 @@ class SlackAdapter:
         client: AsyncWebClient,
         signing_secret: str,
         oauth_flow: AsyncOAuthFlow | None = None,
+        tokens: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         """`oauth_flow`: "Add to Slack" (bot/slack/install.py): each workspace's requests are
-        authorized, and answered, with its own token; `client` then carries none."""
+        authorized, and answered, with its own token; `client` then carries none, and
+        `tokens` gives a workspace's for work done after its request (`roster_of`)."""
         self.coulisse = coulisse
         self._client = client
+        self._tokens = tokens
         self._bot_users: dict[str, str] = {}  # token -> the bot's user id in that workspace
         self._working: set[asyncio.Task[None]] = set()
         # The client carries the token (and the API URL); bolt asks it who we are. Slack's
@@ -261,20 +268,26 @@ class SlackAdapter:
         if done and (outcome := task.result()).refused and outcome.replies:
             # Keep the form open with the reason next to it: nothing typed is lost.
             reason = fallback_text(outcome.replies[0].message)
+            faults.before_reply()
             await ack(response_action="errors", errors={first: reason})
+            self.coulisse.replied(kept)
             return
         await ack()
         where = Where(channel if channel and not channel.startswith("D") else user, user,
                       not channel or channel.startswith("D"))  # fmt: skip
-        self._later(self._answer_when_done(task, where))
+        self._later(self._answer_when_done(task, where, kept))
 
-    async def _answer_when_done(self, task: asyncio.Future[Outcome], where: Where) -> None:
+    async def _answer_when_done(
+        self, task: asyncio.Future[Outcome], where: Where, kept: int
+    ) -> None:
         try:
             outcome = await task
         except Exception:
             log.exception("handling a Slack form failed")
             return
+        faults.before_reply()
         await self.answer(outcome, where)
+        self.coulisse.replied(kept)
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
@@ -322,16 +335,34 @@ class SlackAdapter:
 
     async def channel_members(self, channel: str) -> list[tuple[str, str]]:
         """Everyone in the channel but the bot (the roster port); nobody if Slack won't say."""
+        return await self._members(self.client, channel)
+
+    def roster_of(self, workspace: str) -> Roster:
+        """The roster port for a delivery handled after its request (the intake tick, maybe
+        on another replica): with "Add to Slack" no request's client is at hand, so the
+        workspace's own token is looked up."""
+        tokens = self._tokens
+        if tokens is None:
+            return self.channel_members
+
+        async def members(channel: str) -> list[tuple[str, str]]:
+            token = await tokens(workspace)
+            if token is None:  # no longer installed there
+                return []
+            client = AsyncWebClient(token=token, base_url=self._client.base_url)
+            return await self._members(client, channel)
+
+        return members
+
+    async def _members(self, client: AsyncWebClient, channel: str) -> list[tuple[str, str]]:
         try:
-            token = self.client.token or ""
+            token = client.token or ""
             if token not in self._bot_users:
-                self._bot_users[token] = str((await self.client.auth_test()).get("user_id", ""))
+                self._bot_users[token] = str((await client.auth_test()).get("user_id", ""))
             members: list[str] = []
             cursor = None
             while True:
-                page = await self.client.conversations_members(
-                    channel=channel, cursor=cursor, limit=200
-                )
+                page = await client.conversations_members(channel=channel, cursor=cursor, limit=200)
                 found: list[str] = list(page.get("members", []))
                 members += [m for m in found if m != self._bot_users[token]]
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -356,7 +387,9 @@ class SlackAdapter:
         except Exception:
             log.exception("handling a Slack %s failed", type(event).__name__)
             return
+        faults.before_reply()
         await self.answer(outcome, where)
+        self.coulisse.replied(kept)
 
     # --- replies ------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import ChannelAccount
 from botbuilder.schema.teams import FileConsentCardResponse, TeamInfo
 
-from bot import metrics
+from bot import faults, metrics
 from bot.logs import EVENT_ID, new_event_id
 from bot.teams.cards import ActionSubmission, submission
 from bot.teams.connector import Connector
@@ -157,13 +157,14 @@ class TeamsAdapter(TeamsActivityHandler):
         export = context.get("export") if isinstance(context, dict) else None
         key = f"teams:activity:{turn.conversation_id}:{turn.activity_id}"
         event = ActionTaken("export_file", json.dumps(export), turn.actor(), turn.place(), key)
-        outcome = await self._handle(event, turn)
+        outcome, kept = await self._handle(event, turn)
         allowed = [b for m in outcome.messages for b in m.blocks if isinstance(b, Export)]
         if allowed and self.handover is not None:
             await self.handover(allowed[0], turn, file_consent_card_response.upload_info, outcome)
-            return
-        await self.conversations.remember(turn, outcome.person_id, outcome.team_id)
-        await self.replies.deliver(outcome, turn)  # a polite no (or nothing: a redelivery)
+        else:
+            await self.conversations.remember(turn, outcome.person_id, outcome.team_id)
+            await self.replies.deliver(outcome, turn)  # a polite no (or nothing: a redelivery)
+        self.coulisse.replied(kept)
 
     async def on_teams_file_consent_decline(
         self, turn_context: TurnContext, file_consent_card_response: FileConsentCardResponse
@@ -264,20 +265,26 @@ class TeamsAdapter(TeamsActivityHandler):
     async def run(
         self, event: Event, turn: Turn, *, answer: InvokeAnswer | None = None, user: str = ""
     ) -> None:
-        outcome = await self._handle(event, turn)
+        outcome, kept = await self._handle(event, turn)
         await self.conversations.remember(turn, outcome.person_id, outcome.team_id)
+        faults.before_reply()
         await self.replies.deliver(outcome, turn, answer=answer, user=user)
+        # Given, or (a card's text) handed to the invoke response, which goes out as this turn
+        # ends: the row is removed in the background, nearly always after that response left.
+        self.coulisse.replied(kept)
 
-    async def _handle(self, event: Event, turn: Turn) -> Outcome:
+    async def _handle(self, event: Event, turn: Turn) -> tuple[Outcome, int | None]:
         """Kept first, then handled: a turn that fails to keep its event answers 500 (or, for
         a card, says to try again), never 200 for something not kept. A delivery already
-        waiting (Teams sent it again) has nothing more to do."""
+        waiting (Teams sent it again) has nothing more to do. With the kept delivery's id,
+        for `Coulisse.replied`."""
         EVENT_ID.set(new_event_id())  # on every line about it, the work after it included
         try:
             kept = await self.coulisse.receive(event)
         except Exception as error:
             raise NotKept from error
         if kept is None:
-            return Outcome(duplicate=True, event_key=event.event_key)
+            return Outcome(duplicate=True, event_key=event.event_key), None
         with metrics.handling("teams", event):
-            return await self.coulisse.handle(event, roster=self.roster_of(turn), delivery=kept)
+            outcome = await self.coulisse.handle(event, roster=self.roster_of(turn), delivery=kept)
+        return outcome, kept
