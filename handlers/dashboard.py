@@ -49,8 +49,9 @@ from handlers.plan import moment_text, why_not_working
 from handlers.plan import team_calendar as calendar_of
 from handlers.ports import Clock, Conflict, UnitOfWork
 from handlers.reports import SMALLEST_GROUP, scrubber_for
+from handlers.series import recurrence_key
 from handlers.series_report import FOLLOW_THROUGH, held_on
-from handlers.sessions import create
+from handlers.sessions import change_series, change_session, create, planned_session, team_series
 from handlers.summary import FollowThrough
 from handlers.systems import TeamMap, leverage_questions, loop_story, team_map
 from prompts.catalog import t
@@ -368,6 +369,8 @@ class Line:
     text: str
     status: str  # in the reader's words
     due: str
+    team_id: int = 0
+    editable: bool = False  # the reader's own, or they coordinate its team (edit, hand over)
 
 
 @dataclass(frozen=True)
@@ -433,7 +436,9 @@ async def commitments_of(
                 continue
             if chosen.soon and not today <= c.due_date <= today + timedelta(days=SOON):
                 continue
-            line = Line(id_of(c), c.text, status_label(lang, c.status), c.due_date.isoformat())
+            mine = seat == Seat.COORDINATOR or c.owner_id == person.id
+            line = Line(id_of(c), c.text, status_label(lang, c.status), c.due_date.isoformat(),
+                        team_id, mine and c.status not in FINISHED)  # fmt: skip
             found.append((team.name if team else "", line))
     return sorted(found, key=lambda pair: (pair[1].due, pair[1].id))
 
@@ -494,6 +499,65 @@ async def preview(ctx: Context, values: dict[str, str]) -> list[str]:
         if holiday := why_not_working(calendar, session.starts_at):
             lines.append(t(ctx.lang, "web.plan_holiday", holiday=holiday))
     return lines
+
+
+async def preview_change(
+    ctx: Context, form_id: str, context: str, values: dict[str, str]
+) -> list[str]:
+    """What saving a change to a planned session or a series would say, before anything is
+    kept: the chat's own flow runs in this transaction (every check, the new plan, its moves
+    and holidays) and the caller never commits it."""
+    if form_id == "edit_session":
+        await change_session(ctx, await planned_session(ctx, context), dict(values))
+    else:
+        await change_series(ctx, await team_series(ctx, context), dict(values))
+    lines = [line for reply in ctx.replies for line in texts(reply.message)]
+    ctx.replies.clear()
+    return lines
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A session being prepared or a series, as the Plan page lists it (titles only)."""
+
+    kind: str  # "session" or "series"
+    id: int
+    title: str
+    when: str  # the start in the reader's words and zone, or the series' repetition and state
+
+
+async def planned(uow: UnitOfWork, team_id: int, person: Person) -> list[Planned]:
+    lang, zone = person.locale, person.timezone
+    found: list[Planned] = []
+    series_ids: list[int] = []
+    for session in await uow.sessions.for_team(team_id):
+        if session.series_id is not None and session.series_id not in series_ids:
+            series_ids.append(session.series_id)
+        if session.status != SessionStatus.DRAFT:
+            continue
+        when = (moment_text(lang, session.starts_at, zone) if session.starts_at
+                else t(lang, "sessions.when_started"))  # fmt: skip
+        found.append(Planned("session", id_of(session), session.title, when))
+    for series_id in series_ids:
+        series = await uow.get(Series, series_id)
+        if series is None:
+            continue
+        key = recurrence_key(series.rrule)
+        repeats = t(lang, f"sessions.recurrences.{key}") if key else t(lang, "sessions.repeats_own")
+        state = "web.series_active" if series.active else "web.series_stopped"
+        found.append(Planned("series", series_id, series.title, f"{repeats} · {t(lang, state)}"))
+    return found
+
+
+async def commitment_to_edit(
+    uow: UnitOfWork, person: Person, team_id: int, number: int, seat: Seat
+) -> Commitment | None:
+    """The commitment, when this page may offer to change it: the person's own, or any of the
+    team's for its coordinator (the core checks again when the change is sent)."""
+    found = await uow.get(Commitment, number)
+    if found is None or found.team_id != team_id or found.status in FINISHED:
+        return None
+    return found if seat == Seat.COORDINATOR or found.owner_id == person.id else None
 
 
 def texts(message: Message) -> list[str]:

@@ -32,6 +32,7 @@ from handlers.model import (
     Series,
     Session,
     SessionStatus,
+    id_of,
 )
 from prompts.catalog import t as catalog_t
 from tests.driver import Driver, team_of
@@ -101,7 +102,7 @@ async def site(app: App) -> AsyncIterator[Web]:
         ids["north"], ids["south"] = north.id, south_team.id
         (session,) = await uow.sessions.for_team(north.id)
         assert session.series_id is not None and session.id is not None
-        ids["series"] = session.series_id
+        ids["series"], ids["session"] = session.series_id, session.id
         # A small causal map: waiting list, pressure on the GP and sick leave feed each other.
         wait = await uow.store(Factor(north.id, "wachtlijst", "wachtlijst"))
         gp = await uow.store(Factor(north.id, "druk op de huisarts", "druk op de huisarts"))
@@ -113,6 +114,7 @@ async def site(app: App) -> AsyncIterator[Web]:
             uow.add(Commitment(session.id, north.id, ids["Fleur"], f"{SECRET_WORK} {i}",
                                date(2027, 3, 1)))  # fmt: skip
         await uow.commit()
+        ids["commitment"] = id_of((await uow.commitments.for_team(north.id))[0])
     port = free_port()
     view = WebView(KEY, f"http://127.0.0.1:{port}")
     web_app = make_web_app(app, None, None, view)
@@ -217,6 +219,8 @@ async def test_every_route_with_every_role_reads_and_writes_only_what_it_may(sit
         fmt = "json" if "/map." in route.path else "md"
         path = path.replace("{name}", "app.css").replace("{fmt}", fmt)
         path = path.replace("{mac}", "guessed")
+        path = path.replace("{session}", str(site.ids["session"]))
+        path = path.replace("{commitment}", str(site.ids["commitment"]))
         for role in ROLES:
             headers = {"Accept-Language": "nl"}
             csrf = ""
@@ -260,6 +264,22 @@ async def test_every_route_with_every_role_reads_and_writes_only_what_it_may(sit
                 # while one is planned, politely: nothing half-stored.
                 assert status == 400 and t("nl", "errors.session_exists") in text, where
                 assert after == before, where
+            elif route.path.endswith("{commitment}") and role == "Ahmed":
+                # A participant may change his own commitments only: this one is Fleur's.
+                assert status == 403 and after == before, where
+                assert (
+                    t("nl", "errors.not_your_commitment", number=str(site.ids["commitment"]))
+                    in text
+                )
+            elif (
+                "{session}" in route.path
+                or "{commitment}" in route.path
+                or route.path.endswith("{series}/edit")
+            ):
+                # Changing what is planned or a commitment: the form (GET), a preview, the
+                # question "cancel it?" (no confirm sent), or a save that changes a field of
+                # this form only: no session, series or grant appears or goes.
+                assert status == 200 and after == before, (where, status, text[:300])
             elif route.method == "POST" and "{team}" in route.path:
                 # Allowed, then the core decides: this form names no commitment of theirs,
                 # which it refuses politely, with nothing changed.
