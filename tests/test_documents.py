@@ -223,9 +223,7 @@ def test_every_file_the_documents_name_exists(name: str) -> None:
 
 
 def test_the_secrets_the_security_document_lists_are_the_ones_repr_hides() -> None:
-    text = read("docs/SECURITY.md")
-    bullet = text[text.index("- **Configuration secrets**") :]
-    listed = set(SETTING.findall(bullet[: bullet.index("are left out")]))
+    listed = set(secrets_listed())
     hidden = {env for env, (_, shown) in settings().items() if not shown}
     assert listed == hidden, (
         f"hidden but not listed: {sorted(hidden - listed)}; "
@@ -299,3 +297,23 @@ def test_a_placeholder_repository_url_is_marked_as_one() -> None:
     if urlsplit(url).hostname == "example.invalid":
         before = read("publiccode.yml").split("\nurl:")[0].rsplit("\n\n", 1)[-1]
         assert "PLACEHOLDER" in before, before
+
+
+def secrets_listed() -> list[str]:
+    text = read("docs/SECURITY.md")
+    bullet = text[text.index("- **Configuration secrets**") :]
+    return sorted(set(SETTING.findall(bullet[: bullet.index("are left out")])))
+
+
+@pytest.mark.parametrize("env", [*secrets_listed(), "COULISSE_DATABASE_URL"])
+def test_each_secret_the_security_document_lists_can_come_from_a_file(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    field = next(f for f in dataclasses.fields(Settings) if f.metadata["env"] == env)
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-mounted-secret\n", encoding="utf-8")
+    monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv(f"{env}_FILE", str(secret))
+    assert getattr(Settings(_env_file=None), field.name) == "from-a-mounted-secret"
+    monkeypatch.setenv(env, "from-the-environment")  # the variable itself wins
+    assert getattr(Settings(_env_file=None), field.name) == "from-the-environment"
