@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -78,7 +78,7 @@ INTAKE_RETRY = timedelta(seconds=2)
 INTAKE_ATTEMPTS = 5  # a delivery that failed this often is logged and let go, not retried forever
 # The roster of one workspace (platform -> this), for deliveries handled after their request:
 # with "Add to Slack" each workspace's members are asked for with its own token.
-WorkspaceRoster = Callable[[str], Roster]
+WorkspaceRoster = Callable[[str], Awaitable[Roster]]
 
 log = logging.getLogger(__name__)
 
@@ -390,7 +390,7 @@ class Coulisse:
             return
         event = intake.decode(kept.event)
         of_workspace = rosters.get(event.actor.platform)
-        roster = of_workspace(event.actor.workspace) if of_workspace else NO_ROSTER
+        roster = await of_workspace(event.actor.workspace) if of_workspace else NO_ROSTER
         await self.handle(event, roster=roster, delivery=kept.id, queue_replies=True)
 
     async def later(self, outcome: Outcome, reply: Reply, index: int, wait: float = 0.0,

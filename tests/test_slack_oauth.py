@@ -31,7 +31,8 @@ from bot.serve import running
 from bot.slack import install
 from bot.slack.sender import SlackSender
 from bot.wiring import App
-from handlers.messages import Destination, Message, Text, outbox_row
+from handlers import intake
+from handlers.messages import Actor, Destination, FormSubmitted, Message, Place, Text, outbox_row
 from handlers.model import OutboxStatus, Platform
 from storage import tables as t
 from storage.db import session_factory
@@ -56,6 +57,7 @@ class FakeSlackOAuth:
     refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> team
     expires_in: dict[str, int] = field(default_factory=dict)  # team -> seconds
     revoked: set[str] = field(default_factory=set)
+    members: dict[str, list[str]] = field(default_factory=dict)  # team -> its channels' people
     _n: Any = field(default_factory=lambda: itertools.count(1))
 
     def grant(self, team: str) -> dict[str, Any]:
@@ -110,6 +112,10 @@ class FakeSlackOAuth:
             )
         if method == "conversations.open":
             return web.json_response({"ok": True, "channel": {"id": f"D{team}"}})
+        if method == "conversations.members":
+            people = [*self.members.get(team, []), f"UBOT{team}"]
+            return web.json_response({"ok": True, "members": people,
+                                      "response_metadata": {"next_cursor": ""}})  # fmt: skip
         return web.json_response({"ok": True, "ts": f"{time.time():.6f}", "channel": "C"})
 
     def revoke(self, team: str) -> None:
@@ -540,3 +546,89 @@ async def test_coulisse_serve_installs_and_answers_each_workspace_with_its_token
             assert len(s.slack.of("chat.postMessage")) == answered
     finally:
         await fake_runner.cleanup()
+
+
+def oauth_settings(database_url: str, slack: FakeSlackOAuth) -> Settings:
+    return Settings(
+        database_url=database_url,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        slack_api_url=f"{slack.url}/api/",
+        slack_oauth_authorize_url=f"{slack.url}/oauth/v2/authorize",
+        token_key=Fernet.generate_key().decode(),
+        outbox_interval=0.05,
+        slack_channel_interval=0.01,
+    )
+
+
+async def members_of(app: App, team: str) -> set[str]:
+    """Who is a member of the team in the channel C<team> of workspace <team>."""
+    m, p, tm, ws = t.memberships.c, t.people.c, t.teams.c, t.workspaces.c
+    async with app.engine.connect() as conn:
+        found = await conn.execute(
+            sa.select(p.platform_id)
+            .join_from(t.memberships, t.people, m.person_id == p.id)
+            .join(t.teams, m.team_id == tm.id)
+            .join(t.workspaces, tm.workspace_id == ws.id)
+            .where(ws.external_id == team, tm.channel_id == f"C{team}")
+        )
+        return set(found.scalars().all())
+
+
+async def test_a_delivery_left_by_another_replica_asks_its_own_workspace_for_the_channel(
+    database_url: str,
+) -> None:
+    """A new session's form with nobody chosen, kept by a replica that died before handling it:
+    the replica that takes it over asks the channel's people of the form's workspace, with
+    that workspace's token (no request of it is at hand), for two workspaces at once."""
+    slack = FakeSlackOAuth()
+    slack.members = {"T2": ["UT2", "UA2", "UB2"], "T3": ["UT3", "UA3"]}
+    fake = web.Application()
+    fake.router.add_route("*", "/api/{method}", slack.handle)
+    fake_runner, slack.url = await serve(fake)
+    settings = oauth_settings(database_url, slack)
+    port = free_port()
+    try:
+        async with (
+            running(settings, "127.0.0.1", port) as (app, _adapter, _runner),
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session,
+        ):
+            store = install.DatabaseInstallationStore(
+                SqlInstallations(session_factory(app.engine), TokenCipher(settings.token_keys)),
+                app.coulisse.clock,
+            )
+            s = Installing(slack, app, store.installations, store, app_of(_adapter),
+                           f"http://127.0.0.1:{port}", session)  # fmt: skip
+            assert await s.install("T2") == 200 and await s.install("T3") == 200
+            now = app.coulisse.clock.now()
+            async with app.uow() as uow:  # as the dead replica kept them: its lease ran out
+                for team in ("T2", "T3"):
+                    form = FormSubmitted(
+                        "new_session",
+                        {"title": "Noord", "question": "Wat werkte?", "format": "retro",
+                         "language": "nl", "anonymous": "yes"},
+                        Actor("slack", team, f"U{team}"),
+                        Place("channel", f"C{team}", "noord"),
+                        event_key=f"slack:view:V{team}",
+                    )  # fmt: skip
+                    await uow.intake.keep(intake.key_of(form), "slack", intake.encode(form),
+                                          now, "gone:1", now)  # fmt: skip
+                await uow.commit()
+            await eventually(lambda: _no_intake(app))
+            assert await members_of(app, "T2") == {"UT2", "UA2", "UB2"}
+            assert await members_of(app, "T3") == {"UT3", "UA3"}
+            asked = {slack.tokens[token] for token, _ in slack.of("conversations.members")}
+            assert asked == {"T2", "T3"}
+    finally:
+        await fake_runner.cleanup()
+
+
+def app_of(adapter: Any) -> AsyncApp:
+    assert adapter is not None
+    return adapter.app  # type: ignore[no-any-return]
+
+
+async def _no_intake(app: App) -> bool:
+    async with app.uow() as uow:
+        return await uow.intake.waiting() == 0

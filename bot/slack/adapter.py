@@ -14,6 +14,7 @@ sent by DM through the outbox if this process dies first."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -49,7 +50,7 @@ from handlers.messages import (
     To,
     Typed,
 )
-from handlers.ports import Roster
+from handlers.ports import NO_ROSTER, Roster
 from handlers.router import Coulisse
 from prompts.catalog import t
 
@@ -337,22 +338,19 @@ class SlackAdapter:
         """Everyone in the channel but the bot (the roster port); nobody if Slack won't say."""
         return await self._members(self.client, channel)
 
-    def roster_of(self, workspace: str) -> Roster:
+    async def roster_of(self, workspace: str) -> Roster:
         """The roster port for a delivery handled after its request (the intake tick, maybe
         on another replica): with "Add to Slack" no request's client is at hand, so the
-        workspace's own token is looked up."""
-        tokens = self._tokens
-        if tokens is None:
+        workspace's own token is looked up, before handling begins (inside its transaction
+        the look-up would wait for that transaction's own lock on SQLite)."""
+        if self._tokens is None:
             return self.channel_members
-
-        async def members(channel: str) -> list[tuple[str, str]]:
-            token = await tokens(workspace)
-            if token is None:  # no longer installed there
-                return []
-            client = AsyncWebClient(token=token, base_url=self._client.base_url)
-            return await self._members(client, channel)
-
-        return members
+        token = await self._tokens(workspace)
+        if token is None:  # no longer installed there
+            return NO_ROSTER
+        return functools.partial(
+            self._members, AsyncWebClient(token=token, base_url=self._client.base_url)
+        )
 
     async def _members(self, client: AsyncWebClient, channel: str) -> list[tuple[str, str]]:
         try:
