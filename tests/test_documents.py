@@ -317,3 +317,11 @@ def test_each_secret_the_security_document_lists_can_come_from_a_file(
     assert getattr(Settings(_env_file=None), field.name) == "from-a-mounted-secret"
     monkeypatch.setenv(env, "from-the-environment")  # the variable itself wins
     assert getattr(Settings(_env_file=None), field.name) == "from-the-environment"
+
+
+def test_every_setting_the_officers_documents_name_is_in_the_readmes_configuration_table() -> None:
+    table = section(read("README.md"), "## Configuration")
+    listed = {s for cells in rows(table) if cells for s in SETTING.findall(cells[0])}
+    for name in OWN:
+        named = {s.removesuffix("_FILE") for s in SETTING.findall(read(name))}
+        assert named <= listed, f"{name} names {sorted(named - listed)}, not in the README's table"
