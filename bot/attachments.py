@@ -11,25 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.export.files import (
-    MEDIA_TYPES,
-    ExportFile,
-    ExportTarget,
-    NothingToExport,
-    filename,
-    gather,
-    is_series,
-    language_of,
-    render,
-    title_of,
-)
-from bot.export.pdf import PdfUnavailable
+from bot.export.errors import NothingToExport
 from handlers.messages import Export
 from handlers.model import Person
 from handlers.ports import Clock, UnitOfWorkFactory
 from prompts.catalog import t
+
+if TYPE_CHECKING:
+    from bot.export.files import ExportFile
 
 __all__ = ["Attachment", "Attachments", "NothingToExport"]
 
@@ -52,6 +44,20 @@ class Attachments:
     async def make(self, block: Export, person_id: int) -> Attachment:
         """The file for `block`, for this person (their language, their today); NothingToExport
         when the session or series is gone."""
+        # The renderers (documents, charts, Typst) load with the first export, not at start.
+        from bot.export.files import (
+            MEDIA_TYPES,
+            ExportFile,
+            ExportTarget,
+            filename,
+            gather,
+            is_series,
+            language_of,
+            render,
+            title_of,
+        )
+        from bot.export.pdf import PdfUnavailable
+
         async with self.uow() as uow:
             person = await uow.get(Person, person_id)
             lang = person.locale if person else "nl"

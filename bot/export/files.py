@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.export.diagram import write_files
 from bot.export.document import Document, series_document, session_document
+from bot.export.errors import NothingToExport
 from bot.export.html import to_html
 from bot.export.markdown import to_markdown
 from bot.export.pdf import PdfUnavailable, to_pdf
@@ -68,10 +69,6 @@ class ExportFile:
     filename: str
     media_type: str
     data: bytes
-
-
-class NothingToExport(LookupError):
-    pass
 
 
 @cache
