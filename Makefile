@@ -69,7 +69,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The tests start `coulisse serve` many times; with PYTHONDONTWRITEBYTECODE set (CI images
+# often do) each start would compile the project from source again, so compile it once here.
 unit: $(STAMP) $(NODE_STAMP) vendor
+	$(BIN)/python -m compileall -q bot handlers storage prompts tests bench >/dev/null
 	$(BIN)/pytest -q
 
 test: system-deps lint typecheck unit
