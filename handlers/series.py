@@ -206,7 +206,7 @@ async def plan_next(ctx: Context, session: Session) -> Session | None:
         ctx.uow.add(planned)
     if plan is not None and plan.starts_at != follow.starts_at:
         follow.starts_at = plan.starts_at
-    await _announce_holidays(ctx, series, follow, found, team)
+    await announce_holidays(ctx, series, follow, found, team)
     if follow.mode == SessionMode.LIVE:
         await plan_reminder(ctx, follow)
     elif plan is not None and plan.moves:
@@ -263,7 +263,7 @@ async def plan_reminder(ctx: Context, session: Session, *, again: bool = False) 
     )
 
 
-async def _announce_holidays(
+async def announce_holidays(
     ctx: Context, series: Series, follow: Session, found: Occurrence, team: Etiquette
 ) -> None:
     """A week before a date the rule gave but the team cannot use, the channel hears of it."""
@@ -432,7 +432,7 @@ async def drop_planned(ctx: Context, session: Session) -> None:
     keys = [reminder_key(session), reminder_key(session, again=True)]
     keys.append(f"plan-moved:{id_of(session)}")
     if session.series_id is not None and session.occurrence is not None:
-        # As _announce_holidays keys it: the occurrence as the rule gave it (UTC).
+        # As announce_holidays keys it: the occurrence as the rule gave it (UTC).
         day = session.occurrence.astimezone(UTC).isoformat()
         keys.append(f"holiday-notice:{session.series_id}:{day}")
     for key in keys:

@@ -749,6 +749,7 @@ async def change_series(ctx: Context, series: Series, values: dict[str, str]) ->
         if moved and found is not None:
             await series_flow.drop_planned(ctx, draft)
             draft.occurrence, draft.starts_at = found.occurrence, found.starts_at
+            await series_flow.announce_holidays(ctx, series, draft, found, calendar)
         if mode is not None:
             draft.mode = mode
         if moved or mode is not None or days is not None:

@@ -12,15 +12,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import ManualClock
+from bot.slack import blocks
 from bot.wiring import App
 from handlers.context import Refusal
-from handlers.messages import FormSubmitted
+from handlers.messages import Command, FormSubmitted, To
 from handlers.model import OutboxStatus, RoundStatus, Series, Session, SessionStatus
 from handlers.plan import moment_text
 from handlers.series import recurrence_key
+from handlers.sessions import edit_series_form, edit_session_form
 from handlers.when import parse_moment
 from prompts.catalog import t
 from tests.driver import Driver, team_of
+from tests.slack_limits import view_problems
 
 AMS = ZoneInfo("Europe/Amsterdam")
 ZONE = "Europe/Amsterdam"
@@ -265,3 +268,21 @@ async def test_the_outbox_rows_left_are_never_for_the_old_time(
     assert [m.due_at for m in rows] == [datetime(2027, 3, 17, 9, 0, tzinfo=AMS)]
     assert all(m.status == OutboxStatus.PENDING for m in rows)
     assert [m.payload["nudge"]["session_id"] for m in rows] == [session.id]
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+async def test_the_forms_fit_a_slack_modal_and_carry_what_they_are_about(
+    app: App, lang: str
+) -> None:
+    d = Driver(app, lang=lang)
+    session = await planned(d, starts_at="2027-03-16 10:00", recurrence="weekly")
+    async with app.uow() as uow:
+        series = await uow.get(Series, session.series_id or 0)
+    assert series is not None
+    for form in (edit_session_form(lang, session), edit_series_form(lang, series)):
+        view = blocks.modal(form)
+        assert view_problems(view) == [], form.id
+        assert view["callback_id"] == f"{form.id}|{form.context}" and form.context.isdigit()
+    outcome = await app.coulisse.handle(Command("reschedule", d.actor("Sanne"), d.place))
+    (opened,) = [r for r in outcome.replies if r.to == To.FORM]
+    assert opened.form is not None and opened.form.context == str(session.id)

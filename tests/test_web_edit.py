@@ -185,3 +185,29 @@ async def test_commitments_are_edited_and_handed_over_as_the_role_allows(site: W
         fresh.post(site.base + path, data={"owner": "Joost"}) as r,
     ):
         assert r.status == 401
+
+
+async def test_every_form_that_changes_something_needs_the_sessions_csrf_token(site: Web) -> None:
+    headers, _csrf = await signed(site, "Sanne")
+    session = await the_session(site)
+    before = await site.driver.snapshot()
+    posted = 0
+    for route in site.pages.routes:
+        if not route.writes or "{team}" not in route.path:
+            continue
+        path = route.path.replace("{team}", str(site.ids["north"]))
+        path = path.replace("{session}", str(session.id)).replace(
+            "{series}", str(site.ids["series"])
+        )
+        path = path.replace("{commitment}", "1")
+        form = {
+            "csrf": "guessed",
+            "action": "save",
+            "confirm": "yes",
+            "title": "X",
+            "state": "stop",
+        }
+        status, html = await page(site, path, headers, **form)
+        assert status == 403 and t("nl", "web.csrf_heading") in html, path
+        posted += 1
+    assert posted >= 5 and await site.driver.snapshot() == before
