@@ -38,7 +38,7 @@ async def contribute(ctx: Context, raw: str, category: str = "", round_id: str =
     elif category not in rnd.categories:
         raise Refusal("errors.unknown_category")
     answer = Contribution(id_of(rnd), ctx.person_id, text, category, created_at=ctx.now)
-    await ctx.uow.store(answer)
+    await ctx.uow.insert(answer)  # nothing below changes it
     key = "contributions.stored_anonymous" if session.anonymous else "contributions.stored"
     label = category_label(ctx.lang, rnd, category) if category else ""
     ctx.reply(message(Text(ctx.t(key, category=label)), answer_buttons(ctx.lang, answer)))

@@ -25,7 +25,6 @@ from handlers.model import (
     Person,
     Platform,
     Role,
-    SessionStatus,
     Team,
     Workspace,
     id_of,
@@ -58,14 +57,16 @@ async def resolve(
     The first member of a new team becomes its coordinator: whoever brings Coulisse into a
     channel sets it up, and can hand the role on.
     """
-    workspace, person, team, membership = None, None, None, None
+    # Someone known, with their team, in one query: the channel's team, or in a direct message
+    # their team with a running session, else their first team.
     if place.kind == "channel":
-        # The common case in one query: someone known, acting in their team's channel.
         workspace, person, team, membership = await uow.directory.in_channel(
             actor.platform, actor.workspace, actor.user_id, place.channel_id
         )
     else:
-        workspace = await uow.directory.workspace(actor.platform, actor.workspace)
+        workspace, person, team, membership = await uow.directory.in_dm(
+            actor.platform, actor.workspace, actor.user_id
+        )
     if workspace is None:
         locale = language(actor.locale or defaults.locale)
         workspace = Workspace(Platform(actor.platform), actor.workspace, locale, defaults.timezone)
@@ -73,8 +74,6 @@ async def resolve(
     else:
         workspace_id = id_of(workspace)
 
-    if person is None:
-        person = await uow.directory.person_by_platform_id(workspace_id, actor.user_id)
     if person is None:
         person = Person(
             workspace_id=workspace_id,
@@ -92,8 +91,6 @@ async def resolve(
         if actor.display_name and person.display_name == person.platform_id:
             person.display_name = actor.display_name  # added by id before they first spoke
 
-    if membership is None:
-        team, membership = await _team_for(uow, workspace_id, person_id, place)
     if team is None and place.kind == "channel" and place.channel_id:
         team = Team(workspace_id, place.channel_id, place.channel_name or place.channel_id)
         await uow.store(team)
@@ -104,28 +101,6 @@ async def resolve(
         await uow.store(membership)  # written now: it can be locked, and members() sees it
         return Context(uow, clock, workspace, person, team, membership, True, bounds)
     return Context(uow, clock, workspace, person, team, membership, bounds=bounds)
-
-
-async def _team_for(
-    uow: UnitOfWork, workspace_id: int, person_id: int, place: Place
-) -> tuple[Team | None, Membership | None]:
-    if place.kind == "channel":
-        team = await uow.directory.team_by_channel(workspace_id, place.channel_id)
-        if team is None:
-            return None, None
-        return team, await uow.directory.membership(id_of(team), person_id)
-    # In a direct message: the person's team with a running session, else their first team.
-    teams = await uow.directory.teams_of(person_id)
-    chosen = None
-    for team in teams:
-        session = await uow.sessions.current_for_team(id_of(team))
-        if session is not None and session.status == SessionStatus.OPEN:
-            chosen = team
-            break
-    chosen = chosen or (teams[0] if teams else None)
-    if chosen is None:
-        return None, None
-    return chosen, await uow.directory.membership(id_of(chosen), person_id)
 
 
 async def ensure_members(ctx: Context, platform_ids: list[str]) -> int:

@@ -68,6 +68,13 @@ class Directory(Protocol):
         """Everything known about someone acting in a channel, in one look-up."""
         ...
 
+    async def in_dm(
+        self, platform: str, workspace: str, user_id: str
+    ) -> tuple[Workspace | None, Person | None, Team | None, Membership | None]:
+        """The same for someone writing to the bot directly: their team with a running
+        session, else their first team (by id)."""
+        ...
+
     async def workspace(self, platform: str, external_id: str) -> Workspace | None: ...
     async def person_by_platform_id(self, workspace_id: int, platform_id: str) -> Person | None: ...
     async def people_by_platform_id(self, platform_id: str) -> Sequence[Person]:
@@ -352,6 +359,11 @@ class UnitOfWork(Protocol):
     async def store(self, entity: Identified) -> int:
         """Add a new object and write it now: its id (the object carries it from here on),
         and the queries that follow see it."""
+        ...
+
+    async def insert(self, entity: Identified) -> int:
+        """Write a new object now with one INSERT, its id as `store` gives it; the object is
+        not kept by this transaction, so later changes to it are not stored."""
         ...
 
     async def delete(self, entity: object) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -69,19 +70,85 @@ class _Repo:
         return (await self.s.scalars(sa.select(kind).where(*where).limit(1))).first()
 
 
+# The look-ups every event makes, built once: a statement SQLAlchemy has seen keeps its cache
+# key, where one built per call is made and walked again each time (a good part of an answer's
+# Python, measured in bench/ingest.py). Built at first use: the domain is mapped by then.
+@cache
+def _in_channel() -> Any:
+    ws, p, tm, m = t.workspaces.c, t.people.c, t.teams.c, t.memberships.c
+    return (
+        sa.select(Workspace, Person, Team, Membership)
+        .outerjoin(Person, sa.and_(p.workspace_id == ws.id, p.platform_id == sa.bindparam("user")))
+        .outerjoin(
+            Team, sa.and_(tm.workspace_id == ws.id, tm.channel_id == sa.bindparam("channel"))
+        )
+        .outerjoin(Membership, sa.and_(m.team_id == tm.id, m.person_id == p.id))
+        .where(ws.platform == sa.bindparam("platform"), ws.external_id == sa.bindparam("workspace"))
+    )
+
+
+@cache
+def _in_dm() -> Any:
+    ws, p, tm, m, s = t.workspaces.c, t.people.c, t.teams.c, t.memberships.c, t.sessions.c
+    # A team's current session is its newest one preparing or running (current_for_team).
+    current = (
+        sa.select(s.status)
+        .where(
+            s.team_id == tm.id, s.status.in_((SessionStatus.DRAFT.value, SessionStatus.OPEN.value))
+        )
+        .order_by(s.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    running_first = sa.case((current == SessionStatus.OPEN.value, 0), else_=1)
+    return (
+        sa.select(Workspace, Person, Team, Membership)
+        .outerjoin(Person, sa.and_(p.workspace_id == ws.id, p.platform_id == sa.bindparam("user")))
+        .outerjoin(Membership, m.person_id == p.id)
+        .outerjoin(Team, tm.id == m.team_id)
+        .where(ws.platform == sa.bindparam("platform"), ws.external_id == sa.bindparam("workspace"))
+        .order_by(running_first, tm.id)
+        .limit(1)
+    )
+
+
+@cache
+def _open_round() -> Any:
+    return (
+        sa.select(Session, Round)
+        .join_from(Session, Round, t.rounds.c.session_id == t.sessions.c.id)
+        .where(
+            t.sessions.c.team_id == sa.bindparam("team"),
+            t.sessions.c.status == SessionStatus.OPEN.value,
+            t.rounds.c.status == RoundStatus.OPEN.value,
+        )
+        .order_by(t.sessions.c.id.desc())
+        .limit(1)
+    )
+
+
 class SqlDirectory(_Repo):
     async def in_channel(
         self, platform: str, workspace: str, user_id: str, channel_id: str
     ) -> tuple[Workspace | None, Person | None, Team | None, Membership | None]:
-        ws, p, tm, m = t.workspaces.c, t.people.c, t.teams.c, t.memberships.c
-        stmt = (
-            sa.select(Workspace, Person, Team, Membership)
-            .outerjoin(Person, sa.and_(p.workspace_id == ws.id, p.platform_id == user_id))
-            .outerjoin(Team, sa.and_(tm.workspace_id == ws.id, tm.channel_id == channel_id))
-            .outerjoin(Membership, sa.and_(m.team_id == tm.id, m.person_id == p.id))
-            .where(ws.platform == platform, ws.external_id == workspace)
-        )
-        row = (await self.s.execute(stmt)).first()
+        found = {
+            "platform": platform,
+            "workspace": workspace,
+            "user": user_id,
+            "channel": channel_id,
+        }
+        return await self._who(_in_channel(), found)
+
+    async def in_dm(
+        self, platform: str, workspace: str, user_id: str
+    ) -> tuple[Workspace | None, Person | None, Team | None, Membership | None]:
+        found = {"platform": platform, "workspace": workspace, "user": user_id}
+        return await self._who(_in_dm(), found)
+
+    async def _who(
+        self, stmt: Any, params: dict[str, str]
+    ) -> tuple[Workspace | None, Person | None, Team | None, Membership | None]:
+        row = (await self.s.execute(stmt, params)).first()
         if row is None:
             return None, None, None, None
         return row[0], row[1], row[2], row[3]
@@ -148,18 +215,7 @@ class SqlDirectory(_Repo):
 
 class SqlSessions(_Repo):
     async def open_round(self, team_id: int) -> tuple[Session, Round] | None:
-        stmt = (
-            sa.select(Session, Round)
-            .join_from(Session, Round, t.rounds.c.session_id == t.sessions.c.id)
-            .where(
-                t.sessions.c.team_id == team_id,
-                t.sessions.c.status == SessionStatus.OPEN.value,
-                t.rounds.c.status == RoundStatus.OPEN.value,
-            )
-            .order_by(t.sessions.c.id.desc())
-            .limit(1)
-        )
-        row = (await self.s.execute(stmt)).first()
+        row = (await self.s.execute(_open_round(), {"team": team_id})).first()
         return None if row is None else (row[0], row[1])
 
     async def current_for_team(self, team_id: int) -> Session | None:
@@ -388,14 +444,16 @@ class SqlOutbox(_Repo):
         return await self._one(OutboxMessage, t.outbox.c.dedupe_key == dedupe_key)
 
 
+@cache
+def _record(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(t.inbox).on_conflict_do_nothing().returning(t.inbox.c.id)
+
+
 class SqlInbox(_Repo):
     async def record(self, event: InboundEvent) -> bool:
-        stmt = (
-            insert_ignoring_duplicates(self.s, t.inbox)
-            .values(key=event.key, platform=event.platform, received_at=event.received_at)
-            .returning(t.inbox.c.id)
-        )
-        return (await self.s.execute(stmt)).scalar() is not None
+        row = {"key": event.key, "platform": event.platform, "received_at": event.received_at}
+        return (await self.s.execute(_record(self.s.bind.dialect.name), row)).scalar() is not None
 
     async def record_within(self, event: InboundEvent, window: timedelta) -> bool:
         # One statement, so two clicks at once cannot both find the key old: insert it, or
@@ -497,6 +555,11 @@ class SqlAssistance(_Repo):
         )
 
 
+@cache
+def _insert(table: sa.Table) -> Any:
+    return table.insert()
+
+
 class SqlUnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._factory = sessions
@@ -528,6 +591,18 @@ class SqlUnitOfWork:
         self.session.add(entity)
         await self.flush()
         assert entity.id is not None, "the database gives every row it stores an id"
+        return entity.id
+
+    async def insert(self, entity: Identified) -> int:
+        # One INSERT, its values the entity's own attributes (the mapping names them after
+        # the columns), past the session's flush: for a new row on the hot path (an answer).
+        table: Any = sa.inspect(type(entity)).local_table  # type: ignore[union-attr]
+        values = {c.key: getattr(entity, c.key) for c in table.columns if c.key != "id"}
+        try:
+            result: Any = await self.session.execute(_insert(table), values)
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from exc
+        entity.id = int(result.inserted_primary_key[0])
         return entity.id
 
     async def delete(self, entity: object) -> None:
