@@ -499,6 +499,11 @@ async def prepared(ctx: Context, series: Series) -> Session | None:
     )  # fmt: skip
 
 
-async def latest(ctx: Context, series: Series) -> Session | None:
-    held = [s for s in await ctx.uow.sessions.for_team(series.team_id) if s.series_id == series.id]
-    return held[-1] if held else None
+async def latest(ctx: Context, series: Series, *, held: bool = False) -> Session | None:
+    """The series' latest session (`held`: of those no longer being prepared)."""
+    found = [
+        s
+        for s in await ctx.uow.sessions.for_team(series.team_id)
+        if s.series_id == series.id and not (held and s.status == SessionStatus.DRAFT)
+    ]
+    return found[-1] if found else None

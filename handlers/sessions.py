@@ -6,6 +6,7 @@ can see where it stands. Series: handlers/series.py; async plans: handlers/plan.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from handlers import assist
 from handlers import rounds as round_flow
@@ -712,55 +713,88 @@ async def change_series(ctx: Context, series: Series, values: dict[str, str]) ->
     if recurrence != "none" or anchor is not None or until is not None:
         rule = series_flow.changed_rule(series, recurrence, anchor, until)
     draft = await series_flow.prepared(ctx, series)
-    lang = ctx.lang
     if state in ("pause", "stop"):
-        series.active = False
-        series.rrule = rule[:512]
-        if draft is not None:
-            await series_flow.drop_planned(ctx, draft)
-            if state == "stop":
-                await ctx.uow.delete(draft)
-            else:  # it waits without a date (its question and people kept) until it goes on
-                draft.starts_at = None
-                for rnd in await ctx.uow.sessions.rounds(id_of(draft)):
-                    rnd.opens_at = rnd.closes_at = None
-        done = "paused" if state == "pause" else "stopped"
-        ctx.say(f"sessions.series_{done}", title=series.title)
-        await _announce_series(ctx, series, f"sessions.series_{done}_announce")
+        await _halt(ctx, series, draft, rule, state)
         return
-    moved = rule != series.rrule or (state == "go_on" and not series.active)
-    series.rrule, series.active = rule[:512], True
+    resumed = state == "go_on" and not series.active
+    going = series.active or resumed  # a paused series changed stays paused unless it goes on
+    # Another first start or repetition moves the prepared session to the rule's next date.
+    moved = resumed or series_flow.rule_parts(rule)[:2] != series_flow.rule_parts(series.rrule)[:2]
+    series.rrule, series.active = rule[:512], going
     if mode is not None:
         series.round_days = (days or series.round_days or 1) if mode == SessionMode.ASYNC else None
     lines = [ctx.t("sessions.series_changed", title=series.title,
-                   repeats=_repeats(lang, series))]  # fmt: skip
-    calendar = team_calendar(ctx.workspace, ctx.policy)
-    found = series_flow.next_date(series, ctx.now, calendar)
-    if draft is None and found is not None:  # paused before: the next date is prepared now
-        template = await series_flow.latest(ctx, series)
-        draft = await series_flow.plan_next(ctx, template) if template is not None else None
-        moved = False
-    if draft is None or (found is None and moved):
-        if draft is not None:
-            await series_flow.drop_planned(ctx, draft)
-            await ctx.uow.delete(draft)
-        lines.append(ctx.t("sessions.series_no_next"))
+                   repeats=_repeats(ctx.lang, series))]  # fmt: skip
+    if not going:
+        lines.append(ctx.t("sessions.series_still_paused"))
+        draft = None
     else:
-        if moved and found is not None:
-            await series_flow.drop_planned(ctx, draft)
-            draft.occurrence, draft.starts_at = found.occurrence, found.starts_at
-            await series_flow.announce_holidays(ctx, series, draft, found, calendar)
-        if mode is not None:
-            draft.mode = mode
-        if moved or mode is not None or days is not None:
-            rounds = list(await ctx.uow.sessions.rounds(id_of(draft)))
-            length = days or series.round_days or _working_days_of(calendar, rounds) or 1
-            lines += await replan(ctx, draft, length)
-        elif draft.starts_at is not None:
-            when = moment_text(lang, draft.starts_at, ctx.person.timezone)
-            lines.append(ctx.t("sessions.series_next", when=when))
+        draft, more = await _prepared_again(ctx, series, draft, moved, mode, days, until)
+        lines += more
     ctx.reply(message(*(Text(line) for line in lines)))
     await _announce_series(ctx, series, "sessions.series_changed_announce", draft)
+
+
+async def _halt(ctx: Context, series: Series, draft: Session | None, rule: str, state: str) -> None:
+    """Paused or stopped: nothing more is prepared and what was queued goes. A paused
+    series' first session, never held, waits without a date (its question and people are
+    kept for when it goes on); otherwise the prepared one goes, as when it stops."""
+    series.active = False
+    series.rrule = rule[:512]
+    if draft is not None:
+        await series_flow.drop_planned(ctx, draft)
+        if state == "pause" and await series_flow.latest(ctx, series, held=True) is None:
+            draft.starts_at = None
+            for rnd in await ctx.uow.sessions.rounds(id_of(draft)):
+                rnd.opens_at = rnd.closes_at = None
+        else:
+            await ctx.uow.delete(draft)
+    done = "paused" if state == "pause" else "stopped"
+    ctx.say(f"sessions.series_{done}", title=series.title)
+    await _announce_series(ctx, series, f"sessions.series_{done}_announce")
+
+
+async def _prepared_again(
+    ctx: Context,
+    series: Series,
+    draft: Session | None,
+    moved: bool,
+    mode: SessionMode | None,
+    days: int | None,
+    until: date | None,
+) -> tuple[Session | None, list[str]]:
+    """The series' prepared session after a change: made when there was none (it was paused),
+    moved to the rule's next date, planned again for another mode, or gone when the series
+    now ends before it. With the lines that say so."""
+    calendar = team_calendar(ctx.workspace, ctx.policy)
+    found = series_flow.next_date(series, ctx.now, calendar)
+    if draft is None:
+        template = await series_flow.latest(ctx, series)
+        if found is not None and template is not None:
+            draft = await series_flow.plan_next(ctx, template)
+        if draft is None or draft.starts_at is None:
+            return None, [ctx.t("sessions.series_no_next")]
+        when = moment_text(ctx.lang, draft.starts_at, ctx.person.timezone)
+        return draft, [ctx.t("sessions.series_next", when=when)]
+    zone = ZoneInfo(series.timezone)
+    after_end = (until is not None and draft.occurrence is not None
+                 and draft.occurrence.astimezone(zone).date() > until)  # fmt: skip
+    if after_end or (moved and found is None):
+        await series_flow.drop_planned(ctx, draft)
+        await ctx.uow.delete(draft)
+        return None, [ctx.t("sessions.series_no_next")]
+    if moved and found is not None:
+        await series_flow.drop_planned(ctx, draft)
+        draft.occurrence, draft.starts_at = found.occurrence, found.starts_at
+        await series_flow.announce_holidays(ctx, series, draft, found, calendar)
+    if not (moved or mode is not None or days is not None):
+        assert draft.starts_at is not None  # an active series' prepared session has a date
+        when = moment_text(ctx.lang, draft.starts_at, ctx.person.timezone)
+        return draft, [ctx.t("sessions.series_next", when=when)]
+    draft.mode = mode or draft.mode
+    rounds = list(await ctx.uow.sessions.rounds(id_of(draft)))
+    length = days or series.round_days or _working_days_of(calendar, rounds) or 1
+    return draft, await replan(ctx, draft, length)
 
 
 def _repeats(lang: str, series: Series) -> str:

@@ -286,3 +286,40 @@ async def test_the_forms_fit_a_slack_modal_and_carry_what_they_are_about(
     outcome = await app.coulisse.handle(Command("reschedule", d.actor("Sanne"), d.place))
     (opened,) = [r for r in outcome.replies if r.to == To.FORM]
     assert opened.form is not None and opened.form.context == str(session.id)
+
+
+async def test_after_a_held_session_a_pause_leaves_nothing_waiting(
+    app: App, clock: ManualClock
+) -> None:
+    """Once a session of the series was held, pausing removes the prepared one (the team may
+    plan a one-off meanwhile); going on prepares the next date from the one held. Changed while
+    paused, it stays paused; a last day before the prepared session cancels it."""
+    d = Driver(app)
+    first = await planned(d, starts_at="2027-03-09 10:30", recurrence="weekly")
+    clock.set(datetime(2027, 3, 9, 10, 30, tzinfo=AMS))
+    await d.cmd("Sanne", "start")
+    await d.cmd("Ahmed", "add", "start: samen lunchen")
+    await d.cmd("Sanne", "end")
+    prepared = await only_session(app)
+    assert prepared.id != first.id
+    assert prepared.starts_at == datetime(2027, 3, 16, 10, 30, tzinfo=AMS)
+    await d.form("Sanne", "edit_series", state="pauze")
+    async with app.uow() as uow:
+        drafts = [s for s in await uow.sessions.for_team(1) if s.status == SessionStatus.DRAFT]
+    assert drafts == []
+    reply = await d.form("Sanne", "edit_series", recurrence="om de week")
+    assert t("nl", "sessions.series_still_paused") in reply
+    async with app.uow() as uow:
+        drafts = [s for s in await uow.sessions.for_team(1) if s.status == SessionStatus.DRAFT]
+        series = await uow.get(Series, first.series_id or 0)
+    assert drafts == [] and series is not None and not series.active
+    reply = await d.form("Sanne", "edit_series", state="doorgaan")
+    again = await only_session(app)
+    assert again.starts_at == datetime(2027, 3, 23, 10, 30, tzinfo=AMS), reply
+    reply = await d.form("Sanne", "edit_series", until="2027-03-20")
+    assert t("nl", "sessions.series_no_next") in reply
+    async with app.uow() as uow:
+        drafts = [s for s in await uow.sessions.for_team(1) if s.status == SessionStatus.DRAFT]
+    assert drafts == []
+    gone = (f"session-reminder:{prepared.id}", f"session-reminder:{again.id}")
+    assert not [k for k in await pending(app) if k.startswith(gone)]
