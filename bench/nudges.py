@@ -124,8 +124,15 @@ def env_for(url: str, api_url: str) -> dict[str, str]:
     }
 
 
+PROFILES: list[Path] = []  # with --profile: each `coulisse serve` under cProfile, into its file
+
+
 def serve_args(port: int) -> list[str]:
-    return [sys.executable, "-m", "bot", "serve", "--host", HOST, "--port", str(port)]
+    serve = ["-m", "bot", "serve", "--host", HOST, "--port", str(port)]
+    if PROFILES:
+        PROFILES.append(PROFILES[0].with_name(f"serve-{port}.prof"))
+        return [sys.executable, "-m", "cProfile", "-o", str(PROFILES[-1]), *serve]
+    return [sys.executable, *serve]
 
 
 def bare_args(port: int, url: str, api_url: str) -> list[str]:
@@ -454,6 +461,93 @@ async def measure_dispatch(folder: Path, api: Any, count: int) -> list[Dispatch]
     return results
 
 
+# --- (c) what one DM costs -----------------------------------------------------------------
+
+
+@dataclass
+class Cost:
+    statements: float  # per DM: statements sent to the database
+    round_trips: float  # statements plus BEGIN and COMMIT/ROLLBACK, each a round trip
+    commits: float
+    http_calls: float  # requests to the Slack Web API
+    connections: float  # TCP connections opened to it
+
+
+def count_connections(app: web.Application) -> set[Any]:
+    """The fake's peers (host, port): one per TCP connection a client opened to it."""
+    peers: set[Any] = set()
+
+    @web.middleware
+    async def note(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.transport is not None:
+            peers.add(request.transport.get_extra_info("peername"))
+        return await handler(request)
+
+    app.middlewares.append(note)
+    return peers
+
+
+async def measure_cost(count: int) -> Cost:
+    """`count` DMs sent in this process by the messages lane of `coulisse serve` (the same
+    dispatcher, delivery and Slack sender), counted at SQLAlchemy's engine events."""
+    import sqlalchemy as sa
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.clock import SystemClock
+    from bot.config import Settings
+    from bot.delivery import Delivery
+    from bot.serve import outbox_lanes
+    from bot.slack.sender import SlackSender
+    from bot.wiring import build
+    from handlers.model import Platform
+    from tests.fake_slack import BOT_TOKEN, FakeSlackApi, on_loopback
+
+    api = FakeSlackApi()
+    site = api.app()
+    peers = count_connections(site)
+    async with fresh_postgres() as url, on_loopback(site, quiet=True) as api_url:
+        await seed_due(url, count)
+        await sql(url, "UPDATE outbox SET due_at = now()")
+        app = await build(url, SystemClock(), migrate=False)
+        http = aiohttp.ClientSession()  # as bot.serve gives the client
+        try:
+            client = AsyncWebClient(token=BOT_TOKEN, base_url=f"{api_url}/api/", session=http)
+            sender = SlackSender(client, app.uow)
+            messages, _drafts = outbox_lanes(app, Delivery(app.uow, {Platform.SLACK: sender}),
+                                             Settings(_env_file=None))  # fmt: skip
+            counts: Counter[str] = Counter()
+
+            def sent(event: str) -> Callable[..., None]:
+                def count(conn: Any, *_args: Any) -> None:
+                    # In autocommit no BEGIN or COMMIT goes to the server, only the statement.
+                    options = conn.get_execution_options()
+                    if (
+                        event == "before_cursor_execute"
+                        or options.get("isolation_level") != "AUTOCOMMIT"
+                    ):
+                        counts[event] += 1
+
+                return count
+
+            for event in ("begin", "commit", "rollback", "before_cursor_execute"):
+                sa.event.listen(app.engine.sync_engine, event, sent(event))
+            await messages.drain()  # (a batch past half its lease hands the rest back)
+        finally:
+            await http.close()
+            await app.close()
+        unsent = await sql(url, "SELECT count(*) FROM outbox WHERE status <> 'sent'")
+        assert unsent[0][0] == 0, unsent
+    statements = counts["before_cursor_execute"]
+    ends = counts["commit"] + counts["rollback"]
+    return Cost(
+        statements / count,
+        (statements + counts["begin"] + ends) / count,
+        counts["commit"] / count,
+        len(api.calls) / count,
+        len(peers) / count,
+    )
+
+
 # --- the bare outbox worker, in its own process ---------------------------------------------
 
 CLAIM = f"""
@@ -664,20 +758,46 @@ def print_keeping(k: Keeping) -> None:
         )
 
 
+def print_cost(cost: Cost, count: int) -> None:
+    print(f"\n(c) what one DM costs, {count:,} sent by one messages lane in this process")
+    print(
+        f"  per DM: {cost.statements:.2f} statements, {cost.round_trips:.2f} database round trips "
+        f"({cost.commits:.2f} commits), {cost.http_calls:.2f} Slack calls over "
+        f"{cost.connections:.2f} new connections"
+    )
+    print("  bare worker, per DM: 1.02 statements and round trips (the mark; a claim per 50), "
+          "2 Slack calls over one kept-alive connection")  # fmt: skip
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--due", type=int, default=10_000, help="due nudges to dispatch")
     parser.add_argument("--future", type=int, default=100_000, help="future nudges to keep")
+    parser.add_argument("--cost", type=int, default=500, help="DMs counted for (c)")
+    parser.add_argument("--parts", default="abc", help="which of (a), (b), (c) to run")
+    parser.add_argument("--profile", type=Path, help="a folder: cProfile each coulisse serve")
     args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        PROFILES.append(args.profile.resolve() / "serve.prof")
     with tempfile.TemporaryDirectory(prefix="coulisse-bench-nudges-") as name:
         folder = Path(name)
         async with fake_slack() as api:
-            print(f"(a) dispatching {args.due:,} due nudges", flush=True)
-            dispatched = await measure_dispatch(folder, api, args.due)
-            print(f"(b) keeping {args.future:,} future nudges", flush=True)
-            kept = await measure_keeping(folder, api, args.future)
-    print_dispatch(dispatched, args.due)
-    print_keeping(kept)
+            if "a" in args.parts:
+                print(f"(a) dispatching {args.due:,} due nudges", flush=True)
+                dispatched = await measure_dispatch(folder, api, args.due)
+            if "b" in args.parts:
+                print(f"(b) keeping {args.future:,} future nudges", flush=True)
+                kept = await measure_keeping(folder, api, args.future)
+        if "c" in args.parts:
+            print(f"(c) counting what {args.cost:,} DMs cost", flush=True)
+            cost = await measure_cost(args.cost)
+    if "a" in args.parts:
+        print_dispatch(dispatched, args.due)
+    if "b" in args.parts:
+        print_keeping(kept)
+    if "c" in args.parts:
+        print_cost(cost, args.cost)
 
 
 if __name__ == "__main__":

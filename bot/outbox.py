@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 Send = Callable[[OutboxMessage, Destination, Message], Awaitable[None]]
 # Turns a nudge row into what it should be now (handlers.nudges.prepare in a transaction).
 Prepare = Callable[[OutboxMessage], Awaitable[Outcome]]
+# Told each claimed batch before it is sent (bot.delivery reads its recipients in one go).
+LookAhead = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
 
 
 MARK_ATTEMPTS = 7  # with MARK_BACKOFF doubling: about 16 s of trying, well inside a lease
@@ -73,11 +75,13 @@ class OutboxDispatcher:
         concurrency: int = 1,
         holder: LeaseHolder | None = None,
         heartbeat_seconds: float | None = None,
+        look_ahead: LookAhead | None = None,
     ) -> None:
         """`only_kinds`/`except_kinds` make a lane: the assistant's slow jobs in one, every
         other message in another, so a model call never holds up a round's messages. With
         `concurrency` above 1 a batch of that many runs at once (each its own transactions)."""
         self.prepare = prepare
+        self.look_ahead = look_ahead
         self.only_kinds = tuple(only_kinds)
         self.except_kinds = tuple(except_kinds)
         self.concurrency = concurrency
@@ -118,6 +122,8 @@ class OutboxDispatcher:
         held = {m.id for m in claimed if m.id is not None}
         heartbeat = asyncio.create_task(self._heartbeat(held))
         try:
+            if self.look_ahead is not None:
+                await self.look_ahead(claimed)
             await self._dispatch_all(claimed, held)
         finally:
             heartbeat.cancel()

@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -48,6 +49,7 @@ def outbox_lanes(
         lease_seconds=settings.outbox_lease,
         except_kinds=(ASSIST,),
         holder=holder,
+        look_ahead=send.look_ahead if isinstance(send, Delivery) else None,  # one read a batch
     )
     drafts = OutboxDispatcher(
         app.outbox,
@@ -79,8 +81,13 @@ async def running(
     senders: dict[Platform, PlatformSend] = {}
     slack = None
     install_routes: list[web.RouteDef] = []
+    http: aiohttp.ClientSession | None = None
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
-        client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        # Kept-alive connections for every call: without a session slack_sdk opens one per call.
+        http = aiohttp.ClientSession()
+        client = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, session=http
+        )
         slack = SlackAdapter(app.coulisse, client, settings.slack_signing_secret)
         senders[Platform.SLACK] = SlackSender(
             client,
@@ -144,6 +151,8 @@ async def running(
             await slack.close()
         if teams is not None:
             await teams.close()
+        if http is not None:
+            await http.close()
         await app.close()
 
 

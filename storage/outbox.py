@@ -58,30 +58,19 @@ class SqlOutboxWorker:
             )
             if s.bind.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
-            claimed = (
-                (
-                    await s.execute(
-                        sa.update(t.outbox)
-                        .where(o.id.in_(due.scalar_subquery()))
-                        .values(
-                            lease_until=now + timedelta(seconds=lease_seconds),
-                            leased_by=holder.name if holder else None,
-                            lease_run=holder.run if holder else None,
-                            attempts=o.attempts + 1,
-                        )
-                        .returning(o.id)
-                        .execution_options(synchronize_session=False)
-                    )
+            claimed = await s.scalars(
+                sa.update(OutboxMessage)
+                .where(o.id.in_(due.scalar_subquery()))
+                .values(
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    leased_by=holder.name if holder else None,
+                    lease_run=holder.run if holder else None,
+                    attempts=o.attempts + 1,
                 )
-                .scalars()
-                .all()
+                .returning(OutboxMessage)  # the rows themselves: one statement, no reading back
+                .execution_options(synchronize_session=False)
             )
-            if not claimed:
-                return []
-            rows = await s.scalars(
-                sa.select(OutboxMessage).where(o.id.in_(claimed)).order_by(o.due_at, o.id)
-            )
-            return list(rows.all())
+            return sorted(claimed.all(), key=lambda m: (m.due_at, m.id or 0))
 
     async def renew(self, message_ids: list[int], holder: LeaseHolder, until: datetime) -> int:
         """Extend the leases this run still holds: a row another worker took over after the
@@ -159,5 +148,14 @@ class SqlOutboxWorker:
             await s.execute(sa.update(t.outbox).where(o.id == message_id).values(**values))
 
     async def _set(self, message_id: int, **values: Any) -> None:
-        async with self._sessions() as s, s.begin():
-            await s.execute(sa.update(t.outbox).where(t.outbox.c.id == message_id).values(**values))
+        """One row's outcome, one statement. On PostgreSQL it commits by itself (autocommit):
+        one round trip where BEGIN and COMMIT made three, for every message sent. SQLite's
+        transactions begin with BEGIN IMMEDIATE (storage.db), so there it keeps its own."""
+        statement = sa.update(t.outbox).where(t.outbox.c.id == message_id).values(**values)
+        async with self._sessions() as s:
+            if s.bind.dialect.name == "postgresql":
+                own = await s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                await own.execute(statement)
+                return
+            async with s.begin():
+                await s.execute(statement)

@@ -73,12 +73,11 @@ class SlackSender:
         """A team's channel, or the DM channel with a person (opened once, then remembered)."""
         if target.kind == "channel":
             return target.address
+        if target.reference is not None:  # saved, and read with the recipient (bot.delivery)
+            return str(target.reference["channel"])
+        opened = await self.client.conversations_open(users=target.address)
+        channel = str(opened["channel"]["id"])
         async with self.uow() as uow:
-            ref = await uow.conversations.find(Platform.SLACK, "person", target.owner_id)
-            if ref is not None:
-                return str(ref.reference["channel"])
-            opened = await self.client.conversations_open(users=target.address)
-            channel = str(opened["channel"]["id"])
             await uow.conversations.save(
                 ConversationRef(Platform.SLACK, "person", target.owner_id, {"channel": channel})
             )
