@@ -159,6 +159,7 @@ class Settings(_Loaded):
     database_url: str = setting(
         default="sqlite+aiosqlite:///coulisse.db",
         env="COULISSE_DATABASE_URL",
+        repr=False,  # a PostgreSQL URL may hold its password
         description="SQLAlchemy URL; SQLite file in the working directory by default.",
     )
     default_language: str = setting(default="nl", env="COULISSE_LANGUAGE")
