@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from bot.clock import ManualClock
 from handlers.model import Commitment, Series, Session, SessionStatus
 from handlers.plan import moment_text
 from handlers.when import day_text
@@ -211,3 +212,19 @@ async def test_every_form_that_changes_something_needs_the_sessions_csrf_token(s
         assert status == 403 and t("nl", "web.csrf_heading") in html, path
         posted += 1
     assert posted >= 5 and await site.driver.snapshot() == before
+
+
+async def test_a_start_left_as_shown_is_not_checked_again(site: Web, clock: ManualClock) -> None:
+    """The form shows the start; saving another title with it unchanged does not refuse the
+    start for having passed (a live session not yet started on its day)."""
+    clock.set(datetime(2027, 3, 16, 11, 0, tzinfo=AMS))
+    headers, csrf = await signed(site, "Sanne")
+    session = await the_session(site)
+    path = f"/web/teams/{site.ids['north']}/sessions/{session.id}"
+    status, html = await page(site, path, headers)
+    assert 'value="2027-03-16T10:00"' in html
+    status, html = await page(site, path, headers, csrf=csrf, starts_at="2027-03-16T10:00",
+                              title="Wijk Noord (zaal 2)", action="save")  # fmt: skip
+    assert status == 200, html
+    changed = await the_session(site)
+    assert changed.title == "Wijk Noord (zaal 2)" and changed.starts_at == session.starts_at

@@ -292,15 +292,25 @@ class Pages:
 
     def _with_session(self, response: web.Response, secret: str, *, framed: bool) -> web.Response:
         """The session's cookie on `response`. `framed`: for the Teams tab, a frame on another
-        site, so SameSite=None, which browsers take only with Secure."""
+        site, so SameSite=None, which browsers take only with Secure, and Partitioned (CHIPS):
+        kept for this server inside Teams only, the one way a browser that blocks third-party
+        cookies still keeps it (tests/test_web_teams_js.py)."""
+        age = dashboard.SESSION_HOURS * 3600
+        if framed:  # written out: http.cookies knows Partitioned only from Python 3.14
+            response.headers.add(
+                "Set-Cookie",
+                f"{COOKIE}={secret}; HttpOnly; Max-Age={age}; Path=/web/; SameSite=None; "
+                "Secure; Partitioned",
+            )
+            return response
         response.set_cookie(
             COOKIE,
             secret,
-            max_age=dashboard.SESSION_HOURS * 3600,
+            max_age=age,
             path="/web/",
             httponly=True,
-            secure=True if framed else self.view.secure,
-            samesite="None" if framed else "Lax",
+            secure=self.view.secure,
+            samesite="Lax",
         )
         return response
 
@@ -682,6 +692,9 @@ class Pages:
         posted = await request.post()
         names = [f.name for f in _edit_form(form_id, lang).fields]
         values = {n: str(posted.get(n, "")).strip() for n in names if posted.get(n)}
+        start = getattr(found, "starts_at", None)
+        if start is not None and values.get("starts_at") == _local_input(start, viewer.person):
+            del values["starts_at"]  # as shown: not checked again (it may have passed)
         page = partial(self._edit_page, viewer, team, form_id, found.id, title, values)
         if posted.get("action") != "save":
             try:
