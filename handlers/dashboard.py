@@ -48,10 +48,11 @@ from handlers.model import (
 from handlers.plan import moment_text, why_not_working
 from handlers.plan import team_calendar as calendar_of
 from handlers.ports import Clock, Conflict, UnitOfWork
+from handlers.replanning import change_series, change_session, planned_session, team_series
 from handlers.reports import SMALLEST_GROUP, scrubber_for
 from handlers.series import recurrence_key
 from handlers.series_report import FOLLOW_THROUGH, held_on
-from handlers.sessions import change_series, change_session, create, planned_session, team_series
+from handlers.sessions import create
 from handlers.summary import FollowThrough
 from handlers.systems import TeamMap, leverage_questions, loop_story, team_map
 from prompts.catalog import t

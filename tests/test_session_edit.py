@@ -18,8 +18,8 @@ from handlers.context import Refusal
 from handlers.messages import Command, FormSubmitted, To
 from handlers.model import OutboxStatus, RoundStatus, Series, Session, SessionStatus
 from handlers.plan import moment_text
+from handlers.replanning import edit_series_form, edit_session_form
 from handlers.series import recurrence_key
-from handlers.sessions import edit_series_form, edit_session_form
 from handlers.when import parse_moment
 from prompts.catalog import t
 from tests.driver import Driver, team_of

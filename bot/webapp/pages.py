@@ -47,15 +47,10 @@ from handlers.messages import (
 from handlers.model import Commitment, Person, Team, id_of
 from handlers.plan import moment_text
 from handlers.ports import UnitOfWork
+from handlers.replanning import edit_series_form, edit_session_form, planned_session, team_series
 from handlers.series import recurrence_key
 from handlers.series_report import FOLLOW_THROUGH
-from handlers.sessions import (
-    edit_series_form,
-    edit_session_form,
-    new_session_form,
-    planned_session,
-    team_series,
-)
+from handlers.sessions import new_session_form
 from handlers.when import day_text
 from prompts.catalog import LANGUAGES, language, t
 
