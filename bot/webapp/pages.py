@@ -12,8 +12,6 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from bot.webapp import WebView, assets, tabs
 from bot.webapp.sso import Invalid
 from bot.wiring import App
 from handlers import dashboard
-from handlers.context import MAX_TEXT, Context, Refusal, record_id
+from handlers.context import Refusal
 from handlers.dashboard import LinkProblem, Seat
 from handlers.messages import (
     ActionTaken,
@@ -35,7 +33,6 @@ from handlers.messages import (
     DateInput,
     DateTimeInput,
     Event,
-    Form,
     FormSubmitted,
     Outcome,
     PeopleInput,
@@ -44,14 +41,10 @@ from handlers.messages import (
     TextInput,
     To,
 )
-from handlers.model import Commitment, Person, Team, id_of
-from handlers.plan import moment_text
+from handlers.model import Person, Team, id_of
 from handlers.ports import UnitOfWork
-from handlers.replanning import edit_series_form, edit_session_form, planned_session, team_series
-from handlers.series import recurrence_key
 from handlers.series_report import FOLLOW_THROUGH
 from handlers.sessions import new_session_form
-from handlers.when import day_text
 from prompts.catalog import LANGUAGES, language, t
 
 HERE = Path(__file__).parent
@@ -110,6 +103,9 @@ class Pages:
         self.view = view
         self.links = dashboard.Links(view.key.encode(), view.base_url)
         self._tries: dict[str, deque[float]] = {}
+        from bot.webapp.editing import Editing  # it builds on these pages (render, the core)
+
+        editing = Editing(self)
         coordinator, member = (
             frozenset({Seat.COORDINATOR}),
             frozenset({Seat.COORDINATOR, Seat.PARTICIPANT}),
@@ -122,36 +118,38 @@ class Pages:
             Route("GET", "/web/teams/{team}/plan", self.plan_form, coordinator),
             Route("POST", "/web/teams/{team}/plan", self.plan, coordinator, writes=True),
             # Changing what is planned (coordinators) and commitments (the core decides whose).
-            Route("GET", "/web/teams/{team}/sessions/{session}", self.session_form, coordinator),
+            Route("GET", "/web/teams/{team}/sessions/{session}", editing.session_form, coordinator),
             Route(
                 "POST",
                 "/web/teams/{team}/sessions/{session}",
-                self.session_change,
+                editing.session_change,
                 coordinator,
                 writes=True,
             ),
             Route(
                 "POST",
                 "/web/teams/{team}/sessions/{session}/cancel",
-                self.session_cancel,
+                editing.session_cancel,
                 coordinator,
                 writes=True,
             ),
-            Route("GET", "/web/teams/{team}/series/{series}/edit", self.series_form, coordinator),
+            Route(
+                "GET", "/web/teams/{team}/series/{series}/edit", editing.series_form, coordinator
+            ),
             Route(
                 "POST",
                 "/web/teams/{team}/series/{series}/edit",
-                self.series_change,
+                editing.series_change,
                 coordinator,
                 writes=True,
             ),
             Route(
-                "GET", "/web/teams/{team}/commitments/{commitment}", self.commitment_form, member
+                "GET", "/web/teams/{team}/commitments/{commitment}", editing.commitment_form, member
             ),
             Route(
                 "POST",
                 "/web/teams/{team}/commitments/{commitment}",
-                self.commitment_change,
+                editing.commitment_change,
                 member,
                 writes=True,
             ),
@@ -562,7 +560,7 @@ class Pages:
             heading=heading,
             lines=lines or [],
             can_save=can_save,
-            kind=_kind,
+            kind=field_kind,
             status=status,
             planned=planned,
         )
@@ -599,13 +597,13 @@ class Pages:
                 lines=lines,
                 can_save=True,
             )
-        outcome = await self._through_core(
+        outcome = await self.through_core(
             uow,
             viewer,
             team,
             lambda actor, place: FormSubmitted("new_session", values, actor, place),
         )
-        lines = _said(outcome)
+        lines = said(outcome)
         if outcome.refused:
             return self._plan_page(
                 viewer,
@@ -619,279 +617,7 @@ class Pages:
             "message.html", lang, viewer, heading=t(lang, "web.saved_heading"), lines=lines
         )
 
-    # --- changing what is planned ----------------------------------------------------------
-
-    async def session_form(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
-    ) -> web.StreamResponse:
-        assert viewer is not None
-        team = await dashboard.team(uow, int(request.match_info["team"]))
-        ref = request.match_info["session"]
-        ctx = await self._planning(uow, viewer, team)
-        try:
-            session = await planned_session(ctx, ref)
-        except Refusal as refusal:
-            return self._refused(viewer, team, [t(viewer.lang, refusal.key, **refusal.params)])
-        values = {"title": session.title, "question": session.question, "mode": session.mode}
-        if session.starts_at is not None:
-            values["starts_at"] = _local_input(session.starts_at, viewer.person)
-        return self._edit_page(viewer, team, "edit_session", session.id, session.title, values)
-
-    async def session_change(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
-    ) -> web.StreamResponse:
-        return await self._change(request, uow, viewer, "edit_session", "session")
-
-    async def series_form(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
-    ) -> web.StreamResponse:
-        assert viewer is not None
-        team = await dashboard.team(uow, int(request.match_info["team"]))
-        ctx = await self._planning(uow, viewer, team)
-        try:
-            series = await team_series(ctx, request.match_info["series"])
-        except Refusal as refusal:
-            return self._refused(viewer, team, [t(viewer.lang, refusal.key, **refusal.params)])
-        values = {"recurrence": recurrence_key(series.rrule),
-                  "mode": "async" if series.round_days else "live"}  # fmt: skip
-        if series.active:
-            values["state"] = "go_on"
-        return self._edit_page(viewer, team, "edit_series", series.id, series.title, values)
-
-    async def series_change(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
-    ) -> web.StreamResponse:
-        return await self._change(request, uow, viewer, "edit_series", "series")
-
-    async def _planning(self, uow: UnitOfWork, viewer: Viewer, team: Team) -> Context:
-        coulisse = self.app.coulisse
-        return await dashboard.planning_context(
-            uow, coulisse.clock, viewer.person, id_of(team), coulisse.policy
-        )
-
-    async def _change(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None, form_id: str, of: str
-    ) -> web.StreamResponse:
-        """Preview (the core's own flow in this transaction, never committed: what it says is
-        what saving will say) or save (the chat's form, through the core)."""
-        assert viewer is not None
-        team = await dashboard.team(uow, int(request.match_info["team"]))
-        ref = request.match_info[of]
-        lang = viewer.lang
-        ctx = await self._planning(uow, viewer, team)
-        try:  # its title for the heading; refused when it started or is not this team's
-            found = await (planned_session(ctx, ref) if of == "session" else team_series(ctx, ref))
-        except Refusal as refusal:
-            return self._refused(viewer, team, [t(lang, refusal.key, **refusal.params)])
-        title = found.title
-        posted = await request.post()
-        names = [f.name for f in _edit_form(form_id, lang).fields]
-        values = {n: str(posted.get(n, "")).strip() for n in names if posted.get(n)}
-        start = getattr(found, "starts_at", None)
-        if start is not None and values.get("starts_at") == _local_input(start, viewer.person):
-            del values["starts_at"]  # as shown: not checked again (it may have passed)
-        page = partial(self._edit_page, viewer, team, form_id, found.id, title, values)
-        if posted.get("action") != "save":
-            try:
-                lines = await dashboard.preview_change(ctx, form_id, ref, values)
-            except Refusal as refusal:
-                problem = [t(lang, refusal.key, **refusal.params)]
-                return page(status=400, heading=t(lang, "web.problem_heading"), lines=problem)
-            return page(heading=t(lang, "web.edit_preview_heading"), lines=lines, can_save=True)
-        outcome = await self._through_core(
-            uow, viewer, team,
-            lambda actor, place: FormSubmitted(form_id, values, actor, place, context=ref),
-        )  # fmt: skip
-        if outcome.refused:
-            return page(status=400, heading=t(lang, "web.problem_heading"), lines=_said(outcome))
-        return self._saved(viewer, team, _said(outcome))
-
-    async def session_cancel(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
-    ) -> web.StreamResponse:
-        """Asked once more on a page of its own; then the chat's own cancel, through the core."""
-        assert viewer is not None
-        team = await dashboard.team(uow, int(request.match_info["team"]))
-        ref = request.match_info["session"]
-        lang = viewer.lang
-        posted = await request.post()
-        if posted.get("confirm") != "yes":
-            ctx = await self._planning(uow, viewer, team)
-            try:
-                session = await planned_session(ctx, ref)
-            except Refusal as refusal:
-                return self._refused(viewer, team, [t(lang, refusal.key, **refusal.params)])
-            when = (moment_text(lang, session.starts_at, viewer.person.timezone)
-                    if session.starts_at else t(lang, "sessions.when_started"))  # fmt: skip
-            return self.render("confirm.html", lang, viewer, team=team, session=session,
-                               when=when)  # fmt: skip
-        outcome = await self._through_core(
-            uow, viewer, team, lambda actor, place: ActionTaken("cancel_session", ref, actor, place)
-        )
-        if outcome.refused:
-            return self._refused(viewer, team, _said(outcome))
-        return self._saved(viewer, team, _said(outcome))
-
-    def _edit_page(
-        self,
-        viewer: Viewer,
-        team: Team,
-        form_id: str,
-        number: int | None,
-        title: str,
-        values: dict[str, str],
-        *,
-        status: int = 200,
-        heading: str = "",
-        lines: list[str] | None = None,
-        can_save: bool = False,
-    ) -> web.Response:
-        lang = viewer.lang
-        base = f"/web/teams/{team.id}"
-        action = (f"{base}/sessions/{number}" if form_id == "edit_session"
-                  else f"{base}/series/{number}/edit")  # fmt: skip
-        key = "web.edit_session_heading" if form_id == "edit_session" else "web.edit_series_heading"
-        return self.render(
-            "edit.html",
-            lang,
-            viewer,
-            status=status,
-            title=t(lang, key, title=title),
-            intro=t(lang, "web.edit_intro", zone=viewer.person.timezone),
-            action=action,
-            fields=_edit_form(form_id, lang).fields,
-            values=values,
-            kind=_kind,
-            heading=heading,
-            lines=lines or [],
-            can_save=can_save,
-            preview=t(lang, "web.edit_preview_button"),
-            save=t(lang, "web.edit_save_button"),
-            cancel=f"{action}/cancel" if form_id == "edit_session" else "",
-            back=(f"{base}/plan", t(lang, "web.back_to_plan", team=team.name)),
-        )
-
-    def _refused(self, viewer: Viewer, team: Team, lines: list[str]) -> web.Response:
-        lang = viewer.lang
-        return self.render(
-            "message.html", lang, viewer, status=400,
-            heading=t(lang, "web.problem_heading"), lines=lines,
-            back=(f"/web/teams/{team.id}/plan", t(lang, "web.back_to_plan", team=team.name)),
-        )  # fmt: skip
-
-    def _saved(self, viewer: Viewer, team: Team, lines: list[str]) -> web.Response:
-        lang = viewer.lang
-        return self.render(
-            "message.html", lang, viewer, heading=t(lang, "web.saved_heading"), lines=lines,
-            back=(f"/web/teams/{team.id}/plan", t(lang, "web.back_to_plan", team=team.name)),
-        )  # fmt: skip
-
-    # --- commitments: edit and hand over -----------------------------------------------------
-
-    def _commitment_fields(self, lang: str) -> tuple[TextInput | DateInput, ...]:
-        return (
-            TextInput("text", t(lang, "web.commitment_text_label"), multiline=True,
-                      max_length=MAX_TEXT, optional=True),
-            DateInput("due", t(lang, "web.commitment_due_label"), optional=True),
-            TextInput("owner", t(lang, "web.commitment_owner_label"), max_length=200,
-                      optional=True),
-        )  # fmt: skip
-
-    async def _commitment(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer
-    ) -> tuple[Team, Commitment | None, str]:
-        team = await dashboard.team(uow, int(request.match_info["team"]))
-        ref = request.match_info["commitment"]
-        seat = viewer.seats[id_of(team)]
-        number = record_id(ref)
-        found = (await dashboard.commitment_to_edit(uow, viewer.person, id_of(team), number, seat)
-                 if number is not None else None)  # fmt: skip
-        return team, found, ref
-
-    def _commitment_page(
-        self, viewer: Viewer, team: Team, commitment: Commitment, values: dict[str, str],
-        *, status: int = 200, heading: str = "", lines: list[str] | None = None,
-    ) -> web.Response:  # fmt: skip
-        lang = viewer.lang
-        return self.render(
-            "edit.html",
-            lang,
-            viewer,
-            status=status,
-            title=t(lang, "web.commitment_edit_heading", number=commitment.id),
-            intro=t(lang, "web.commitment_edit_intro"),
-            action=f"/web/teams/{team.id}/commitments/{commitment.id}",
-            fields=self._commitment_fields(lang),
-            values=values,
-            kind=_kind,
-            heading=heading,
-            lines=lines or [],
-            can_save=True,
-            preview="",
-            save=t(lang, "web.commitment_save_button"),
-            cancel="",
-            back=("/web/commitments", t(lang, "web.back_to_commitments")),
-        )
-
-    async def commitment_form(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
-    ) -> web.StreamResponse:
-        assert viewer is not None
-        team, found, ref = await self._commitment(request, uow, viewer)
-        if found is None:
-            return self._not_yours(viewer, ref)
-        values = {"text": found.text, "due": found.due_date.isoformat()}
-        return self._commitment_page(viewer, team, found, values)
-
-    def _not_yours(self, viewer: Viewer, ref: str) -> web.Response:
-        lang = viewer.lang
-        return self.render(
-            "message.html", lang, viewer, status=403, heading=t(lang, "web.problem_heading"),
-            lines=[t(lang, "errors.not_your_commitment", number=ref[:12])],
-            back=("/web/commitments", t(lang, "web.back_to_commitments")),
-        )  # fmt: skip
-
-    async def commitment_change(
-        self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
-    ) -> web.StreamResponse:
-        """The chat's own `edit_commitment` form, through the core (which decides whose it is
-        again), with only what changed: a date left as it was is not checked again (an overdue
-        one would be "in the past"). The page says it without anyone's name."""
-        assert viewer is not None
-        team, found, ref = await self._commitment(request, uow, viewer)
-        if found is None:
-            return self._not_yours(viewer, ref)
-        posted = await request.post()
-        shown = {"text": found.text, "due": found.due_date.isoformat(), "owner": ""}
-        values = {
-            name: str(posted.get(name, "")).strip()
-            for name in shown
-            if str(posted.get(name, "")).strip() not in ("", shown[name])
-        }
-        outcome = await self._through_core(
-            uow, viewer, team,
-            lambda actor, place: FormSubmitted("edit_commitment", values, actor, place,
-                                               context=ref),
-        )  # fmt: skip
-        lang = viewer.lang
-        if outcome.refused:
-            kept = {**shown, **values}
-            return self._commitment_page(viewer, team, found, kept, status=400,
-                                         heading=t(lang, "web.problem_heading"),
-                                         lines=_said(outcome))  # fmt: skip
-        async with self.app.uow() as again:
-            now = await again.get(Commitment, id_of(found))
-        assert now is not None
-        lines = [t(lang, "web.commitment_saved", number=now.id, text=now.text,
-                   due=day_text(lang, now.due_date))]  # fmt: skip
-        if "owner" in values:
-            lines.append(t(lang, "web.commitment_handed_over"))
-        return self.render(
-            "message.html", lang, viewer, heading=t(lang, "web.saved_heading"), lines=lines,
-            back=("/web/commitments", t(lang, "web.back_to_commitments")),
-        )  # fmt: skip
-
-    async def _through_core(
+    async def through_core(
         self, uow: UnitOfWork, viewer: Viewer, team: Team, event: Callable[[Actor, Place], Event]
     ) -> Outcome:
         """Do it as the chat would: the event goes to the core as from the team's channel, and
@@ -915,10 +641,10 @@ class Pages:
         team = await dashboard.team(uow, int(request.match_info["team"]))
         posted = await request.post()
         value = f"{posted.get('commitment', '')}:{posted.get('status', '')}"
-        outcome = await self._through_core(
+        outcome = await self.through_core(
             uow, viewer, team, lambda actor, place: ActionTaken("checkin", value, actor, place)
         )
-        lines = _said(outcome)
+        lines = said(outcome)
         lang = viewer.lang
         heading = t(lang, "web.problem_heading" if outcome.refused else "web.saved_heading")
         return self.render(
@@ -937,7 +663,7 @@ class Pages:
         return assets.serve(request.match_info["name"], self.view.theme)
 
 
-def _kind(field: object) -> str:
+def field_kind(field: object) -> str:
     """The HTML control for a form field of the core."""
     if isinstance(field, DateTimeInput):
         return "datetime"
@@ -949,15 +675,6 @@ def _kind(field: object) -> str:
     return "textarea" if field.multiline else "text"
 
 
-def _edit_form(form_id: str, lang: str) -> Form:
-    return edit_session_form(lang) if form_id == "edit_session" else edit_series_form(lang)
-
-
-def _local_input(moment: datetime, person: Person) -> str:
-    """A moment as a datetime-local control shows it: in the person's zone, to the minute."""
-    return moment.astimezone(_zone(person)).strftime("%Y-%m-%dT%H:%M")
-
-
 def _svg_only(markup: str) -> str:
     """The <svg> element alone, for inlining (Graphviz starts with an XML prologue and a
     doctype, and writes comments)."""
@@ -965,7 +682,7 @@ def _svg_only(markup: str) -> str:
     return re.sub(r"<!--.*?-->", "", markup[start:], flags=re.DOTALL) if start >= 0 else ""
 
 
-def _said(outcome: Outcome) -> list[str]:
+def said(outcome: Outcome) -> list[str]:
     """What the core said to the person who acted, line by line."""
     return [
         line for r in outcome.replies if r.to == To.ACTOR for line in dashboard.texts(r.message)
