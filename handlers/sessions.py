@@ -10,7 +10,7 @@ from handlers import assist
 from handlers import rounds as round_flow
 from handlers import series as series_flow
 from handlers.commitments import review
-from handlers.context import MAX_TITLE, Context, Refusal, clean_text, yes_or_no
+from handlers.context import MAX_TITLE, Context, Refusal, clean_text, record_id, yes_or_no
 from handlers.conversation import Router, no_args
 from handlers.lookup import current_round, require_running_session, require_session, round_title
 from handlers.messages import (
@@ -468,7 +468,16 @@ router.action("cancel_session", role=Role.COORDINATOR)(cancel)
 
 @router.command("series", role=Role.COORDINATOR, form="edit_series", typed_form=lambda a: ";" in a)
 async def _series(ctx: Context, args: str) -> None:
-    ctx.open(edit_series_form(ctx.lang, await team_series(ctx, args)))
+    """`series` (or `series 3`) opens the form; `series pause`, `series 3 stop`, `reeks
+    doorgaan` change its state at once."""
+    ref, _, rest = args.strip().partition(" ")
+    if ref and record_id(ref) is None:
+        ref, rest = "", args.strip()
+    series = await team_series(ctx, ref)
+    if rest.strip():
+        await change_series(ctx, series, {"state": rest})
+        return
+    ctx.open(edit_series_form(ctx.lang, series))
 
 
 async def _edit_series_form(ctx: Context, context: str) -> Form:

@@ -323,3 +323,15 @@ async def test_after_a_held_session_a_pause_leaves_nothing_waiting(
     assert drafts == []
     gone = (f"session-reminder:{prepared.id}", f"session-reminder:{again.id}")
     assert not [k for k in await pending(app) if k.startswith(gone)]
+
+
+async def test_a_series_state_can_be_typed_after_its_word(app: App, clock: ManualClock) -> None:
+    d = Driver(app)
+    session = await planned(d, starts_at="2027-03-16 10:00", recurrence="weekly")
+    assert await d.cmd("Sanne", "reeks", "pauze") == t("nl", "sessions.series_paused",
+                                                       title="Wijk Noord")  # fmt: skip
+    reply = await d.cmd("Sanne", "reeks", f"{session.series_id} doorgaan")
+    assert t("nl", "sessions.series_changed", title="Wijk Noord",
+             repeats=t("nl", "sessions.recurrences.weekly")) in reply  # fmt: skip
+    assert (await only_session(app)).starts_at == datetime(2027, 3, 16, 10, 0, tzinfo=AMS)
+    assert await d.cmd("Sanne", "reeks", "misschien") == t("nl", "sessions.unknown_series_state")
