@@ -228,3 +228,19 @@ async def test_a_start_left_as_shown_is_not_checked_again(site: Web, clock: Manu
     assert status == 200, html
     changed = await the_session(site)
     assert changed.title == "Wijk Noord (zaal 2)" and changed.starts_at == session.starts_at
+
+
+async def test_a_series_changed_on_the_web_is_what_its_calendar_feed_says(site: Web) -> None:
+    headers, csrf = await signed(site, "Sanne")
+    north, series = site.ids["north"], site.ids["series"]
+    path = f"/web/teams/{north}/series/{series}/edit"
+    form = {"csrf": csrf, "recurrence": "biweekly", "starts_at": "2027-03-18T14:00"}
+    status, html = await page(site, path, headers, **form, action="save")
+    assert status == 200, html
+    status, ics = await page(site, f"/web/teams/{north}/series/{series}.ics", headers)
+    assert status == 200
+    assert (
+        "RRULE:FREQ=WEEKLY;INTERVAL=2" in ics
+        and "DTSTART;TZID=Europe/Amsterdam:20270318T140000" in ics
+    )
+    assert "DTSTART:20270318T130000Z" in ics  # the prepared session, moved with it
