@@ -47,3 +47,37 @@ def launch_options(profile: Path) -> dict[str, Any]:
     """For `playwright.chromium.launch_persistent_context(**…)`, sync or async alike: Debian's
     browser, headless, in a fresh profile (its --user-data-dir)."""
     return {"user_data_dir": profile, "executable_path": CHROMIUM, "args": FLAGS, "headless": True}
+
+
+# --- accessibility: axe-core (npm, pinned in package-lock.json) in the page ------------------
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def need_axe(who: str) -> str:
+    """axe-core's script from node_modules, or skip (fail in CI) saying how to get it."""
+    if not AXE.exists():
+        unavailable("axe-core is missing: run `npm ci` (make test does)", who)
+    return AXE.read_text(encoding="utf-8")
+
+
+async def axe_violations(page: Any, axe_source: str) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations on the page as it is now, one line each (rule,
+    impact, the first elements). Run through DevTools (page.evaluate), not a <script> element,
+    so the page keeps its own Content-Security-Policy."""
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.evaluate(axe_source + "\n;0")
+    found = await page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+        ".then(r => r.violations.map(v => [v.id, v.impact, v.help,"
+        " v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.failureSummary)]))",
+        WCAG_21_AA,
+    )
+    return [f"{rule} ({impact}): {why} — {nodes}" for rule, impact, why, nodes in found]
+
+
+async def scroll_width(page: Any) -> int:
+    """How wide the page is, as laid out (more than the viewport: sideways scrolling)."""
+    width: int = await page.evaluate("document.documentElement.scrollWidth")
+    return width

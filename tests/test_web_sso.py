@@ -5,8 +5,10 @@ for the Teams person the bot knows by their aadObjectId."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,7 @@ from tests.fake_slack import free_port
 TENANT, OID = "c0ffee00-0000-4000-8000-000000000001", "0b1ec700-0000-4000-8000-00000000000a"
 AUDIENCE = "api://coulisse.gemeente.example/3f6d2a51-7c1e-4d0b-9a55-2f1e8c0b7a10"
 ISSUER = "https://login.microsoftonline.com/{tenantid}/v2.0"
+PUBLIC = "https://coulisse.gemeente.example"  # where the tab is (the view's links name it)
 PUBLISHED = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -61,8 +64,10 @@ class Tab:
             return resp.status, resp.headers.get("Set-Cookie", "")
 
 
-@pytest.fixture
-async def tab(app: App) -> AsyncIterator[Tab]:
+@asynccontextmanager
+async def tab_server(app: App, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Tab]:
+    """The web view with single sign-on, its keys behind a fake metadata endpoint, and a Teams
+    person the bot met; over TLS with `ssl_context` (the browser test of the tab's script)."""
     hits: list[str] = []
     meta_port = free_port()
     meta = web.Application()
@@ -90,23 +95,31 @@ async def tab(app: App) -> AsyncIterator[Tab]:
                                 {"user": {"id": "29:1abc", "aadObjectId": OID}}))  # fmt: skip
         await uow.commit()
     port = free_port()
-    view = WebView("k" * 40, "https://coulisse.gemeente.example", sso=TabSignIn(url, AUDIENCE))
+    view = WebView("k" * 40, PUBLIC, sso=TabSignIn(url, AUDIENCE))
     runner = web.AppRunner(make_web_app(app, None, None, view))
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context).start()
+    scheme = "https" if ssl_context else "http"
     try:
         async with aiohttp.ClientSession() as http:
-            yield Tab(f"http://127.0.0.1:{port}", http, hits)
+            yield Tab(f"{scheme}://127.0.0.1:{port}", http, hits)
     finally:
         await runner.cleanup()
         await meta_runner.cleanup()
         dashboard.configure(None)
 
 
+@pytest.fixture
+async def tab(app: App) -> AsyncIterator[Tab]:
+    async with tab_server(app) as served:
+        yield served
+
+
 async def test_a_valid_tab_token_opens_a_session_for_that_teams_person(tab: Tab) -> None:
     status, cookie = await tab.sign_in(token())
     assert status == 200
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=None" in cookie
+    assert "Partitioned" in cookie  # kept inside Teams when third-party cookies are blocked
     secret = cookie.split(";")[0].split("=", 1)[1]
     async with tab.http.get(f"{tab.base}/web/", headers={"Cookie": f"{COOKIE}={secret}"}) as r:
         assert r.status == 200 and "Sanne" in await r.text()
