@@ -1,16 +1,24 @@
 """The web view's vendored files (bot/webapp/static/vendor/) are exactly what the npm packages
 package-lock.json pins hold, with their licences named, and every one is served; the theme
-setting picks another municipality's tokens and refuses a file without a theme class."""
+setting picks another municipality's tokens (the pages wear its class, theme.css is its file)
+and refuses a file without a theme class."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 
-from bot.webapp import assets, vendor
+from bot.config import Settings
+from bot.web import make_web_app
+from bot.webapp import assets, vendor, web_view_of
+from bot.wiring import App
+from handlers import dashboard
 from tests.browser import unavailable
+from tests.fake_slack import free_port
 
 MODULES = vendor.ROOT / "node_modules"
 
@@ -47,3 +55,32 @@ def test_a_municipality_theme_is_a_tokens_file_with_its_class(tmp_path: Path) ->
         assets.theme_of(str(tokens))
     with pytest.raises(ValueError, match="COULISSE_WEB_THEME"):
         assets.theme_of(str(tmp_path / "missing.css"))
+
+
+async def test_the_server_wears_the_theme_the_setting_names(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = tmp_path / "noord.css"
+    tokens.write_text(".gemeente-noord-theme { --basis-color-default-bg-document: #fafafa; }\n")
+    monkeypatch.setenv("COULISSE_WEB_THEME", str(tokens))
+    view = web_view_of(Settings(_env_file=None, web_key="k" * 40))
+    assert view is not None
+    port = free_port()
+    runner = web.AppRunner(make_web_app(app, None, None, view))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+            async with http.get("/web/tab") as page:
+                assert 'class="utrecht-html gemeente-noord-theme"' in await page.text()
+            async with http.get("/web/static/theme.css") as css:
+                assert css.content_type == "text/css" and await css.read() == tokens.read_bytes()
+            for item in vendor.FILES:  # every vendored file the pages name is served
+                name = "theme.css" if item.name.startswith("theme-") else item.name
+                async with http.get(f"/web/static/{name}") as served:
+                    assert served.status == 200, name
+            async with http.get("/web/static/SOURCE.md") as other:
+                assert other.status == 404  # only the listed names
+    finally:
+        await runner.cleanup()
+        dashboard.configure(None)
