@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sqlite3
 import sys
 import tempfile
 import time
 import tracemalloc
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,8 +47,8 @@ def actor(i: int) -> Actor:
     return Actor("console", "bench", f"p{i}", f"Person {i}", "GGD", "nl")
 
 
-async def prepare(app: App) -> int:
-    """A team with a running retro whose reflection round is open; returns that round's id."""
+async def prepare(app: App) -> None:
+    """A team with a running retro whose reflection round is open."""
     for i in range(PEOPLE):
         await app.coulisse.handle(Command("join", actor(i), PLACE))
     await app.coulisse.handle(
@@ -58,58 +60,48 @@ async def prepare(app: App) -> int:
         )
     )
     await app.coulisse.handle(Command("start", actor(0), PLACE))
-    async with app.engine.connect() as conn:
-        return int((await conn.execute(sa.select(sa.func.max(tables.rounds.c.id)))).scalar_one())
-
-
-# The counts of an engine being counted (`statements`), by its app's id: reset when its loop's
-# clock starts, so that what a loop sets up beforehand is not counted.
-COUNTED: dict[int, dict[str, int]] = {}
-
-
-def started(app: App) -> float:
-    counts = COUNTED.get(id(app))
-    if counts is not None:
-        counts.update(statements=0, commits=0)
-    return time.perf_counter()
 
 
 def answer(n: int) -> Typed:
     return Typed(f"stop: punt {n}", actor(n % PEOPLE), DM, event_key=f"slack:event:b{n}")
 
 
-async def through_handlers(app: App, rows: int, _round_id: int) -> float:
-    """The answer's own transaction, timed: each answer is kept beforehand (untimed), as the
-    adapter does before its 200, and handled with its delivery, which goes in that same
-    transaction."""
-    kept = [await app.coulisse.receive(answer(n)) for n in range(rows)]
-    start = started(app)
-    for n in range(rows):
+async def keep_all(app: App, rows: int) -> Any:
+    return [await app.coulisse.receive(answer(n)) for n in range(rows)]
+
+
+async def through_handlers(app: App, numbers: range, kept: Any) -> None:
+    """The answer's own transaction: each answer was kept beforehand (`keep_all`, untimed), as
+    the adapter does before its 200, and is handled with its delivery, which goes in that
+    same transaction."""
+    for n in numbers:
         outcome = await app.coulisse.handle(answer(n), delivery=kept[n])
         assert outcome.replies and not outcome.refused, "every contribution is acknowledged"
-    return time.perf_counter() - start
 
 
-async def whole_answer(app: App, rows: int, _round_id: int) -> float:
+async def whole_answer(app: App, numbers: range, _state: Any) -> None:
     """Everything one answer costs: kept (its own transaction), handled, and, where the
     adapter says the replies went out (`replied`), let go."""
     replied = getattr(app.coulisse, "replied", None)
-    start = started(app)
-    for n in range(rows):
+    for n in numbers:
         kept = await app.coulisse.receive(answer(n))
         outcome = await app.coulisse.handle(answer(n), delivery=kept)
         assert outcome.replies and not outcome.refused, "every contribution is acknowledged"
         if replied is not None:
             replied(kept)
-    await asyncio.sleep(0)  # whatever `replied` started
-    return time.perf_counter() - start
+    # The rows answered go with the keeper's next batch: its last one is this loop's too.
+    await asyncio.gather(*asyncio.all_tasks() - {asyncio.current_task()})
 
 
-async def bare_core(app: App, rows: int, round_id: int) -> float:
+async def round_of(app: App, _rows: int) -> Any:
+    async with app.engine.connect() as conn:
+        return int((await conn.execute(sa.select(sa.func.max(tables.rounds.c.id)))).scalar_one())
+
+
+async def bare_core(app: App, numbers: range, round_id: Any) -> None:
     now = datetime.now(UTC)
     insert = tables.contributions.insert()
-    start = started(app)
-    for n in range(rows):
+    for n in numbers:
         async with app.engine.begin() as conn:
             await conn.execute(
                 insert,
@@ -122,29 +114,30 @@ async def bare_core(app: App, rows: int, round_id: int) -> float:
                     "created_at": now,
                 },
             )
-    return time.perf_counter() - start
 
 
-async def replayed(app: App, rows: int, round_id: int) -> float:
-    """The statements of one handled answer (its delivery included), captured and sent again
-    bare, in one transaction per answer: no handlers, no ORM. What they cost is the floor for
-    the handlers with that many statements; the handlers' ratio can only come near it."""
+async def capture(app: App, _rows: int) -> Any:
+    """The statements of one handled answer (its delivery included), as sent."""
     sent: list[tuple[str, Any]] = []
 
-    def capture(
-        _conn: object, _cursor: object, statement: str, parameters: Any, *_: object
-    ) -> None:
+    def sending(_conn: object, _cursor: object, statement: str, parameters: Any, *_: Any) -> None:
         if not statement.startswith("BEGIN"):  # the engine's own, sent again by begin()
             sent.append((statement, parameters))
 
     first = answer(-1)
     kept = await app.coulisse.receive(first)
-    sa.event.listen(app.engine.sync_engine, "before_cursor_execute", capture)
+    sa.event.listen(app.engine.sync_engine, "before_cursor_execute", sending)
     await app.coulisse.handle(first, delivery=kept)
-    sa.event.remove(app.engine.sync_engine, "before_cursor_execute", capture)
-    key = first.event_key
-    start = started(app)
-    for n in range(rows):
+    sa.event.remove(app.engine.sync_engine, "before_cursor_execute", sending)
+    return first.event_key, sent
+
+
+async def replayed(app: App, numbers: range, captured: Any) -> None:
+    """Those statements sent again bare, one transaction per answer: no handlers, no ORM.
+    What they cost is the floor for handlers sending that many; the handlers can only come
+    near it."""
+    key, sent = captured
+    for n in numbers:
         async with app.engine.begin() as conn:
             for statement, parameters in sent:
                 # A new inbox key each time: the same one would only be a duplicate.
@@ -152,48 +145,84 @@ async def replayed(app: App, rows: int, round_id: int) -> float:
                 result = await conn.exec_driver_sql(statement, fresh)
                 if result.returns_rows:
                     result.all()
-    return time.perf_counter() - start
 
 
-Loop = Callable[[App, int, int], Awaitable[float]]
+@dataclass(frozen=True)
+class Loop:
+    run: Callable[[App, range, Any], Awaitable[None]]
+    setup: Callable[[App, int], Awaitable[Any]]  # untimed, before the first row
 
 
-async def timed(url: str, loop: Loop, rows: int, *, memory: bool = False) -> tuple[float, int]:
-    """Rows per second (or peak traced KiB when `memory`) of one loop on a fresh database."""
+LOOPS = {
+    "the answer's transaction": Loop(through_handlers, keep_all),
+    "the whole answer (receive too)": Loop(whole_answer, round_of),
+    "its statements replayed bare": Loop(replayed, capture),
+    "bare Core insert loop": Loop(bare_core, round_of),
+}
+CHUNK = 25  # rows a loop stores before the next loop's turn
+
+
+class Counted:
+    """Statements sent (cursor executions, SQLite's BEGIN IMMEDIATE included) and commits on
+    one engine, counted by SQLAlchemy's events."""
+
+    def __init__(self, app: App) -> None:
+        self.statements = self.commits = 0
+        sa.event.listen(app.engine.sync_engine, "before_cursor_execute", self.statement)
+        sa.event.listen(app.engine.sync_engine, "commit", self.commit)
+
+    def statement(self, *_args: object) -> None:
+        self.statements += 1
+
+    def commit(self, *_args: object) -> None:
+        self.commits += 1
+
+
+async def fresh_app(url: str) -> App:
     app = await build(url, ManualClock(datetime(2027, 3, 9, 9, 0, tzinfo=UTC)), migrate=False)
+    await prepare(app)
+    return app
+
+
+async def interleaved(make_url: Callable[[str], Awaitable[str]], rows: int) -> dict[str, Any]:
+    """Each loop on a database of its own, all open at once, taking turns CHUNK rows at a
+    time (the order turning too), so that the machine's noise hits them alike. Per loop: rows
+    a second; CPU milliseconds (the process's, aiosqlite's thread included), statements and
+    commits an answer. The CPU time moves much less with the machine's load than the rate."""
+    apps = {name: await fresh_app(await make_url(f"l{n}")) for n, name in enumerate(LOOPS)}
     try:
-        round_id = await prepare(app)
-        if memory:
-            tracemalloc.start()
-            await loop(app, rows, round_id)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            return 0.0, peak // 1024
-        return rows / await loop(app, rows, round_id), 0
+        states = {name: await loop.setup(apps[name], rows) for name, loop in LOOPS.items()}
+        counted = {name: Counted(app) for name, app in apps.items()}
+        spent, cpu = dict.fromkeys(LOOPS, 0.0), dict.fromkeys(LOOPS, 0.0)
+        names = list(LOOPS)
+        for turn, first in enumerate(range(0, rows, CHUNK)):
+            numbers = range(first, min(first + CHUNK, rows))
+            for name in names[turn % len(names) :] + names[: turn % len(names)]:
+                start, start_cpu = time.perf_counter(), time.process_time()
+                await LOOPS[name].run(apps[name], numbers, states[name])
+                spent[name] += time.perf_counter() - start
+                cpu[name] += time.process_time() - start_cpu
+        return {
+            name: (rows / spent[name], cpu[name] * 1000 / rows, c.statements / rows,
+                   c.commits / rows)
+            for name, c in counted.items()
+        }  # fmt: skip
     finally:
-        await app.close()
+        for app in apps.values():
+            await app.close()
 
 
-async def statements(url: str, loop: Loop, rows: int) -> tuple[float, float]:
-    """Statements sent (cursor executions, SQLite's BEGIN IMMEDIATE included) and commits, per
-    contribution, counted by SQLAlchemy events on the loop's engine."""
-    app = await build(url, ManualClock(datetime(2027, 3, 9, 9, 0, tzinfo=UTC)), migrate=False)
-    counts = COUNTED[id(app)] = {"statements": 0, "commits": 0}
-
-    def statement(*_args: object) -> None:
-        counts["statements"] += 1
-
-    def commit(*_args: object) -> None:
-        counts["commits"] += 1
-
+async def peak_kib(url: str, name: str, rows: int) -> int:
+    """Peak traced memory of one loop over `rows`, on a fresh database."""
+    app, loop = await fresh_app(url), LOOPS[name]
     try:
-        round_id = await prepare(app)
-        sa.event.listen(app.engine.sync_engine, "before_cursor_execute", statement)
-        sa.event.listen(app.engine.sync_engine, "commit", commit)
-        await loop(app, rows, round_id)
-        return counts["statements"] / rows, counts["commits"] / rows
+        state = await loop.setup(app, rows)
+        tracemalloc.start()
+        await loop.run(app, range(rows), state)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak // 1024
     finally:
-        COUNTED.pop(id(app))
         await app.close()
 
 
@@ -219,35 +248,63 @@ async def fresh_postgres() -> tuple[str, Callable[[], Awaitable[None]]]:
     return url, drop
 
 
-LOOPS: dict[str, Loop] = {
-    "the answer's transaction": through_handlers,
-    "the whole answer (receive too)": whole_answer,
-    "its statements replayed bare": replayed,
-    "bare Core insert loop": bare_core,
-}
+def blocking(path: str, captured: Any, round_id: int, rows: int) -> tuple[float, float]:
+    """The bare insert and the answer's statements through the standard library's sqlite3,
+    in this thread (what aiosqlite runs in its own, one hand-off a call): rows a second of
+    each, in turns. What is left is SQLite's own work."""
+    key, sent = captured
+    conn = sqlite3.connect(path, isolation_level=None)  # the engine's pragmas (storage/db.py)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")
+    insert = "INSERT INTO contributions (round_id, author_id, text, category, theme_id, created_at) VALUES (?, ?, ?, ?, NULL, ?)"  # noqa: E501
+    spent = [0.0, 0.0]
+    for first in range(0, rows, CHUNK):
+        start = time.perf_counter()
+        for n in range(first, min(first + CHUNK, rows)):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(insert, (round_id, 1, f"punt {n}", "stop", "2027-03-09 09:00:00.000000"))
+            conn.commit()
+        middle = time.perf_counter()
+        for n in range(first, min(first + CHUNK, rows)):
+            conn.execute("BEGIN IMMEDIATE")
+            for statement, parameters in sent:
+                conn.execute(
+                    statement, tuple(f"{key}:{n}" if p == key else p for p in parameters)
+                ).fetchall()
+            conn.commit()
+        spent[0] += middle - start
+        spent[1] += time.perf_counter() - middle
+    conn.close()
+    return rows / spent[0], rows / spent[1]
+
+
+async def without_aiosqlite(url: str, rows: int) -> tuple[float, float]:
+    app = await fresh_app(url)
+    try:
+        captured, round_id = await capture(app, rows), await round_of(app, rows)
+    finally:
+        await app.close()
+    return blocking(url.split(":///", 1)[1], captured, round_id, rows)
 
 
 async def compare(label: str, make_url: Callable[[str], Awaitable[str]], rows: int) -> None:
-    # Alternate the loops so that machine noise hits them alike; the best of two counts.
-    rates: dict[str, list[float]] = {name: [] for name in LOOPS}
-    for attempt in range(2):
-        for number, (name, loop) in enumerate(LOOPS.items()):
-            url = await make_url(f"r{attempt}{number}")
-            rates[name].append((await timed(url, loop, rows))[0])
-    best = {name: max(found) for name, found in rates.items()}
-    core = best["bare Core insert loop"]
+    found = await interleaved(make_url, rows)
+    core, core_cpu = found["bare Core insert loop"][:2]
     mem_rows = max(100, rows // 4)
-    _, handler_kib = await timed(await make_url("mh"), through_handlers, mem_rows, memory=True)
-    _, core_kib = await timed(await make_url("mc"), bare_core, mem_rows, memory=True)
-    counted = {name: await statements(await make_url(f"s{number}"), loop, 50)
-               for number, (name, loop) in enumerate(LOOPS.items())}  # fmt: skip
-    print(f"{label}: {rows} contributions, one transaction each (best of 2)")
-    for name, rate in best.items():
-        sent, commits = counted[name]
-        print(f"  {name:32}: {rate:6.0f} /s  ratio to core {rate / core:5.2f}  "
-              f"{sent:4.1f} statements {commits:3.1f} commits an answer")  # fmt: skip
+    handler_kib = await peak_kib(await make_url("mh"), "the answer's transaction", mem_rows)
+    core_kib = await peak_kib(await make_url("mc"), "bare Core insert loop", mem_rows)
+    print(f"{label}: {rows} contributions, one transaction each, in turns of {CHUNK}")
+    print(f"  {'':31}  {'rate':>8} {'ratio':>5}  {'CPU':>7} {'ratio':>5}  statements commits")
+    for name, (rate, cpu, sent, commits) in found.items():
+        print(f"  {name:31}: {rate:6.0f}/s {rate / core:5.2f}  {cpu:5.2f}ms {core_cpu / cpu:5.2f}  "
+              f"{sent:10.1f} {commits:7.1f}")  # fmt: skip
     print(f"  peak traced memory over {mem_rows} rows: handlers {handler_kib} KiB, "
           f"core {core_kib} KiB, ratio {handler_kib / max(core_kib, 1):.1f}")  # fmt: skip
+    url = await make_url("sync")
+    if url.startswith("sqlite"):
+        insert, sent = await without_aiosqlite(url, rows)
+        print(f"  without aiosqlite (stdlib sqlite3, blocking): bare insert {insert:.0f} /s, "
+              f"the answer's statements {sent:.0f} /s, ratio {sent / insert:.2f}")  # fmt: skip
 
 
 async def main() -> None:
