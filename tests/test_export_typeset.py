@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 import docx
@@ -94,6 +95,20 @@ def test_what_people_typed_is_printed_as_typed(tmp_path: Path) -> None:
     assert "Vraagstuk:" in text and text.count("bellen") == 20  # the long cell wraps, whole
 
 
+def test_records_are_printed_as_a_list_with_each_detail_labelled(tmp_path: Path) -> None:
+    require("pdfinfo")
+    rows = (("bellen " * 12, TYPED[0], "2027-01-25"), ("delen", "Deelnemer 2", "2027-02-01"))
+    doc = Document("Afspraken", "nl")
+    doc.add(Table("Afspraken", ("afspraak", "wie", "klaar op"), rows, records=True))
+    pdf = to_pdf(doc)
+    text = pdf_text(pdf, tmp_path)
+    details = f"wie: {' '.join(TYPED[0].split())}; klaar op: 2027-01-25"
+    assert f"• {'bellen ' * 11}bellen {details} • delen wie: Deelnemer 2" in text
+    struct = pdf_structure(pdf, tmp_path)[1]
+    tags = [line.split()[0].rstrip(":") for line in struct.splitlines() if line.strip()]
+    assert tags.count("LI") == 2 and "Table" not in tags
+
+
 def test_word_keeps_breaks_tabs_header_rows_and_alternatives() -> None:
     word = docx.Document(io.BytesIO(to_docx(a_document())))
     styles = [(p.style.name, p.text) for p in word.paragraphs if p.text]
@@ -116,6 +131,18 @@ def test_word_keeps_breaks_tabs_header_rows_and_alternatives() -> None:
     assert ("Caption", "Staafdiagram van de afspraken") in styles
 
 
+def test_word_defines_the_styles_it_uses_and_carries_none_of_the_templates_extras() -> None:
+    data = to_docx(a_document())
+    parts = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    extras = ("docProps/thumbnail", "word/stylesWithEffects", "customXml/")
+    assert not [part for part in parts if part.startswith(extras)]
+    word = docx.Document(io.BytesIO(data))
+    defined = {style.style_id for style in word.styles}
+    used = set(word.element.body.xpath(".//w:pStyle/@w:val | .//w:tblStyle/@w:val"))
+    assert {"Heading1", "Caption", "TableGrid"} <= used <= defined
+    assert len(defined) < 40  # not python-docx's 160
+
+
 def test_columns_are_as_wide_as_their_longest_word_and_share_the_rest() -> None:
     sentence = "een lange zin over bellen en delen " * 4
     text, date = widths(Table("t", ("afspraak", "klaar op"), ((sentence, "2027-01-25"),)))
@@ -129,7 +156,7 @@ def test_columns_are_as_wide_as_their_longest_word_and_share_the_rest() -> None:
     ("svg", "expected"),
     [
         ('<svg width="2690pt" height="2126pt" viewBox="0 0 1 1">', 1.0),  # wide: full width
-        ('<svg width="100" height="400">', 200 / (166 * 4)),  # tall: as high as a page allows
+        ('<svg width="100" height="400">', 200 / (178 * 4)),  # tall: as high as a page allows
         ('<svg viewBox="0 0 1 1">', 1.0),
     ],
 )

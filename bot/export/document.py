@@ -54,6 +54,9 @@ class Table:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[bool, ...] = ()  # right-aligned columns
+    # Each row a long text and its details (the commitments): the PDF sets it as a list, one
+    # entry a row with its details labelled, which reads better on A4 than six narrow columns.
+    records: bool = False
 
 
 @dataclass(frozen=True)
@@ -286,7 +289,7 @@ def _commitments(summary: Summary, lang: str, level: int) -> list[Block]:
         )
         rows.append((c.text, owner, c.due_date, c.mode_label, c.status_label, history or "—"))
     header = tuple(t(lang, f"export.{k}") for k in keys)
-    return [*blocks, Table(t(lang, "export.commitments"), header, tuple(rows))]
+    return [*blocks, Table(t(lang, "export.commitments"), header, tuple(rows), records=True)]
 
 
 def _open_questions(summary: Summary, lang: str, level: int) -> list[Block]:
