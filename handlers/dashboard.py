@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from handlers.commitments import CHECK_IN_CHOICES, status_label
-from handlers.context import Context, Refusal, yes_or_no
+from handlers.context import Context, Refusal, record_id, yes_or_no
 from handlers.conversation import Router
 from handlers.etiquette import NudgePolicy
 from handlers.lookup import round_title
@@ -551,14 +551,20 @@ async def planned(uow: UnitOfWork, team_id: int, person: Person) -> list[Planned
 
 
 async def commitment_to_edit(
-    uow: UnitOfWork, person: Person, team_id: int, number: int, seat: Seat
-) -> Commitment | None:
+    uow: UnitOfWork, person: Person, team_id: int, ref: str, seat: Seat
+) -> Commitment:
     """The commitment, when this page may offer to change it: the person's own, or any of the
-    team's for its coordinator (the core checks again when the change is sent)."""
-    found = await uow.get(Commitment, number)
-    if found is None or found.team_id != team_id or found.status in FINISHED:
-        return None
-    return found if seat == Seat.COORDINATOR or found.owner_id == person.id else None
+    team's for its coordinator (the core checks again when the change is sent); else why not,
+    in the chat's words."""
+    number = record_id(ref)
+    found = await uow.get(Commitment, number) if number is not None else None
+    if found is None or found.team_id != team_id:
+        raise Refusal("commitments.unknown", number=ref[:12])
+    if found.status in FINISHED:
+        raise Refusal("commitments.finished", number=found.id)
+    if seat != Seat.COORDINATOR and found.owner_id != person.id:
+        raise Refusal("errors.not_your_commitment", number=ref[:12])
+    return found
 
 
 def texts(message: Message) -> list[str]:

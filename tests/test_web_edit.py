@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from bot.clock import ManualClock
-from handlers.model import Commitment, Series, Session, SessionStatus
+from handlers.model import Commitment, CommitmentStatus, Series, Session, SessionStatus
 from handlers.plan import moment_text
 from handlers.when import day_text
 from prompts.catalog import t as catalog_t
@@ -244,3 +244,19 @@ async def test_a_series_changed_on_the_web_is_what_its_calendar_feed_says(site: 
         and "DTSTART;TZID=Europe/Amsterdam:20270318T140000" in ics
     )
     assert "DTSTART:20270318T130000Z" in ics  # the prepared session, moved with it
+
+
+async def test_a_finished_or_unknown_commitment_is_said_so(site: Web) -> None:
+    north = site.ids["north"]
+    async with site.app.uow() as uow:
+        first = (await uow.commitments.for_team(north))[0]
+        first.status = CommitmentStatus.DONE
+        await uow.commit()
+    fleur, csrf = await signed(site, "Fleur")
+    status, html = await page(site, f"/web/teams/{north}/commitments/{first.id}", fleur)
+    assert status == 400 and t("nl", "commitments.finished", number=first.id) in html
+    status, html = await page(site, "/web/commitments", fleur)
+    assert f'href="/web/teams/{north}/commitments/{first.id}"' not in html  # not offered
+    status, html = await page(site, f"/web/teams/{north}/commitments/9999", fleur, csrf=csrf,
+                              text="X")  # fmt: skip
+    assert status == 404 and t("nl", "commitments.unknown", number="9999") in html

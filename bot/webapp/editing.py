@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.webapp.pages import Pages, Viewer, field_kind, said
 from handlers import dashboard
-from handlers.context import MAX_TEXT, Context, Refusal, record_id
+from handlers.context import MAX_TEXT, Context, Refusal
 from handlers.messages import ActionTaken, DateInput, Form, FormSubmitted, TextInput
 from handlers.model import Commitment, Person, Team, id_of
 from handlers.plan import moment_text
@@ -206,14 +206,13 @@ class Editing:
 
     async def _commitment(
         self, request: web.Request, uow: UnitOfWork, viewer: Viewer
-    ) -> tuple[Team, Commitment | None, str]:
+    ) -> tuple[Team, Commitment]:
+        """The team and the commitment the path names, if this person may change it (else
+        the Refusal saying why)."""
         team = await dashboard.team(uow, int(request.match_info["team"]))
         ref = request.match_info["commitment"]
         seat = viewer.seats[id_of(team)]
-        number = record_id(ref)
-        found = (await dashboard.commitment_to_edit(uow, viewer.person, id_of(team), number, seat)
-                 if number is not None else None)  # fmt: skip
-        return team, found, ref
+        return team, await dashboard.commitment_to_edit(uow, viewer.person, id_of(team), ref, seat)
 
     def _commitment_page(
         self, viewer: Viewer, team: Team, commitment: Commitment, values: dict[str, str],
@@ -244,17 +243,20 @@ class Editing:
         self, request: web.Request, uow: UnitOfWork, viewer: Viewer | None
     ) -> web.StreamResponse:
         assert viewer is not None
-        team, found, ref = await self._commitment(request, uow, viewer)
-        if found is None:
-            return self._not_yours(viewer, ref)
+        try:
+            team, found = await self._commitment(request, uow, viewer)
+        except Refusal as refusal:
+            return self._cannot(viewer, refusal)
         values = {"text": found.text, "due": found.due_date.isoformat()}
         return self._commitment_page(viewer, team, found, values)
 
-    def _not_yours(self, viewer: Viewer, ref: str) -> web.Response:
+    def _cannot(self, viewer: Viewer, refusal: Refusal) -> web.Response:
         lang = viewer.lang
+        statuses = {"errors.not_your_commitment": 403, "commitments.unknown": 404}
+        status = statuses.get(refusal.key, 400)  # finished: it stays as it is
         return self.pages.render(
-            "message.html", lang, viewer, status=403, heading=t(lang, "web.problem_heading"),
-            lines=[t(lang, "errors.not_your_commitment", number=ref[:12])],
+            "message.html", lang, viewer, status=status, heading=t(lang, "web.problem_heading"),
+            lines=[t(lang, refusal.key, **refusal.params)],
             back=("/web/commitments", t(lang, "web.back_to_commitments")),
         )  # fmt: skip
 
@@ -265,9 +267,11 @@ class Editing:
         again), with only what changed: a date left as it was is not checked again (an overdue
         one would be "in the past"). The page says it without anyone's name."""
         assert viewer is not None
-        team, found, ref = await self._commitment(request, uow, viewer)
-        if found is None:
-            return self._not_yours(viewer, ref)
+        try:
+            team, found = await self._commitment(request, uow, viewer)
+        except Refusal as refusal:
+            return self._cannot(viewer, refusal)
+        ref = str(found.id)
         posted = await request.post()
         shown = {"text": found.text, "due": found.due_date.isoformat(), "owner": ""}
         values = {
