@@ -15,9 +15,10 @@ from bot.clock import ManualClock
 from bot.slack import blocks
 from bot.wiring import App
 from handlers.context import Refusal
+from handlers.etiquette import NudgePolicy
 from handlers.messages import Command, FormSubmitted, To
 from handlers.model import OutboxStatus, RoundStatus, Series, Session, SessionStatus
-from handlers.plan import moment_text
+from handlers.plan import moment_text, team_calendar, why_not_working
 from handlers.replanning import edit_series_form, edit_session_form
 from handlers.series import recurrence_key
 from handlers.when import parse_moment
@@ -335,3 +336,16 @@ async def test_a_series_state_can_be_typed_after_its_word(app: App, clock: Manua
              repeats=t("nl", "sessions.recurrences.weekly")) in reply  # fmt: skip
     assert (await only_session(app)).starts_at == datetime(2027, 3, 16, 10, 0, tzinfo=AMS)
     assert await d.cmd("Sanne", "reeks", "misschien") == t("nl", "sessions.unknown_series_state")
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+async def test_a_live_session_moved_onto_a_public_holiday_is_said_so(
+    app: App, clock: ManualClock, lang: str
+) -> None:
+    d = Driver(app, lang=lang)
+    await planned(d, starts_at="2027-03-16 10:00")
+    reply = await d.cmd("Sanne", "reschedule", "2027-04-27 10:00")  # King's Day
+    kings_day = datetime(2027, 4, 27, 10, 0, tzinfo=AMS)
+    holiday = why_not_working(team_calendar(None, NudgePolicy()), kings_day, lang)
+    assert holiday, "the calendar knows King's Day"
+    assert t(lang, "sessions.live_on_holiday", holiday=holiday) in reply.splitlines(), reply
