@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -20,9 +20,12 @@ import pytest
 from prompts.catalog import t
 from storage.migrate import upgrade_async
 from tests.conftest import eventually
+from tests.fake_connector import FakeConnector
 from tests.fake_slack import FakeSlackApi, SlackClient, free_port
 from tests.faults.answers import MARK, settled, stored, team_in_checkin
 from tests.faults.harness import Serve, dm_envelope, report, serve_env, slack_api
+from tests.teams_fixtures import TeamsClient, fake_connector
+from tests.test_teams import count
 
 PEOPLE = [f"U{n:02d}" for n in range(6)]
 EVENTS = 12  # alternately a DM answer and a slash command, person by person
@@ -30,6 +33,7 @@ EVENTS = 12  # alternately a DM answer and a slash command, person by person
 KILL_AT = (2, 1, 3)
 STORED = t("nl", "contributions.stored", category="").split(",")[0]
 LANGUAGE_SET = t("nl", "people.language_set")
+TEAMS_PEOPLE = [f"29:K{n}" for n in range(4)]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -56,14 +60,39 @@ def heard(api: FakeSlackApi, words: str) -> Counter[tuple[str, str]]:
     return found
 
 
-def answers_heard(api: FakeSlackApi) -> int:
-    return sum(heard(api, STORED).values()) + sum(heard(api, LANGUAGE_SET).values())
+def said_to(api: FakeSlackApi, who: str, words: str) -> int:
+    return sum(n for (person, _how), n in heard(api, words).items() if person == who)
 
 
-def answered_or_dead(
-    api: FakeSlackApi, before: int, proc: asyncio.subprocess.Process
-) -> Callable[[], bool]:
-    return lambda: answers_heard(api) > before or proc.returncode is not None
+def slack_heard(api: FakeSlackApi, who: str, words: str) -> Callable[[], int]:
+    return lambda: said_to(api, who, words)
+
+
+def teams_heard(fake: FakeConnector, chat: str) -> Callable[[], int]:
+    return lambda: count(fake, chat, LANGUAGE_SET)
+
+
+async def answered(
+    worker: Serve, heard: Callable[[], int], before: int, start: Callable[[], Awaitable[None]]
+) -> bool:
+    """Wait for the event just sent to be answered (`heard` above `before`); False when its
+    process died first (the fault point: after the commit, before the reply). Then it is
+    started again, and the reply awaited from the outbox (still missing after 20 s: the
+    figures will say)."""
+    proc = worker.proc
+    assert proc is not None
+
+    def given() -> bool:
+        return heard() > before
+
+    await eventually(lambda: given() or proc.returncode is not None, 60)
+    if given():
+        return True
+    await proc.wait()
+    await start()  # the same worker: it takes back what it left at once
+    with contextlib.suppress(AssertionError):
+        await eventually(given, 20)
+    return False
 
 
 async def test_killed_between_the_commit_and_the_reply(url: str, tmp_path: Path) -> None:
@@ -86,26 +115,17 @@ async def test_killed_between_the_commit_and_the_reply(url: str, tmp_path: Path)
         try:
             for n in range(EVENTS):
                 who = PEOPLE[n % len(PEOPLE)]
-                before = answers_heard(api)
+                words = STORED if n % 2 == 0 else LANGUAGE_SET
+                expected[(who, words)] += 1
+                replies = slack_heard(api, who, words)
+                before = replies()
                 if n % 2 == 0:
-                    text = f"{MARK}{n:05d}"
-                    envelope = dm_envelope(who, text, f"EvK{n:05d}")
+                    envelope = dm_envelope(who, f"{MARK}{n:05d}", f"EvK{n:05d}")
                     assert await slack.event(envelope["event"], envelope["event_id"]) == 200
-                    expected[(who, STORED)] += 1
                 else:
                     assert await slack.command(who, "taal nl", channel="C1") == 200
-                    expected[(who, LANGUAGE_SET)] += 1
-                assert worker.proc is not None
-                proc = worker.proc
-                # Answered, or dead: the kill comes after the commit, before the reply.
-                await eventually(answered_or_dead(api, before, proc), 60)
-                if answers_heard(api) == before:
-                    await worker.proc.wait()
+                if not await answered(worker, replies, before, start):
                     cut_off.append(n)
-                    await start()  # the same worker: it takes back what it left at once
-            # The replies of the killed ones come through the outbox (counted below if not).
-            with contextlib.suppress(AssertionError):
-                await eventually(lambda: answers_heard(api) >= EVENTS, 30)
             left = await settled(url)
             await asyncio.sleep(0.5)  # anything sent twice would be here by now
         finally:
@@ -129,10 +149,56 @@ async def test_killed_between_the_commit_and_the_reply(url: str, tmp_path: Path)
         ephemerals_given_as_dm=as_dm_after_kill,
         intake_left=left,
     )
-    assert len(cut_off) == len(KILL_AT), line
+    assert cut_off == [1, 2, 5], line  # KILL_AT: the 2nd reply of the first start, …
     assert line["stored_answers"] == EVENTS // 2 and line["stored_twice"] == 0, line
     assert line["confirmations_missing"] == 0, line
     assert line["confirmations_twice"] == 0, line
     # A cut-off ephemeral (the slash commands at 1 and 5) came as a DM: its request is gone.
     assert as_dm_after_kill == sum(1 for n in cut_off if n % 2 == 1) == 2, line
+    assert left == 0, line
+
+
+async def test_teams_killed_between_the_commit_and_the_reply(url: str, tmp_path: Path) -> None:
+    """The same in Teams' personal chats: the reply goes through the connector within the turn,
+    so the killed turn gets no 200 at all; its reply still comes, once, in the person's chat."""
+    if url.startswith("postgresql"):
+        await upgrade_async(url)
+    async with fake_connector() as fake, aiohttp.ClientSession() as session:
+        env = serve_env(url, tmp_path, COULISSE_ALLOW_UNAUTHENTICATED="1", COULISSE_FAULTS="1")
+        worker = Serve("w1", free_port(), env, tmp_path)
+        plan = list(KILL_AT)
+
+        async def start() -> None:
+            worker.env["COULISSE_FAULTS_KILL_BEFORE_REPLY"] = str(plan.pop(0)) if plan else ""
+            await worker.start()
+
+        await start()
+        client = TeamsClient(f"{worker.base}/api/messages", fake.url, session)
+        cut_off: list[int] = []
+        try:
+            for n in range(EVENTS):
+                user = TEAMS_PEOPLE[n % len(TEAMS_PEOPLE)]
+                replies = teams_heard(fake, fake.chat_of(user))
+                before = replies()
+                with contextlib.suppress(aiohttp.ClientError):  # the killed turn: no answer
+                    await client.say(user, fake.chat_of(user), "taal nl", f"act-{n:05d}")
+                if not await answered(worker, replies, before, start):
+                    cut_off.append(n)
+            left = await settled(url)
+            await asyncio.sleep(0.5)
+        finally:
+            await worker.stop()
+    per_chat = {u: count(fake, fake.chat_of(u), LANGUAGE_SET) for u in TEAMS_PEOPLE}
+    each = EVENTS // len(TEAMS_PEOPLE)
+    line = report(
+        f"Teams: kill -9 between the commit and the reply ({url.split(':')[0]}, "
+        f"{len(cut_off)} kills)",
+        events=EVENTS,
+        kills=len(cut_off),
+        replies_missing=sum(max(0, each - n) for n in per_chat.values()),
+        replies_twice=sum(max(0, n - each) for n in per_chat.values()),
+        intake_left=left,
+    )
+    assert cut_off == [1, 2, 5], line
+    assert line["replies_missing"] == 0 and line["replies_twice"] == 0, line
     assert left == 0, line
