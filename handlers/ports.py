@@ -109,6 +109,11 @@ class Sessions(Protocol):
         due transition happens once."""
         ...
 
+    async def hold(self, session_id: int) -> Session | None:
+        """The session read again under a row lock held until the transaction ends, so a
+        change and the schedule's start of it take turns (a change then sees it started)."""
+        ...
+
     async def open_live(self) -> Sequence[Session]:
         """Running live sessions (the schedule closes one left open at the end of its day)."""
         ...

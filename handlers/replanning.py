@@ -82,9 +82,13 @@ async def planned_session(ctx: Context, ref: str) -> Session:
         if found is None:
             raise Refusal("sessions.nothing_planned")
         session = found
-    if session.status != SessionStatus.DRAFT:
-        raise Refusal("sessions.edit_started", title=session.title)
-    return session
+    # Read again under the row's lock: the schedule may be starting it this very moment.
+    held = await ctx.uow.sessions.hold(id_of(session))
+    if held is None:
+        raise Refusal("sessions.no_such_session", number=str(session.id))
+    if held.status != SessionStatus.DRAFT:
+        raise Refusal("sessions.edit_started", title=held.title)
+    return held
 
 
 def _text_or(values: dict[str, str], name: str, limit: int, now: str) -> str:

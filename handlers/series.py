@@ -491,12 +491,15 @@ def changed_rule(
 
 
 async def prepared(ctx: Context, series: Series) -> Session | None:
-    """The series' session being prepared (one at most: the next is made when one closes)."""
-    return next(
+    """The series' session being prepared (one at most: the next is made when one closes),
+    read again under its row's lock (the schedule may be starting it this very moment)."""
+    found = next(
         (s for s in await ctx.uow.sessions.for_team(series.team_id)
          if s.series_id == series.id and s.status == SessionStatus.DRAFT),
         None,
     )  # fmt: skip
+    held = await ctx.uow.sessions.hold(id_of(found)) if found is not None else None
+    return held if held is not None and held.status == SessionStatus.DRAFT else None
 
 
 async def latest(ctx: Context, series: Series, *, held: bool = False) -> Session | None:

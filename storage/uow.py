@@ -240,6 +240,13 @@ class SqlSessions(_Repo):
             Session, s.status == SessionStatus.DRAFT.value, s.starts_at <= now, order=s.starts_at
         )
 
+    async def hold(self, session_id: int) -> Session | None:
+        stmt = sa.select(Session).where(t.sessions.c.id == session_id)
+        if self.s.bind.dialect.name == "postgresql":  # SQLite serialises writers already
+            stmt = stmt.with_for_update(of=t.sessions)
+        found = await self.s.scalars(stmt.execution_options(populate_existing=True))
+        return found.first()
+
     async def claim_due(self, session_id: int, now: datetime, step: str) -> Session | None:
         s, r = t.sessions.c, t.rounds.c
         if step == "start":

@@ -6,6 +6,7 @@ person's language, and a participant cannot change any of it."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -349,3 +350,36 @@ async def test_a_live_session_moved_onto_a_public_holiday_is_said_so(
     holiday = why_not_working(team_calendar(None, NudgePolicy()), kings_day, lang)
     assert holiday, "the calendar knows King's Day"
     assert t(lang, "sessions.live_on_holiday", holiday=holiday) in reply.splitlines(), reply
+
+
+async def test_a_change_waits_for_the_schedule_starting_the_session_and_is_refused(
+    app: App, clock: ManualClock
+) -> None:
+    """The schedule holds the session while it starts it (another process, on PostgreSQL);
+    a change sent meanwhile waits for it, then sees it started: nothing of the running
+    session changes."""
+    d = Driver(app)
+    session = await planned(d, starts_at="2027-03-09 10:30")
+    clock.set(datetime(2027, 3, 9, 10, 30, tzinfo=AMS))
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def schedule_starts_it() -> None:
+        async with app.uow() as uow:
+            claimed = await uow.sessions.claim_due(session.id or 0, clock.now(), "start")
+            assert claimed is not None
+            claimed.status = SessionStatus.OPEN
+            await uow.flush()
+            holding.set()
+            await release.wait()
+            await uow.commit()
+
+    starting = asyncio.create_task(schedule_starts_it())
+    await holding.wait()
+    change = asyncio.create_task(submit(d, "Sanne", "edit_session", str(session.id), title="X"))
+    await asyncio.sleep(0.5)  # the change is on its way, waiting for the row
+    release.set()
+    await starting
+    assert await change == t("nl", "sessions.edit_started", title="Wijk Noord")
+    async with app.uow() as uow:
+        kept = await uow.get(Session, session.id or 0)
+    assert kept is not None and kept.title == "Wijk Noord" and kept.status == SessionStatus.OPEN
