@@ -23,16 +23,16 @@ MAX_DOTS_AT_ONCE = 10
 THEMES_PER_PAGE = 10
 
 
+def _themes_in(rounds: Sequence[Round], vote_round: Round) -> Round | None:
+    """The last group round before this vote: its themes are the ballot's."""
+    groups = [r for r in rounds if r.kind == RoundKind.GROUP and r.position < vote_round.position]
+    return groups[-1] if groups else None
+
+
 async def themes_for(ctx: Context, session: Session, vote_round: Round) -> list[Theme]:
     """The themes of the last group round before this vote."""
-    groups = [
-        r
-        for r in await ctx.uow.sessions.rounds(id_of(session))
-        if r.kind == RoundKind.GROUP and r.position < vote_round.position
-    ]
-    if not groups:
-        return []
-    return list(await ctx.uow.sessions.themes(id_of(groups[-1])))
+    group = _themes_in(await ctx.uow.sessions.rounds(id_of(session)), vote_round)
+    return [] if group is None else list(await ctx.uow.sessions.themes(id_of(group)))
 
 
 async def tally(ctx: Context, vote_round: Round) -> Counter[int]:
@@ -43,9 +43,10 @@ async def tally(ctx: Context, vote_round: Round) -> Counter[int]:
 
 async def ballot(ctx: Context, session: Session, vote_round: Round) -> list[Message]:
     """The ballot's pages, with the dots so far."""
-    total = len(await ctx.uow.sessions.rounds(id_of(session)))
-    themes = await themes_for(ctx, session, vote_round)
-    return pages(session, vote_round, total, themes, await tally(ctx, vote_round))
+    rounds = await ctx.uow.sessions.rounds(id_of(session))
+    group = _themes_in(rounds, vote_round)
+    themes = [] if group is None else await ctx.uow.sessions.themes(id_of(group))
+    return pages(session, vote_round, len(rounds), themes, await tally(ctx, vote_round))
 
 
 def pages(
@@ -90,12 +91,18 @@ def pages(
     return out
 
 
-async def ballot_page(ctx: Context, session: Session, vote_round: Round, theme: Theme) -> Message:
-    """The page of the ballot that holds `theme`, as it is now: what replaces the page a vote
-    came from (the button's value names the theme, so the core knows the page)."""
-    themes = await themes_for(ctx, session, vote_round)
+def page_of(
+    session: Session,
+    vote_round: Round,
+    total: int,
+    themes: Sequence[Theme],
+    counts: Counter[int],
+    theme: Theme,
+) -> Message:
+    """The page of the ballot that holds `theme`: what replaces the page a vote came from (the
+    button's value names the theme, so the core knows the page)."""
     index = next(i for i, th in enumerate(themes) if th.id == theme.id)
-    return (await ballot(ctx, session, vote_round))[index // THEMES_PER_PAGE]
+    return pages(session, vote_round, total, themes, counts)[index // THEMES_PER_PAGE]
 
 
 def _parse(args: str) -> tuple[str, str, int]:
@@ -114,19 +121,24 @@ def _parse(args: str) -> tuple[str, str, int]:
 
 
 async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
+    # A vote comes in bursts (a whole team at once) and people wait for it in the card: each
+    # thing is read once, and the new page is drawn from the counts read before the change
+    # plus the change itself, not read again.
     session, rnd = await require_open_round(ctx, (RoundKind.VOTE,))
     round_ref, number, dots = _parse(args)
     if round_ref and round_ref != str(rnd.id):
         raise Refusal("errors.round_closed")  # a button from an earlier vote
-    theme = next(
-        (th for th in await themes_for(ctx, session, rnd) if str(th.position) == number), None
-    )
+    rounds = await ctx.uow.sessions.rounds(id_of(session))
+    group = _themes_in(rounds, rnd)
+    themes = [] if group is None else list(await ctx.uow.sessions.themes(id_of(group)))
+    theme = next((th for th in themes if str(th.position) == number), None)
     if theme is None or theme.id is None or rnd.id is None:
         raise Refusal("errors.unknown_theme", number=number[:20])
     # Two quick clicks of one person must not both spend the last dot.
     assert ctx.membership is not None
     await ctx.uow.lock(ctx.membership)
     mine = list(await ctx.uow.sessions.votes_of(rnd.id, ctx.person_id))
+    counts = await tally(ctx, rnd)  # after the lock: this person's votes are all in it
     used = sum(v.dots for v in mine)
     existing = next((v for v in mine if v.theme_id == theme.id), None)
     if remove:
@@ -136,8 +148,9 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         existing.dots -= taken
         if existing.dots == 0:
             await ctx.uow.delete(existing)
-        await ctx.uow.flush()  # the ballot counts the dots in the database
-        ctx.replace(await ballot_page(ctx, session, rnd, theme))
+        await ctx.uow.flush()
+        counts[theme.id] -= taken
+        ctx.replace(page_of(session, rnd, len(rounds), themes, counts, theme))
         ctx.say("votes.removed", number=theme.position, left=session.vote_budget - used + taken)
         return
     if used + dots > session.vote_budget:
@@ -148,9 +161,10 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
         ctx.uow.add(Vote(rnd.id, ctx.person_id, theme.id, dots))
     else:
         existing.dots += dots
-    await ctx.uow.flush()  # the ballot counts the dots in the database
+    await ctx.uow.flush()
+    counts[theme.id] += dots
     # The page the vote came from shows the new counts (never who voted).
-    ctx.replace(await ballot_page(ctx, session, rnd, theme))
+    ctx.replace(page_of(session, rnd, len(rounds), themes, counts, theme))
     ctx.say(
         "votes.cast",
         number=theme.position,
