@@ -60,9 +60,10 @@ def split_category(rnd: Round, text: str) -> tuple[str, str]:
     if not sep or not rnd.categories:
         return "", text
     wanted = head.strip().casefold()
+    for category in rnd.categories:  # by its key first: no labels to render for "stop: …"
+        if wanted in (category.casefold(), category.replace("_", " ").casefold()):
+            return category, rest.strip()
     for category in rnd.categories:
-        names = {category.casefold(), category.replace("_", " ").casefold()}
-        names |= {category_label(lang, rnd, category).casefold() for lang in LANGUAGES}
-        if wanted in names:
+        if wanted in {category_label(lang, rnd, category).casefold() for lang in LANGUAGES}:
             return category, rest.strip()
     return "", text
