@@ -77,6 +77,10 @@ def test_graphviz_draws_svg_and_png(tmp_path: Path) -> None:
     assert [p.name for p in written] == ["causal-map.svg", "causal-map.png"]
     root = ET.fromstring(written[0].read_text(encoding="utf-8"))
     assert "extra <hulp>" in [el.text for el in root.iter(f"{SVG}text")]
+    # Drawn at its viewBox's scale: with a dpi, Graphviz 2.43 drew 4/3 larger and cut it off.
+    viewbox_width = float(root.get("viewBox", "").split()[2])
+    assert float(root.get("width", "").removesuffix("pt")) == pytest.approx(viewbox_width, abs=1)
+    assert root.find(f"{SVG}g").get("transform", "").startswith("scale(1 1)")  # type: ignore[union-attr]
     assert written[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -104,14 +104,17 @@ def _dot_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def dot_source(d: Diagram) -> str:
+def dot_source(d: Diagram, dpi: int | None = DPI) -> str:
     """Graphviz DOT: + links solid and blue, − links dashed and red (not colour alone),
-    delays marked ||, loops listed in a legend."""
+    delays marked ||, loops listed in a legend. `dpi` is for pictures in pixels (PNG): an SVG
+    is drawn without it, because Graphviz 2.43 (Debian's) then draws dpi/72 times larger than
+    the SVG's viewBox, and the map came out cut to its top-left three quarters."""
     d = bounded(d)
+    resolution = f", dpi={dpi}" if dpi else ""
     lines = [
         "digraph causal_map {",
         "  graph [rankdir=LR, fontname=Helvetica, pad=0.3, nodesep=0.5, ranksep=0.8,"
-        f' size="{MAX_INCHES},{MAX_INCHES}", dpi={DPI}];',
+        f' size="{MAX_INCHES},{MAX_INCHES}"{resolution}];',
         '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", color="#5f6b7a",'
         " fontname=Helvetica, fontsize=12];",
         "  edge [fontname=Helvetica, fontsize=14, arrowsize=0.8];",
@@ -144,8 +147,8 @@ def _run_dot(d: Diagram, fmt: str, seconds: float = GRAPHVIZ_SECONDS) -> bytes:
     assert dot is not None
     try:
         return subprocess.run(
-            [dot, f"-T{fmt}"], input=dot_source(d).encode(), capture_output=True, check=True,
-            timeout=seconds,
+            [dot, f"-T{fmt}"], input=dot_source(d, None if fmt == "svg" else DPI).encode(),
+            capture_output=True, check=True, timeout=seconds,
         ).stdout  # fmt: skip
     except subprocess.TimeoutExpired:
         raise DrawingFailed(f"Graphviz took longer than {seconds:g} s") from None

@@ -108,8 +108,9 @@ def to_docx(doc: Document) -> bytes:
 def _append(word: docx.document.Document, pending: list[str]) -> None:
     """Parses the pending blocks and puts them at the end of the body, before its section."""
     fragment = parse_xml(f'<w:body xmlns:w="{W}">{"".join(pending)}</w:body>')
+    section = word.element.body[-1]  # a body ends with its section properties
     for element in list(fragment):
-        word.element.body.insert_element_before(element, "w:sectPr")
+        section.addprevious(element)
     pending.clear()
 
 
