@@ -81,3 +81,42 @@ async def scroll_width(page: Any) -> int:
     """How wide the page is, as laid out (more than the viewport: sideways scrolling)."""
     width: int = await page.evaluate("document.documentElement.scrollWidth")
     return width
+
+
+async def submit(page: Any, action: str, fields: dict[str, str]) -> int:
+    """POST `fields` to `action` from the page as its own form would (a real navigation, so the
+    answer is rendered with its own headers), and the answer's status."""
+    async with page.expect_navigation() as answer:
+        await page.evaluate(
+            """([action, fields]) => {
+              const form = document.createElement("form");
+              form.method = "post";
+              form.action = action;
+              for (const [name, value] of Object.entries(fields)) {
+                const input = document.createElement("input");
+                input.type = "hidden";
+                input.name = name;
+                input.value = value;
+                form.appendChild(input);
+              }
+              document.body.appendChild(form);
+              form.submit();
+            }""",
+            [action, fields],
+        )
+    response = await answer.value
+    status: int = response.status
+    return status
+
+
+async def page_problems(page: Any, axe_source: str, lang: str, width: int = 320) -> list[str]:
+    """What is wrong with the page as it is now: the wrong language, axe's WCAG 2.1 A/AA
+    violations, or wider than `width` (sideways scrolling)."""
+    problems = await axe_violations(page, axe_source)
+    found = await page.get_attribute("html", "lang")
+    if found != lang:
+        problems.append(f"lang {found!r}, not {lang!r}")
+    wide = await scroll_width(page)
+    if wide > width:
+        problems.append(f"{wide} px wide at {width} px")
+    return problems
