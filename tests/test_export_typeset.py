@@ -140,7 +140,7 @@ def test_word_defines_the_styles_it_uses_and_carries_none_of_the_templates_extra
     defined = {style.style_id for style in word.styles}
     used = set(word.element.body.xpath(".//w:pStyle/@w:val | .//w:tblStyle/@w:val"))
     assert {"Heading1", "Caption", "TableGrid"} <= used <= defined
-    assert len(defined) < 40  # not python-docx's 160
+    assert len(defined) < 40  # not python-docx's 164
 
 
 def test_columns_are_as_wide_as_their_longest_word_and_share_the_rest() -> None:

@@ -44,7 +44,7 @@ STYLES = ("Normal", *(f"Heading{n}" for n in range(1, 10)), "ListBullet", "Quote
 
 @cache
 def template() -> bytes:
-    """python-docx's template less what made every export slower and none better: 160 styles
+    """python-docx's template less what made every export slower and none better: 137 styles
     nobody uses (styles.xml, 349 KB, parsed at every open and written at every save), Word
     2010's copy of them (stylesWithEffects.xml, 438 KB), custom XML and the template's own
     thumbnail, which file browsers showed as this document's first page. Opening and saving
