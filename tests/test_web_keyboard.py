@@ -55,11 +55,13 @@ async def page(tmp_path: Path) -> AsyncIterator[Any]:
             await context.close()
 
 
-async def tab_to(page: Any, text: str = "", *, name: str = "", value: str = "") -> None:
-    """Press Tab until the element with this text/label (or aria-label, or value) has focus;
-    every element passed on the way must show its focus."""
+async def tab_to(
+    page: Any, text: str = "", *, name: str = "", value: str = "", key: str = "Tab"
+) -> None:
+    """Press Tab (or `key`: Shift+Tab) until the element with this text/label (or aria-label,
+    or value) has focus; every element passed on the way must show its focus."""
     for _ in range(80):
-        await page.keyboard.press("Tab")
+        await page.keyboard.press(key)
         focused = await page.evaluate(FOCUSED)
         if focused is None:
             continue
