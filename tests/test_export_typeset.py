@@ -140,6 +140,8 @@ def test_word_defines_the_styles_it_uses_and_carries_none_of_the_templates_extra
     defined = {style.style_id for style in word.styles}
     used = set(word.element.body.xpath(".//w:pStyle/@w:val | .//w:tblStyle/@w:val"))
     assert {"Heading1", "Caption", "TableGrid"} <= used <= defined
+    listed = set(word.part.numbering_part.element.xpath(".//w:pStyle/@w:val"))
+    assert "ListNumber" in listed and listed <= defined  # the styles Word's lists name
     assert len(defined) < 40  # not python-docx's 164
 
 

@@ -44,7 +44,7 @@ STYLES = ("Normal", *(f"Heading{n}" for n in range(1, 10)), "ListBullet", "Quote
 
 @cache
 def template() -> bytes:
-    """python-docx's template less what made every export slower and none better: 137 styles
+    """python-docx's template less what made every export slower and none better: 132 styles
     nobody uses (styles.xml, 349 KB, parsed at every open and written at every save), Word
     2010's copy of them (stylesWithEffects.xml, 438 KB), custom XML and the template's own
     thumbnail, which file browsers showed as this document's first page. Opening and saving
@@ -52,7 +52,9 @@ def template() -> bytes:
     word = docx.Document()
     styles = word.styles.element
     by_id = {style.get(qn("w:styleId")): style for style in styles.findall(qn("w:style"))}
-    keep, wanted = set(), [*STYLES, *(i for i, s in by_id.items() if s.get(qn("w:default")))]
+    named = word.part.numbering_part.element.xpath(".//w:pStyle/@w:val")  # ListNumber, …
+    keep = set()
+    wanted = [*STYLES, *named, *(i for i, s in by_id.items() if s.get(qn("w:default")))]
     while wanted:
         style_id = wanted.pop()
         if style_id in keep or style_id not in by_id:
