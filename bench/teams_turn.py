@@ -149,7 +149,7 @@ async def fake_connector(session: aiohttp.ClientSession) -> AsyncIterator[Connec
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:
-        line = await asyncio.wait_for(proc.stdout.readline(), 20)
+        line = await asyncio.wait_for(proc.stdout.readline(), 120)
         if line.strip() != b"ready":
             raise RuntimeError(f"the fake connector did not start: {line!r}")
         yield Connector(f"http://{HOST}:{port}", session)
@@ -296,7 +296,7 @@ async def bare_echo(database_url: str = "") -> AsyncIterator[str]:
     )  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
     try:
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        line = await asyncio.wait_for(proc.stdout.readline(), 120)
         if line.strip() != b"ready":
             raise RuntimeError(f"the bare echo did not start: {line!r}")
         yield f"http://{HOST}:{port}/api/messages"
