@@ -2,8 +2,8 @@
 get), in both languages, checked in Debian's Chromium with axe-core for WCAG 2.1 A and AA: no
 violation; and each laid out at 320 px without sideways scrolling. The pages are the routes the
 server declares (Pages.routes): a route this test does not know fails it, so a new page cannot
-go unchecked. Screenshots: .test-artifacts/web/axe/. Without the browser or axe-core this
-skips; with CI=true it fails instead."""
+go unchecked. Screenshots at 1024 and 320 px: .test-artifacts/web/axe/. Without the browser
+or axe-core this skips; with CI=true it fails instead."""
 
 from __future__ import annotations
 
@@ -141,6 +141,7 @@ async def test_every_page_for_every_role_in_both_languages_has_no_axe_violation(
                 slug = re.sub(r"[{}]", "", route.path.strip("/").replace("/", "-")) or "web"
                 await page.screenshot(path=SHOTS / f"{lang}-{role}-{slug}.png", full_page=True)
                 await page.set_viewport_size({"width": 320, "height": 640})
+                await page.screenshot(path=SHOTS / f"{lang}-{role}-{slug}-320.png", full_page=True)
                 width = await scroll_width(page)
                 if width > 320:
                     problems.setdefault(where, []).append(f"{width} px wide at 320 px")
