@@ -100,6 +100,11 @@ class Proc:
     spawned: float  # time.perf_counter() just before the spawn
     log: Path
 
+    def cpu_seconds(self) -> float:
+        """User and system time the process has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self) -> int:
         status = Path(f"/proc/{self.proc.pid}/status").read_text()
         found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
@@ -360,6 +365,7 @@ class Dispatch:
     p99_lateness: float
     reclaimed: int  # rows claimed more than once (a lease ran out before they were marked)
     log_problems: int  # warnings and errors in the workers' logs, skipped-tick notices aside
+    cpu_ms: float  # per DM: the workers' CPU time (user + system) from due to all sent
 
 
 async def reset(url: str) -> None:
@@ -397,6 +403,7 @@ async def dispatch(
     api.calls.clear()
     async with processes(args, env_for(url, api.url), folder, workers) as procs:
         due = datetime.now(UTC)
+        cpu_before = sum(p.cpu_seconds() for p in procs)
         await sql(url, "UPDATE outbox SET due_at = $1", due)
         deadline = time.perf_counter() + DISPATCH_TIMEOUT
         while (await sql(url, "SELECT count(*) FROM outbox WHERE status = 'pending'"))[0][0]:
@@ -405,6 +412,7 @@ async def dispatch(
             if any(p.proc.returncode is not None for p in procs):
                 raise RuntimeError(f"{label}: a worker died: {procs[0].log.read_text()[-2000:]}")
             await asyncio.sleep(0.1)
+        cpu = sum(p.cpu_seconds() for p in procs) - cpu_before
     # The workers are stopped: nothing more reaches the fake.
     received: Counter[int] = Counter()
     for call in api.calls:
@@ -425,6 +433,7 @@ async def dispatch(
         percentile([(r["sent_at"] - r["due_at"]).total_seconds() for r in sent], 99),
         sum(r["attempts"] > 1 for r in rows),
         log_problems(procs),
+        cpu / count * 1000,
     )
 
 
@@ -445,7 +454,9 @@ async def fake_slack() -> AsyncIterator[Any]:
         await runner.cleanup()
 
 
-async def measure_dispatch(folder: Path, api: Any, count: int) -> list[Dispatch]:
+async def measure_dispatch(
+    folder: Path, api: Any, count: int, workers_runs: Sequence[int] = (1, 4)
+) -> list[Dispatch]:
     results = []
     async with fresh_postgres() as url:
         await seed_due(url, count)
@@ -453,7 +464,7 @@ async def measure_dispatch(folder: Path, api: Any, count: int) -> list[Dispatch]
         def bare(port: int) -> list[str]:
             return bare_args(port, url, api.url)
 
-        for workers in (1, 4):
+        for workers in workers_runs:
             for label, args in (("coulisse serve", serve_args), ("bare worker", bare)):
                 result = await dispatch(label, args, url, api, folder, workers, count)
                 print(f"  {label:15} x{workers}: {result.rate:6.0f} /s", flush=True)
@@ -713,18 +724,22 @@ def print_dispatch(results: list[Dispatch], count: int) -> None:
     print(f"\n(a) {count:,} due DMs to the fake Slack Web API, PostgreSQL, all due at once")
     print(
         "  path             workers  nudges/s  duplicates  lost  p99 lateness  "
-        "claimed twice  log warnings"
+        "claimed twice  log warnings  CPU ms/DM"
     )
     for r in results:
         print(
             f"  {r.label:15} {r.workers:8} {r.rate:9.0f} {r.duplicates:11} {r.lost:5} "
-            f"{r.p99_lateness:11.1f} s {r.reclaimed:14} {r.log_problems:13}"
+            f"{r.p99_lateness:11.1f} s {r.reclaimed:14} {r.log_problems:13} {r.cpu_ms:10.2f}"
         )
     by = {(r.label, r.workers): r for r in results}
-    for workers in (1, 4):
+    runs = sorted({r.workers for r in results})
+    for workers in runs:
         ours, bare = by[("coulisse serve", workers)], by[("bare worker", workers)]
-        print(f"  ratio coulisse/bare, {workers} worker(s): {ours.rate / bare.rate:.2f}")
-    for label in ("coulisse serve", "bare worker"):
+        print(
+            f"  ratio coulisse/bare, {workers} worker(s): {ours.rate / bare.rate:.2f}; "
+            f"CPU per DM {ours.cpu_ms / bare.cpu_ms:.2f}×"
+        )
+    for label in ("coulisse serve", "bare worker") if runs == [1, 4] else ():
         print(f"  {label}: 4 workers / 1 worker: {by[(label, 4)].rate / by[(label, 1)].rate:.2f}")
 
 
@@ -775,6 +790,7 @@ async def main() -> None:
     parser.add_argument("--future", type=int, default=100_000, help="future nudges to keep")
     parser.add_argument("--cost", type=int, default=500, help="DMs counted for (c)")
     parser.add_argument("--parts", default="abc", help="which of (a), (b), (c) to run")
+    parser.add_argument("--workers", default="1,4", help="the runs of (a): processes in each")
     parser.add_argument("--profile", type=Path, help="a folder: cProfile each coulisse serve")
     args = parser.parse_args()
     if args.profile:
@@ -785,7 +801,8 @@ async def main() -> None:
         async with fake_slack() as api:
             if "a" in args.parts:
                 print(f"(a) dispatching {args.due:,} due nudges", flush=True)
-                dispatched = await measure_dispatch(folder, api, args.due)
+                runs = [int(n) for n in args.workers.split(",")]
+                dispatched = await measure_dispatch(folder, api, args.due, runs)
             if "b" in args.parts:
                 print(f"(b) keeping {args.future:,} future nudges", flush=True)
                 kept = await measure_keeping(folder, api, args.future)
