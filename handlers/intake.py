@@ -101,13 +101,20 @@ class Keeper:
         # Kept here and being handled or answered now: not for this worker to take again.
         self.busy: set[int] = set()
         self._answered: set[int] = set()  # replies given: the rows go with the next batch
+        self._removed: dict[int, asyncio.Future[None]] = {}  # done once the batch is written
 
-    def answered(self, delivery_id: int) -> None:
+    def answered(self, delivery_id: int) -> asyncio.Future[None]:
         """Its replies were given: the row goes with the next batch written, so a burst's
         answers cost no commits of their own. It stays busy until it is gone (else this
-        worker's tick would queue its replies again)."""
+        worker's tick would queue its replies again). The future is done when that batch was
+        written (or failed: then the tick tries again): a turn that awaits it before its 200
+        cannot have its replies sent twice by a kill after the 200."""
         self._answered.add(delivery_id)
+        removed = self._removed.get(delivery_id)
+        if removed is None:
+            removed = self._removed[delivery_id] = asyncio.get_running_loop().create_future()
         self._start()
+        return removed
 
     async def flush(self) -> None:
         """Rows answered but not yet removed (a database blip) are tried again."""
@@ -118,6 +125,12 @@ class Keeper:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.ensure_future(self._write())
         return self._writer
+
+    def _settle(self, gone: set[int]) -> None:
+        for delivery_id in gone:
+            removed = self._removed.pop(delivery_id, None)
+            if removed is not None and not removed.done():
+                removed.set_result(None)
 
     async def keep(self, kept: Kept) -> int | None:
         """The delivery's id once it is stored; None when its key was already waiting. Raises
@@ -141,10 +154,12 @@ class Keeper:
                     if not done.done():
                         done.set_exception(error)
                 self._answered |= gone  # with the next batch, or the next tick (`flush`)
+                self._settle(gone)
                 if not self._queue:
                     return
                 continue
             self.busy -= gone
+            self._settle(gone)
             for (_, done), kept_id in zip(batch, ids, strict=True):
                 if kept_id is not None:
                     self.busy.add(kept_id)  # before anyone can see it kept

@@ -199,14 +199,16 @@ class Coulisse:
             if delivery not in self._replying:
                 self._keeper.busy.discard(delivery or 0)
 
-    def replied(self, delivery: int | None) -> None:
+    async def replied(self, delivery: int | None) -> None:
         """The adapter gave the replies of this delivery's outcome (or handed what the
-        platform would not take to `later`): its row may go. Not called when giving them
-        failed: the intake tick then queues them once the lease runs out. A kill between the
-        reply and the row's removal sends them once more, through the outbox."""
+        platform would not take to `later`): its row goes, with the next batch the keeper
+        writes. Not called when giving them failed: the intake tick then queues them once the
+        lease runs out. A kill between the reply and the row's removal sends them once more,
+        through the outbox: an adapter that awaits this before the platform's 200 keeps that
+        to the events being handled at the kill."""
         if delivery in self._replying:
             self._replying.discard(delivery)
-            self._keeper.answered(delivery)
+            await self._keeper.answered(delivery)
 
     async def _handle_in_turn(
         self, event: Event, roster: Roster, delivery: int | None, queue: bool

@@ -271,7 +271,7 @@ class SlackAdapter:
             reason = fallback_text(outcome.replies[0].message)
             faults.before_reply()
             await ack(response_action="errors", errors={first: reason})
-            self.coulisse.replied(kept)
+            await self.coulisse.replied(kept)
             return
         await ack()
         where = Where(channel if channel and not channel.startswith("D") else user, user,
@@ -288,7 +288,7 @@ class SlackAdapter:
             return
         faults.before_reply()
         await self.answer(outcome, where)
-        self.coulisse.replied(kept)
+        await self.coulisse.replied(kept)
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
@@ -387,7 +387,7 @@ class SlackAdapter:
             return
         faults.before_reply()
         await self.answer(outcome, where)
-        self.coulisse.replied(kept)
+        await self.coulisse.replied(kept)
 
     # --- replies ------------------------------------------------------------------------------
 

@@ -83,6 +83,7 @@ class TeamsAdapter(TeamsActivityHandler):
         pictures: Pictures | None = None,
     ) -> None:
         super().__init__()
+        self._removing: set[asyncio.Future[None]] = set()  # invokes' rows, kept referenced
         self.handover = handover
         self.coulisse = coulisse
         self.connector = connector
@@ -164,7 +165,7 @@ class TeamsAdapter(TeamsActivityHandler):
         else:
             await self.conversations.remember(turn, outcome.person_id, outcome.team_id)
             await self.replies.deliver(outcome, turn)  # a polite no (or nothing: a redelivery)
-        self.coulisse.replied(kept)
+        await self.coulisse.replied(kept)
 
     async def on_teams_file_consent_decline(
         self, turn_context: TurnContext, file_consent_card_response: FileConsentCardResponse
@@ -269,9 +270,12 @@ class TeamsAdapter(TeamsActivityHandler):
         await self.conversations.remember(turn, outcome.person_id, outcome.team_id)
         faults.before_reply()
         await self.replies.deliver(outcome, turn, answer=answer, user=user)
-        # Given, or (a card's text) handed to the invoke response, which goes out as this turn
-        # ends: the row is removed in the background, nearly always after that response left.
-        self.coulisse.replied(kept)
+        if answer is None:  # given: the row is gone before this turn's 200
+            await self.coulisse.replied(kept)
+        else:  # handed to the invoke response, which goes out as this turn ends: the row is
+            # removed in the background, nearly always after that response left
+            self._removing.add(task := asyncio.ensure_future(self.coulisse.replied(kept)))
+            task.add_done_callback(self._removing.discard)
 
     async def _handle(self, event: Event, turn: Turn) -> tuple[Outcome, int | None]:
         """Kept first, then handled: a turn that fails to keep its event answers 500 (or, for
