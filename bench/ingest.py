@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import os
 import sqlite3
 import sys
@@ -87,8 +88,8 @@ async def whole_answer(app: App, numbers: range, _state: Any) -> None:
         kept = await app.coulisse.receive(answer(n))
         outcome = await app.coulisse.handle(answer(n), delivery=kept)
         assert outcome.replies and not outcome.refused, "every contribution is acknowledged"
-        if replied is not None:
-            replied(kept)
+        if replied is not None and inspect.isawaitable(done := replied(kept)):
+            await done  # a coroutine since the intake keeps the replies until they are given
     # The rows answered go with the keeper's next batch: its last one is this loop's too.
     await asyncio.gather(*asyncio.all_tasks() - {asyncio.current_task()})
 
