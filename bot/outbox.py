@@ -91,10 +91,6 @@ class OutboxDispatcher:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.batch = concurrency if concurrency > 1 else batch
-        # What the next claim takes: no more than the last batch sent within its share of the
-        # lease. Rows claimed only to be handed back cost a claim, a look-up and a release each
-        # time, and on a slow (loaded) machine that was most of a batch.
-        self._fits = self.batch
         # Without a name (tests, the console) a dispatcher's own: it takes back nothing.
         self.holder = holder or lease_holder(f"pid{os.getpid()}:{uuid.uuid4().hex[:12]}")
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / HEARTBEATS
@@ -116,7 +112,7 @@ class OutboxDispatcher:
         claimed = await self.worker.claim_due(
             self.clock.now(),
             self.lease_seconds,
-            self._fits,
+            self.batch,
             only_kinds=self.only_kinds,
             except_kinds=self.except_kinds,
             holder=self.holder,
@@ -153,10 +149,8 @@ class OutboxDispatcher:
                 rest = [m.id for m in claimed[n:] if m.id is not None]
                 await self.worker.release(rest)
                 held.difference_update(rest)
-                self._fits = max(1, n)
                 return
             await one(item)
-        self._fits = min(self.batch, 2 * self._fits)  # all went out in time: claim more again
 
     async def _heartbeat(self, held: set[int]) -> None:
         """Renew the leases of the rows not yet done, while this worker works on them: a send

@@ -121,27 +121,3 @@ async def test_a_dead_workers_lease_runs_out_within_seconds() -> None:
     """The default lease: a killed worker's rows are free for the others within 10 s."""
     settings = Settings(_env_file=None)
     assert settings.outbox_lease <= 10
-
-
-async def test_after_a_slow_batch_the_next_claim_takes_only_what_went_out_in_time(
-    app: App, clock: ManualClock
-) -> None:
-    """Rows claimed only to be handed back cost a claim, a look-up and a release: after a
-    batch that handed rows back, the next claim takes as many as that batch sent in time,
-    and after a batch that all went out, twice as many again."""
-    await queue(app, clock.now(), rows=12)
-    slow = True
-    sent: list[str] = []
-
-    async def send(item: OutboxMessage, _to: Destination, _msg: Message) -> None:
-        if slow:
-            await asyncio.sleep(0.2)
-        sent.append(item.dedupe_key)
-
-    dispatcher = OutboxDispatcher(app.outbox, send, clock, lease_seconds=1)  # hands back at 0.5 s
-    assert await dispatcher.run_once() == 12
-    in_time = len(sent)
-    assert 1 <= in_time < 12
-    slow = False
-    assert await dispatcher.run_once() == in_time
-    assert await dispatcher.run_once() == min(12 - 2 * in_time, 2 * in_time)
