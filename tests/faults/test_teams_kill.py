@@ -112,4 +112,7 @@ async def test_teams_kill_9_right_after_the_200(empty_postgres: str, tmp_path: P
     )  # fmt: skip
     assert len(kills) == len(KILLS)
     assert line["lost"] == 0 and line["duplicate_effects"] == 0, line
-    assert line["duplicate_messages"] <= len(kills), line
+    # A confirmation is kept with its delivery until it was given, so a kill never loses one;
+    # it repeats those given but not yet crossed off: the turns between their reply and the
+    # removal at that moment, a few at most (4 handled at once on PostgreSQL, bot/wiring.py).
+    assert line["duplicate_messages"] <= 4 * len(kills), line
