@@ -8,6 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from storage.gate import GatedSession
 from storage.mapping import map_domain
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -54,4 +55,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    # On SQLite a session waits its turn in this process (storage/gate.py) as it opens.
+    gated = engine.dialect.name == "sqlite"
+    return async_sessionmaker(
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        **({"class_": GatedSession} if gated else {}),
+    )

@@ -575,7 +575,7 @@ class SqlUnitOfWork:
         self._factory = sessions
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        self.session = self._factory()
+        self.session = await self._factory().__aenter__()
         self.directory = SqlDirectory(self.session)
         self.sessions = SqlSessions(self.session)
         self.commitments = SqlCommitments(self.session)
@@ -592,7 +592,7 @@ class SqlUnitOfWork:
     async def __aexit__(self, *exc: object) -> None:
         # Closing rolls back anything not committed (nothing is half-stored) and, unlike an
         # explicit rollback, leaves the objects read here usable, detached, by the caller.
-        await self.session.close()
+        await self.session.__aexit__(*exc)
 
     def add(self, entity: object) -> None:
         self.session.add(entity)

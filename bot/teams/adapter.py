@@ -47,8 +47,12 @@ from prompts.catalog import language, t
 log = logging.getLogger(__name__)
 
 # Seconds a card action waits for its answer before Teams hears "received" (the answer then
-# follows in the person's chat): a vote takes about 10 ms, so only a burst gets here.
-INVOKE_WAIT = 0.2
+# follows in the person's chat). Teams gives an invoke five seconds, then retries it and shows
+# an error; meanwhile the button shows its own spinner. A vote takes about 10 ms, but a burst
+# of a whole team voting queues them: 200 votes in one second end within about 0.6 s on
+# SQLite (bench/teams_turn.py). Two seconds answers such a burst in the card itself and still
+# leaves Teams' limit three seconds for the network and a slow machine.
+INVOKE_WAIT = 2.0
 CLOSE_WAIT = 10.0
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 ERROR_RESPONSE = "application/vnd.microsoft.error"
