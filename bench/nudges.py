@@ -523,7 +523,7 @@ async def measure_cost(count: int) -> Cost:
         http = aiohttp.ClientSession()  # as bot.serve gives the client
         try:
             client = AsyncWebClient(token=BOT_TOKEN, base_url=f"{api_url}/api/", session=http)
-            sender = SlackSender(client, app.uow)
+            sender = SlackSender(client)
             messages, _drafts = outbox_lanes(app, Delivery(app.uow, {Platform.SLACK: sender}),
                                              Settings(_env_file=None))  # fmt: skip
             counts: Counter[str] = Counter()

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 Send = Callable[[OutboxMessage, Destination, Message], Awaitable[None]]
 # Turns a nudge row into what it should be now (handlers.nudges.prepare in a transaction).
 Prepare = Callable[[OutboxMessage], Awaitable[Outcome]]
-# Told each claimed batch before it is sent (bot.delivery reads its recipients in one go).
-LookAhead = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
+# Around each claimed batch (bot.delivery reads its recipients in one go before it, and saves
+# the DM channels it opened in one go after it).
+LookAhead = Callable[[Sequence[OutboxMessage]], contextlib.AbstractAsyncContextManager[object]]
 
 
 MARK_ATTEMPTS = 7  # with MARK_BACKOFF doubling: about 16 s of trying, well inside a lease
@@ -122,9 +123,11 @@ class OutboxDispatcher:
         held = {m.id for m in claimed if m.id is not None}
         heartbeat = asyncio.create_task(self._heartbeat(held))
         try:
-            if self.look_ahead is not None:
-                await self.look_ahead(claimed)
-            await self._dispatch_all(claimed, held)
+            if self.look_ahead is None:
+                await self._dispatch_all(claimed, held)
+            else:
+                async with self.look_ahead(claimed):
+                    await self._dispatch_all(claimed, held)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -91,7 +91,6 @@ async def running(
         slack = SlackAdapter(app.coulisse, client, settings.slack_signing_secret)
         senders[Platform.SLACK] = SlackSender(
             client,
-            app.uow,
             interval=settings.slack_channel_interval,
             attachments=Attachments(app.uow, app.coulisse.clock),
         )
@@ -104,7 +103,6 @@ async def running(
             app.coulisse.clock,
             lambda client: SlackSender(
                 client,
-                app.uow,
                 interval=settings.slack_channel_interval,
                 attachments=Attachments(app.uow, app.coulisse.clock),
             ),

@@ -90,6 +90,11 @@ class Directory(Protocol):
     async def members(self, team_id: int) -> Sequence[tuple[Membership, Person]]: ...
     async def teams_of(self, person_id: int) -> Sequence[Team]: ...
     async def all_teams(self) -> Sequence[tuple[Team, Workspace]]: ...
+    async def people_with_ids(self, ids: Collection[int]) -> Sequence[Person]:
+        """Those of `ids` that exist, erased or not, in one look-up (an outbox batch's)."""
+        ...
+
+    async def teams_with_ids(self, ids: Collection[int]) -> Sequence[Team]: ...
 
 
 class Sessions(Protocol):
@@ -163,8 +168,18 @@ class ConversationRefs(Protocol):
         """Where the person's teams are reached, by team (a first 1:1 chat starts there)."""
         ...
 
+    async def find_all(
+        self, platform: str, scope: str, owner_ids: Collection[int]
+    ) -> Sequence[ConversationRef]:
+        """Those of `owner_ids` that have one, in one look-up (an outbox batch's)."""
+        ...
+
     async def save(self, ref: ConversationRef) -> None:
         """Store or replace the reference for (platform, scope, owner)."""
+        ...
+
+    async def save_all(self, refs: Sequence[ConversationRef]) -> None:
+        """The same for several at once, in one statement (the DM channels a batch opened)."""
         ...
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
@@ -211,6 +211,12 @@ class SqlDirectory(_Repo):
             .order_by(t.teams.c.id)
         )
         return list((await self.s.scalars(stmt)).all())
+
+    async def people_with_ids(self, ids: Collection[int]) -> Sequence[Person]:
+        return await self._all(Person, t.people.c.id.in_(sorted(ids)), order=t.people.c.id)
+
+    async def teams_with_ids(self, ids: Collection[int]) -> Sequence[Team]:
+        return await self._all(Team, t.teams.c.id.in_(sorted(ids)), order=t.teams.c.id)
 
 
 class SqlSessions(_Repo):
@@ -488,6 +494,18 @@ class SqlConversationRefs(_Repo):
             ConversationRef, c.platform == platform, c.scope == scope, c.owner_id == owner_id
         )
 
+    async def find_all(
+        self, platform: str, scope: str, owner_ids: Collection[int]
+    ) -> Sequence[ConversationRef]:
+        c = t.conversation_refs.c
+        return await self._all(
+            ConversationRef,
+            c.platform == platform,
+            c.scope == scope,
+            c.owner_id.in_(sorted(owner_ids)),
+            order=c.owner_id,
+        )
+
     async def of_teams_of(self, platform: str, person_id: int) -> Sequence[ConversationRef]:
         c, m = t.conversation_refs.c, t.memberships.c
         stmt = (
@@ -523,6 +541,27 @@ class SqlConversationRefs(_Repo):
             )
         else:
             ref.id = inserted
+
+    async def save_all(self, refs: Sequence[ConversationRef]) -> None:
+        # One INSERT … ON CONFLICT DO UPDATE for them all: a reference another worker saved
+        # meanwhile is simply refreshed. One row each (PostgreSQL refuses to update a row twice
+        # in one statement), in key order, so that two workers saving overlapping sets lock
+        # their rows in the same order and cannot deadlock.
+        latest = {(r.platform, r.scope, r.owner_id): r for r in refs}
+        if not latest:
+            return
+        dialect = self.s.bind.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        columns = ("platform", "scope", "owner_id", "reference")
+        rows = [{c: getattr(latest[key], c) for c in columns} for key in sorted(latest)]
+        stmt = insert(t.conversation_refs).values(rows)
+        c = t.conversation_refs.c
+        await self.s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[c.platform, c.scope, c.owner_id],
+                set_={"reference": stmt.excluded.reference},
+            )
+        )
 
 
 class SqlAssistance(_Repo):

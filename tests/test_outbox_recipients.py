@@ -1,6 +1,8 @@
 """The recipients of a claimed batch are read in one transaction, with the DM channel each
 person already has; a person erased before the batch is not sent to; and when that read
-fails, every message still goes out, looking its recipient up itself."""
+fails, every message still goes out, looking its recipient up itself. The DM channels a batch
+opened are saved in one transaction after it, and a second message to the same person in it
+goes to the channel the first opened."""
 
 from __future__ import annotations
 
@@ -93,6 +95,58 @@ async def test_when_the_batch_read_fails_each_message_looks_itself_up(
     await dispatcher.run_once()
     assert sorted(t.owner_id for t in platform.targets) == sorted(ids)
     assert len(opened) == 1 + PEOPLE
+
+
+class Opener:
+    """A platform that opens a DM channel for whoever has none yet (as Slack's sender does)."""
+
+    def __init__(self) -> None:
+        self.targets: list[Target] = []
+
+    async def __call__(
+        self, _item: OutboxMessage, target: Target, _msg: Message
+    ) -> ConversationRef | None:
+        self.targets.append(target)
+        if target.reference is not None:
+            return None
+        return ConversationRef(Platform.SLACK, "person", target.owner_id, {"channel": "new"})
+
+
+async def test_a_batch_saves_the_dm_channels_it_opened_at_once(
+    app: App, clock: ManualClock
+) -> None:
+    ids = await people_with_a_dm_each(app, clock)
+    async with app.uow() as uow:  # a second message to the second person, in the same batch
+        row = outbox_row(Destination.dm(ids[1]), message(Text("nog eens")), kind="digest",
+                         dedupe_key="again", due_at=clock.now())  # fmt: skip
+        await uow.outbox.enqueue(row)
+        await uow.commit()
+    platform = Opener()
+    delivery = Delivery(app.uow, {Platform.SLACK: platform})
+    dispatcher = OutboxDispatcher(app.outbox, delivery, clock, look_ahead=delivery.look_ahead)
+    begun = transactions(app)
+    await dispatcher.run_once()
+    # Taking back, the claim, the batch's read, six marks, and one save of the four channels.
+    assert begun["begin"] == 1 + 1 + 1 + 6 + 1
+    again = [t for t in platform.targets if t.owner_id == ids[1]]
+    assert [t.reference for t in again] == [None, {"channel": "new"}]  # not opened twice
+    async with app.uow() as uow:
+        refs = await uow.conversations.find_all("slack", "person", ids)
+    assert {r.owner_id: r.reference["channel"] for r in refs} == {
+        ids[0]: "D0",
+        **{i: "new" for i in ids[1:]},
+    }
+
+
+async def test_without_a_batch_an_opened_dm_channel_is_saved_at_once(
+    app: App, clock: ManualClock
+) -> None:
+    ids = await people_with_a_dm_each(app, clock)
+    delivery = Delivery(app.uow, {Platform.SLACK: Opener()})
+    await OutboxDispatcher(app.outbox, delivery, clock).run_once()
+    async with app.uow() as uow:
+        refs = await uow.conversations.find_all("slack", "person", ids)
+    assert len(refs) == PEOPLE
 
 
 class Broken:

@@ -447,9 +447,7 @@ async def test_the_outbox_sends_with_the_recipients_workspace_token(
     assert await s.install("T2") == 200
     assert await s.install("T3") == 200
     clients = install.WorkspaceClients(s.store, f"{s.slack.url}/api/")
-    sender = install.PerWorkspaceSender(
-        clients, lambda client: SlackSender(client, s.app.uow, interval=0)
-    )
+    sender = install.PerWorkspaceSender(clients, lambda client: SlackSender(client, interval=0))
     person3, team3 = await seed_workspace(s.app, "T3")
     row = outbox_row(Destination.channel(team3), Message((Text("x"),)), kind="reply",
                      dedupe_key="k", due_at=s.app.coulisse.clock.now())  # fmt: skip

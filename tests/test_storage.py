@@ -326,3 +326,22 @@ async def test_two_first_messages_to_one_person_save_one_conversation(app: App) 
     async with app.uow() as uow:
         ref = await uow.conversations.find("slack", "person", 7)
     assert ref is not None and ref.reference == {"channel": "D2"}
+
+
+async def test_first_dm_channels_of_two_batches_are_saved_without_clashing(app: App) -> None:
+    def dm(owner: int, channel: str) -> ConversationRef:
+        return ConversationRef(Platform.SLACK, "person", owner, {"channel": channel})
+
+    async with app.uow() as first, app.uow() as second:
+        await first.conversations.save_all([dm(7, "D7"), dm(8, "D8")])
+        await first.commit()
+        # Another worker's batch opened 8 too, and 9 twice: the latest of each is kept.
+        await second.conversations.save_all([dm(9, "E9"), dm(8, "E8"), dm(9, "F9")])
+        await second.commit()
+    async with app.uow() as uow:
+        refs = await uow.conversations.find_all("slack", "person", [7, 8, 9, 10])
+    assert [(r.owner_id, r.reference["channel"]) for r in refs] == [
+        (7, "D7"),
+        (8, "E8"),
+        (9, "F9"),
+    ]

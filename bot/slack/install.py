@@ -39,7 +39,7 @@ from bot.config import Settings
 from bot.delivery import PlatformSend, Target
 from bot.slack.manifest import build_manifest
 from handlers.messages import Message
-from handlers.model import OutboxMessage
+from handlers.model import ConversationRef, OutboxMessage
 from handlers.ports import Clock
 from storage.db import session_factory
 from storage.installations import SlackWorkspace, SqlInstallations, SqlOAuthStates, TokenCipher
@@ -269,8 +269,10 @@ class PerWorkspaceSender:
         self.make = make
         self._senders: dict[str, tuple[str, PlatformSend]] = {}
 
-    async def __call__(self, item: OutboxMessage, target: Target, message: Message) -> None:
-        await (await self.sender_for(target.workspace))(item, target, message)
+    async def __call__(
+        self, item: OutboxMessage, target: Target, message: Message
+    ) -> ConversationRef | None:
+        return await (await self.sender_for(target.workspace))(item, target, message)
 
     async def sender_for(self, team_id: str) -> PlatformSend:
         token = await self.clients.token(team_id)

@@ -19,7 +19,6 @@ from bot.outbox import RetryLater
 from bot.slack.blocks import fallback_text, render
 from handlers.messages import Diagram, Export, Message, Text
 from handlers.model import ConversationRef, OutboxMessage, Platform
-from handlers.ports import UnitOfWorkFactory
 from prompts.catalog import t
 
 CHANNEL_INTERVAL = 1.0  # Slack allows about one message per second per channel
@@ -42,7 +41,6 @@ class SlackSender:
     def __init__(
         self,
         client: AsyncWebClient,
-        uow: UnitOfWorkFactory,
         *,
         interval: float = CHANNEL_INTERVAL,
         monotonic: Callable[[], float] = time.monotonic,
@@ -50,15 +48,17 @@ class SlackSender:
     ) -> None:
         self.attachments = attachments
         self.client = client
-        self.uow = uow
         self.interval = interval
         self.monotonic = monotonic
         self._last_sent: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def __call__(self, item: OutboxMessage, target: Target, message: Message) -> None:
+    async def __call__(
+        self, item: OutboxMessage, target: Target, message: Message
+    ) -> ConversationRef | None:
+        """Returns the DM channel it opened, for the delivery to save (bot.delivery)."""
         try:
-            channel = await self.channel_for(target)
+            channel, opened = await self.channel_for(target)
             async with self._locks.setdefault(channel, asyncio.Lock()):
                 await self._post(channel, message, skip=int(item.payload.get("skip", 0)))
                 for export in (b for b in message.blocks if isinstance(b, Export)):
@@ -68,21 +68,20 @@ class SlackSender:
             if later is not None:
                 raise later from None
             raise
+        return opened
 
-    async def channel_for(self, target: Target) -> str:
-        """A team's channel, or the DM channel with a person (opened once, then remembered)."""
+    async def channel_for(self, target: Target) -> tuple[str, ConversationRef | None]:
+        """A team's channel, or the DM channel with a person: opened once, then remembered
+        (returned with its reference to save when it was opened just now)."""
         if target.kind == "channel":
-            return target.address
+            return target.address, None
         if target.reference is not None:  # saved, and read with the recipient (bot.delivery)
-            return str(target.reference["channel"])
+            return str(target.reference["channel"]), None
         opened = await self.client.conversations_open(users=target.address)
         channel = str(opened["channel"]["id"])
-        async with self.uow() as uow:
-            await uow.conversations.save(
-                ConversationRef(Platform.SLACK, "person", target.owner_id, {"channel": channel})
-            )
-            await uow.commit()
-        return channel
+        return channel, ConversationRef(
+            Platform.SLACK, "person", target.owner_id, {"channel": channel}
+        )
 
     async def _pace(self, channel: str) -> None:
         wait = self._last_sent.get(channel, -1e9) + self.interval - self.monotonic()
