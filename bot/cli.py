@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from bot.clock import ShiftableClock, SystemClock
+from bot.clock import ShiftableClock
 from bot.logs import configure as configure_logging
 from handlers.model import Session
 from prompts.catalog import LANGUAGES, language, t
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.export.files import ExportFile, ExportTarget
     from bot.export.mapfiles import CausalMapFile
+    from bot.store import Store
     from bot.wiring import App
     from handlers.model import AssistUsage, OutboxMessage
 
@@ -61,6 +62,14 @@ async def build(database_url: str, clock: Any, **options: Any) -> App:
     from bot.wiring import build as wire
 
     return await wire(database_url, clock, **options)
+
+
+async def database(database_url: str) -> Store:
+    """The database alone (bot.store), for the commands that only read or change rows: they
+    load neither the router nor the handlers behind it."""
+    from bot.store import open_store
+
+    return await open_store(database_url)
 
 
 @app.command()
@@ -180,12 +189,12 @@ def nudges_list(
 
 
 async def _pending(url: str, until: datetime | None) -> list[OutboxMessage]:
-    built = await build(url, SystemClock())
+    db = await database(url)
     try:
-        async with built.uow() as uow:
+        async with db.uow() as uow:
             return list(await uow.outbox.pending(due_before=until))
     finally:
-        await built.close()
+        await db.close()
 
 
 @app.command()
@@ -231,13 +240,13 @@ def export(
 async def _export(url: str, what: ExportTarget, fmt: str, lang: str, names: bool) -> ExportFile:
     from bot.export.files import export_file
 
-    built = await build(url, SystemClock())
+    db = await database(url)
     try:
-        async with built.uow() as uow:
+        async with db.uow() as uow:
             today = datetime.now(UTC).date()
             return await export_file(uow, what, fmt, lang or None, today, names=names)
     finally:
-        await built.close()
+        await db.close()
 
 
 @app.command()
@@ -254,16 +263,16 @@ def forget(
 async def _forget(url: str, platform_id: str) -> int:
     from handlers.people import forget_person
 
-    built = await build(url, SystemClock())
+    db = await database(url)
     try:
-        async with built.uow() as uow:
+        async with db.uow() as uow:
             people = await uow.directory.people_by_platform_id(platform_id)
             for person in people:
                 await forget_person(uow, datetime.now(UTC), person)
             await uow.commit()
             return len(people)
     finally:
-        await built.close()
+        await db.close()
 
 
 @app.command()
@@ -281,14 +290,14 @@ def purge(
 
 
 async def _purge(url: str, days: int) -> int:
-    built = await build(url, SystemClock())
+    db = await database(url)
     try:
-        async with built.uow() as uow:
+        async with db.uow() as uow:
             count = await uow.privacy.purge(datetime.now(UTC) - timedelta(days=days))
             await uow.commit()
             return count
     finally:
-        await built.close()
+        await db.close()
 
 
 @app.command()
@@ -314,16 +323,16 @@ def status() -> None:
 
 
 async def _usage(url: str) -> list[tuple[Session, AssistUsage | None]]:
-    built = await build(url, SystemClock())
+    db = await database(url)
     try:
-        async with built.uow() as uow:
+        async with db.uow() as uow:
             rows = []
             for team, _workspace in await uow.directory.all_teams():
                 for session in await uow.sessions.for_team(team.id or 0):
                     rows.append((session, await uow.assistance.usage(session.id or 0)))
             return sorted(rows, key=lambda row: row[0].id or 0)
     finally:
-        await built.close()
+        await db.close()
 
 
 @db_app.command("upgrade")
@@ -446,15 +455,15 @@ async def _team_map_of(url: str, session_id: int) -> CausalMapFile:
     from bot.export.mapfiles import from_team_map
     from handlers.systems import team_map
 
-    built = await build(url, SystemClock())
+    db = await database(url)
     try:
-        async with built.uow() as uow:
+        async with db.uow() as uow:
             session = await uow.get(Session, session_id)
             if session is None:
                 _fail(f"there is no session {session_id}")
             return from_team_map(await team_map(uow, session.team_id))
     finally:
-        await built.close()
+        await db.close()
 
 
 def _fail(problem: str) -> NoReturn:

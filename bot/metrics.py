@@ -18,9 +18,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
@@ -30,6 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.model import OutboxStatus
 from storage import tables as t
+
+if TYPE_CHECKING:  # the console counts deliveries too, and serves nothing (aiohttp: 14 MiB)
+    from aiohttp import web
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)  # memory, CPU, open files: what every exporter shows
@@ -206,6 +209,8 @@ async def exposition(engine: AsyncEngine, now: datetime) -> bytes:
 def handler(
     engine: AsyncEngine, now: Callable[[], datetime]
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    from aiohttp import web
+
     async def metrics(_request: web.Request) -> web.Response:
         try:
             body = await exposition(engine, now())

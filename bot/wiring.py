@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.store import SqlUnitOfWorkFactory, open_store
 from handlers import nudges
 from handlers.assist import ASSIST, Assistant
 from handlers.etiquette import NudgePolicy
@@ -16,10 +17,10 @@ from handlers.nudges import Outcome
 from handlers.people import WorkspaceDefaults
 from handlers.ports import Clock, OutboxWorker, Synthesizer
 from handlers.router import Coulisse
-from storage.db import create_engine, normalise_url, session_factory
+from storage.db import normalise_url, session_factory
 from storage.outbox import SqlOutboxWorker
-from storage.schema_version import up_to_date
-from storage.uow import SqlUnitOfWork
+
+__all__ = ["App", "SqlUnitOfWorkFactory", "build", "is_sqlite"]
 
 
 @dataclass
@@ -43,14 +44,6 @@ class App:
         await self.engine.dispose()
 
 
-class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = session_factory(engine)
-
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions)
-
-
 def is_sqlite(url: str) -> bool:
     return make_url(normalise_url(url)).get_backend_name() == "sqlite"
 
@@ -67,16 +60,8 @@ async def build(
 ) -> App:
     """Wire everything. The embedded SQLite default migrates itself on start. Without a
     synthesizer (no LLM configured) the assistant uses its plain fallbacks."""
-    engine = create_engine(database_url)
-    if migrate and not await up_to_date(engine):
-        from storage.migrate import upgrade_async  # Alembic, only when there is work for it
-
-        try:
-            await upgrade_async(database_url)
-        except BaseException:
-            await engine.dispose()
-            raise
-    uow = SqlUnitOfWorkFactory(engine)
+    store = await open_store(database_url, migrate=migrate)
+    engine, uow = store.engine, store.uow
     # SQLite takes one writer at a time: more events at once would only queue on its lock
     # (polling), ahead of the short insert that acknowledges the next one.
     coulisse = Coulisse(

@@ -97,8 +97,11 @@ PROBE = "import json, sys\n{}\nprint(json.dumps(sorted({{m.split('.')[0] for m i
     ("code", "absent"),
     [
         # `coulisse --help`, `slack-manifest`, `teams-package`, `map analyze`: no database,
-        # no platform, no LLM, no export library.
-        ("import bot.cli", {"sqlalchemy", "alembic", "slack_bolt", "aiohttp", *NOT_FOR_SLACK}),
+        # no platform, no LLM, no export library; no catalog text either, so no Jinja2 or YAML.
+        (
+            "import bot.cli",
+            {"sqlalchemy", "alembic", "slack_bolt", "aiohttp", "jinja2", "yaml", *NOT_FOR_SLACK},
+        ),
         # `coulisse export`: the database and the exports, but no platform and no LLM client.
         (
             "import bot.cli, bot.wiring, bot.export.files",
@@ -109,3 +112,47 @@ PROBE = "import json, sys\n{}\nprint(json.dumps(sorted({{m.split('.')[0] for m i
 def test_each_command_loads_only_what_it_uses(tmp_path: Path, code: str, absent: set[str]) -> None:
     held = loaded(PROBE.format(code), environment(tmp_path))
     assert held.isdisjoint(absent), sorted(held & absent)
+
+
+def ran(env: dict[str, str], *command: str) -> set[str]:
+    """The modules `coulisse COMMAND` imported, run for real (its -X importtime log)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot", *command], env=env, cwd=ROOT,
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+
+
+def test_commands_on_rows_alone_wire_no_handlers(tmp_path: Path) -> None:
+    """`nudges list` (like `export`, `forget`, `purge`, `status`, `map export`) opens the
+    database alone (bot/store.py): neither the router nor the handlers behind it."""
+    env = environment(tmp_path)
+    upgrade(env["COULISSE_DATABASE_URL"])
+    held = ran(env, "nudges", "list")
+    assert "storage.uow" in held  # it did open the database
+    assert {"handlers.router", "handlers.sessions", "handlers.votes"}.isdisjoint(held)
+
+
+def test_console_loads_no_web_server(tmp_path: Path) -> None:
+    """The console counts its deliveries (bot.metrics) but serves nothing: no aiohttp."""
+    held = ran(environment(tmp_path), "console")
+    assert "handlers.router" in held  # it did run sessions
+    assert not {m for m in held if m.split(".")[0] in {"aiohttp", "slack_bolt", "botbuilder"}}
+
+
+def test_slack_app_reads_no_source_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack-bolt names an unnamed app after its caller's file with inspect.stack(), which
+    reads every frame's source: 50 ms and a megabyte under `coulisse serve`'s CLI frames."""
+    import inspect
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.adapter import SlackAdapter
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("inspect.stack() called")
+
+    monkeypatch.setattr(inspect, "stack", refuse)
+    client = AsyncWebClient(token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/")
+    SlackAdapter(None, client, SIGNING_SECRET)  # type: ignore[arg-type]

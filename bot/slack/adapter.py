@@ -116,6 +116,7 @@ class SlackAdapter:
         # The client carries the token (and the API URL); bolt asks it who we are. Slack's
         # 200 waits for the listener, which returns once the event is kept (see the top).
         self.app = AsyncApp(
+            name="coulisse",  # unnamed, bolt reads every frame's source file (inspect.stack)
             signing_secret=signing_secret,
             client=client,
             process_before_response=True,
