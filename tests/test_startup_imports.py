@@ -38,19 +38,21 @@ async def main(port):
         url = f"http://127.0.0.1:{port}/healthz"
         status = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).status)
         assert status == 200, status
-    print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+    print(json.dumps(sorted(sys.modules)))
 
 asyncio.run(main(int(sys.argv[1])))
 """
 
 
 def loaded(code: str, env: dict[str, str], *args: str) -> set[str]:
+    """The top-level packages the probe's process held (with every module's name if asked)."""
     out = subprocess.run(
         [sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True,
         text=True, timeout=120,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
-    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+    names = json.loads(out.stdout.strip().splitlines()[-1])
+    return set(names) | {name.split(".")[0] for name in names}
 
 
 def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -81,6 +83,22 @@ def test_serve_for_slack_alone_loads_no_teams_llm_or_export_library(tmp_path: Pa
     assert {"slack_bolt", "aiohttp", "apscheduler", "sqlalchemy"} <= held  # it did start
     assert held.isdisjoint(NOT_FOR_SLACK), sorted(held & set(NOT_FOR_SLACK))
     assert "alembic" not in held  # nothing to migrate, so no Alembic (and no Mako)
+
+
+def test_serve_with_the_web_view_but_no_sso_loads_no_token_library(tmp_path: Path) -> None:
+    """The web view's pages without Teams single sign-on: no PyJWT, no cryptography."""
+    env = environment(
+        tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        COULISSE_SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",
+        COULISSE_WEB_KEY="k" * 32,
+    )
+    upgrade(env["COULISSE_DATABASE_URL"])
+    held = loaded(SERVE, env, str(free_port()))
+    assert "bot.webapp.pages" in held  # the view is served
+    absent = {"jwt", "cryptography", *NOT_FOR_SLACK}
+    assert held.isdisjoint(absent), sorted(held & absent)
 
 
 def test_serve_for_teams_does_load_botbuilder(tmp_path: Path) -> None:

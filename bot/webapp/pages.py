@@ -22,7 +22,6 @@ from bot.export import diagram, mapfiles
 from bot.export.chart import follow_through_svg
 from bot.export.files import FORMATS, ExportTarget, NothingToExport, export_file
 from bot.webapp import WebView, assets, tabs
-from bot.webapp.sso import Invalid
 from bot.wiring import App
 from handlers import dashboard
 from handlers.context import Refusal
@@ -342,6 +341,8 @@ class Pages:
         site), so Secure too; every form still needs the session's CSRF token."""
         if self.view.sso is None:
             return web.json_response({"signed_in": False}, status=404)
+        from bot.webapp.sso import Invalid  # loaded once SSO is on: PyJWT, cryptography (8.6 MiB)
+
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         try:
             if scheme.lower() != "bearer":
