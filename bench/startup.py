@@ -15,9 +15,11 @@ process until /healthz answers 200, and its resident memory (VmRSS) a second lat
   coulisse holds above this is its own; what this holds above the bare process is the floor
   its dependencies set.
 
-It also lists which heavy libraries each CLI command's module graph imports (each in a fresh
-interpreter), so "every command loads only what it uses" is visible next to the figures.
-Run: `.venv/bin/python bench/startup.py [--starts 5]`.
+It also runs the other CLI commands, each in a fresh interpreter on the same database, and
+lists how many modules each held, which heavy libraries, and its peak resident memory, so
+"every command loads only what it uses" is visible next to the figures.
+Run: `.venv/bin/python bench/startup.py [--starts 5] [--web-view]` (`--web-view`: coulisse
+serves the web view too, COULISSE_WEB_KEY set, no Teams single sign-on).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,26 +49,56 @@ from bench.nudges import (  # noqa: E402
     start_once,
 )
 
-HEAVY = ("botbuilder", "openai", "pydantic", "typst", "docx", "jsonschema", "alembic", "typer")
-# What each command's code path imports, as `python -c` runs it: the module `coulisse X` needs.
-PATHS = {
-    "serve (Slack only)": "import bot.cli, bot.serve",
-    "export": "import bot.cli, bot.export.files",
-    "cli alone (--help)": "import bot.cli",
+HEAVY = ("botbuilder", "openai", "pydantic", "typst", "docx", "jsonschema", "alembic", "mako",
+         "jwt", "slack_bolt", "aiohttp", "sqlalchemy", "jinja2", "yaml",
+         "prometheus_client")  # fmt: skip
+# Each command run for real, as `coulisse …` runs it, on the benchmark's migrated database (or,
+# for serve, its code path up to the start: the process itself is measured above).
+COMMANDS = {
+    "serve (imports)": None,
+    "--help": ["--help"],
+    "map analyze": ["map", "analyze", "{folder}/map.csv"],
+    "slack-manifest": ["slack-manifest"],
+    "nudges list": ["nudges", "list"],
+    "status": ["status"],
+    "purge": ["purge"],
+    "db upgrade (at head)": ["db", "upgrade"],
+    "console (no input)": ["console"],
 }
+# The process's modules and peak VmRSS as it exits, whatever the command did.
+PROBE = """
+import atexit, json, sys
+def report():
+    peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    tops = sorted({m.split(".")[0] for m in sys.modules})
+    sys.__stderr__.write("\\nPROBE" + json.dumps([len(sys.modules), tops, int(peak.split()[1])]))
+atexit.register(report)
+if sys.argv[1:]:
+    sys.argv[0] = "coulisse"
+    from bot.cli import main
+    main()
+else:
+    import bot.cli, bot.serve
+"""
 
 
-def imported(statement: str, env: dict[str, str]) -> tuple[int, list[str]]:
-    """How many modules a fresh interpreter holds after `statement`, and which heavy ones."""
-    probe = (
-        f"{statement}\nimport json, sys\n"
-        f"print(json.dumps([len(sys.modules), sorted({{m.split('.')[0] for m in sys.modules}})]))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, check=True
-    ).stdout
-    count, tops = json.loads(out)
-    return count, [name for name in HEAVY if name in tops]
+@dataclass
+class Footprint:
+    modules: int
+    heavy: list[str]
+    peak_mib: float
+
+
+def footprint(command: list[str] | None, env: dict[str, str], folder: Path) -> Footprint:
+    """A command run in a fresh interpreter: its modules, heavy libraries and peak VmRSS."""
+    args = [part.format(folder=folder) for part in command or []]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], env=env, cwd=folder, capture_output=True,
+        text=True, stdin=subprocess.DEVNULL, timeout=300,
+    )  # fmt: skip
+    report = done.stderr.rpartition("PROBE")[2]
+    count, tops, peak_kib = json.loads(report)
+    return Footprint(count, [name for name in HEAVY if name in tops], peak_kib / 1024)
 
 
 def floor_args(port: int, url: str) -> list[str]:
@@ -105,7 +138,7 @@ async def floor_process(port: int, url: str) -> None:
     await asyncio.Event().wait()
 
 
-async def main(starts: int) -> None:
+async def main(starts: int, web_view: bool) -> None:
     # An installed Coulisse (pip, the container image) has its bytecode compiled, as the
     # libraries in the virtual environment do; a checkout run with PYTHONDONTWRITEBYTECODE
     # would compile ~100 of its modules from source at every start (1.5 s of 2.2 s here).
@@ -119,6 +152,7 @@ async def main(starts: int) -> None:
         url = f"sqlite:///{folder}/coulisse.db"
         async with fake_slack() as api:
             env = env_for(url, api.url) | {"OPENAI_API_KEY": "", "COULISSE_LLM_MODEL": ""}
+            env["COULISSE_WEB_KEY"] = "bench-startup-web-view-key-0123456789" if web_view else ""
             warm = Start([], [])
             await start_once(serve_args, env, folder, warm)  # migrates the new database
             labels = ("coulisse serve", "libraries only", "bare APScheduler")
@@ -131,8 +165,10 @@ async def main(starts: int) -> None:
             for _ in range(starts):  # alternating, so machine noise hits both alike
                 for label, (args, environment) in configurations.items():
                     await start_once(args, environment, folder, results[label])
-            paths = {label: imported(code, env) for label, code in PATHS.items()}
-    print(f"Start-up to /healthz 200 and VmRSS 1 s later, median of {starts} starts each:")
+            (folder / "map.csv").write_text("from,to,polarity\na,b,+\nb,a,-\n", encoding="utf-8")
+            commands = {label: footprint(args, env, folder) for label, args in COMMANDS.items()}
+    view = " (coulisse with the web view)" if web_view else ""
+    print(f"Start-up to /healthz 200 and VmRSS 1 s later, median of {starts} starts each{view}:")
     for label, start in results.items():
         print(f"  {label:18} {start.median_s:6.2f} s {start.median_mib:8.1f} MiB")
     ours, floor, bare = (results[label] for label in labels)
@@ -145,9 +181,10 @@ async def main(starts: int) -> None:
             f"  ratio {name}: start-up {top.median_s / bottom.median_s:.2f}, "
             f"memory {top.median_mib / bottom.median_mib:.2f}"
         )
-    print("Modules imported by each command's code path (fresh interpreter):")
-    for label, (count, heavy) in paths.items():
-        print(f"  {label:20} {count:5} modules; heavy: {', '.join(heavy) or 'none'}")
+    print("Each command in a fresh interpreter: modules, peak VmRSS, heavy libraries:")
+    for label, made in commands.items():
+        heavy = ", ".join(made.heavy) or "none"
+        print(f"  {label:21} {made.modules:5} modules {made.peak_mib:6.1f} MiB; {heavy}")
 
 
 if __name__ == "__main__":
@@ -155,4 +192,6 @@ if __name__ == "__main__":
         asyncio.run(floor_process(int(sys.argv[2]), sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--starts", type=int, default=5)
-    asyncio.run(main(parser.parse_args().starts))
+    parser.add_argument("--web-view", action="store_true", help="coulisse serves /web/ too")
+    options = parser.parse_args()
+    asyncio.run(main(options.starts, options.web_view))
