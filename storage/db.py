@@ -6,7 +6,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from storage.gate import GatedSession
 from storage.mapping import map_domain
@@ -56,10 +61,5 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     # On SQLite a session waits its turn in this process (storage/gate.py) as it opens.
-    gated = engine.dialect.name == "sqlite"
-    return async_sessionmaker(
-        engine,
-        expire_on_commit=False,
-        autoflush=False,
-        **({"class_": GatedSession} if gated else {}),
-    )
+    kind = GatedSession if engine.dialect.name == "sqlite" else AsyncSession
+    return async_sessionmaker(engine, class_=kind, expire_on_commit=False, autoflush=False)
