@@ -121,50 +121,48 @@ def _parse(args: str) -> tuple[str, str, int]:
 
 
 async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
-    # A vote comes in bursts (a whole team at once) and people wait for it in the card: each
-    # thing is read once, and the new page is drawn from the counts read before the change
-    # plus the change itself, not read again.
+    # A vote comes in bursts (a whole team at once) and people wait for it in the card: the
+    # ballot and the dots are one read each, and the new page is drawn from the counts read
+    # before the change plus the change itself, not read again.
     session, rnd = await require_open_round(ctx, (RoundKind.VOTE,))
     round_ref, number, dots = _parse(args)
     if round_ref and round_ref != str(rnd.id):
         raise Refusal("errors.round_closed")  # a button from an earlier vote
-    rounds = await ctx.uow.sessions.rounds(id_of(session))
-    group = _themes_in(rounds, rnd)
-    themes = [] if group is None else list(await ctx.uow.sessions.themes(id_of(group)))
+    total, themes = await ctx.uow.sessions.ballot(id_of(session), rnd.position)
     theme = next((th for th in themes if str(th.position) == number), None)
     if theme is None or theme.id is None or rnd.id is None:
         raise Refusal("errors.unknown_theme", number=number[:20])
     # Two quick clicks of one person must not both spend the last dot.
     assert ctx.membership is not None
     await ctx.uow.lock(ctx.membership)
-    mine = list(await ctx.uow.sessions.votes_of(rnd.id, ctx.person_id))
-    counts = await tally(ctx, rnd)  # after the lock: this person's votes are all in it
-    used = sum(v.dots for v in mine)
-    existing = next((v for v in mine if v.theme_id == theme.id), None)
+    everyone, mine = await ctx.uow.sessions.dots(rnd.id, ctx.person_id)  # after the lock
+    counts, used, had = Counter(everyone), sum(mine.values()), mine.get(theme.id, 0)
     if remove:
-        if existing is None:
+        if not had:
             raise Refusal("errors.no_vote_to_remove", number=theme.position)
-        taken = min(dots, existing.dots)
-        existing.dots -= taken
-        if existing.dots == 0:
-            await ctx.uow.delete(existing)
-        await ctx.uow.flush()
+        taken = min(dots, had)
+        await ctx.uow.sessions.set_dots(rnd.id, ctx.person_id, theme.id, had - taken)
         counts[theme.id] -= taken
-        ctx.replace(page_of(session, rnd, len(rounds), themes, counts, theme))
-        ctx.say("votes.removed", number=theme.position, left=session.vote_budget - used + taken)
+        ctx.replace(page_of(session, rnd, total, themes, counts, theme))
+        ctx.say(
+            "votes.removed",
+            number=theme.position,
+            dots=taken,
+            left=session.vote_budget - used + taken,
+        )
         return
     if used + dots > session.vote_budget:
         raise Refusal(
             "errors.over_budget", budget=session.vote_budget, left=session.vote_budget - used
         )
-    if existing is None:
-        ctx.uow.add(Vote(rnd.id, ctx.person_id, theme.id, dots))
+    if had:
+        await ctx.uow.sessions.set_dots(rnd.id, ctx.person_id, theme.id, had + dots)
     else:
-        existing.dots += dots
-    await ctx.uow.flush()
+        ctx.uow.add(Vote(rnd.id, ctx.person_id, theme.id, dots))
+        await ctx.uow.flush()
     counts[theme.id] += dots
     # The page the vote came from shows the new counts (never who voted).
-    ctx.replace(page_of(session, rnd, len(rounds), themes, counts, theme))
+    ctx.replace(page_of(session, rnd, total, themes, counts, theme))
     ctx.say(
         "votes.cast",
         number=theme.position,

@@ -29,6 +29,7 @@ from handlers.model import (
     OutboxStatus,
     Person,
     Round,
+    RoundKind,
     RoundStatus,
     Session,
     SessionMode,
@@ -124,6 +125,40 @@ def _open_round() -> Any:
         )
         .order_by(t.sessions.c.id.desc())
         .limit(1)
+    )
+
+
+@cache
+def _ballot() -> Any:
+    r, th = t.rounds.c, t.themes.c
+    group = (
+        sa.select(r.id)
+        .where(
+            r.session_id == sa.bindparam("session"),
+            r.kind == RoundKind.GROUP,
+            r.position < sa.bindparam("position"),
+        )
+        .order_by(r.position.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    total = (
+        sa.select(sa.func.count())
+        .select_from(t.rounds)
+        .where(r.session_id == sa.bindparam("session"))
+        .scalar_subquery()
+    )
+    return sa.select(Theme, total).where(th.round_id == group).order_by(th.position)
+
+
+@cache
+def _dots() -> Any:
+    v = t.votes.c
+    mine = sa.case((v.person_id == sa.bindparam("person"), v.dots), else_=0)
+    return (
+        sa.select(v.theme_id, sa.func.sum(v.dots), sa.func.sum(mine))
+        .where(v.round_id == sa.bindparam("round"))
+        .group_by(v.theme_id)
     )
 
 
@@ -322,9 +357,25 @@ class SqlSessions(_Repo):
         )
         return {int(theme): int(dots) for theme, dots in (await self.s.execute(stmt)).all()}
 
-    async def votes_of(self, round_id: int, person_id: int) -> Sequence[Vote]:
+    async def ballot(self, session_id: int, vote_position: int) -> tuple[int, list[Theme]]:
+        rows = (
+            await self.s.execute(_ballot(), {"session": session_id, "position": vote_position})
+        ).all()
+        return (int(rows[0][1]) if rows else 0), [row[0] for row in rows]
+
+    async def dots(self, round_id: int, person_id: int) -> tuple[dict[int, int], dict[int, int]]:
+        rows = (await self.s.execute(_dots(), {"round": round_id, "person": person_id})).all()
+        everyone = {int(theme): int(all_) for theme, all_, _ in rows}
+        mine = {int(theme): int(own) for theme, _, own in rows if own}
+        return everyone, mine
+
+    async def set_dots(self, round_id: int, person_id: int, theme_id: int, dots: int) -> None:
         v = t.votes.c
-        return await self._all(Vote, v.round_id == round_id, v.person_id == person_id, order=v.id)
+        which = (v.round_id == round_id, v.person_id == person_id, v.theme_id == theme_id)
+        if dots == 0:
+            await self.s.execute(sa.delete(t.votes).where(*which))
+        else:
+            await self.s.execute(sa.update(t.votes).where(*which).values(dots=dots))
 
     async def actors(self, session_id: int) -> Sequence[Actor]:
         return await self._all(Actor, t.actors.c.session_id == session_id, order=t.actors.c.id)

@@ -9,7 +9,7 @@ from bot.clock import ManualClock
 from bot.wiring import App, build
 from handlers.loops import Bounds
 from handlers.messages import ActionTaken, Command, Form, To
-from handlers.model import CommitmentStatus, Platform, Polarity, Workspace
+from handlers.model import CommitmentStatus, Person, Platform, Polarity, Workspace
 from handlers.reports import build_summary
 from prompts.catalog import t
 from tests.driver import Driver, recorded, started_session, team_of
@@ -175,6 +175,45 @@ async def test_voting_respects_the_budget_and_closed_rounds(app: App) -> None:
     await d.cmd("Sanne", "end")
     assert "geen sessie van dit team" in await d.cmd("Ahmed", "vote", "1")
     assert (await d.snapshot())["votes"] == before["votes"]
+
+
+async def test_dots_added_to_a_theme_and_taken_back_one_by_one(app: App) -> None:
+    """More dots on a theme already voted for change that vote; taken back to none, it goes."""
+    d = Driver(app)
+    await started_session(
+        d, fmt="custom", rounds="start-stop-continue group vote commit", vote_budget="3"
+    )
+    await d.cmd("Ahmed", "add", "start: samen eten")
+    await d.cmd("Fleur", "add", "stop: dubbele intakes")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Fleur", "vote", "1")
+
+    async def dots() -> dict[tuple[str, int], int]:
+        """(voter, theme position) -> dots."""
+        async with app.uow() as uow:
+            rnd = next(r for r in await uow.sessions.rounds(1) if r.kind.value == "vote")
+            _, themes = await uow.sessions.ballot(1, rnd.position)
+            position = {th.id: th.position for th in themes}
+            out = {}
+            for v in await uow.sessions.votes(rnd.id or 0):
+                voter = await uow.get(Person, v.person_id or 0)
+                assert voter is not None
+                out[(voter.display_name, position[v.theme_id])] = v.dots
+        return out
+
+    await d.cmd("Ahmed", "vote", "1")
+    said = await d.cmd("Ahmed", "vote", "1 2")
+    assert t("nl", "votes.cast", number=1, title="samen eten", dots=2, left=0) in said
+    assert await dots() == {("Fleur", 1): 1, ("Ahmed", 1): 3}  # one row each
+    assert t("nl", "votes.removed", number=1, dots=2, left=2) in await d.cmd(
+        "Ahmed", "unvote", "1 2"
+    )
+    assert await dots() == {("Fleur", 1): 1, ("Ahmed", 1): 1}
+    assert t("nl", "votes.removed", number=1, dots=1, left=3) in await d.cmd("Ahmed", "unvote", "1")
+    assert await dots() == {("Fleur", 1): 1}  # none left: Ahmed's vote itself goes
+    assert t("nl", "errors.no_vote_to_remove", number=1) in await d.cmd("Ahmed", "unvote", "1")
+    assert await dots() == {("Fleur", 1): 1}
 
 
 async def test_a_retried_delivery_has_one_effect(app: App) -> None:
