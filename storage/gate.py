@@ -80,11 +80,23 @@ class GatedSession(AsyncSession):
     gives it up once closed."""
 
     async def __aenter__(self) -> GatedSession:
-        await gate_for(self.bind).enter()  # type: ignore[arg-type]
+        await take_turn(self)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
             await super().__aexit__(*exc)
         finally:
-            gate_for(self.bind).leave()  # type: ignore[arg-type]
+            end_turn(self)
+
+
+async def take_turn(session: AsyncSession) -> None:
+    """Before a session's first statement: on SQLite, wait for the gate."""
+    if isinstance(session, GatedSession):
+        await gate_for(session.bind).enter()  # type: ignore[arg-type]
+
+
+def end_turn(session: AsyncSession) -> None:
+    """Once the session is closed."""
+    if isinstance(session, GatedSession):
+        gate_for(session.bind).leave()  # type: ignore[arg-type]

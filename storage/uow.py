@@ -43,6 +43,7 @@ from handlers.model import (
 from handlers.ports import Conflict
 from storage import tables as t
 from storage import tracing
+from storage.gate import end_turn, take_turn
 from storage.intake import SqlIntake
 from storage.privacy import SqlPrivacy
 from storage.web import SqlWebAccess
@@ -665,7 +666,8 @@ class SqlUnitOfWork:
         self._factory = sessions
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        self.session = await self._factory().__aenter__()
+        self.session = self._factory()
+        await take_turn(self.session)
         self.directory = SqlDirectory(self.session)
         self.sessions = SqlSessions(self.session)
         self.commitments = SqlCommitments(self.session)
@@ -682,7 +684,11 @@ class SqlUnitOfWork:
     async def __aexit__(self, *exc: object) -> None:
         # Closing rolls back anything not committed (nothing is half-stored) and, unlike an
         # explicit rollback, leaves the objects read here usable, detached, by the caller.
-        await self.session.__aexit__(*exc)
+        # Closed here directly (`async with`'s exit would close in a task of its own).
+        try:
+            await self.session.close()
+        finally:
+            end_turn(self.session)
 
     def add(self, entity: object) -> None:
         self.session.add(entity)
