@@ -150,15 +150,20 @@ async def test_bad_input_is_answered_and_changes_nothing(app: App, clock: Manual
     assert await d.snapshot() == before
 
 
-async def test_voting_respects_the_budget_and_closed_rounds(app: App) -> None:
-    d = Driver(app)
+async def at_the_vote(d: Driver, budget: str) -> None:
+    """A session whose vote is open, on two themes: 1 "samen eten", 2 "dubbele intakes"."""
     await started_session(
-        d, fmt="custom", rounds="start-stop-continue group vote commit", vote_budget="2"
+        d, fmt="custom", rounds="start-stop-continue group vote commit", vote_budget=budget
     )
     await d.cmd("Ahmed", "add", "start: samen eten")
     await d.cmd("Fleur", "add", "stop: dubbele intakes")
     await d.cmd("Sanne", "next")
     await d.cmd("Sanne", "next")
+
+
+async def test_voting_respects_the_budget_and_closed_rounds(app: App) -> None:
+    d = Driver(app)
+    await at_the_vote(d, budget="2")
     assert "Nog 0 over" in await d.cmd("Ahmed", "vote", "1 2")
     before = await d.snapshot()
     assert "nog 0 over" in await d.cmd("Ahmed", "vote", "2")
@@ -180,13 +185,7 @@ async def test_voting_respects_the_budget_and_closed_rounds(app: App) -> None:
 async def test_dots_added_to_a_theme_and_taken_back_one_by_one(app: App) -> None:
     """More dots on a theme already voted for change that vote; taken back to none, it goes."""
     d = Driver(app)
-    await started_session(
-        d, fmt="custom", rounds="start-stop-continue group vote commit", vote_budget="3"
-    )
-    await d.cmd("Ahmed", "add", "start: samen eten")
-    await d.cmd("Fleur", "add", "stop: dubbele intakes")
-    await d.cmd("Sanne", "next")
-    await d.cmd("Sanne", "next")
+    await at_the_vote(d, budget="3")
     await d.cmd("Fleur", "vote", "1")
 
     async def dots() -> dict[tuple[str, int], int]:
