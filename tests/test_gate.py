@@ -36,9 +36,7 @@ async def test_turns_go_in_the_order_asked_one_at_a_time() -> None:
     assert order == list(range(6))
 
 
-async def test_a_session_opened_inside_another_by_the_same_task_does_not_wait_for_itself() -> (
-    None
-):
+async def test_a_session_inside_another_of_the_same_task_does_not_wait_for_itself() -> None:
     gate = Gate()
     await gate.enter()
     async with asyncio.timeout(1):  # in this task (wait_for would make one of its own)
@@ -100,8 +98,9 @@ async def test_a_writer_waits_for_a_long_transaction_instead_of_failing(tmp_path
         holding.set()
         other = asyncio.create_task(second())
         gate = gate_for(engine)
-        # Hold the lock until the second writer waits at the gate, or gave up without it.
-        while not gate._waiting and not other.done():
+        # Hold the lock until the second writer waits at the gate, or gave up without it
+        # (polled: nothing signals either).
+        while not gate._waiting and not other.done():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)  # five busy timeouts
     await other  # raises "database is locked" without the gate
