@@ -119,6 +119,7 @@ async def _console(settings: Settings, team: str, lang: str) -> None:
         bounds=settings.loop_bounds,
         policy=settings.nudge_policy,  # the console follows the same cap and holidays
         defaults=settings.workspace_defaults,
+        retention_days=settings.retention_days,
     )
     from bot.console.adapter import Console
 

@@ -77,6 +77,7 @@ async def running(
         policy=settings.nudge_policy,
         synthesizer=synthesizer_from(settings),
         defaults=settings.workspace_defaults,
+        retention_days=settings.retention_days,
     )
     senders: dict[Platform, PlatformSend] = {}
     slack = None

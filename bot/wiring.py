@@ -57,6 +57,7 @@ async def build(
     policy: NudgePolicy | None = None,
     synthesizer: Synthesizer | None = None,
     defaults: WorkspaceDefaults | None = None,
+    retention_days: int = 730,
 ) -> App:
     """Wire everything. The embedded SQLite default migrates itself on start. Without a
     synthesizer (no LLM configured) the assistant uses its plain fallbacks."""
@@ -72,6 +73,7 @@ async def build(
         assistant=synthesizer is not None,
         defaults=defaults,
         concurrency=1 if is_sqlite(database_url) else 4,
+        retention_days=retention_days,
     )
     assistant = Assistant(uow, clock, synthesizer)
     return App(engine, coulisse, SqlOutboxWorker(session_factory(engine)), uow, assistant)

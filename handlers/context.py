@@ -50,6 +50,7 @@ class Context:
     policy: NudgePolicy = field(default_factory=NudgePolicy)
     scheduled: bool = False  # acting for the schedule, not for a person at the keyboard
     assistant: bool = False  # a language model is configured for this installation
+    retention_days: int = 730  # a closed session is deleted this long after (the privacy text)
     roster: Roster = NO_ROSTER  # who is in the channel, as the platform says
     replies: list[Reply] = field(default_factory=list)
 

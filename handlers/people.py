@@ -236,7 +236,14 @@ async def forget_person(uow: UnitOfWork, now: datetime, person: Person) -> None:
 
 async def privacy(ctx: Context) -> None:
     """What is stored, for how long, and who sees what, in plain words."""
-    ctx.reply(message(Heading(ctx.t("people.privacy_heading")), Text(ctx.t("people.privacy"))))
+    days = ctx.retention_days
+    period = (
+        ctx.t("people.retention_years", years=days // 365)
+        if days and days % 365 == 0
+        else ctx.t("people.retention_days", days=days)
+    )
+    text = ctx.t("people.privacy", period=period)
+    ctx.reply(message(Heading(ctx.t("people.privacy_heading")), Text(text)))
 
 
 async def pause(ctx: Context) -> None:

@@ -156,6 +156,7 @@ class Coulisse:
         defaults: people.WorkspaceDefaults | None = None,
         worker: str = "local",
         concurrency: int = 8,
+        retention_days: int = 730,
     ) -> None:
         self.uow_factory = uow_factory
         self.worker = worker  # this process's stable name, for the deliveries it keeps
@@ -169,6 +170,7 @@ class Coulisse:
         self.bounds = bounds or Bounds()
         self.policy = policy or NudgePolicy()
         self.assistant = assistant  # an LLM is configured (teams may still turn it off)
+        self.retention_days = retention_days  # what the privacy text says, and the purge keeps
 
     async def receive(self, event: Event) -> int | None:
         """Keep a delivery before the platform hears that it arrived, in a transaction of its
@@ -236,6 +238,7 @@ class Coulisse:
             )
             ctx.policy = self.policy
             ctx.assistant = self.assistant
+            ctx.retention_days = self.retention_days
             ctx.roster = roster
             lang, person_id = ctx.lang, ctx.person.id
             team_id = ctx.team.id if ctx.team is not None else None

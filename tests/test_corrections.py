@@ -118,7 +118,7 @@ async def test_the_confirmation_has_change_and_withdraw_buttons_and_the_form_is_
 
 async def test_the_privacy_text_says_what_is_true() -> None:
     for lang, word in (("nl", "antwoorden"), ("en", "answers")):
-        text = t(lang, "people.privacy")
+        text = t(lang, "people.privacy", period=t(lang, "people.retention_years", years=2))
         assert f'"{word}"' in text  # the command it names exists and lists one's answers
         assert ("intrekken" if lang == "nl" else "withdraw") in text
 

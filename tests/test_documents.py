@@ -23,7 +23,6 @@ import yaml
 
 from bot.config import Settings
 from prompts.catalog import LANGUAGES
-from prompts.catalog import t as say
 from storage import tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,14 +160,6 @@ def test_the_defaults_the_documents_give_are_the_settings_defaults() -> None:
             checked.add(setting)
     # The periods of the data-protection text are among them.
     assert {"COULISSE_RETENTION_DAYS", "COULISSE_PURGE_HOURS", "COULISSE_MEDIA_DAYS"} <= checked
-
-
-def test_the_retention_default_is_the_two_years_the_bots_privacy_text_names() -> None:
-    days, _ = settings()["COULISSE_RETENTION_DAYS"]
-    years = {"nl": {2: "twee jaar"}, "en": {2: "two years"}}
-    assert days % 365 == 0, days
-    for lang in LANGUAGES:
-        assert years[lang][days // 365] in say(lang, "people.privacy"), lang
 
 
 def test_the_fixed_periods_are_the_codes() -> None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
 from bot.export.files import FORMATS, render
-from bot.wiring import App
+from bot.wiring import App, build
 from handlers.messages import decode_message
 from handlers.model import ConversationRef, OutboxStatus, Platform, Suggestion
 from handlers.reports import build_summary
+from prompts.catalog import t
 from storage.tables import metadata
+from tests.conftest import START
 from tests.driver import Driver, plain, started_session
 
 
@@ -78,6 +82,25 @@ async def test_privacy_explains_what_is_kept(app: App) -> None:
     await started_session(d)
     answer = await d.cmd("Ahmed", "privacy")
     assert "bewaartermijn" in answer and "zonder je naam" in answer
+
+
+@pytest.mark.parametrize(
+    ("days", "key", "params"),
+    [(730, "people.retention_years", {"years": 2}), (90, "people.retention_days", {"days": 90})],
+)
+async def test_the_privacy_text_names_the_retention_period_that_is_set(
+    tmp_path: Path, days: int, key: str, params: dict[str, int]
+) -> None:
+    app = await build(f"sqlite:///{tmp_path / 'kept.db'}", ManualClock(START), retention_days=days)
+    try:
+        d = Driver(app)
+        await started_session(d)
+        for lang, name in (("nl", "Ahmed"), ("en", "Fleur")):
+            if lang == "en":
+                await d.cmd(name, "taal", "en")
+            assert t(lang, key, **params) in await d.cmd(name, "privacy"), lang
+    finally:
+        await app.close()
 
 
 async def test_operators_forget_by_id_and_purge_past_retention(
