@@ -16,9 +16,19 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+# As long as SQLite's own busy timeout (storage/db.py): a transaction that waits longer fails
+# as it did before the gate ("database is locked"), rather than waiting for ever, say for a
+# session its own task handed to another task.
+PATIENCE = 5.0
+
+
+class GateTimeout(TimeoutError):
+    """This process's other transactions held the database longer than `PATIENCE`."""
+
 
 class Gate:
-    def __init__(self) -> None:
+    def __init__(self, patience: float = PATIENCE) -> None:
+        self.patience = patience
         self._holder: asyncio.Task[Any] | asyncio.Future[None] | None = None
         self._depth = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
@@ -34,14 +44,21 @@ class Gate:
             turn = asyncio.get_running_loop().create_future()
             self._waiting.append(turn)
             try:
-                await turn
-            except asyncio.CancelledError:
-                if turn.done() and not turn.cancelled():  # handed the gate as we were cancelled
-                    self._holder = None
-                    self._hand_on()
-                elif turn in self._waiting:
-                    self._waiting.remove(turn)
-                raise
+                async with asyncio.timeout(self.patience):
+                    await turn
+            except (asyncio.CancelledError, TimeoutError) as stopped:
+                handed = turn.done() and not turn.cancelled()
+                if handed and isinstance(stopped, TimeoutError):
+                    pass  # handed the gate just as the time ran out: it is ours after all
+                else:
+                    if handed:  # handed the gate as we were cancelled: the next one's
+                        self._holder = None
+                        self._hand_on()
+                    elif turn in self._waiting:
+                        self._waiting.remove(turn)
+                    if isinstance(stopped, TimeoutError):
+                        raise GateTimeout(f"waited {self.patience:g} s for the database") from None
+                    raise
         self._holder, self._depth = task, 1
 
     def leave(self) -> None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from storage.db import create_engine, session_factory
-from storage.gate import Gate, gate_for
+from storage.gate import Gate, GateTimeout, gate_for
 
 
 async def test_turns_go_in_the_order_asked_one_at_a_time() -> None:
@@ -65,6 +65,17 @@ async def test_a_waiter_cancelled_gives_its_turn_to_the_next(handed_first: bool)
         await first
     await asyncio.wait_for(second, 1)
     assert not gate._waiting
+
+
+async def test_a_transaction_that_waits_too_long_fails_and_leaves_no_trace() -> None:
+    """As SQLite's busy timeout did before the gate: an error, not a wait for ever."""
+    gate = Gate(patience=0.05)
+    await gate.enter()
+    with pytest.raises(GateTimeout):
+        await asyncio.wait_for(asyncio.create_task(gate.enter()), 2)
+    assert not gate._waiting
+    gate.leave()
+    await asyncio.wait_for(asyncio.create_task(gate.enter()), 1)  # free again
 
 
 async def test_a_holder_whose_task_ended_without_leaving_does_not_block_for_ever() -> None:
