@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from storage.db import create_engine, session_factory
-from storage.gate import Gate, GateTimeout, gate_for
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine, session_factory
+from storage.gate import PATIENCE, Gate, GateTimeout, gate_for
 
 
 async def test_turns_go_in_the_order_asked_one_at_a_time() -> None:
@@ -118,3 +118,7 @@ async def test_a_writer_waits_for_a_long_transaction_instead_of_failing(tmp_path
     async with sessions() as s:
         assert (await s.execute(sa.text("SELECT x FROM t ORDER BY x"))).scalars().all() == [1, 2]
     await engine.dispose()
+
+
+def test_the_gate_waits_as_long_as_sqlite_would() -> None:
+    assert PATIENCE * 1000 == SQLITE_BUSY_TIMEOUT_MS
