@@ -145,10 +145,22 @@ def new_session_form(lang: str) -> Form:
     )
 
 
+async def _paused_series_of(ctx: Context, session: Session) -> Series | None:
+    """The paused series whose first session waits, without a date, for it to go on."""
+    if session.series_id is None or session.starts_at is not None:
+        return None
+    series = await ctx.uow.get(Series, session.series_id)
+    return series if series is not None and not series.active else None
+
+
 async def create(ctx: Context, values: dict[str, str]) -> None:
     """A new session for the team, in draft until a coordinator starts it (live) or its time
     comes (async). Everything is checked before anything is stored; the reply shows the plan."""
-    if await ctx.uow.sessions.current_for_team(ctx.team_id) is not None:
+    current = await ctx.uow.sessions.current_for_team(ctx.team_id)
+    if current is not None:
+        waiting = await _paused_series_of(ctx, current)
+        if waiting is not None:  # "close it with end" would not be what they need
+            raise Refusal("errors.session_waits_for_series", title=waiting.title)
         raise Refusal("errors.session_exists")
     title = clean_text(values.get("title", ""), MAX_TITLE)
     question = clean_text(values.get("question", ""), 1000)

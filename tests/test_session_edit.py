@@ -383,3 +383,29 @@ async def test_a_change_waits_for_the_schedule_starting_the_session_and_is_refus
     async with app.uow() as uow:
         kept = await uow.get(Session, session.id or 0)
     assert kept is not None and kept.title == "Wijk Noord" and kept.status == SessionStatus.OPEN
+
+
+@pytest.mark.parametrize(("lang", "series_word", "go_on", "stop"), [
+    ("nl", "reeks", "doorgaan", "stop"), ("en", "series", "go on", "stop"),
+])  # fmt: skip
+async def test_a_paused_series_waiting_first_session_says_how_to_plan_another(
+    app: App, clock: ManualClock, lang: str, series_word: str, go_on: str, stop: str
+) -> None:
+    """The paused series' first session still waits (without a date): a new session is
+    refused with what to do, and the words the refusal names do it."""
+    d = Driver(app, lang=lang)
+    await planned(d, starts_at="2027-03-16 10:00", recurrence="weekly")
+    await d.cmd("Sanne", series_word, "pauze" if lang == "nl" else "pause")
+    another = {"title": "Los overleg", "question": "Wat speelt er?", "format": "retro"}
+    refused = await d.form("Sanne", "new_session", **another)
+    assert refused == t(lang, "errors.session_waits_for_series", title="Wijk Noord")
+    assert await d.count("sessions") == 1  # nothing new was stored
+    going = await d.cmd("Sanne", series_word, go_on)
+    assert t(lang, "sessions.series_changed", title="Wijk Noord",
+             repeats=t(lang, "sessions.recurrences.weekly")) in going  # fmt: skip
+    assert (await only_session(app)).starts_at is not None
+    assert await d.form("Sanne", "new_session", **another) == t(lang, "errors.session_exists")
+    await d.cmd("Sanne", series_word, "pauze" if lang == "nl" else "pause")
+    await d.cmd("Sanne", series_word, stop)
+    planned_now = await d.form("Sanne", "new_session", **another)
+    assert "Los overleg" in planned_now and (await only_session(app)).title == "Los overleg"
