@@ -7,15 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ports import Delivery
 from storage import tables as t
-
-
-def _insert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+from storage.dialects import insert_for
 
 
 class SqlIntake:
@@ -27,7 +23,7 @@ class SqlIntake:
         lease_until: datetime,
     ) -> int | None:  # fmt: skip
         stmt = (
-            _insert(self.s.bind.dialect.name)(t.intake)
+            insert_for(self.s.bind.dialect.name)(t.intake)
             .on_conflict_do_nothing()
             .values(
                 key=key,

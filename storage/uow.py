@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.model import (
@@ -43,6 +42,7 @@ from handlers.model import (
 from handlers.ports import Conflict
 from storage import tables as t
 from storage import tracing
+from storage.dialects import insert_for
 from storage.gate import end_turn, take_turn
 from storage.intake import SqlIntake
 from storage.privacy import SqlPrivacy
@@ -54,7 +54,7 @@ T = TypeVar("T")
 def insert_ignoring_duplicates(session: AsyncSession, table: sa.Table) -> Any:
     """INSERT … ON CONFLICT DO NOTHING in the dialect of the session's database."""
     dialect = session.bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     return insert(table).on_conflict_do_nothing()
 
 
@@ -511,7 +511,7 @@ class SqlOutbox(_Repo):
 
 @cache
 def _record(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     return insert(t.inbox).on_conflict_do_nothing()
 
 
@@ -527,7 +527,7 @@ class SqlInbox(_Repo):
         # One statement, so two clicks at once cannot both find the key old: insert it, or
         # move its time on only when the last counted one is at least `window` ago.
         i = t.inbox.c
-        insert = postgresql.insert if self.s.bind.dialect.name == "postgresql" else sqlite.insert
+        insert = insert_for(self.s.bind.dialect.name)
         new: Any = insert(t.inbox).values(
             key=event.key, platform=event.platform, received_at=event.received_at
         )
@@ -603,7 +603,7 @@ class SqlConversationRefs(_Repo):
         if not latest:
             return
         dialect = self.s.bind.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = insert_for(dialect)
         columns = ("platform", "scope", "owner_id", "reference")
         rows = [{c: getattr(latest[key], c) for c in columns} for key in sorted(latest)]
         stmt = insert(t.conversation_refs).values(rows)
@@ -634,7 +634,7 @@ class SqlAssistance(_Repo):
         fallbacks: int,
     ) -> None:
         dialect = self.s.bind.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = insert_for(dialect)
         stmt = insert(t.assist_usage).values(
             session_id=session_id,
             calls=calls,
