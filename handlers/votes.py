@@ -132,9 +132,10 @@ async def cast(ctx: Context, args: str, *, remove: bool = False) -> None:
     theme = next((th for th in themes if str(th.position) == number), None)
     if theme is None or theme.id is None or rnd.id is None:
         raise Refusal("errors.unknown_theme", number=number[:20])
-    # Two quick clicks of one person must not both spend the last dot.
-    assert ctx.membership is not None
-    await ctx.uow.lock(ctx.membership)
+    # One vote of a round at a time: two quick clicks of one person must not both spend the
+    # last dot, and each new page must count every vote stored before it (votes that read the
+    # counts side by side drew pages that missed each other, and the last one sent stayed).
+    await ctx.uow.lock(rnd)
     everyone, mine = await ctx.uow.sessions.dots(rnd.id, ctx.person_id)  # after the lock
     counts, used, had = Counter(everyone), sum(mine.values()), mine.get(theme.id, 0)
     if remove:

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from bot.clock import ManualClock
 from bot.outbox import OutboxDispatcher
 from bot.wiring import App, build
-from handlers.messages import Destination, encode_destination
+from handlers.messages import Command, Destination, To, encode_destination
 from handlers.model import (
     Commitment,
     CommitmentStatus,
@@ -32,10 +32,11 @@ from handlers.model import (
     Workspace,
 )
 from handlers.ports import Conflict
+from prompts.catalog import t
 from storage.db import create_engine
 from storage.outbox import SqlOutboxWorker
 from storage.tables import metadata
-from tests.driver import Driver, started_session
+from tests.driver import Driver, plain, started_session
 
 NOW = datetime(2027, 3, 9, 9, 0, tzinfo=UTC)
 
@@ -268,6 +269,34 @@ async def test_quick_votes_of_one_person_never_exceed_the_budget(app: App) -> No
         vote_round = next(r for r in rounds if r.kind.value == "vote")
         dots = sum(v.dots for v in await uow.sessions.votes(vote_round.id or 0))
     assert dots == 3
+
+
+async def test_votes_at_once_each_draw_a_page_that_counts_every_vote_before_it(app: App) -> None:
+    """Ten people vote on one theme at once: each new page counts every vote stored before
+    it (1, 2, … 10), so the page sent last shows them all. Votes that read the counts side by
+    side (PostgreSQL, four events at once) drew pages that missed each other."""
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="start-stop-continue group vote")
+    await d.cmd("Ahmed", "add", "start: samen eten")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Sanne", "next")
+    voters = [f"Stemmer{n}" for n in range(10)]
+    for name in voters:
+        await d.cmd(name, "join")
+
+    async def vote(name: str) -> str:
+        outcome = await app.coulisse.handle(Command("vote", d.actor(name), d.place, args="1"))
+        pages = [r.message for r in outcome.replies if r.to == To.ACTED_ON]
+        assert len(pages) == 1, outcome
+        return plain(pages[0])
+
+    pages = await asyncio.gather(*(vote(name) for name in voters))
+    shown = [
+        next(k for k in range(1, 11) if t("nl", "votes.line", number=1, title="samen eten",
+                                           dots=k) in page)
+        for page in pages
+    ]  # fmt: skip
+    assert sorted(shown) == list(range(1, 11))
 
 
 async def test_a_slow_batch_hands_back_what_it_could_not_send_within_its_lease(app: App) -> None:
