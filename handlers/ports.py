@@ -138,7 +138,7 @@ class Sessions(Protocol):
 
     async def ballot(self, session_id: int, vote_position: int) -> tuple[int, list[Theme]]:
         """How many rounds the session has and, in order, the themes of its last group round
-        before the vote at `vote_position` (the ballot's); (0, []) when there are none. One read
+        before the vote at `vote_position` (the ballot's; none when there are none). One read
         where a vote came in a burst."""
         ...
 

@@ -23,16 +23,9 @@ MAX_DOTS_AT_ONCE = 10
 THEMES_PER_PAGE = 10
 
 
-def _themes_in(rounds: Sequence[Round], vote_round: Round) -> Round | None:
-    """The last group round before this vote: its themes are the ballot's."""
-    groups = [r for r in rounds if r.kind == RoundKind.GROUP and r.position < vote_round.position]
-    return groups[-1] if groups else None
-
-
 async def themes_for(ctx: Context, session: Session, vote_round: Round) -> list[Theme]:
     """The themes of the last group round before this vote."""
-    group = _themes_in(await ctx.uow.sessions.rounds(id_of(session)), vote_round)
-    return [] if group is None else list(await ctx.uow.sessions.themes(id_of(group)))
+    return (await ctx.uow.sessions.ballot(id_of(session), vote_round.position))[1]
 
 
 async def tally(ctx: Context, vote_round: Round) -> Counter[int]:
@@ -43,10 +36,8 @@ async def tally(ctx: Context, vote_round: Round) -> Counter[int]:
 
 async def ballot(ctx: Context, session: Session, vote_round: Round) -> list[Message]:
     """The ballot's pages, with the dots so far."""
-    rounds = await ctx.uow.sessions.rounds(id_of(session))
-    group = _themes_in(rounds, vote_round)
-    themes = [] if group is None else await ctx.uow.sessions.themes(id_of(group))
-    return pages(session, vote_round, len(rounds), themes, await tally(ctx, vote_round))
+    total, themes = await ctx.uow.sessions.ballot(id_of(session), vote_round.position)
+    return pages(session, vote_round, total, themes, await tally(ctx, vote_round))
 
 
 def pages(

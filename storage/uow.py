@@ -362,7 +362,10 @@ class SqlSessions(_Repo):
         rows = (
             await self.s.execute(_ballot(), {"session": session_id, "position": vote_position})
         ).all()
-        return (int(rows[0][1]) if rows else 0), [row[0] for row in rows]
+        if not rows:  # no themes (yet): the count alone, for the ballot's heading
+            count = sa.select(sa.func.count()).where(t.rounds.c.session_id == session_id)
+            return int((await self.s.execute(count)).scalar_one()), []
+        return int(rows[0][1]), [row[0] for row in rows]
 
     async def dots(self, round_id: int, person_id: int) -> tuple[dict[int, int], dict[int, int]]:
         rows = (await self.s.execute(_dots(), {"round": round_id, "person": person_id})).all()

@@ -271,6 +271,19 @@ async def test_quick_votes_of_one_person_never_exceed_the_budget(app: App) -> No
     assert dots == 3
 
 
+async def test_the_ballot_counts_the_rounds_with_or_without_themes(app: App) -> None:
+    d = Driver(app)
+    await started_session(d, fmt="custom", rounds="start-stop-continue group vote")
+    async with app.uow() as uow:
+        assert await uow.sessions.ballot(1, 3) == (3, [])  # the group round has no themes yet
+    await d.cmd("Ahmed", "add", "start: samen eten")
+    await d.cmd("Sanne", "next")
+    await d.cmd("Sanne", "next")
+    async with app.uow() as uow:
+        total, themes = await uow.sessions.ballot(1, 3)
+    assert total == 3 and [th.title for th in themes] == ["samen eten"]
+
+
 async def test_votes_at_once_each_draw_a_page_that_counts_every_vote_before_it(app: App) -> None:
     """Ten people vote on one theme at once: each new page counts every vote stored before
     it (1, 2, … 10), so the page sent last shows them all. Votes that read the counts side by
