@@ -46,19 +46,18 @@ class Gate:
             try:
                 async with asyncio.timeout(self.patience):
                     await turn
-            except (asyncio.CancelledError, TimeoutError) as stopped:
-                handed = turn.done() and not turn.cancelled()
-                if handed and isinstance(stopped, TimeoutError):
-                    pass  # handed the gate just as the time ran out: it is ours after all
-                else:
-                    if handed:  # handed the gate as we were cancelled: the next one's
-                        self._holder = None
-                        self._hand_on()
-                    elif turn in self._waiting:
+            except TimeoutError:
+                if not _handed(turn):  # else it came just as the time ran out: ours after all
+                    if turn in self._waiting:  # (a hand-on may have passed it over already)
                         self._waiting.remove(turn)
-                    if isinstance(stopped, TimeoutError):
-                        raise GateTimeout(f"waited {self.patience:g} s for the database") from None
-                    raise
+                    raise GateTimeout(f"waited {self.patience:g} s for the database") from None
+            except asyncio.CancelledError:
+                if _handed(turn):  # handed the gate as we were cancelled: the next one's
+                    self._holder = None
+                    self._hand_on()
+                elif turn in self._waiting:
+                    self._waiting.remove(turn)
+                raise
         self._holder, self._depth = task, 1
 
     def leave(self) -> None:
@@ -82,6 +81,10 @@ class Gate:
                 self._holder = turn  # reserved for it until it runs
                 turn.set_result(None)
                 return
+
+
+def _handed(turn: asyncio.Future[None]) -> bool:
+    return turn.done() and not turn.cancelled()
 
 
 _GATES: WeakKeyDictionary[Any, Gate] = WeakKeyDictionary()
