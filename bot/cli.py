@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -64,12 +66,17 @@ async def build(database_url: str, clock: Any, **options: Any) -> App:
     return await wire(database_url, clock, **options)
 
 
-async def database(database_url: str) -> Store:
+@contextlib.asynccontextmanager
+async def database(database_url: str) -> AsyncIterator[Store]:
     """The database alone (bot.store), for the commands that only read or change rows: they
-    load neither the router nor the handlers behind it."""
+    load neither the router nor the handlers behind it. Closed after."""
     from bot.store import open_store
 
-    return await open_store(database_url)
+    store = await open_store(database_url)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @app.command()
@@ -190,12 +197,8 @@ def nudges_list(
 
 
 async def _pending(url: str, until: datetime | None) -> list[OutboxMessage]:
-    db = await database(url)
-    try:
-        async with db.uow() as uow:
-            return list(await uow.outbox.pending(due_before=until))
-    finally:
-        await db.close()
+    async with database(url) as db, db.uow() as uow:
+        return list(await uow.outbox.pending(due_before=until))
 
 
 @app.command()
@@ -241,13 +244,9 @@ def export(
 async def _export(url: str, what: ExportTarget, fmt: str, lang: str, names: bool) -> ExportFile:
     from bot.export.files import export_file
 
-    db = await database(url)
-    try:
-        async with db.uow() as uow:
-            today = datetime.now(UTC).date()
-            return await export_file(uow, what, fmt, lang or None, today, names=names)
-    finally:
-        await db.close()
+    async with database(url) as db, db.uow() as uow:
+        today = datetime.now(UTC).date()
+        return await export_file(uow, what, fmt, lang or None, today, names=names)
 
 
 @app.command()
@@ -264,16 +263,12 @@ def forget(
 async def _forget(url: str, platform_id: str) -> int:
     from handlers.people import forget_person
 
-    db = await database(url)
-    try:
-        async with db.uow() as uow:
-            people = await uow.directory.people_by_platform_id(platform_id)
-            for person in people:
-                await forget_person(uow, datetime.now(UTC), person)
-            await uow.commit()
-            return len(people)
-    finally:
-        await db.close()
+    async with database(url) as db, db.uow() as uow:
+        people = await uow.directory.people_by_platform_id(platform_id)
+        for person in people:
+            await forget_person(uow, datetime.now(UTC), person)
+        await uow.commit()
+        return len(people)
 
 
 @app.command()
@@ -291,14 +286,10 @@ def purge(
 
 
 async def _purge(url: str, days: int) -> int:
-    db = await database(url)
-    try:
-        async with db.uow() as uow:
-            count = await uow.privacy.purge(datetime.now(UTC) - timedelta(days=days))
-            await uow.commit()
-            return count
-    finally:
-        await db.close()
+    async with database(url) as db, db.uow() as uow:
+        count = await uow.privacy.purge(datetime.now(UTC) - timedelta(days=days))
+        await uow.commit()
+        return count
 
 
 @app.command()
@@ -324,16 +315,12 @@ def status() -> None:
 
 
 async def _usage(url: str) -> list[tuple[Session, AssistUsage | None]]:
-    db = await database(url)
-    try:
-        async with db.uow() as uow:
-            rows = []
-            for team, _workspace in await uow.directory.all_teams():
-                for session in await uow.sessions.for_team(team.id or 0):
-                    rows.append((session, await uow.assistance.usage(session.id or 0)))
-            return sorted(rows, key=lambda row: row[0].id or 0)
-    finally:
-        await db.close()
+    async with database(url) as db, db.uow() as uow:
+        rows = []
+        for team, _workspace in await uow.directory.all_teams():
+            for session in await uow.sessions.for_team(team.id or 0):
+                rows.append((session, await uow.assistance.usage(session.id or 0)))
+        return sorted(rows, key=lambda row: row[0].id or 0)
 
 
 @db_app.command("upgrade")
@@ -456,15 +443,11 @@ async def _team_map_of(url: str, session_id: int) -> CausalMapFile:
     from bot.export.mapfiles import from_team_map
     from handlers.systems import team_map
 
-    db = await database(url)
-    try:
-        async with db.uow() as uow:
-            session = await uow.get(Session, session_id)
-            if session is None:
-                _fail(f"there is no session {session_id}")
-            return from_team_map(await team_map(uow, session.team_id))
-    finally:
-        await db.close()
+    async with database(url) as db, db.uow() as uow:
+        session = await uow.get(Session, session_id)
+        if session is None:
+            _fail(f"there is no session {session_id}")
+        return from_team_map(await team_map(uow, session.team_id))
 
 
 def _fail(problem: str) -> NoReturn:
